@@ -1,0 +1,3 @@
+from keyproxy.cli.main import main
+
+raise SystemExit(main())

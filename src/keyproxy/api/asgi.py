@@ -1,0 +1,84 @@
+"""The three ASGI types and the few raw helpers the routes need; no framework on the hot path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+import orjson
+
+from keyproxy.errors import InvalidRequest, KeyproxyError, PayloadTooLarge, UpstreamClientError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = b"application/json"
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise InvalidRequest("client disconnected while sending the body")
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+        if not message.get("more_body", False):
+            return b"".join(parts) + chunk if parts else chunk
+        parts.append(chunk)
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, content_type: bytes = JSON, extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(send: Send, status: int, data: Any) -> None:
+    await send_bytes(send, status, orjson.dumps(data))
+
+
+def error_body(error: KeyproxyError) -> bytes:
+    return orjson.dumps({"error": {"message": error.message, "type": error.error_type, "code": error.code}})
+
+
+def retry_after_header(error: KeyproxyError) -> list[tuple[bytes, bytes]]:
+    seconds = getattr(error, "retry_after", None)
+    if seconds is None:
+        return []
+    return [(b"retry-after", str(max(1, round(seconds))).encode())]
+
+
+async def send_error(send: Send, error: KeyproxyError) -> None:
+    """The error in OpenAI's shape; an upstream's own client error goes back with its status and words."""
+    status = error.status
+    body = b""
+    if isinstance(error, UpstreamClientError):
+        status = error.upstream_status
+        body = error.body if _is_openai_error(error.body) else b""
+    await send_bytes(send, status, body or error_body(error), extra=retry_after_header(error))
+
+
+def _is_openai_error(body: bytes) -> bool:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("error"), dict)

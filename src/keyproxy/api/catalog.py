@@ -1,0 +1,61 @@
+"""GET /v1/models, /v1/models/{id}, /v1/providers and the unauthenticated health check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from keyproxy import __version__
+from keyproxy.api.asgi import Receive, Scope, Send, send_json
+from keyproxy.engine.model_list import ModelList
+from keyproxy.engine.pool import Pool
+from keyproxy.errors import ModelNotFound
+
+MODELS_PREFIX = "/v1/models/"
+
+
+class CatalogRoutes:
+    def __init__(self, pools: Mapping[str, Pool], models: ModelList) -> None:
+        self.pools = pools
+        self.models = models
+
+    async def list_models(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ids = await self.models.ids()
+        await send_json(send, 200, {"object": "list", "data": [_model(model_id) for model_id in ids]})
+
+    async def get_model(self, scope: Scope, receive: Receive, send: Send) -> None:
+        model_id: str = scope["path"].removeprefix(MODELS_PREFIX)
+        provider, _, name = model_id.partition("/")
+        if provider in self.pools and name in await self.models.provider_models(provider):
+            await send_json(send, 200, _model(model_id))
+            return
+        raise ModelNotFound(f"model {model_id!r} is not offered by this proxy")
+
+    async def providers(self, scope: Scope, receive: Receive, send: Send) -> None:
+        data = [
+            {
+                "name": name,
+                "protocol": pool.settings.protocol,
+                "base_url": _without_userinfo(pool.settings.base_url),
+                "keys": len(pool.key_ids),
+                "custom": pool.settings.custom,
+            }
+            for name, pool in self.pools.items()
+        ]
+        await send_json(send, 200, {"object": "list", "data": data})
+
+
+async def health(scope: Scope, receive: Receive, send: Send) -> None:
+    await send_json(send, 200, {"status": "ok", "version": __version__})
+
+
+def _model(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": model_id.partition("/")[0]}
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

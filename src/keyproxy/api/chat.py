@@ -1,0 +1,81 @@
+"""POST /v1/chat/completions and /v1/embeddings: validate the envelope, route, relay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
+from keyproxy.api.streaming import DisconnectGuard, relay_stream
+from keyproxy.config.filters import model_allowed
+from keyproxy.config.settings import Settings, TemperatureOverride
+from keyproxy.engine.router import Call, Router
+from keyproxy.errors import InvalidRequest, ModelNotFound
+from keyproxy.providers import Endpoint
+from keyproxy.translate.rewrite import with_model
+
+
+class CompletionRoutes:
+    def __init__(self, settings: Settings, router: Router) -> None:
+        self.settings = settings
+        self.router = router
+        self.configured = ", ".join(sorted(settings.providers)) or "none"
+
+    async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._serve("chat", scope, receive, send)
+
+    async def embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._serve("embeddings", scope, receive, send)
+
+    async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await read_body(scope, receive, self.settings.max_body_bytes)
+        call = self._call(endpoint, raw)
+        guard = DisconnectGuard(receive)
+
+        async def work() -> None:
+            opened = await self.router.open(call)
+            if opened.chunks is not None:
+                await relay_stream(send, opened, guard)
+                return
+            guard.responded = True
+            content_type = opened.headers.get("content-type", "application/json").encode()
+            await send_bytes(send, opened.status, opened.body, content_type or JSON)
+
+        await guard.run(work)
+
+    def _call(self, endpoint: Endpoint, raw: bytes) -> Call:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidRequest("request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("request body must be a JSON object")
+        model = data.get("model")
+        if not isinstance(model, str) or not model:
+            raise InvalidRequest('"model" is required, as "provider/model"')
+        provider_name, _, upstream_model = model.partition("/")
+        provider = self.settings.providers.get(provider_name)
+        if provider is None or not upstream_model:
+            raise InvalidRequest(
+                f"unknown provider {provider_name!r} in model {model!r}; "
+                f"use provider/model with one of: {self.configured}"
+            )
+        if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
+            raise ModelNotFound(f"model {model!r} is not offered by this proxy")
+        if endpoint == "chat" and _override_temperature(data, self.settings.override_temperature_zero):
+            body = orjson.dumps({**data, "model": upstream_model})
+        else:
+            body = with_model(raw, data, model, upstream_model)
+        return Call(provider_name, upstream_model, endpoint, body, stream=data.get("stream") is True)
+
+
+def _override_temperature(data: dict[str, Any], mode: TemperatureOverride) -> bool:
+    """OVERRIDE_TEMPERATURE_ZERO: temperature 0 removed or set to 1.0, as the old proxy did."""
+    if mode == "off" or data.get("temperature") != 0:
+        return False
+    if mode == "remove":
+        del data["temperature"]
+    else:
+        data["temperature"] = 1.0
+    return True

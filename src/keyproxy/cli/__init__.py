@@ -1,0 +1,1 @@
+"""The `keyproxy` command: serve, check and fake-upstream."""

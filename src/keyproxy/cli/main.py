@@ -1,0 +1,60 @@
+"""Argument parsing for `keyproxy`; each sub-command lives in its own module and is imported only when run."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from keyproxy import __version__
+from keyproxy.config import CliOptions
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env-file", type=Path, help="read variables from this file instead of ./.env")
+    parser.add_argument("--data-dir", type=Path, help="where state and logs go (KEYPROXY_DATA_DIR)")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind (default 8000)")
+    parser.add_argument("--demo", action="store_true", help="add a demo/... provider backed by a built-in fake")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="keyproxy", description="Self-hosted LLM API gateway with key rotation.")
+    root.add_argument("--version", action="version", version=f"keyproxy {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the proxy")
+    _config_flags(serve)
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    check = commands.add_parser("check", help="load the configuration as serve would and report problems")
+    _config_flags(check)
+    fake = commands.add_parser("fake-upstream", help="run the fake OpenAI-compatible upstream used by tests")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=9000)
+    fake.add_argument("--keys", help="comma-separated keys to accept (default: any)")
+    return root
+
+
+def options_from(args: argparse.Namespace) -> CliOptions:
+    return CliOptions(
+        host=args.host,
+        port=args.port,
+        env_file=args.env_file,
+        data_dir=args.data_dir,
+        demo=args.demo,
+        log_level=getattr(args, "log_level", None),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        from keyproxy.cli.serve import serve
+
+        return serve(options_from(args))
+    if args.command == "check":
+        from keyproxy.cli.check import check
+
+        return check(options_from(args))
+    from keyproxy.cli.fake import fake_upstream
+
+    return fake_upstream(args.host, args.port, args.keys)

@@ -1,0 +1,118 @@
+"""`keyproxy serve`: load the settings once, then run the ASGI app under uvicorn (httptools, uvloop)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+import sys
+from collections.abc import Callable
+
+import uvicorn
+
+from keyproxy.api import build_app
+from keyproxy.api.asgi import Receive, Scope, Send
+from keyproxy.cli.bind import bind_problem
+from keyproxy.config import CliOptions, InvalidConfiguration, Settings, load_settings
+from keyproxy.errors import ConfigError
+from keyproxy.logs import configure_logging
+
+logger = logging.getLogger("keyproxy")
+
+AsgiApp = Callable[[Scope, Receive, Send], object]
+
+
+def serve(options: CliOptions) -> int:
+    try:
+        loop_factory = _uvloop()
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(_serve(options))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(options: CliOptions) -> int:
+    fake_server: uvicorn.Server | None = None
+    fake_task: asyncio.Task[None] | None = None
+    if options.demo:
+        from keyproxy.testing import FakeUpstream
+
+        fake_socket = _bind("127.0.0.1", 0)
+        fake_server = _server(FakeUpstream(), "warning")
+        fake_task = asyncio.create_task(fake_server.serve(sockets=[fake_socket]))
+        port = fake_socket.getsockname()[1]
+        options = dataclasses.replace(options, demo_base_url=f"http://127.0.0.1:{port}/v1")
+    try:
+        settings = _settings(options)
+        if settings is None:
+            return 2
+        try:
+            listener = _bind(settings.host, settings.port)
+        except OSError as exc:
+            sys.stderr.write(f"keyproxy: cannot listen on {settings.host}:{settings.port}: {exc.strerror}\n")
+            return 1
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _announce(settings, listener)
+        server = _server(build_app(settings), "debug" if settings.log_level == "DEBUG" else "warning")
+        await server.serve(sockets=[listener])
+        return 0
+    finally:
+        if fake_server is not None and fake_task is not None:
+            fake_server.should_exit = True
+            await fake_task
+
+
+def _settings(options: CliOptions) -> Settings | None:
+    try:
+        settings = load_settings(options)
+    except InvalidConfiguration as invalid:
+        for error in invalid.errors:
+            sys.stderr.write(f"keyproxy: configuration error: {error}\n")
+        return None
+    except ConfigError as error:
+        sys.stderr.write(f"keyproxy: configuration error: {error}\n")
+        return None
+    problem = bind_problem(settings.host, settings.proxy_api_key)
+    if problem:
+        sys.stderr.write(f"keyproxy: {problem}\n")
+        return None
+    secrets = [c.secret for p in settings.providers.values() for c in p.credentials]
+    configure_logging(settings.log_level, [*secrets, settings.proxy_api_key or ""])
+    for warning in settings.warnings:
+        logger.warning("%s", warning)
+    return settings
+
+
+def _announce(settings: Settings, listener: socket.socket) -> None:
+    host, port = listener.getsockname()[:2]
+    names = ", ".join(f"{n} ({len(p.credentials)} keys)" for n, p in settings.providers.items()) or "none"
+    logger.info("keyproxy listening on http://%s:%s/v1 providers: %s", host, port, names)
+    if not settings.proxy_api_key:
+        logger.info("PROXY_API_KEY is not set: the proxy is open to anyone on this machine")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]"), port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _server(app: AsgiApp, log_level: str) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, http="httptools", lifespan="on", access_log=False, log_config=None, log_level=log_level,
+        server_header=False, timeout_graceful_shutdown=5, backlog=2048,
+    )  # fmt: skip
+    return uvicorn.Server(config)
+
+
+def _uvloop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

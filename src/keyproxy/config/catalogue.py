@@ -1,0 +1,40 @@
+"""Built-in providers: name, wire protocol and default base URL (the URL the protocol path is appended to)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keyproxy.config.settings import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class KnownProvider:
+    protocol: Protocol
+    base_url: str
+
+
+CATALOGUE: dict[str, KnownProvider] = {
+    "openai": KnownProvider("openai", "https://api.openai.com/v1"),
+    "anthropic": KnownProvider("anthropic", "https://api.anthropic.com/v1"),
+    "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
+    "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),
+    "mistral": KnownProvider("openai", "https://api.mistral.ai/v1"),
+    "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1"),
+    "nvidia_nim": KnownProvider("openai", "https://integrate.api.nvidia.com/v1"),
+    "deepseek": KnownProvider("openai", "https://api.deepseek.com/v1"),
+    "chutes": KnownProvider("openai", "https://llm.chutes.ai/v1"),
+    "together": KnownProvider("openai", "https://api.together.xyz/v1"),
+    "fireworks": KnownProvider("openai", "https://api.fireworks.ai/inference/v1"),
+    "cerebras": KnownProvider("openai", "https://api.cerebras.ai/v1"),
+    "xai": KnownProvider("openai", "https://api.x.ai/v1"),
+    "perplexity": KnownProvider("openai", "https://api.perplexity.ai"),
+    "cohere": KnownProvider("openai", "https://api.cohere.ai/compatibility/v1"),
+    "sambanova": KnownProvider("openai", "https://api.sambanova.ai/v1"),
+    "deepinfra": KnownProvider("openai", "https://api.deepinfra.com/v1/openai"),
+    "hyperbolic": KnownProvider("openai", "https://api.hyperbolic.xyz/v1"),
+    "moonshot": KnownProvider("openai", "https://api.moonshot.ai/v1"),
+    "novita": KnownProvider("openai", "https://api.novita.ai/v3/openai"),
+}
+
+# Names the old proxy's users have in their .env for a provider we know under another name.
+ALIASES: dict[str, str] = {"nvidia": "nvidia_nim", "google": "gemini", "grok": "xai", "x_ai": "xai"}

@@ -1,0 +1,160 @@
+"""Builds the one Settings object from CLI options, the environment and `.env`, in that order of precedence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyproxy.config.providers import read_providers
+from keyproxy.config.settings import Credential, ProviderSettings, Settings, TemperatureOverride, Timeouts
+from keyproxy.config.sources import gather
+from keyproxy.config.values import ValueReader
+from keyproxy.errors import ConfigError, KeyproxyError
+
+DEMO_KEYS = ("demo-key-alpha-0001", "demo-key-bravo-0002", "demo-key-charlie-0003")
+
+_TEMPERATURE: dict[str, TemperatureOverride] = {
+    "false": "off", "0": "off", "no": "off", "off": "off",
+    "remove": "remove",
+    "set": "set", "true": "set", "1": "set", "yes": "set",
+}  # fmt: skip
+
+# Recognised so an old `.env` loads cleanly; they take effect with the resilience engine.
+_PENDING = (
+    (re.compile(r"^ROTATION_MODE_"), "ROTATION_MODE_<PROVIDER>"),
+    (re.compile(r"^ROTATION_TOLERANCE$"), "ROTATION_TOLERANCE"),
+    (re.compile(r"^MAX_CONCURRENT_REQUESTS_PER_KEY_"), "MAX_CONCURRENT_REQUESTS_PER_KEY_<PROVIDER>"),
+    (re.compile(r"^OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_<PROVIDER>"),
+    (re.compile(r"^CONCURRENCY_MULTIPLIER_"), "CONCURRENCY_MULTIPLIER_<PROVIDER>_PRIORITY_<N>"),
+    (re.compile(r"^QUOTA_GROUPS_"), "QUOTA_GROUPS_<PROVIDER>_<GROUP>"),
+    (re.compile(r"^SKIP_OAUTH_INIT_CHECK$"), "SKIP_OAUTH_INIT_CHECK (no OAuth providers yet)"),
+    (re.compile(r"^OAUTH_REFRESH_INTERVAL$"), "OAUTH_REFRESH_INTERVAL (no OAuth providers yet)"),
+    (re.compile(r"_OAUTH_\d+$"), "<PROVIDER>_OAUTH_<N> OAuth credentials (not supported yet)"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CliOptions:
+    host: str | None = None
+    port: int | None = None
+    env_file: Path | None = None
+    data_dir: Path | None = None
+    demo: bool = False
+    demo_base_url: str | None = None
+    log_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReport:
+    """What loading found: the settings (defaults where a value was invalid), every error, every warning."""
+
+    settings: Settings
+    errors: tuple[ConfigError, ...]
+
+
+class InvalidConfiguration(ConfigError):
+    def __init__(self, errors: tuple[ConfigError, ...]) -> None:
+        KeyproxyError.__init__(self, "; ".join(str(error) for error in errors))
+        self.variable = errors[0].variable
+        self.problem = errors[0].problem
+        self.errors = errors
+
+
+def load_settings(options: CliOptions, *, cwd: Path | None = None) -> Settings:
+    report = inspect_config(options, cwd=cwd)
+    if report.errors:
+        raise InvalidConfiguration(report.errors)
+    return report.settings
+
+
+def inspect_config(options: CliOptions, *, cwd: Path | None = None) -> ConfigReport:
+    try:
+        values, env_path = gather(options.env_file, cwd)
+    except ConfigError as error:
+        return ConfigReport(Settings(), (error,))
+    return build_settings(values, options, env_path=env_path, cwd=cwd)
+
+
+def build_settings(
+    values: Mapping[str, str], options: CliOptions, *, env_path: Path | None = None, cwd: Path | None = None
+) -> ConfigReport:
+    """Pure: the same variables and options always give the same report."""
+    reader = ValueReader(values)
+    warnings: list[str] = []
+    providers = read_providers(reader, warnings)
+    if options.demo:
+        providers["demo"] = _demo_provider(options.demo_base_url or "http://127.0.0.1:0/v1")
+    data_dir = options.data_dir or Path(reader.raw("KEYPROXY_DATA_DIR") or "data")
+    if not data_dir.is_absolute():
+        data_dir = (cwd or Path.cwd()) / data_dir
+    settings = Settings(
+        host=options.host or reader.raw("KEYPROXY_HOST") or "127.0.0.1",
+        port=_port(reader, options.port),
+        proxy_api_key=reader.raw("PROXY_API_KEY"),
+        data_dir=data_dir,
+        demo=options.demo,
+        providers=providers,
+        timeouts=_timeouts(reader),
+        rotation_tolerance=reader.number("ROTATION_TOLERANCE", 3.0),
+        override_temperature_zero=reader.choice("OVERRIDE_TEMPERATURE_ZERO", "off", _TEMPERATURE),
+        skip_oauth_init_check=reader.flag("SKIP_OAUTH_INIT_CHECK", False),
+        max_body_bytes=reader.integer("KEYPROXY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024) or 0,
+        models_cache_ttl=reader.number("KEYPROXY_MODELS_CACHE_TTL", 300.0),
+        keepalive_interval=reader.number("KEYPROXY_KEEPALIVE_INTERVAL", 15.0, minimum=0.0, strict_min=True),
+        log_level=_log_level(reader, options.log_level),
+        env_file=env_path,
+        warnings=(*warnings, *_pending_warnings(values)),
+    )
+    return ConfigReport(settings, tuple(reader.errors))
+
+
+def _timeouts(reader: ValueReader) -> Timeouts:
+    default = Timeouts()
+
+    def read(name: str, fallback: float) -> float:
+        return reader.number(name, fallback, minimum=0.0, strict_min=True)
+
+    return Timeouts(
+        total=read("GLOBAL_TIMEOUT", default.total),
+        connect=read("TIMEOUT_CONNECT", default.connect),
+        write=read("TIMEOUT_WRITE", default.write),
+        pool=read("TIMEOUT_POOL", default.pool),
+        read_streaming=read("TIMEOUT_READ_STREAMING", default.read_streaming),
+        read_non_streaming=read("TIMEOUT_READ_NON_STREAMING", default.read_non_streaming),
+    )
+
+
+def _port(reader: ValueReader, cli: int | None) -> int:
+    if cli is None:
+        return reader.integer("KEYPROXY_PORT", 8000, minimum=0, maximum=65535) or 0
+    if not 0 <= cli <= 65535:
+        reader.fail("--port", f"must be between 0 and 65535, got {cli}")
+        return 8000
+    return cli
+
+
+def _log_level(reader: ValueReader, cli: str | None) -> str:
+    levels = {name.lower(): name for name in ("DEBUG", "INFO", "WARNING", "ERROR")}
+    if cli is not None:
+        return levels.get(cli.lower(), "INFO")
+    return reader.choice("KEYPROXY_LOG_LEVEL", "INFO", levels)
+
+
+def _pending_warnings(values: Mapping[str, str]) -> list[str]:
+    named: dict[str, None] = {}
+    for variable in sorted(values):
+        for pattern, label in _PENDING:
+            if pattern.search(variable) and values[variable].strip():
+                named[label] = None
+    return [f"{label} is recognised but has no effect yet" for label in named]
+
+
+def _demo_provider(base_url: str) -> ProviderSettings:
+    return ProviderSettings(
+        name="demo",
+        protocol="openai",
+        base_url=base_url,
+        credentials=tuple(Credential(secret=key, source="--demo") for key in DEMO_KEYS),
+    )

@@ -1,0 +1,155 @@
+"""Providers from variables: keys (`<P>_API_KEY[_N]`), base URLs (`<P>_API_BASE`) and per-provider tuning."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from keyproxy.config.catalogue import ALIASES, CATALOGUE
+from keyproxy.config.settings import Credential, ProviderSettings, RotationMode
+from keyproxy.config.values import ValueReader, split_list
+from keyproxy.redact import mask
+
+_KEY = re.compile(r"^(?P<provider>[A-Z0-9_]+?)_API_KEY(?:_(?P<index>\d+))?$")
+_BASE = re.compile(r"^(?P<provider>[A-Z0-9_]+?)_API_BASE$")
+_MULTIPLIER = re.compile(r"^CONCURRENCY_MULTIPLIER_(?P<provider>[A-Z0-9_]+?)_PRIORITY_(?P<tier>\d+)(?:_[A-Z]+)?$")
+_QUOTA_GROUP = re.compile(r"^QUOTA_GROUPS_(?P<provider>[A-Z0-9_]+)_(?P<group>[A-Z0-9]+)$")
+_NOT_PROVIDERS = frozenset({"PROXY"})
+_ROTATION: dict[str, RotationMode] = {"balanced": "balanced", "sequential": "sequential"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    keys: dict[str, list[tuple[int, str, str]]]
+    bases: dict[str, tuple[str, str]]
+
+
+def provider_name(prefix: str) -> str:
+    name = prefix.lower()
+    return ALIASES.get(name, name)
+
+
+def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
+    found = _scan(reader.values)
+    providers: dict[str, ProviderSettings] = {}
+    for name in sorted(set(found.keys) | set(found.bases)):
+        credentials = _credentials(name, found.keys.get(name, []), warnings)
+        base = found.bases.get(name)
+        known = CATALOGUE.get(name)
+        if base is not None:
+            base_url = _base_url(reader, base[0], base[1])
+        elif known is not None:
+            base_url = known.base_url
+        else:
+            if credentials:
+                warnings.append(
+                    f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE "
+                    "to use it as an OpenAI-compatible provider"
+                )
+            continue
+        if not credentials:
+            if known is not None:
+                # Empty keys were already reported one by one; only a base URL left without a key is news.
+                if base is not None:
+                    warnings.append(f"{name}: {base[1]} is set but no {name.upper()}_API_KEY")
+                continue
+            # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
+            credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
+        providers[name] = _tuned(reader, name, base_url, credentials, custom=known is None)
+    return providers
+
+
+def _scan(values: Mapping[str, str]) -> _Found:
+    keys: dict[str, list[tuple[int, str, str]]] = {}
+    bases: dict[str, tuple[str, str]] = {}
+    for variable, value in values.items():
+        if match := _KEY.match(variable):
+            if match["provider"] in _NOT_PROVIDERS:
+                continue
+            index = int(match["index"]) if match["index"] is not None else 0
+            keys.setdefault(provider_name(match["provider"]), []).append((index, variable, value))
+        elif (match := _BASE.match(variable)) and value.strip():
+            # An empty base, as the old proxy's templates leave them, means the default.
+            bases[provider_name(match["provider"])] = (value, variable)
+    return _Found(keys, bases)
+
+
+def _credentials(name: str, entries: list[tuple[int, str, str]], warnings: list[str]) -> tuple[Credential, ...]:
+    seen: set[str] = set()
+    credentials: list[Credential] = []
+    for _, variable, value in sorted(entries):
+        secret = value.strip()
+        if not secret:
+            warnings.append(f"{variable} is empty; ignored")
+            continue
+        if secret in seen:
+            warnings.append(f"{variable} repeats a key already configured for {name} ({mask(secret)}); ignored")
+            continue
+        seen.add(secret)
+        credentials.append(Credential(secret=secret, source=variable))
+    return tuple(credentials)
+
+
+def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", value):
+        # The value is not echoed: it may be a key pasted into the wrong variable.
+        reader.fail(variable, "expected an http:// or https:// URL")
+    return value
+
+
+def _tuned(
+    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], *, custom: bool
+) -> ProviderSettings:
+    known = CATALOGUE.get(name)
+    prefixes = _prefixes(name)
+
+    def variable(stem: str) -> str:
+        # The provider's own name wins over an alias when both are set.
+        return next((stem + prefix for prefix in prefixes if stem + prefix in reader.values), stem + prefixes[0])
+
+    max_concurrent = reader.integer(variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), None)
+    optimal = reader.integer(variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), None, minimum=1)
+    return ProviderSettings(
+        name=name,
+        protocol=known.protocol if known else "openai",
+        base_url=base_url,
+        credentials=credentials,
+        custom=custom,
+        rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
+        max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
+        optimal_concurrent_per_key=optimal,
+        priority_multipliers=_multipliers(reader, prefixes),
+        quota_groups=_quota_groups(reader, prefixes),
+        ignore_models=split_list(reader.values.get(variable("IGNORE_MODELS_"))),
+        whitelist_models=split_list(reader.values.get(variable("WHITELIST_MODELS_"))),
+    )
+
+
+def _prefixes(name: str) -> tuple[str, ...]:
+    """How variables name a provider: `NVIDIA_NIM`, and `NVIDIA` as the old proxy's `.env` has it."""
+    return (name.upper(), *(alias.upper() for alias, target in ALIASES.items() if target == name))
+
+
+def _multipliers(reader: ValueReader, prefixes: tuple[str, ...]) -> dict[int, float]:
+    result: dict[int, float] = {}
+    for variable in sorted(reader.values):
+        match = _MULTIPLIER.match(variable)
+        if match and match["provider"] in prefixes:
+            tier = int(match["tier"])
+            if variable.endswith(f"_PRIORITY_{tier}"):
+                result[tier] = reader.number(variable, 1.0, minimum=0.0, strict_min=True)
+            else:
+                reader.number(variable, 1.0, minimum=0.0, strict_min=True)
+    return result
+
+
+def _quota_groups(reader: ValueReader, prefixes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    groups: dict[str, tuple[str, ...]] = {}
+    # The group is the last word, so QUOTA_GROUPS_GEMINI_CLI_PRO is group PRO of GEMINI_CLI, not of GEMINI.
+    for variable, value in reader.values.items():
+        match = _QUOTA_GROUP.match(variable)
+        if match and match["provider"] in prefixes and (models := split_list(value)):
+            groups[match["group"].lower()] = models
+    return groups

@@ -1,0 +1,69 @@
+"""The frozen settings object: everything keyproxy was configured with, resolved once at start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Protocol = Literal["openai", "anthropic", "gemini"]
+RotationMode = Literal["balanced", "sequential"]
+TemperatureOverride = Literal["off", "remove", "set"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. `total` is GLOBAL_TIMEOUT: the budget of one client request across all its attempts."""
+
+    total: float = 30.0
+    connect: float = 30.0
+    write: float = 30.0
+    pool: float = 60.0
+    read_streaming: float = 180.0
+    read_non_streaming: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """One provider key. `priority` 1 is the highest tier; `source` names the variable it came from."""
+
+    secret: str = field(repr=False)
+    source: str
+    priority: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    name: str
+    protocol: Protocol
+    base_url: str
+    credentials: tuple[Credential, ...]
+    custom: bool = False
+    rotation_mode: RotationMode = "balanced"
+    max_concurrent_per_key: int | None = None
+    optimal_concurrent_per_key: int | None = None
+    priority_multipliers: Mapping[int, float] = field(default_factory=dict)
+    quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    ignore_models: tuple[str, ...] = ()
+    whitelist_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    proxy_api_key: str | None = field(default=None, repr=False)
+    data_dir: Path = Path("data")
+    demo: bool = False
+    providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    rotation_tolerance: float = 3.0
+    override_temperature_zero: TemperatureOverride = "off"
+    skip_oauth_init_check: bool = False
+    max_body_bytes: int = 32 * 1024 * 1024
+    models_cache_ttl: float = 300.0
+    keepalive_interval: float = 15.0
+    log_level: str = "INFO"
+    env_file: Path | None = None
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,35 @@
+"""How long a failure takes a key out of rotation: a pure policy from error, streak and time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keyproxy.errors import ErrorClass, UpstreamError
+from keyproxy.state.base import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class CooldownPolicy:
+    """Seconds. Escalation steps are indexed by the key's failure streak for that model."""
+
+    rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
+    quota_steps: tuple[float, ...] = (300.0, 1800.0, 3600.0)
+    transient_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
+    bench_seconds: float = 600.0
+    max_hint: float = 86400.0
+
+    def verdict(self, error: UpstreamError, failures: int, now: float) -> Verdict | None:
+        """None when the failure says nothing about the key (the client's own mistake)."""
+        kind = error.error_class
+        if kind is ErrorClass.CLIENT_ERROR:
+            return None
+        if kind is ErrorClass.KEY_REJECTED:
+            return Verdict("key", now + self.bench_seconds, kind)
+        steps = {
+            ErrorClass.RATE_LIMITED: self.rate_limit_steps,
+            ErrorClass.QUOTA_EXHAUSTED: self.quota_steps,
+            ErrorClass.TRANSIENT: self.transient_steps,
+        }[kind]
+        hint = error.retry_after
+        seconds = min(hint, self.max_hint) if hint is not None else steps[min(failures, len(steps) - 1)]
+        return Verdict("model", now + seconds, kind)

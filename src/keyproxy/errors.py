@@ -1,0 +1,216 @@
+"""The one error hierarchy of keyproxy, classified by type and status code, never by message text.
+
+KeyproxyError
+├── ConfigError                     a configuration value is invalid; names the variable
+├── RequestError                    the client's request cannot be served as sent
+│   ├── InvalidRequest              400  bad JSON, missing model, unknown provider
+│   ├── AuthenticationFailed        401  missing or wrong proxy key
+│   ├── NotFound                    404  no such route
+│   │   └── ModelNotFound           404  filtered out or not offered
+│   └── PayloadTooLarge             413  body over the configured limit
+├── UpstreamError                   one attempt with one key failed; `error_class` drives the engine
+│   ├── UpstreamUnreachable         connection refused, reset, DNS failure    (transient)
+│   ├── UpstreamTimeout             connect, read or write timeout            (transient)
+│   ├── InvalidUpstreamResponse     garbage or empty body, stream cut early   (transient)
+│   └── UpstreamStatusError         an HTTP error status, class from STATUS_ERRORS
+│       ├── UpstreamRateLimited     429                                      (rate limited)
+│       ├── UpstreamQuotaExhausted  429 with a quota error type              (quota exhausted)
+│       ├── UpstreamKeyRejected     401, 403                                 (key rejected)
+│       ├── UpstreamServerError     5xx, 529                                 (transient)
+│       └── UpstreamClientError     400, 404, 413, 422, other 4xx            (client error)
+└── GatewayError                    the final answer when no attempt could succeed
+    ├── NoKeyAvailable              429 or 503 with Retry-After
+    ├── DeadlineExceeded            504
+    └── UpstreamFailed              502
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+
+class ErrorClass(enum.Enum):
+    """What an upstream failure means for the key that produced it."""
+
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    KEY_REJECTED = "key_rejected"
+    TRANSIENT = "transient"
+    CLIENT_ERROR = "client_error"
+
+
+class KeyproxyError(Exception):
+    """Root of every error keyproxy raises on purpose."""
+
+    status: int = 500
+    error_type: str = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(KeyproxyError):
+    error_type = "config_error"
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class RequestError(KeyproxyError):
+    status = 400
+    error_type = "invalid_request_error"
+
+
+class InvalidRequest(RequestError):
+    code = "invalid_request"
+
+
+class AuthenticationFailed(RequestError):
+    status = 401
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class NotFound(RequestError):
+    status = 404
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class PayloadTooLarge(RequestError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UpstreamError(KeyproxyError):
+    """One attempt failed. `retry_after` is the upstream's own hint in seconds, when it gave one."""
+
+    status = 502
+    error_type = "upstream_error"
+    error_class = ErrorClass.TRANSIENT
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamUnreachable(UpstreamError):
+    code = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class InvalidUpstreamResponse(UpstreamError):
+    code = "invalid_upstream_response"
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with an error status; `body` is what it said (already scrubbed of keys)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.upstream_status = upstream_status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+class UpstreamRateLimited(UpstreamStatusError):
+    status = 429
+    error_type = "rate_limit_error"
+    code = "rate_limited"
+    error_class = ErrorClass.RATE_LIMITED
+
+
+class UpstreamQuotaExhausted(UpstreamStatusError):
+    status = 429
+    error_type = "insufficient_quota"
+    code = "quota_exhausted"
+    error_class = ErrorClass.QUOTA_EXHAUSTED
+
+
+class UpstreamKeyRejected(UpstreamStatusError):
+    code = "upstream_key_rejected"
+    error_class = ErrorClass.KEY_REJECTED
+
+
+class UpstreamServerError(UpstreamStatusError):
+    code = "upstream_server_error"
+
+
+class UpstreamClientError(UpstreamStatusError):
+    """Returned to the client with the upstream's status and message; never retried on another key."""
+
+    error_type = "invalid_request_error"
+    code = "upstream_client_error"
+    error_class = ErrorClass.CLIENT_ERROR
+
+
+class GatewayError(KeyproxyError):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NoKeyAvailable(GatewayError):
+    """Every key is cooling, benched or busy. 429 while some key will recover, 503 when none will."""
+
+    status = 429
+    error_type = "rate_limit_error"
+    code = "no_key_available"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, recoverable: bool = True) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status = 429 if recoverable else 503
+
+
+class DeadlineExceeded(GatewayError):
+    status = 504
+    error_type = "timeout_error"
+    code = "deadline_exceeded"
+
+
+class UpstreamFailed(GatewayError):
+    status = 502
+    error_type = "upstream_error"
+    code = "upstream_failed"
+
+
+STATUS_ERRORS: dict[int, type[UpstreamStatusError]] = {
+    400: UpstreamClientError,
+    401: UpstreamKeyRejected,
+    403: UpstreamKeyRejected,
+    404: UpstreamClientError,
+    408: UpstreamServerError,
+    409: UpstreamServerError,
+    413: UpstreamClientError,
+    422: UpstreamClientError,
+    429: UpstreamRateLimited,
+    529: UpstreamServerError,
+}
+
+
+def status_error_class(status: int) -> type[UpstreamStatusError]:
+    """The class for an upstream error status: the table first, then by range."""
+    found = STATUS_ERRORS.get(status)
+    if found is not None:
+        return found
+    return UpstreamServerError if status >= 500 else UpstreamClientError

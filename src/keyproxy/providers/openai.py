@@ -1,0 +1,101 @@
+"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from keyproxy.engine.retry_after import parse_retry_after
+from keyproxy.errors import (
+    InvalidUpstreamResponse,
+    UpstreamQuotaExhausted,
+    UpstreamStatusError,
+    status_error_class,
+)
+from keyproxy.providers.base import Endpoint
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+
+_PATHS: dict[Endpoint, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
+_QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
+
+
+class OpenAIAdapter:
+    """`root` is the URL the OpenAI paths hang from; `extra_headers` are sent with every request."""
+
+    def __init__(self, root: str, extra_headers: Mapping[str, str] | None = None) -> None:
+        self.root = root
+        self.extra_headers = dict(extra_headers or {})
+
+    def _headers(self, secret: str, *, json_body: bool) -> dict[str, str]:
+        headers = dict(self.extra_headers)
+        if secret:
+            headers["Authorization"] = f"Bearer {secret}"
+        if json_body:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def request(self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts) -> UpstreamRequest:
+        return UpstreamRequest(
+            method="POST",
+            url=self.root + _PATHS[endpoint],
+            headers=self._headers(secret, json_body=True),
+            timeouts=timeouts,
+            body=body,
+        )
+
+    def models_request(self, secret: str, timeouts: RequestTimeouts) -> UpstreamRequest:
+        return UpstreamRequest("GET", self.root + "/models", self._headers(secret, json_body=False), timeouts)
+
+    def parse_models(self, body: bytes) -> list[str]:
+        data = _loads(body)
+        entries = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise InvalidUpstreamResponse("model list has no data array")
+        ids = [entry.get("id") for entry in entries if isinstance(entry, dict)]
+        # Gemini's OpenAI endpoint names models "models/<id>".
+        return [model.removeprefix("models/") for model in ids if isinstance(model, str) and model]
+
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes, now: float) -> UpstreamStatusError:
+        error = _error_object(body)
+        message = error.get("message") if isinstance(error.get("message"), str) else None
+        cls = status_error_class(status)
+        if status == 429 and (error.get("code") in _QUOTA_CODES or error.get("type") in _QUOTA_CODES):
+            cls = UpstreamQuotaExhausted
+        return cls(
+            message or f"upstream answered HTTP {status}",
+            upstream_status=status,
+            body=body,
+            headers=headers,
+            retry_after=parse_retry_after(headers, now),
+        )
+
+    def validate(self, body: bytes) -> dict[str, Any]:
+        data = _loads(body)
+        if not isinstance(data, dict) or ("error" in data and not ("choices" in data or "data" in data)):
+            raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
+        return data
+
+    def stream_complete(self, tail: bytes) -> bool:
+        return b"[DONE]" in tail
+
+
+def _loads(body: bytes) -> Any:
+    if not body:
+        raise InvalidUpstreamResponse("upstream sent an empty body")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidUpstreamResponse("upstream sent a body that is not JSON") from exc
+
+
+def _error_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return {}
+    if isinstance(data, list) and data:
+        data = data[0]  # some OpenAI-compatible servers wrap the error in a list
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else {}

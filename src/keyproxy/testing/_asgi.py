@@ -1,0 +1,68 @@
+"""The ASGI types the fakes speak, and the few helpers that read requests and send responses."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+import orjson
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def until_disconnect(receive: Receive) -> None:
+    """Return once the client has gone; call only after the request body has been read."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def header_map(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def start(send: Send, status: int, content_type: bytes, headers: Headers = (), length: int | None = None) -> None:
+    raw = [(b"content-type", content_type), *headers]
+    if length is not None:
+        raw.append((b"content-length", str(length).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+
+
+async def send_body(send: Send, status: int, body: bytes, content_type: bytes, headers: Headers = ()) -> None:
+    await start(send, status, content_type, headers, len(body))
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(send: Send, status: int, payload: object, headers: Headers = ()) -> None:
+    await send_body(send, status, orjson.dumps(payload), b"application/json", headers)
+
+
+async def send_empty(send: Send, status: int) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b""})

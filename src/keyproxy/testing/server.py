@@ -1,0 +1,140 @@
+"""Running an ASGI app on a real socket: BackgroundServer in a thread, or `await serve_fake_upstream(...)`.
+
+serve_fake_upstream is a coroutine that serves until cancelled (or SIGINT/SIGTERM in the main thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Collection, Sequence
+from types import TracebackType
+from typing import Literal
+
+import uvicorn
+
+from keyproxy.testing._asgi import ASGIApp
+from keyproxy.testing.fake_upstream import DEFAULT_MODELS, FakeUpstream
+
+
+class BackgroundServer:
+    """Serve `app` under uvicorn in a daemon thread with its own event loop; port 0 picks a free port.
+
+    Requests still open at stop get `graceful_timeout` seconds to finish, then are cancelled.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        lifespan: Literal["on", "off", "auto"] = "on",
+        graceful_timeout: int = 1,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self._socket = _bind(host, port)
+        self.host = host
+        self.port: int = self._socket.getsockname()[1]
+        self._start_timeout = start_timeout
+        config = uvicorn.Config(
+            app,
+            lifespan=lifespan,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=graceful_timeout,
+        )
+        self._server = _Server(config)
+        self._thread = threading.Thread(target=self._run, name=f"keyproxy-server-{self.port}", daemon=True)
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._server.ready.wait(self._start_timeout):
+            self.stop()
+            raise RuntimeError(f"server on {self.url} did not start within {self._start_timeout} seconds")
+        if not self._server.started:
+            self._thread.join(self._start_timeout)
+            self._socket.close()
+            raise RuntimeError(f"server on {self.url} failed to start") from self._error
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            self._socket.close()
+            return
+        self._server.should_exit = True
+        self._thread.join((self._server.config.timeout_graceful_shutdown or 0) + 5.0)
+        if self._thread.is_alive():
+            # Skip waiting for connections and tasks; only a wedged app gets here.
+            self._server.force_exit = True
+            self._thread.join(5.0)
+        self._socket.close()
+        if self._thread.is_alive():
+            raise RuntimeError(f"server on {self.url} did not stop")
+
+    def __enter__(self) -> BackgroundServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            with asyncio.Runner(loop_factory=self._server.config.get_loop_factory()) as runner:
+                runner.run(self._server.serve(sockets=[self._socket]))
+        except BaseException as exc:
+            # uvicorn raises SystemExit when the app fails its startup; keep it for start() to report.
+            self._error = exc
+        finally:
+            self._server.ready.set()
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that says when it is listening, so starting waits on an event, not a poll."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+async def serve_fake_upstream(
+    host: str, port: int, *, keys: Collection[str] | None = None, models: Sequence[str] = DEFAULT_MODELS
+) -> None:
+    upstream = FakeUpstream(keys=keys, models=models)
+    config = uvicorn.Config(upstream, host=host, port=port, lifespan="on", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        # Shut down as on a signal, closing connections and the listening socket, then stay cancelled.
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        raise
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -1,0 +1,1 @@
+"""Wire-format conversions between what clients send and what upstreams expect."""

@@ -1,0 +1,113 @@
+"""The real transport: one pooled aiohttp session, chosen by measurement (docs/stack.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+
+from keyproxy.errors import InvalidUpstreamResponse, UpstreamError, UpstreamTimeout, UpstreamUnreachable
+from keyproxy.transport.base import UpstreamRequest
+
+
+def _translate(exc: BaseException) -> UpstreamError:
+    """aiohttp's exceptions onto ours, by type only."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamTimeout("upstream timed out")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return InvalidUpstreamResponse("upstream closed the connection before the body was complete")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return InvalidUpstreamResponse(f"upstream sent an invalid HTTP response ({exc.status})")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamUnreachable(f"cannot connect to upstream {exc.host}:{exc.port}")
+    return UpstreamUnreachable(f"upstream connection failed ({type(exc).__name__})")
+
+
+class AiohttpResponse:
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._response.release()
+
+    async def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:
+        content = self._response.content
+        try:
+            while True:
+                # Data already buffered needs no timer; only a real wait arms the idle timeout.
+                chunk = content.read_nowait()
+                if not chunk:
+                    if content.at_eof():
+                        return
+                    if idle is None:
+                        chunk = await content.readany()
+                    else:
+                        timer = asyncio.timeout(idle)
+                        try:
+                            async with timer:
+                                chunk = await content.readany()
+                        except TimeoutError:
+                            if not timer.expired():
+                                raise
+                            yield b""
+                            continue
+                    if not chunk:
+                        return
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _translate(exc) from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class AiohttpTransport:
+    """Keeps connections to every upstream alive; no total timeout here, the engine owns the deadline."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created lazily so it binds to the running loop, not the one at import or construction.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
+            )
+        return self._session
+
+    async def send(self, request: UpstreamRequest) -> AiohttpResponse:
+        timeouts = request.timeouts
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeouts.pool + timeouts.connect, sock_connect=timeouts.connect,
+            sock_read=timeouts.read,
+        )  # fmt: skip
+        try:
+            response = await self._client().request(
+                request.method, request.url, data=request.body, headers=dict(request.headers),
+                timeout=timeout, allow_redirects=False,
+            )  # fmt: skip
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _translate(exc) from exc
+        return AiohttpResponse(response)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,60 @@
+"""The one upstream transport seam: adapters describe requests, a Transport performs them.
+
+Transports raise only UpstreamUnreachable, UpstreamTimeout and InvalidUpstreamResponse; an HTTP
+error status is a normal response here and is classified by the provider adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTimeouts:
+    """Seconds; `read` is the longest silence allowed between two reads of the body."""
+
+    connect: float
+    pool: float
+    read: float
+    write: float
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+    timeouts: RequestTimeouts
+    body: bytes | None = field(default=None, repr=False)
+
+
+class UpstreamResponse(Protocol):
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Case-insensitive."""
+        ...
+
+    async def read(self) -> bytes:
+        """The whole body, then the connection goes back to the pool."""
+        ...
+
+    def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive, in pieces of any size; an empty piece after `idle` seconds of silence."""
+        ...
+
+    def close(self) -> None:
+        """Give the connection up; safe to call twice and after `read`."""
+        ...
+
+
+class Transport(Protocol):
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        """Send the request; return once the status line and headers are in."""
+        ...
+
+    async def aclose(self) -> None: ...

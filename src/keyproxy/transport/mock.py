@@ -1,0 +1,53 @@
+"""MockTransport(handler): the seam for in-memory tests, as httpx does it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from keyproxy.errors import UpstreamError
+from keyproxy.transport.base import UpstreamRequest
+
+
+@dataclass(slots=True)
+class MockResponse:
+    """A canned response. Chunks are sent in order; an UpstreamError among them is raised at that point,
+    and an empty chunk stands for a silence long enough to trigger the reader's idle timeout."""
+
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    chunks: Iterable[bytes | UpstreamError] = ()
+    closed: bool = False
+
+    @classmethod
+    def json(cls, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> MockResponse:
+        return cls(status, {"content-type": "application/json", **(headers or {})}, [body])
+
+    async def read(self) -> bytes:
+        parts = [chunk async for chunk in self.iter_chunks() if chunk]
+        return b"".join(parts)
+
+    async def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            if isinstance(chunk, UpstreamError):
+                raise chunk
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+Handler = Callable[[UpstreamRequest], Awaitable[MockResponse]]
+
+
+class MockTransport:
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[UpstreamRequest] = []
+
+    async def send(self, request: UpstreamRequest) -> MockResponse:
+        self.requests.append(request)
+        return await self.handler(request)
+
+    async def aclose(self) -> None:
+        return None

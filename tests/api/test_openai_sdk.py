@@ -1,0 +1,129 @@
+"""The official openai SDK, used as a client through real sockets, works for every OpenAI route."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from support import KEYS, PROXY_KEY, StartProxy
+
+from keyproxy.testing import FakeUpstream
+
+
+@pytest.fixture
+def client(start_proxy: StartProxy) -> openai.OpenAI:
+    url = start_proxy({"PROXY_API_KEY": PROXY_KEY})
+    return openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10)
+
+
+def test_chat_completion_comes_back_from_the_upstream(client: openai.OpenAI) -> None:
+    reply = client.chat.completions.create(model="fake/fake-chat", messages=[{"role": "user", "content": "hello"}])
+    assert reply.choices[0].message.content == "Echo: hello"
+    assert reply.model == "fake-chat"
+    assert reply.usage is not None and reply.usage.total_tokens > 0
+
+
+def test_streaming_chat_arrives_chunk_by_chunk_and_completes(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="fake/fake-chat", messages=[{"role": "user", "content": "one two three"}], stream=True
+    )
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text == "Echo: one two three"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert len(chunks) > 3
+
+
+def test_stream_usage_is_relayed_when_asked_for(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="fake/fake-chat", messages=[{"role": "user", "content": "hi"}], stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_tool_call_and_tool_result_round_trip(client: openai.OpenAI) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
+    messages: list[dict[str, object]] = [{"role": "user", "content": "weather?"}]
+    first = client.chat.completions.create(model="fake/fake-chat", messages=messages, tools=tools)  # type: ignore[arg-type]
+    call = first.choices[0].message.tool_calls
+    assert call and call[0].function.name == "lookup"
+    assert first.choices[0].finish_reason == "tool_calls"
+    messages += [
+        {"role": "assistant", "tool_calls": [call[0].model_dump()]},
+        {"role": "tool", "tool_call_id": call[0].id, "content": "sunny"},
+    ]
+    second = client.chat.completions.create(model="fake/fake-chat", messages=messages, tools=tools)  # type: ignore[arg-type]
+    assert second.choices[0].message.content == "Tool said: sunny"
+
+
+def test_streamed_tool_call_arrives_whole(client: openai.OpenAI) -> None:
+    tools = [{"type": "function", "function": {"name": "ping", "parameters": {"type": "object", "properties": {}}}}]
+    stream = client.chat.completions.create(
+        model="fake/fake-chat", messages=[{"role": "user", "content": "x"}], tools=tools, stream=True  # type: ignore[arg-type]
+    )
+    names = [
+        call.function.name
+        for chunk in stream
+        for choice in chunk.choices
+        for call in choice.delta.tool_calls or []
+        if call.function and call.function.name
+    ]
+    assert names == ["ping"]
+
+
+def test_embeddings_work_with_the_sdk_default_base64_encoding(client: openai.OpenAI) -> None:
+    result = client.embeddings.create(model="fake/fake-embed", input=["a", "b"])
+    assert [item.index for item in result.data] == [0, 1]
+    assert len(result.data[0].embedding) == 8
+
+
+def test_embeddings_as_floats(client: openai.OpenAI) -> None:
+    result = client.embeddings.create(model="fake/fake-embed", input="a", encoding_format="float")
+    assert len(result.data[0].embedding) == 8
+
+
+def test_model_list_names_models_as_provider_slash_model(client: openai.OpenAI) -> None:
+    ids = [model.id for model in client.models.list()]
+    assert ids == ["fake/fake-chat", "fake/fake-chat-large", "fake/fake-embed"]
+
+
+def test_one_model_can_be_retrieved_by_its_id(client: openai.OpenAI) -> None:
+    assert client.models.retrieve("fake/fake-chat").id == "fake/fake-chat"
+
+
+def test_unknown_model_id_is_not_found(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("fake/nope")
+
+
+def test_fields_the_proxy_does_not_know_reach_the_upstream_untouched(
+    client: openai.OpenAI, upstream: tuple[FakeUpstream, str]
+) -> None:
+    client.chat.completions.create(
+        model="fake/fake-chat",
+        messages=[{"role": "user", "content": [{"type": "text", "text": "look"},
+                                               {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]}],
+        response_format={"type": "json_object"},
+        extra_body={"future_field": {"nested": [1, 2.5, "x"]}},
+    )  # fmt: skip
+    received = upstream[0].requests[-1]
+    assert received.body["model"] == "fake-chat"
+    assert received.body["future_field"] == {"nested": [1, 2.5, "x"]}
+    assert received.body["response_format"] == {"type": "json_object"}
+    assert received.body["messages"][0]["content"][1]["image_url"]["url"] == "data:image/png;base64,AA=="
+
+
+def test_requests_rotate_over_every_key(client: openai.OpenAI, upstream: tuple[FakeUpstream, str]) -> None:
+    for _ in range(6):
+        client.chat.completions.create(model="fake/fake-chat", messages=[{"role": "user", "content": "x"}])
+    used = [request.key for request in upstream[0].requests]
+    assert used == [*KEYS, *KEYS]

@@ -1,0 +1,41 @@
+"""Shared fixtures: a fake upstream on a real socket and a factory for proxies in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import pytest
+
+from support import StartProxy, provider_env
+
+from keyproxy.api import build_app
+from keyproxy.config import CliOptions, build_settings
+from keyproxy.testing import BackgroundServer, FakeUpstream
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[FakeUpstream, str]]:
+    fake = FakeUpstream()
+    with BackgroundServer(fake) as server:
+        yield fake, server.url + "/v1"
+    fake.release_hangs()
+
+
+@pytest.fixture
+def start_proxy(upstream: tuple[FakeUpstream, str]) -> Iterator[StartProxy]:
+    """start_proxy(**env) -> base URL of a proxy for provider `fake` over the fake upstream's keys."""
+    servers: list[BackgroundServer] = []
+
+    def start(env: Mapping[str, str] | None = None, *, providers: Mapping[str, str] | None = None) -> str:
+        values = {**(providers if providers is not None else provider_env(upstream[1])), **(env or {})}
+        report = build_settings(values, CliOptions())
+        assert not report.errors, report.errors
+        server = BackgroundServer(build_app(report.settings))
+        server.start()
+        servers.append(server)
+        return server.url
+
+    yield start
+    upstream[0].release_hangs()
+    for server in servers:
+        server.stop()
