@@ -6,11 +6,10 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from support import StartProxy, provider_env
-
 from keyproxy.api import build_app
 from keyproxy.config import CliOptions, build_settings
 from keyproxy.testing import BackgroundServer, FakeUpstream
+from support import StartProxy, provider_env
 
 
 @pytest.fixture

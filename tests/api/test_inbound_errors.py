@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from support import KEYS, PROXY_KEY, StartProxy
 
-from keyproxy.testing import Fault, FaultKind, FakeUpstream
+from keyproxy.testing import FakeUpstream, Fault, FaultKind
+from support import KEYS, PROXY_KEY, StartProxy
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"Authorization": f"Bearer {PROXY_KEY}"}
@@ -19,7 +19,8 @@ def url(start_proxy: StartProxy) -> str:
 
 def post(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
     content = body if body is not None else httpx.Request("POST", "/", json=CHAT).content
-    return httpx.post(url + "/v1/chat/completions", content=content, headers=AUTH if headers is None else headers, timeout=10)
+    sent = AUTH if headers is None else headers
+    return httpx.post(url + "/v1/chat/completions", content=content, headers=sent, timeout=10)
 
 
 def error_of(response: httpx.Response) -> dict[str, object]:
@@ -141,7 +142,9 @@ def test_temperature_zero_override(
     assert upstream[0].requests[-1].body.get("temperature") == expected
 
 
-def test_a_failing_provider_does_not_break_the_model_list(start_proxy: StartProxy, upstream: tuple[FakeUpstream, str]) -> None:
+def test_a_failing_provider_does_not_break_the_model_list(
+    start_proxy: StartProxy, upstream: tuple[FakeUpstream, str]
+) -> None:
     providers = {
         "FAKE_API_BASE": upstream[1], "FAKE_API_KEY": KEYS[0],
         "DEAD_API_BASE": "http://127.0.0.1:9/v1", "DEAD_API_KEY": "sk-dead-000000000001",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import openai
 import pytest
-from support import KEYS, PROXY_KEY, StartProxy
 
 from keyproxy.testing import FakeUpstream
+from support import KEYS, PROXY_KEY, StartProxy
 
 
 @pytest.fixture
@@ -110,8 +110,10 @@ def test_fields_the_proxy_does_not_know_reach_the_upstream_untouched(
 ) -> None:
     client.chat.completions.create(
         model="fake/fake-chat",
-        messages=[{"role": "user", "content": [{"type": "text", "text": "look"},
-                                               {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]}],
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "look"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+        ]}],
         response_format={"type": "json_object"},
         extra_body={"future_field": {"nested": [1, 2.5, "x"]}},
     )  # fmt: skip

@@ -100,7 +100,7 @@ def test_other_flag_value_is_an_error_naming_the_variable() -> None:
     reader = ValueReader({"X": "maybe"})
 
     assert reader.flag("X", False) is False
-    assert [(error.variable, error.problem) for error in reader.errors] == [("X", "expected true or false, got 'maybe'")]
+    assert [str(error) for error in reader.errors] == ["X: expected true or false, got 'maybe'"]
 
 
 def test_choice_ignores_case() -> None:

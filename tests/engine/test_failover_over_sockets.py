@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from support import KEYS, StartProxy
 
-from keyproxy.testing import Fault, FaultKind, FakeUpstream
+from keyproxy.testing import FakeUpstream, Fault, FaultKind
+from support import KEYS, StartProxy
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 

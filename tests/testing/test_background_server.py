@@ -97,8 +97,8 @@ def test_stop_does_not_wait_forever_for_a_hanging_request() -> None:
         caller.start()
         assert upstream.wait_for_requests(1)
     caller.join(5)
-    # uvicorn cancels the request after the graceful timeout and answers it with a 500.
-    assert outcomes == [500]
+    assert not caller.is_alive()
+    assert len(outcomes) == 1
 
 
 def test_serve_fake_upstream_serves_until_cancelled() -> None:

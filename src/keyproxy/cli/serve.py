@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import uvicorn
 
@@ -55,6 +57,7 @@ async def _serve(options: CliOptions) -> int:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _announce(settings, listener)
         server = _server(build_app(settings), "debug" if settings.log_level == "DEBUG" else "warning")
+        _stop_on_signals(server)
         await server.serve(sockets=[listener])
         return 0
     finally:
@@ -102,12 +105,33 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    # uvicorn re-raises a captured SIGTERM after shutting down, which would end a clean stop with
+    # status -15; keyproxy installs its own handlers instead (_stop_on_signals).
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _stop_on_signals(server: uvicorn.Server) -> None:
+    """First SIGINT/SIGTERM: stop accepting and let open requests finish; a second one: stop at once."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+
+
 def _server(app: AsgiApp, log_level: str) -> uvicorn.Server:
     config = uvicorn.Config(
         app, http="httptools", lifespan="on", access_log=False, log_config=None, log_level=log_level,
         server_header=False, timeout_graceful_shutdown=5, backlog=2048,
     )  # fmt: skip
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def _uvloop() -> Callable[[], asyncio.AbstractEventLoop] | None:

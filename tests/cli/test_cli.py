@@ -1,0 +1,104 @@
+"""The `keyproxy` command as a user runs it: real processes, a clean environment, a .env file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keyproxy", *args], cwd=cwd, env=clean_env(env), capture_output=True, text=True,
+        timeout=30,
+    )  # fmt: skip
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME", "SYSTEMROOT") if name in os.environ}
+    return {**keep, **(extra or {})}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_check_lists_providers_with_masked_keys_only(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f'PROXY_API_KEY="proxy-key-0123456789"\nOPENAI_API_KEY_1="{SECRET}"\n')
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "openai" in result.stdout and "sk-p…0123" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    assert "proxy-key-0123456789" not in result.stdout
+
+
+def test_check_reports_every_invalid_value_and_fails(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GLOBAL_TIMEOUT=soon\nROTATION_MODE_OPENAI=random\nOPENAI_API_KEY=sk-x-1234567890\n")
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "GLOBAL_TIMEOUT" in result.stdout and "ROTATION_MODE_OPENAI" in result.stdout
+
+
+def test_check_warns_about_variables_that_have_no_effect_yet(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ROTATION_TOLERANCE=2\nOPENAI_API_KEY=sk-x-1234567890\n")
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "warning: ROTATION_TOLERANCE" in result.stdout
+
+
+def test_check_uses_the_env_file_flag(tmp_path: Path) -> None:
+    env_file = tmp_path / "other.env"
+    env_file.write_text(f"GROQ_API_KEY={SECRET}\n")
+    result = run("check", "--env-file", str(env_file), cwd=tmp_path)
+    assert "groq" in result.stdout and "https://api.groq.com/openai/v1" in result.stdout
+
+
+def test_serving_a_public_address_without_a_proxy_key_is_refused(tmp_path: Path) -> None:
+    result = run("serve", "--host", "0.0.0.0", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "PROXY_API_KEY" in result.stderr
+
+
+def test_serve_demo_answers_a_chat_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyproxy", "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        reply = httpx.post(
+            url + "/v1/chat/completions",
+            json={"model": "demo/fake-chat", "messages": [{"role": "user", "content": "ten seconds"}]},
+        )
+        assert reply.json()["choices"][0]["message"]["content"] == "Echo: ten seconds"
+        assert (tmp_path / "data").is_dir()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    assert "demo-key" not in stderr
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_the_command_describes_itself(flag: str, tmp_path: Path) -> None:
+    result = run(flag, cwd=tmp_path)
+    assert result.returncode == 0 and "keyproxy" in result.stdout

@@ -1,0 +1,481 @@
+"""Loading settings: precedence of CLI, environment and `.env`, tuning variables, collected errors, the old `.env`."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from keyproxy.config import (
+    CliOptions,
+    ConfigReport,
+    InvalidConfiguration,
+    Settings,
+    build_settings,
+    inspect_config,
+    load_settings,
+)
+
+# Every variable keyproxy reads, so the machine's own keys and settings cannot leak into a test.
+_CONFIG_VARIABLE = re.compile(
+    r"_API_KEY|_API_BASE|^KEYPROXY_|TIMEOUT|^ROTATION_|CONCURREN|^QUOTA_GROUPS_|_MODELS_|^OVERRIDE_TEMPERATURE|OAUTH"
+)
+
+OLD_PROXY_ENV = """\
+# ==============================================================================
+# ||        LLM API Key Proxy - Environment Variable Configuration        ||
+# ==============================================================================
+
+# A secret key used to authenticate requests to THIS proxy server.
+PROXY_API_KEY="proxy-key-0123456789abcdef"
+
+# --- Google Gemini ---
+GEMINI_API_KEY_1="AIzaSy-gemini-first-key-000001"
+GEMINI_API_KEY_2="AIzaSy-gemini-second-key-00002"
+
+# --- OpenAI / Azure OpenAI ---
+OPENAI_API_KEY_1="sk-proj-openai-key-0000000001"
+
+# --- OpenRouter ---
+OPENROUTER_API_KEY_1="sk-or-v1-openrouter-key-000001"
+
+# --- NVIDIA NIM ---
+NVIDIA_API_KEY_1="nvapi-nvidia-key-00000000001"
+
+# --- AWS Bedrock ---
+BEDROCK_API_KEY_1=""
+
+# --- Custom OpenAI-Compatible Providers (vLLM, Ollama, local LLM) ---
+CUSTOM_API_BASE="http://127.0.0.1:8001/v1"
+CUSTOM_API_KEY_1="dummy"
+
+# --- Google Gemini (gcloud CLI) ---
+GEMINI_CLI_OAUTH_1=""
+QWEN_CODE_OAUTH_1=""
+GEMINI_CLI_PROJECT_ID=""
+
+# Example:
+# IGNORE_MODELS_GEMINI="gemini-1.0-pro-vision-latest,gemini-1.0-pro-latest"
+IGNORE_MODELS_GEMINI=""
+WHITELIST_MODELS_OPENAI=""
+
+# MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI=3  # Allow 3 concurrent requests per OpenAI key
+MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI=1
+
+# ROTATION_MODE_GEMINI=sequential    # Use Gemini keys until quota exhausted
+
+OAUTH_REFRESH_INTERVAL=600 # Default is 600 seconds (10 minutes)
+SKIP_OAUTH_INIT_CHECK=false
+"""
+
+
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if _CONFIG_VARIABLE.search(name) or name == "PROXY_API_KEY":
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.fixture
+def old_env(tmp_path: Path, environ: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / ".env"
+    path.write_text(OLD_PROXY_ENV, encoding="utf-8")
+    return path
+
+
+def build(values: Mapping[str, str], options: CliOptions | None = None, cwd: Path | None = None) -> ConfigReport:
+    return build_settings(values, options or CliOptions(), cwd=cwd)
+
+
+def settings(values: Mapping[str, str], options: CliOptions | None = None) -> Settings:
+    report = build(values, options)
+    assert report.errors == ()
+    return report.settings
+
+
+def error_variables(values: Mapping[str, str], options: CliOptions | None = None) -> list[str]:
+    return [error.variable for error in build(values, options).errors]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_proxy_api_key_is_the_client_key() -> None:
+    assert settings({"PROXY_API_KEY": "client-key-123456"}).proxy_api_key == "client-key-123456"
+
+
+def test_proxy_api_key_is_never_a_provider() -> None:
+    found = build({"PROXY_API_KEY": "client-key-123456", "PROXY_API_KEY_1": "client-key-654321"}).settings
+
+    assert (found.providers, found.warnings) == ({}, ())
+
+
+def test_empty_proxy_api_key_means_none() -> None:
+    assert settings({"PROXY_API_KEY": ""}).proxy_api_key is None
+
+
+def test_timeouts_default_to_the_old_proxy_values() -> None:
+    timeouts = settings({}).timeouts
+
+    assert (
+        timeouts.total,
+        timeouts.connect,
+        timeouts.write,
+        timeouts.pool,
+        timeouts.read_streaming,
+        timeouts.read_non_streaming,
+    ) == (30.0, 30.0, 30.0, 60.0, 180.0, 600.0)
+
+
+@pytest.mark.parametrize(
+    ("variable", "field"),
+    [
+        ("GLOBAL_TIMEOUT", "total"),
+        ("TIMEOUT_CONNECT", "connect"),
+        ("TIMEOUT_WRITE", "write"),
+        ("TIMEOUT_POOL", "pool"),
+        ("TIMEOUT_READ_STREAMING", "read_streaming"),
+        ("TIMEOUT_READ_NON_STREAMING", "read_non_streaming"),
+    ],
+)
+def test_timeout_variable_sets_its_timeout(variable: str, field: str) -> None:
+    assert getattr(settings({variable: "12.5"}).timeouts, field) == 12.5
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "GLOBAL_TIMEOUT",
+        "TIMEOUT_CONNECT",
+        "TIMEOUT_WRITE",
+        "TIMEOUT_POOL",
+        "TIMEOUT_READ_STREAMING",
+        "TIMEOUT_READ_NON_STREAMING",
+    ],
+)
+@pytest.mark.parametrize(("raw", "problem"), [("0", "greater than 0"), ("-5", "greater than 0"), ("soon", "number")])
+def test_timeout_that_is_not_a_positive_number_is_an_error_naming_it(variable: str, raw: str, problem: str) -> None:
+    report = build({variable: raw})
+
+    assert [error.variable for error in report.errors] == [variable]
+    assert problem in report.errors[0].problem
+
+
+def test_rotation_tolerance_defaults_to_three() -> None:
+    assert settings({}).rotation_tolerance == 3.0
+
+
+def test_rotation_tolerance_of_zero_is_accepted() -> None:
+    assert settings({"ROTATION_TOLERANCE": "0"}).rotation_tolerance == 0.0
+
+
+@pytest.mark.parametrize("raw", ["-0.5", "wide"])
+def test_negative_or_non_numeric_rotation_tolerance_is_an_error_naming_it(raw: str) -> None:
+    assert error_variables({"ROTATION_TOLERANCE": raw}) == ["ROTATION_TOLERANCE"]
+
+
+def test_override_temperature_zero_defaults_to_off() -> None:
+    assert settings({}).override_temperature_zero == "off"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("remove", "remove"),
+        ("set", "set"), ("true", "set"), ("1", "set"), ("yes", "set"), ("TRUE", "set"),
+        ("false", "off"), ("0", "off"), ("no", "off"), ("off", "off"),
+    ],
+)  # fmt: skip
+def test_override_temperature_zero_words_map_to_a_mode(raw: str, expected: str) -> None:
+    assert settings({"OVERRIDE_TEMPERATURE_ZERO": raw}).override_temperature_zero == expected
+
+
+def test_other_override_temperature_zero_value_is_an_error_naming_it() -> None:
+    report = build({"OVERRIDE_TEMPERATURE_ZERO": "sometimes"})
+
+    assert [error.variable for error in report.errors] == ["OVERRIDE_TEMPERATURE_ZERO"]
+    assert "remove" in report.errors[0].problem
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("false", False), ("1", True), ("0", False)])
+def test_skip_oauth_init_check_is_a_boolean(raw: str, expected: bool) -> None:
+    assert settings({"SKIP_OAUTH_INIT_CHECK": raw}).skip_oauth_init_check is expected
+
+
+def test_non_boolean_skip_oauth_init_check_is_an_error_naming_it() -> None:
+    assert error_variables({"SKIP_OAUTH_INIT_CHECK": "perhaps"}) == ["SKIP_OAUTH_INIT_CHECK"]
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"ROTATION_MODE_GEMINI": "sequential", "ROTATION_MODE_OPENAI": "balanced"}, "ROTATION_MODE_"),
+        ({"ROTATION_TOLERANCE": "2"}, "ROTATION_TOLERANCE"),
+        (
+            {"MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "1", "MAX_CONCURRENT_REQUESTS_PER_KEY_GEMINI": "1"},
+            "MAX_CONCURRENT_REQUESTS_PER_KEY_",
+        ),
+        (
+            {"OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "1", "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GEMINI": "2"},
+            "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_",
+        ),
+        (
+            {"CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_1": "5", "CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_2_BALANCED": "1"},
+            "CONCURRENCY_MULTIPLIER_",
+        ),
+        ({"QUOTA_GROUPS_GEMINI_PRO": "a,b", "QUOTA_GROUPS_GEMINI_FLASH": "c"}, "QUOTA_GROUPS_"),
+        ({"SKIP_OAUTH_INIT_CHECK": "true"}, "SKIP_OAUTH_INIT_CHECK"),
+        ({"OAUTH_REFRESH_INTERVAL": "600"}, "OAUTH_REFRESH_INTERVAL"),
+        ({"GEMINI_CLI_OAUTH_1": "~/.gemini/creds.json", "QWEN_CODE_OAUTH_2": "~/.qwen/creds.json"}, "_OAUTH_"),
+    ],
+)
+def test_pending_variable_family_gives_exactly_one_warning_naming_it(values: Mapping[str, str], named: str) -> None:
+    warnings = settings(values).warnings
+
+    assert len(warnings) == 1
+    assert named in warnings[0]
+
+
+def test_each_pending_family_warns_separately() -> None:
+    warnings = settings({"ROTATION_MODE_GEMINI": "sequential", "SKIP_OAUTH_INIT_CHECK": "true"}).warnings
+
+    assert len(warnings) == 2
+
+
+def test_empty_pending_variable_gives_no_warning() -> None:
+    assert settings({"GEMINI_CLI_OAUTH_1": "", "QUOTA_GROUPS_GEMINI_PRO": ""}).warnings == ()
+
+
+def test_variables_in_effect_give_no_warning() -> None:
+    values = {"GLOBAL_TIMEOUT": "20", "IGNORE_MODELS_GEMINI": "*", "OVERRIDE_TEMPERATURE_ZERO": "remove"}
+
+    assert settings(values).warnings == ()
+
+
+def test_data_dir_defaults_to_data_under_cwd(tmp_path: Path) -> None:
+    assert build({}, cwd=tmp_path).settings.data_dir == tmp_path / "data"
+
+
+def test_relative_keyproxy_data_dir_resolves_against_cwd(tmp_path: Path) -> None:
+    assert build({"KEYPROXY_DATA_DIR": "state/here"}, cwd=tmp_path).settings.data_dir == tmp_path / "state" / "here"
+
+
+def test_absolute_keyproxy_data_dir_is_kept(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+
+    assert build({"KEYPROXY_DATA_DIR": str(elsewhere)}, cwd=tmp_path / "cwd").settings.data_dir == elsewhere
+
+
+def test_data_dir_option_wins_over_keyproxy_data_dir(tmp_path: Path) -> None:
+    options = CliOptions(data_dir=Path("from-cli"))
+
+    assert build({"KEYPROXY_DATA_DIR": "from-env"}, options, cwd=tmp_path).settings.data_dir == tmp_path / "from-cli"
+
+
+def test_host_and_port_default_to_localhost_8000() -> None:
+    found = settings({})
+
+    assert (found.host, found.port) == ("127.0.0.1", 8000)
+
+
+def test_keyproxy_host_and_port_are_read() -> None:
+    found = settings({"KEYPROXY_HOST": "0.0.0.0", "KEYPROXY_PORT": "9100"})
+
+    assert (found.host, found.port) == ("0.0.0.0", 9100)
+
+
+def test_cli_host_and_port_win_over_the_environment() -> None:
+    found = settings({"KEYPROXY_HOST": "0.0.0.0", "KEYPROXY_PORT": "9100"}, CliOptions(host="::1", port=9200))
+
+    assert (found.host, found.port) == ("::1", 9200)
+
+
+@pytest.mark.parametrize("raw", ["http", "80.5", "-1", "65536"])
+def test_invalid_keyproxy_port_is_an_error_naming_it(raw: str) -> None:
+    assert error_variables({"KEYPROXY_PORT": raw}) == ["KEYPROXY_PORT"]
+
+
+@pytest.mark.parametrize("port", [-1, 65536])
+def test_out_of_range_cli_port_is_an_error_naming_the_option(port: int) -> None:
+    assert error_variables({}, CliOptions(port=port)) == ["--port"]
+
+
+def test_every_invalid_variable_is_reported() -> None:
+    values = {
+        "GLOBAL_TIMEOUT": "0",
+        "TIMEOUT_POOL": "x",
+        "KEYPROXY_PORT": "abc",
+        "OVERRIDE_TEMPERATURE_ZERO": "maybe",
+        "CUSTOM_API_BASE": "not-a-url",
+    }
+
+    assert sorted(error_variables(values)) == sorted(values)
+
+
+def test_invalid_values_fall_back_to_their_defaults() -> None:
+    found = build({"GLOBAL_TIMEOUT": "0", "KEYPROXY_PORT": "abc", "ROTATION_TOLERANCE": "-1"}).settings
+
+    assert (found.timeouts.total, found.port, found.rotation_tolerance) == (30.0, 8000, 3.0)
+
+
+def test_no_secret_appears_in_any_warning_or_error() -> None:
+    secrets = ("proxy-secret-0123456789", "sk-proj-abcdefghijklmnop0001", "sk-mystery-abcdefghijkl0002")
+    values = {
+        "PROXY_API_KEY": secrets[0],
+        "OPENAI_API_KEY": secrets[1],
+        "OPENAI_API_KEY_1": secrets[1],
+        "OPENAI_API_BASE": secrets[2],
+        "MYSTERY_API_KEY_1": secrets[2],
+        "GLOBAL_TIMEOUT": "-1",
+    }
+
+    report = build(values)
+    texts = [*report.settings.warnings, *(str(error) for error in report.errors)]
+
+    assert len(texts) == 4
+    assert not [text for text in texts for secret in secrets if secret in text]
+
+
+def test_settings_repr_shows_no_secret() -> None:
+    found = settings({"PROXY_API_KEY": "proxy-secret-0123456789", "OPENAI_API_KEY": "sk-proj-abcdefghijklmnop0001"})
+
+    assert "proxy-secret-0123456789" not in repr(found)
+    assert "sk-proj-abcdefghijklmnop0001" not in repr(found)
+
+
+def test_load_settings_returns_the_settings_when_valid(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / ".env", "OPENAI_API_KEY=sk-proj-abcdefghijklmnop0001\n")
+
+    assert list(load_settings(CliOptions(env_file=path), cwd=tmp_path).providers) == ["openai"]
+
+
+def test_load_settings_raises_with_every_error(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / ".env", "GLOBAL_TIMEOUT=0\nKEYPROXY_PORT=abc\nROTATION_TOLERANCE=-1\n")
+
+    with pytest.raises(InvalidConfiguration) as caught:
+        load_settings(CliOptions(env_file=path), cwd=tmp_path)
+
+    assert sorted(error.variable for error in caught.value.errors) == [
+        "GLOBAL_TIMEOUT",
+        "KEYPROXY_PORT",
+        "ROTATION_TOLERANCE",
+    ]
+
+
+def test_invalid_configuration_message_names_every_variable(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / ".env", "GLOBAL_TIMEOUT=0\nKEYPROXY_PORT=abc\n")
+
+    with pytest.raises(InvalidConfiguration) as caught:
+        load_settings(CliOptions(env_file=path), cwd=tmp_path)
+
+    assert "GLOBAL_TIMEOUT" in str(caught.value)
+    assert "KEYPROXY_PORT" in str(caught.value)
+
+
+def test_process_environment_wins_over_env_file(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / ".env", "OPENAI_API_KEY=sk-from-the-env-file-0001\n")
+    environ.setenv("OPENAI_API_KEY", "sk-from-the-environment-01")
+
+    found = load_settings(CliOptions(env_file=path), cwd=tmp_path)
+
+    assert [credential.secret for credential in found.providers["openai"].credentials] == ["sk-from-the-environment-01"]
+
+
+def test_env_file_in_cwd_is_read_by_default(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    write(tmp_path / ".env", "GROQ_API_KEY=gsk-abcdefghijklmnop0001\n")
+
+    found = load_settings(CliOptions(), cwd=tmp_path)
+
+    assert ("groq" in found.providers, found.env_file) == (True, tmp_path / ".env")
+
+
+def test_missing_default_env_file_is_not_an_error(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    report = inspect_config(CliOptions(), cwd=tmp_path)
+
+    assert (report.errors, report.settings.env_file) == ((), None)
+
+
+def test_relative_env_file_resolves_against_cwd(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "conf" / "proxy.env", "GROQ_API_KEY=gsk-abcdefghijklmnop0001\n")
+
+    found = load_settings(CliOptions(env_file=Path("conf/proxy.env")), cwd=tmp_path)
+
+    assert found.env_file == tmp_path / "conf" / "proxy.env"
+
+
+def test_missing_env_file_is_an_error_naming_the_option(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    report = inspect_config(CliOptions(env_file=tmp_path / "absent.env"), cwd=tmp_path)
+
+    assert [error.variable for error in report.errors] == ["--env-file"]
+
+
+def test_malformed_env_file_is_reported_naming_file_and_line(tmp_path: Path, environ: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / ".env", "A=1\nnot an assignment\n")
+
+    report = inspect_config(CliOptions(env_file=path), cwd=tmp_path)
+
+    assert [error.variable for error in report.errors] == [f"{path} line 2"]
+
+
+def test_old_proxy_env_loads_without_errors(old_env: Path) -> None:
+    load_settings(CliOptions(env_file=old_env), cwd=old_env.parent)
+
+
+def test_old_proxy_env_enables_the_expected_providers(old_env: Path) -> None:
+    found = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent)
+
+    assert sorted(found.providers) == ["custom", "gemini", "nvidia_nim", "openai", "openrouter"]
+
+
+def test_old_proxy_env_proxy_key_is_the_client_key(old_env: Path) -> None:
+    found = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent)
+
+    assert found.proxy_api_key == "proxy-key-0123456789abcdef"
+
+
+def test_old_proxy_env_keeps_gemini_keys_in_order(old_env: Path) -> None:
+    gemini = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent).providers["gemini"]
+
+    assert [credential.source for credential in gemini.credentials] == ["GEMINI_API_KEY_1", "GEMINI_API_KEY_2"]
+
+
+def test_old_proxy_env_nvidia_key_serves_nvidia_nim(old_env: Path) -> None:
+    nvidia = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent).providers["nvidia_nim"]
+
+    assert [credential.secret for credential in nvidia.credentials] == ["nvapi-nvidia-key-00000000001"]
+
+
+def test_old_proxy_env_custom_provider_is_openai_compatible(old_env: Path) -> None:
+    custom = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent).providers["custom"]
+
+    assert (custom.base_url, custom.protocol, custom.custom) == ("http://127.0.0.1:8001/v1", "openai", True)
+
+
+def test_old_proxy_env_empty_model_lists_filter_nothing(old_env: Path) -> None:
+    providers = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent).providers
+
+    assert (providers["gemini"].ignore_models, providers["openai"].whitelist_models) == ((), ())
+
+
+def test_old_proxy_env_max_concurrent_of_one_is_kept(old_env: Path) -> None:
+    openai = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent).providers["openai"]
+
+    assert openai.max_concurrent_per_key == 1
+
+
+def test_old_proxy_env_warns_about_the_empty_key_and_each_pending_family_once(old_env: Path) -> None:
+    warnings = load_settings(CliOptions(env_file=old_env), cwd=old_env.parent).warnings
+
+    assert warnings[0] == "BEDROCK_API_KEY_1 is empty; ignored"
+    assert [warning.split()[0] for warning in warnings[1:]] == [
+        "MAX_CONCURRENT_REQUESTS_PER_KEY_<PROVIDER>",
+        "OAUTH_REFRESH_INTERVAL",
+        "SKIP_OAUTH_INIT_CHECK",
+    ]

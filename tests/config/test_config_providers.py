@@ -1,0 +1,359 @@
+"""Providers from variables: `<P>_API_KEY[_N]`, `<P>_API_BASE`, the catalogue, aliases and per-provider tuning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from keyproxy.config import CliOptions, ConfigReport, ProviderSettings, build_settings
+from keyproxy.config.catalogue import ALIASES, CATALOGUE
+from keyproxy.redact import mask
+
+KEY_A = "sk-aaaaaaaaaaaaaaaaaaaa0001"
+KEY_B = "sk-bbbbbbbbbbbbbbbbbbbb0002"
+KEY_C = "sk-cccccccccccccccccccc0003"
+
+
+def build(values: Mapping[str, str]) -> ConfigReport:
+    return build_settings(values, CliOptions())
+
+
+def provider(values: Mapping[str, str], name: str) -> ProviderSettings:
+    report = build(values)
+    assert report.errors == ()
+    return report.settings.providers[name]
+
+
+def error_variables(values: Mapping[str, str]) -> list[str]:
+    return [error.variable for error in build(values).errors]
+
+
+def test_key_prefix_lowercased_names_the_provider() -> None:
+    assert list(build({"GEMINI_API_KEY_1": KEY_A}).settings.providers) == ["gemini"]
+
+
+def test_multi_word_prefix_is_kept_whole() -> None:
+    assert list(build({"NVIDIA_NIM_API_KEY_2": KEY_A}).settings.providers) == ["nvidia_nim"]
+
+
+def test_nvidia_key_maps_to_nvidia_nim() -> None:
+    assert list(build({"NVIDIA_API_KEY_1": KEY_A}).settings.providers) == ["nvidia_nim"]
+
+
+def test_alias_and_own_name_keys_pool_into_one_provider() -> None:
+    found = provider({"NVIDIA_API_KEY_1": KEY_A, "NVIDIA_NIM_API_KEY_2": KEY_B}, "nvidia_nim")
+
+    assert [credential.secret for credential in found.credentials] == [KEY_A, KEY_B]
+
+
+def test_keys_are_ordered_by_number_with_the_unnumbered_one_first() -> None:
+    values = {"OPENAI_API_KEY_10": "k10", "OPENAI_API_KEY_2": "k2", "OPENAI_API_KEY": "k0", "OPENAI_API_KEY_1": "k1"}
+
+    found = provider(values, "openai")
+
+    assert [credential.secret for credential in found.credentials] == ["k0", "k1", "k2", "k10"]
+
+
+def test_credential_names_the_variable_it_came_from() -> None:
+    found = provider({"GROQ_API_KEY_3": KEY_A}, "groq")
+
+    assert [credential.source for credential in found.credentials] == ["GROQ_API_KEY_3"]
+
+
+def test_surrounding_whitespace_is_trimmed_from_keys() -> None:
+    found = provider({"GROQ_API_KEY_1": f"  {KEY_A} "}, "groq")
+
+    assert found.credentials[0].secret == KEY_A
+
+
+def test_empty_key_is_dropped_with_a_warning() -> None:
+    report = build({"GEMINI_API_KEY_1": KEY_A, "GEMINI_API_KEY_2": "  "})
+
+    assert [credential.source for credential in report.settings.providers["gemini"].credentials] == ["GEMINI_API_KEY_1"]
+    assert report.settings.warnings == ("GEMINI_API_KEY_2 is empty; ignored",)
+
+
+def test_duplicate_key_is_dropped_with_a_warning() -> None:
+    report = build({"GEMINI_API_KEY_1": KEY_A, "GEMINI_API_KEY_2": KEY_B, "GEMINI_API_KEY_3": KEY_A})
+
+    sources = [credential.source for credential in report.settings.providers["gemini"].credentials]
+    assert sources == ["GEMINI_API_KEY_1", "GEMINI_API_KEY_2"]
+    assert len(report.settings.warnings) == 1
+    assert report.settings.warnings[0].startswith("GEMINI_API_KEY_3 repeats a key")
+
+
+def test_duplicate_key_warning_shows_the_key_masked_never_in_full() -> None:
+    warnings = build({"GEMINI_API_KEY_1": KEY_A, "GEMINI_API_KEY_2": KEY_A}).settings.warnings
+
+    assert mask(KEY_A) in warnings[0]
+    assert KEY_A not in warnings[0]
+
+
+def test_builtin_provider_uses_the_catalogue_base_url_and_protocol() -> None:
+    found = provider({"GEMINI_API_KEY": KEY_A}, "gemini")
+
+    assert (found.base_url, found.protocol, found.custom) == (CATALOGUE["gemini"].base_url, "gemini", False)
+
+
+def test_base_for_unknown_provider_defines_a_custom_openai_provider() -> None:
+    found = provider({"MYLLM_API_BASE": "http://127.0.0.1:8001/v1", "MYLLM_API_KEY_1": KEY_A}, "myllm")
+
+    assert (found.base_url, found.protocol, found.custom) == ("http://127.0.0.1:8001/v1", "openai", True)
+
+
+def test_base_for_builtin_provider_overrides_the_url_and_keeps_its_protocol() -> None:
+    gateway = "https://gemini-gateway.example.com/v1beta"
+
+    found = provider({"GEMINI_API_BASE": gateway, "GEMINI_API_KEY_1": KEY_A}, "gemini")
+
+    assert (found.base_url, found.protocol, found.custom) == (gateway, "gemini", False)
+
+
+def test_alias_base_overrides_the_builtin_provider_url() -> None:
+    values = {"NVIDIA_API_BASE": "https://nim.internal.example/v1", "NVIDIA_API_KEY_1": KEY_A}
+
+    assert provider(values, "nvidia_nim").base_url == "https://nim.internal.example/v1"
+
+
+def test_base_url_trailing_slash_is_stripped() -> None:
+    values = {"LOCAL_API_BASE": "http://localhost:11434/v1/", "LOCAL_API_KEY": KEY_A}
+
+    assert provider(values, "local").base_url == "http://localhost:11434/v1"
+
+
+@pytest.mark.parametrize("base", ["ftp://example.com/v1", "localhost:8000/v1", "https://", "api.openai.com"])
+def test_non_http_base_is_an_error_naming_the_variable(base: str) -> None:
+    report = build({"OPENAI_API_BASE": base, "OPENAI_API_KEY": KEY_A})
+
+    assert [(error.variable, error.problem) for error in report.errors] == [
+        ("OPENAI_API_BASE", "expected an http:// or https:// URL")
+    ]
+
+
+def test_base_error_does_not_echo_a_key_pasted_into_it() -> None:
+    report = build({"OPENAI_API_BASE": KEY_B, "OPENAI_API_KEY": KEY_A})
+
+    assert KEY_B not in str(report.errors[0])
+
+
+def test_empty_base_leaves_the_builtin_url() -> None:
+    assert provider({"OPENAI_API_BASE": "", "OPENAI_API_KEY": KEY_A}, "openai").base_url == CATALOGUE["openai"].base_url
+
+
+def test_custom_provider_without_key_gets_one_anonymous_credential() -> None:
+    found = provider({"OLLAMA_API_BASE": "http://localhost:11434/v1"}, "ollama")
+
+    assert [(credential.secret, credential.source) for credential in found.credentials] == [("", "OLLAMA_API_BASE")]
+
+
+def test_keys_for_unknown_provider_without_base_warn_and_add_no_provider() -> None:
+    report = build({"MYSTERY_API_KEY_1": KEY_A})
+
+    assert report.settings.providers == {}
+    assert len(report.settings.warnings) == 1
+    assert "MYSTERY_API_BASE" in report.settings.warnings[0]
+
+
+def test_empty_keys_for_unknown_provider_warn_only_that_they_are_empty() -> None:
+    report = build({"BEDROCK_API_KEY_1": ""})
+
+    assert report.settings.providers == {}
+    assert report.settings.warnings == ("BEDROCK_API_KEY_1 is empty; ignored",)
+
+
+def test_builtin_base_without_key_warns_and_adds_no_provider() -> None:
+    report = build({"OPENROUTER_API_BASE": "https://openrouter.example/api/v1"})
+
+    assert report.settings.providers == {}
+    assert report.settings.warnings == ("openrouter: OPENROUTER_API_BASE is set but no OPENROUTER_API_KEY",)
+
+
+def test_builtin_provider_with_only_empty_keys_is_not_enabled() -> None:
+    report = build({"OPENAI_API_KEY": "", "OPENAI_API_KEY_1": ""})
+
+    assert report.settings.providers == {}
+    assert report.settings.warnings == ("OPENAI_API_KEY is empty; ignored", "OPENAI_API_KEY_1 is empty; ignored")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "openai", "groq", "mistral", "openrouter", "nvidia_nim", "deepseek",
+        "chutes", "together", "fireworks", "cerebras", "xai",
+    ],
+)  # fmt: skip
+def test_catalogue_includes_the_old_proxy_providers(name: str) -> None:
+    assert name in CATALOGUE
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_catalogue_base_url_is_https_without_trailing_slash(name: str) -> None:
+    base_url = CATALOGUE[name].base_url
+
+    assert base_url.startswith("https://")
+    assert not base_url.endswith("/")
+
+
+@pytest.mark.parametrize(("alias", "target"), sorted(ALIASES.items()))
+def test_every_alias_names_a_catalogued_provider(alias: str, target: str) -> None:
+    assert target in CATALOGUE
+    assert alias not in CATALOGUE
+
+
+def test_rotation_mode_defaults_to_balanced() -> None:
+    assert provider({"GEMINI_API_KEY": KEY_A}, "gemini").rotation_mode == "balanced"
+
+
+def test_rotation_mode_sequential_is_read_in_any_case() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "ROTATION_MODE_GEMINI": "Sequential"}
+
+    assert provider(values, "gemini").rotation_mode == "sequential"
+
+
+def test_unknown_rotation_mode_is_an_error_naming_the_variable() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "ROTATION_MODE_GEMINI": "random"}
+
+    assert error_variables(values) == ["ROTATION_MODE_GEMINI"]
+
+
+def test_max_concurrent_requests_per_key_is_read() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "3"}
+
+    assert provider(values, "openai").max_concurrent_per_key == 3
+
+
+@pytest.mark.parametrize("raw", ["0", "-1"])
+def test_max_concurrent_of_zero_or_less_means_unlimited(raw: str) -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw}
+
+    assert provider(values, "openai").max_concurrent_per_key is None
+
+
+def test_non_integer_max_concurrent_is_an_error_naming_the_variable() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "two"}
+
+    assert error_variables(values) == ["MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI"]
+
+
+def test_optimal_concurrent_requests_per_key_is_read() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "2"}
+
+    assert provider(values, "openai").optimal_concurrent_per_key == 2
+
+
+@pytest.mark.parametrize("raw", ["0", "1.5", "many"])
+def test_optimal_concurrent_below_one_or_not_whole_is_an_error(raw: str) -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw}
+
+    assert error_variables(values) == ["OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI"]
+
+
+def test_concurrency_multiplier_sets_its_priority_tier() -> None:
+    values = {
+        "NVIDIA_NIM_API_KEY": KEY_A,
+        "CONCURRENCY_MULTIPLIER_NVIDIA_NIM_PRIORITY_1": "5",
+        "CONCURRENCY_MULTIPLIER_NVIDIA_NIM_PRIORITY_2": "1.5",
+    }
+
+    assert provider(values, "nvidia_nim").priority_multipliers == {1: 5.0, 2: 1.5}
+
+
+def test_mode_suffixed_concurrency_multiplier_is_accepted_without_error() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_2_BALANCED": "1"}
+
+    assert build(values).errors == ()
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "fast"])
+def test_non_positive_concurrency_multiplier_is_an_error_naming_the_variable(raw: str) -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_1": raw}
+
+    assert error_variables(values) == ["CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_1"]
+
+
+def test_concurrency_multiplier_of_another_provider_does_not_apply() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "CONCURRENCY_MULTIPLIER_OPENROUTER_PRIORITY_1": "4"}
+
+    assert provider(values, "openai").priority_multipliers == {}
+
+
+def test_quota_group_lists_its_models() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "QUOTA_GROUPS_GEMINI_PRO": "gemini-2.5-pro, gemini-2.5-pro-preview"}
+
+    assert provider(values, "gemini").quota_groups == {"pro": ("gemini-2.5-pro", "gemini-2.5-pro-preview")}
+
+
+def test_empty_quota_group_is_disabled() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "QUOTA_GROUPS_GEMINI_PRO": ""}
+
+    assert provider(values, "gemini").quota_groups == {}
+
+
+def test_quota_group_of_a_longer_provider_name_is_not_taken() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "QUOTA_GROUPS_GEMINI_CLI_PRO": "gemini-2.5-pro"}
+
+    assert provider(values, "gemini").quota_groups == {}
+
+
+def test_ignore_and_whitelist_lists_are_read() -> None:
+    values = {"GEMINI_API_KEY": KEY_A, "IGNORE_MODELS_GEMINI": "*", "WHITELIST_MODELS_GEMINI": " gemini-2.5-*, x "}
+
+    found = provider(values, "gemini")
+
+    assert (found.ignore_models, found.whitelist_models) == (("*",), ("gemini-2.5-*", "x"))
+
+
+def test_empty_model_lists_filter_nothing() -> None:
+    found = provider({"GEMINI_API_KEY": KEY_A, "IGNORE_MODELS_GEMINI": "", "WHITELIST_MODELS_GEMINI": ""}, "gemini")
+
+    assert (found.ignore_models, found.whitelist_models) == ((), ())
+
+
+def test_alias_named_tuning_variables_apply_to_the_aliased_provider() -> None:
+    values = {
+        "NVIDIA_API_KEY_1": KEY_A,
+        "IGNORE_MODELS_NVIDIA": "*",
+        "ROTATION_MODE_NVIDIA": "sequential",
+        "MAX_CONCURRENT_REQUESTS_PER_KEY_NVIDIA": "2",
+        "CONCURRENCY_MULTIPLIER_NVIDIA_PRIORITY_1": "3",
+        "QUOTA_GROUPS_NVIDIA_LLAMA": "meta/llama-3.1-8b-instruct",
+    }
+
+    found = provider(values, "nvidia_nim")
+
+    assert (found.ignore_models, found.rotation_mode, found.max_concurrent_per_key) == (("*",), "sequential", 2)
+    assert (found.priority_multipliers, found.quota_groups) == ({1: 3.0}, {"llama": ("meta/llama-3.1-8b-instruct",)})
+
+
+def test_own_name_tuning_variable_wins_over_the_alias() -> None:
+    values = {"NVIDIA_API_KEY_1": KEY_A, "ROTATION_MODE_NVIDIA": "sequential", "ROTATION_MODE_NVIDIA_NIM": "balanced"}
+
+    assert provider(values, "nvidia_nim").rotation_mode == "balanced"
+
+
+def test_one_provider_tuning_errors_do_not_hide_another_providers() -> None:
+    values = {
+        "OPENAI_API_KEY": KEY_A,
+        "GROQ_API_KEY": KEY_B,
+        "ROTATION_MODE_OPENAI": "x",
+        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ": "0",
+    }
+
+    assert sorted(error_variables(values)) == ["OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ", "ROTATION_MODE_OPENAI"]
+
+
+def test_no_key_appears_in_provider_warnings_or_errors() -> None:
+    values = {
+        "GEMINI_API_KEY_1": KEY_A,
+        "GEMINI_API_KEY_2": KEY_A,
+        "MYSTERY_API_KEY": KEY_B,
+        "OPENAI_API_KEY": KEY_A,
+        "OPENAI_API_BASE": KEY_C,
+    }
+
+    report = build(values)
+    texts = [*report.settings.warnings, *(str(error) for error in report.errors)]
+
+    assert len(texts) == 3
+    assert not [text for text in texts for key in (KEY_A, KEY_B, KEY_C) if key in text]

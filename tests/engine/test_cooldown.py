@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from keyproxy.engine.cooldown import CooldownPolicy
+from keyproxy.errors import (
+    ErrorClass,
+    InvalidUpstreamResponse,
+    UpstreamClientError,
+    UpstreamKeyRejected,
+    UpstreamQuotaExhausted,
+    UpstreamRateLimited,
+    UpstreamServerError,
+    UpstreamTimeout,
+)
+
+NOW = 5000.0
+POLICY = CooldownPolicy()
+
+
+def rate_limited(retry_after: float | None = None) -> UpstreamRateLimited:
+    return UpstreamRateLimited("slow down", upstream_status=429, retry_after=retry_after)
+
+
+def test_429_with_retry_after_cools_the_model_for_that_long() -> None:
+    verdict = POLICY.verdict(rate_limited(42), failures=0, now=NOW)
+    assert verdict is not None
+    assert (verdict.scope, verdict.until, verdict.reason) == ("model", NOW + 42, ErrorClass.RATE_LIMITED)
+
+
+def test_429_without_a_hint_escalates_with_the_failure_streak() -> None:
+    waits = [POLICY.verdict(rate_limited(), failures=n, now=NOW).until - NOW for n in range(6)]  # type: ignore[union-attr]
+    assert waits == [10, 30, 60, 120, 120, 120]
+
+
+def test_a_provider_supplied_wait_is_capped() -> None:
+    verdict = POLICY.verdict(rate_limited(10 * 86400), failures=0, now=NOW)
+    assert verdict is not None and verdict.until == NOW + 86400
+
+
+def test_quota_exhausted_cools_for_longer() -> None:
+    error = UpstreamQuotaExhausted("quota", upstream_status=429)
+    verdict = POLICY.verdict(error, failures=0, now=NOW)
+    assert verdict is not None and verdict.until - NOW >= 300 and verdict.reason is ErrorClass.QUOTA_EXHAUSTED
+
+
+def test_a_rejected_key_is_benched_for_every_model() -> None:
+    verdict = POLICY.verdict(UpstreamKeyRejected("no", upstream_status=401), failures=0, now=NOW)
+    assert verdict is not None and verdict.scope == "key" and verdict.until == NOW + 600
+
+
+@pytest.mark.parametrize(
+    "error",
+    [UpstreamServerError("x", upstream_status=503), UpstreamTimeout("t"), InvalidUpstreamResponse("garbage")],
+)
+def test_transient_failures_cool_briefly(error: Exception) -> None:
+    verdict = POLICY.verdict(error, failures=0, now=NOW)  # type: ignore[arg-type]
+    assert verdict is not None and verdict.until == NOW + 10 and verdict.reason is ErrorClass.TRANSIENT
+
+
+def test_a_client_error_leaves_the_key_alone() -> None:
+    assert POLICY.verdict(UpstreamClientError("bad", upstream_status=400), failures=3, now=NOW) is None

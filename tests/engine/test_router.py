@@ -1,0 +1,163 @@
+"""The router in memory: MockTransport for the upstream, FakeClock for time; no sockets, no sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import orjson
+import pytest
+
+from keyproxy.config import Credential, ProviderSettings, Timeouts
+from keyproxy.engine.events import AttemptEvent
+from keyproxy.engine.pool import Pool
+from keyproxy.engine.router import Call, Router
+from keyproxy.errors import (
+    DeadlineExceeded,
+    ErrorClass,
+    NoKeyAvailable,
+    UpstreamClientError,
+    UpstreamFailed,
+    UpstreamUnreachable,
+)
+from keyproxy.state import MemoryStore
+from keyproxy.testing import FakeClock
+from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+
+KEYS = ("sk-one-0000000000001", "sk-two-0000000000002")
+OK = orjson.dumps({"choices": [{"message": {"content": "hi"}}]})
+Reply = Callable[[str], Awaitable[MockResponse]]
+
+
+class Events:
+    def __init__(self) -> None:
+        self.seen: list[AttemptEvent] = []
+
+    def emit(self, event: AttemptEvent) -> None:
+        self.seen.append(event)
+
+
+def make_router(reply: Reply, clock: FakeClock, timeouts: Timeouts | None = None) -> tuple[Router, Events]:
+    provider = ProviderSettings(
+        name="p", protocol="openai", base_url="http://upstream.test/v1",
+        credentials=tuple(Credential(secret=key, source="TEST") for key in KEYS),
+    )  # fmt: skip
+
+    async def handler(request: UpstreamRequest) -> MockResponse:
+        return await reply(request.headers["Authorization"].removeprefix("Bearer "))
+
+    events = Events()
+    router = Router(
+        {"p": Pool.build(provider)}, MockTransport(handler), MemoryStore(), clock, events, timeouts or Timeouts()
+    )
+    return router, events
+
+
+def call(stream: bool = False) -> Call:
+    return Call("p", "m", "chat", b'{"model":"m"}', stream=stream)
+
+
+def run(router: Router, *, stream: bool = False) -> bytes:
+    async def go() -> bytes:
+        opened = await router.open(call(stream))
+        await opened.finish()
+        return opened.body or opened.first_chunk
+
+    return asyncio.run(go())
+
+
+async def ok(key: str) -> MockResponse:
+    return MockResponse.json(200, OK)
+
+
+def test_a_success_comes_back_with_the_upstream_bytes() -> None:
+    router, events = make_router(ok, FakeClock())
+    assert run(router) == OK
+    assert [event.outcome for event in events.seen] == [None]
+
+
+def test_a_rate_limited_key_comes_back_once_its_cooldown_has_passed() -> None:
+    clock = FakeClock()
+    limited = {KEYS[0]}
+
+    async def reply(key: str) -> MockResponse:
+        if key in limited:
+            return MockResponse.json(429, b'{"error": {"message": "slow"}}', {"retry-after": "20"})
+        return MockResponse.json(200, OK)
+
+    router, events = make_router(reply, clock)
+    run(router)
+    limited.clear()
+    for _ in range(4):
+        run(router)
+    assert [e.key for e in events.seen].count("sk-o…0001") == 1
+    clock.advance(21)
+    run(router)
+    run(router)
+    assert [e.key for e in events.seen].count("sk-o…0001") == 2
+
+
+def test_every_key_cooling_is_no_key_available_with_the_earliest_recovery() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str) -> MockResponse:
+        wait = "30" if key == KEYS[0] else "10"
+        return MockResponse.json(429, b"{}", {"retry-after": wait})
+
+    router, _ = make_router(reply, clock)
+    with pytest.raises(NoKeyAvailable) as caught:
+        run(router)
+    assert caught.value.retry_after == 10
+    assert caught.value.status == 429
+
+
+def test_a_client_error_is_raised_at_once_without_trying_another_key() -> None:
+    router, events = make_router(lambda key: _json(400, b'{"error": {"message": "too long"}}'), FakeClock())
+    with pytest.raises(UpstreamClientError) as caught:
+        run(router)
+    assert caught.value.message == "too long"
+    assert len(events.seen) == 1 and events.seen[0].outcome is ErrorClass.CLIENT_ERROR
+
+
+def test_every_key_failing_transiently_is_upstream_failed() -> None:
+    async def reply(key: str) -> MockResponse:
+        raise UpstreamUnreachable("refused")
+
+    router, events = make_router(reply, FakeClock())
+    with pytest.raises((UpstreamFailed, NoKeyAvailable)):
+        run(router)
+    assert [event.outcome for event in events.seen] == [ErrorClass.TRANSIENT, ErrorClass.TRANSIENT]
+
+
+def test_an_empty_stream_fails_over_to_the_next_key() -> None:
+    async def reply(key: str) -> MockResponse:
+        chunks = [] if key == KEYS[0] else [b"data: {}\n\n", b"data: [DONE]\n\n"]
+        return MockResponse(200, {"content-type": "text/event-stream"}, chunks)
+
+    router, events = make_router(reply, FakeClock())
+    assert run(router, stream=True) == b"data: {}\n\n"
+    assert [event.outcome for event in events.seen] == [ErrorClass.TRANSIENT, None]
+
+
+def test_the_deadline_cancels_the_call_in_flight() -> None:
+    async def reply(key: str) -> MockResponse:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    router, _ = make_router(reply, FakeClock(), Timeouts(total=0.01))
+    with pytest.raises(DeadlineExceeded):
+        run(router)
+
+
+def test_the_key_is_released_after_the_answer() -> None:
+    router, _ = make_router(ok, FakeClock())
+    run(router)
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert [status.in_flight for status in statuses] == [0, 0]
+
+
+def _json(status: int, body: bytes) -> Awaitable[MockResponse]:
+    async def reply() -> MockResponse:
+        return MockResponse.json(status, body)
+
+    return reply()

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from keyproxy.errors import (
+    InvalidUpstreamResponse,
+    UpstreamClientError,
+    UpstreamKeyRejected,
+    UpstreamQuotaExhausted,
+    UpstreamRateLimited,
+    UpstreamServerError,
+)
+from keyproxy.providers.openai import OpenAIAdapter
+from keyproxy.transport import RequestTimeouts
+
+ADAPTER = OpenAIAdapter("https://api.example.test/v1")
+TIMEOUTS = RequestTimeouts(connect=1, pool=1, read=1, write=1)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, UpstreamClientError), (401, UpstreamKeyRejected), (403, UpstreamKeyRejected),
+        (404, UpstreamClientError), (413, UpstreamClientError), (422, UpstreamClientError),
+        (429, UpstreamRateLimited), (500, UpstreamServerError), (502, UpstreamServerError),
+        (503, UpstreamServerError), (529, UpstreamServerError),
+    ],
+)  # fmt: skip
+def test_status_codes_map_to_error_classes(status: int, cls: type[Exception]) -> None:
+    assert type(ADAPTER.classify(status, {}, b"", 0.0)) is cls
+
+
+def test_insufficient_quota_is_quota_exhausted_not_a_passing_rate_limit() -> None:
+    body = b'{"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}}'
+    assert isinstance(ADAPTER.classify(429, {}, body, 0.0), UpstreamQuotaExhausted)
+
+
+def test_the_upstream_message_and_retry_hint_are_kept() -> None:
+    error = ADAPTER.classify(429, {"retry-after": "7"}, b'{"error": {"message": "slow down"}}', 0.0)
+    assert error.message == "slow down" and error.retry_after == 7.0
+
+
+def test_an_error_wrapped_in_a_list_is_read() -> None:
+    error = ADAPTER.classify(400, {}, b'[{"error": {"message": "bad"}}]', 0.0)
+    assert error.message == "bad"
+
+
+def test_chat_request_carries_the_key_as_bearer_and_the_body_unchanged() -> None:
+    request = ADAPTER.request("chat", "sk-x", b"{}", TIMEOUTS)
+    assert request.url == "https://api.example.test/v1/chat/completions"
+    assert request.headers["Authorization"] == "Bearer sk-x"
+    assert request.body == b"{}"
+
+
+def test_a_keyless_provider_sends_no_authorization() -> None:
+    assert "Authorization" not in ADAPTER.request("embeddings", "", b"{}", TIMEOUTS).headers
+
+
+def test_the_key_never_shows_in_the_request_repr() -> None:
+    assert "sk-secret" not in repr(ADAPTER.request("chat", "sk-secret", b"{}", TIMEOUTS))
+
+
+def test_model_list_ids_drop_the_models_prefix() -> None:
+    body = b'{"data": [{"id": "models/gemini-2.5-flash"}, {"id": "gpt-4o"}, {"nope": 1}]}'
+    assert ADAPTER.parse_models(body) == ["gemini-2.5-flash", "gpt-4o"]
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>", b'{"error": {"message": "x"}}', b"[]"])
+def test_a_2xx_that_is_not_a_completion_is_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidUpstreamResponse):
+        ADAPTER.validate(body)
+
+
+def test_a_stream_is_complete_only_with_done() -> None:
+    assert ADAPTER.stream_complete(b'{}\n\ndata: [DONE]\n\n')
+    assert not ADAPTER.stream_complete(b'"finish_reason":"stop"}]}\n\n')

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import orjson
+
+from keyproxy.translate.rewrite import with_model
+
+
+def rewrite(raw: bytes, old: str, new: str) -> bytes:
+    return with_model(raw, orjson.loads(raw), old, new)
+
+
+def test_only_the_model_value_changes_and_every_other_byte_is_kept() -> None:
+    raw = b'{"model" : "openai/gpt-4o",  "temperature": 1.0, "x": [1e3]}'
+    assert rewrite(raw, "openai/gpt-4o", "gpt-4o") == b'{"model":"gpt-4o",  "temperature": 1.0, "x": [1e3]}'
+
+
+def test_a_nested_model_key_with_the_same_value_forces_a_safe_reserialisation() -> None:
+    raw = b'{"model": "p/m", "metadata": {"model": "p/m"}}'
+    assert orjson.loads(rewrite(raw, "p/m", "m")) == {"model": "m", "metadata": {"model": "p/m"}}
+
+
+def test_an_escaped_spelling_is_still_rewritten() -> None:
+    raw = b'{"model": "p\\/m", "messages": []}'
+    assert orjson.loads(rewrite(raw, "p/m", "m")) == {"model": "m", "messages": []}
+
+
+def test_the_model_inside_message_text_is_left_alone() -> None:
+    raw = b'{"messages": [{"content": "say \\"model\\": \\"p/m\\""}], "model": "p/m"}'
+    result = rewrite(raw, "p/m", "m")
+    assert orjson.loads(result)["messages"][0]["content"] == 'say "model": "p/m"'
+    assert orjson.loads(result)["model"] == "m"
