@@ -17,7 +17,7 @@ def upstream() -> Iterator[tuple[FakeUpstream, str]]:
     fake = FakeUpstream()
     with BackgroundServer(fake) as server:
         yield fake, server.url + "/v1"
-    fake.release_hangs()
+        fake.release_hangs()
 
 
 @pytest.fixture

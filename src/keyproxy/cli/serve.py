@@ -19,6 +19,7 @@ from keyproxy.cli.bind import bind_problem
 from keyproxy.config import CliOptions, InvalidConfiguration, Settings, load_settings
 from keyproxy.errors import ConfigError
 from keyproxy.logs import configure_logging
+from keyproxy.net import bind_socket
 
 logger = logging.getLogger("keyproxy")
 
@@ -40,7 +41,7 @@ async def _serve(options: CliOptions) -> int:
     if options.demo:
         from keyproxy.testing import FakeUpstream
 
-        fake_socket = _bind("127.0.0.1", 0)
+        fake_socket = bind_socket("127.0.0.1", 0)
         fake_server = _server(FakeUpstream(), "warning")
         fake_task = asyncio.create_task(fake_server.serve(sockets=[fake_socket]))
         port = fake_socket.getsockname()[1]
@@ -50,7 +51,7 @@ async def _serve(options: CliOptions) -> int:
         if settings is None:
             return 2
         try:
-            listener = _bind(settings.host, settings.port)
+            listener = bind_socket(settings.host, settings.port)
         except OSError as exc:
             sys.stderr.write(f"keyproxy: cannot listen on {settings.host}:{settings.port}: {exc.strerror}\n")
             return 1
@@ -93,16 +94,6 @@ def _announce(settings: Settings, listener: socket.socket) -> None:
     logger.info("keyproxy listening on http://%s:%s/v1 providers: %s", host, port, names)
     if not settings.proxy_api_key:
         logger.info("PROXY_API_KEY is not set: the proxy is open to anyone on this machine")
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
 class _Server(uvicorn.Server):

@@ -15,6 +15,7 @@ from typing import Literal
 
 import uvicorn
 
+from keyproxy.net import bind_socket
 from keyproxy.testing._asgi import ASGIApp
 from keyproxy.testing.fake_upstream import DEFAULT_MODELS, FakeUpstream
 
@@ -35,7 +36,7 @@ class BackgroundServer:
         graceful_timeout: int = 1,
         start_timeout: float = 10.0,
     ) -> None:
-        self._socket = _bind(host, port)
+        self._socket = bind_socket(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         self._start_timeout = start_timeout
@@ -126,15 +127,3 @@ async def serve_fake_upstream(
         with contextlib.suppress(asyncio.CancelledError):
             await serving
         raise
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
