@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
+import msgspec
 
 from keyproxy.api import build_app
 from keyproxy.config import Credential, ProviderSettings, Settings
@@ -13,7 +13,7 @@ from keyproxy.errors import UpstreamError
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 
-BODY = orjson.dumps({"model": "p/m", "stream": True, "messages": []})
+BODY = msgspec.json.encode({"model": "p/m", "stream": True, "messages": []})
 SSE = {"content-type": "text/event-stream"}
 
 
@@ -94,7 +94,7 @@ def test_a_stream_broken_mid_event_still_delivers_a_parseable_error_event() -> N
     exchange = Exchange()
     serve(MockResponse(200, SSE, [b"data: {\"a\"", UpstreamError("reset")]), exchange)
     last_event = exchange.body().split(b"\n\n")[-2]
-    assert orjson.loads(last_event.removeprefix(b"data: "))["error"]["code"] == "stream_interrupted"
+    assert msgspec.json.decode(last_event.removeprefix(b"data: "))["error"]["code"] == "stream_interrupted"
 
 
 def test_a_client_disconnect_cancels_the_upstream_stream_and_frees_the_key() -> None:

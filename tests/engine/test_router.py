@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import orjson
+import msgspec
 import pytest
 
 from keyproxy.config import Credential, ProviderSettings, Timeouts
@@ -25,7 +25,7 @@ from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 
 KEYS = ("sk-one-0000000000001", "sk-two-0000000000002")
-OK = orjson.dumps({"choices": [{"message": {"content": "hi"}}]})
+OK = msgspec.json.encode({"choices": [{"message": {"content": "hi"}}]})
 Reply = Callable[[str], Awaitable[MockResponse]]
 
 

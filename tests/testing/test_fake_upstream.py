@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import msgspec
 import openai
-import orjson
 import pytest
 
 from keyproxy.testing import BackgroundServer, FakeClock, FakeUpstream
@@ -139,7 +139,7 @@ def test_stream_is_server_sent_events_ending_with_done(http: httpx.Client, upstr
         events = [line for line in response.iter_lines() if line]
     assert all(event.startswith("data: ") for event in events)
     assert events[-1] == "data: [DONE]"
-    assert orjson.loads(events[0][6:])["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert msgspec.json.decode(events[0][6:])["choices"][0]["delta"] == {"role": "assistant", "content": ""}
 
 
 def test_tools_answer_with_a_call_of_the_first_tool(client: openai.OpenAI, upstream: FakeUpstream) -> None:
@@ -150,7 +150,7 @@ def test_tools_answer_with_a_call_of_the_first_tool(client: openai.OpenAI, upstr
     assert call.id.startswith("call_fake_")
     assert call.type == "function"
     assert call.function.name == "get_weather"
-    assert orjson.loads(call.function.arguments) == {"city": "fake"}
+    assert msgspec.json.decode(call.function.arguments) == {"city": "fake"}
 
 
 def test_tool_choice_naming_a_tool_calls_that_tool(client: openai.OpenAI, upstream: FakeUpstream) -> None:
@@ -191,7 +191,7 @@ def test_stream_tool_call_sends_name_first_then_arguments_in_pieces(
     assert calls[0].type == "function"
     assert calls[0].function.name == "get_weather"
     assert len(calls) > 2
-    assert orjson.loads("".join(call.function.arguments or "" for call in calls)) == {"city": "fake"}
+    assert msgspec.json.decode("".join(call.function.arguments or "" for call in calls)) == {"city": "fake"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-import orjson
+import msgspec
 
 from keyproxy.errors import InvalidRequest, KeyproxyError, PayloadTooLarge, UpstreamClientError
 
@@ -52,11 +52,11 @@ async def send_bytes(
 
 
 async def send_json(send: Send, status: int, data: Any) -> None:
-    await send_bytes(send, status, orjson.dumps(data))
+    await send_bytes(send, status, msgspec.json.encode(data))
 
 
 def error_body(error: KeyproxyError) -> bytes:
-    return orjson.dumps({"error": {"message": error.message, "type": error.error_type, "code": error.code}})
+    return msgspec.json.encode({"error": {"message": error.message, "type": error.error_type, "code": error.code}})
 
 
 def retry_after_header(error: KeyproxyError) -> list[tuple[bytes, bytes]]:
@@ -78,7 +78,7 @@ async def send_error(send: Send, error: KeyproxyError) -> None:
 
 def _is_openai_error(body: bytes) -> bool:
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
         return False
     return isinstance(data, dict) and isinstance(data.get("error"), dict)

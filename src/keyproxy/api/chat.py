@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
 
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
@@ -46,12 +46,12 @@ class CompletionRoutes:
 
     def _call(self, endpoint: Endpoint, raw: bytes) -> Call:
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            envelope = _ENVELOPE.decode(raw)
+        except msgspec.ValidationError:
+            raise InvalidRequest("request body must be a JSON object") from None
+        except msgspec.DecodeError:
             raise InvalidRequest("request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidRequest("request body must be a JSON object")
-        model = data.get("model")
+        model = envelope.model
         if not isinstance(model, str) or not model:
             raise InvalidRequest('"model" is required, as "provider/model"')
         provider_name, _, upstream_model = model.partition("/")
@@ -63,19 +63,31 @@ class CompletionRoutes:
             )
         if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
             raise ModelNotFound(f"model {model!r} is not offered by this proxy")
-        if endpoint == "chat" and _override_temperature(data, self.settings.override_temperature_zero):
-            body = orjson.dumps({**data, "model": upstream_model})
+        mode = self.settings.override_temperature_zero
+        if endpoint == "chat" and mode != "off" and envelope.temperature == 0:
+            body = _without_zero_temperature(raw, upstream_model, mode)
         else:
-            body = with_model(raw, data, model, upstream_model)
-        return Call(provider_name, upstream_model, endpoint, body, stream=data.get("stream") is True)
+            body = with_model(raw, model, upstream_model)
+        return Call(provider_name, upstream_model, endpoint, body, stream=envelope.stream is True)
 
 
-def _override_temperature(data: dict[str, Any], mode: TemperatureOverride) -> bool:
+class _Envelope(msgspec.Struct):
+    """The only fields routing needs; the rest of the body is validated as JSON but not built."""
+
+    model: Any = None
+    stream: Any = None
+    temperature: Any = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def _without_zero_temperature(raw: bytes, upstream_model: str, mode: TemperatureOverride) -> bytes:
     """OVERRIDE_TEMPERATURE_ZERO: temperature 0 removed or set to 1.0, as the old proxy did."""
-    if mode == "off" or data.get("temperature") != 0:
-        return False
+    data: dict[str, Any] = msgspec.json.decode(raw)
     if mode == "remove":
         del data["temperature"]
     else:
         data["temperature"] = 1.0
-    return True
+    data["model"] = upstream_model
+    return msgspec.json.encode(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
+import msgspec
 
 from keyproxy.engine.retry_after import parse_retry_after
 from keyproxy.errors import (
@@ -85,15 +85,15 @@ def _loads(body: bytes) -> Any:
     if not body:
         raise InvalidUpstreamResponse("upstream sent an empty body")
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
         raise InvalidUpstreamResponse("upstream sent a body that is not JSON") from exc
 
 
 def _error_object(body: bytes) -> dict[str, Any]:
     try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
+        data = msgspec.json.decode(body) if body else None
+    except msgspec.DecodeError:
         return {}
     if isinstance(data, list) and data:
         data = data[0]  # some OpenAI-compatible servers wrap the error in a list

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-import orjson
+import msgspec
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,8 +31,8 @@ async def read_body(receive: Receive) -> bytes:
 def json_object(raw: bytes) -> dict[str, Any] | None:
     """The body as a JSON object, or None when it is not one."""
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
         return None
     return value if isinstance(value, dict) else None
 
@@ -60,7 +60,7 @@ async def send_body(send: Send, status: int, body: bytes, content_type: bytes, h
 
 
 async def send_json(send: Send, status: int, payload: object, headers: Headers = ()) -> None:
-    await send_body(send, status, orjson.dumps(payload), b"application/json", headers)
+    await send_body(send, status, msgspec.json.encode(payload), b"application/json", headers)
 
 
 async def send_empty(send: Send, status: int) -> None:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import msgspec
 
 from keyproxy.testing._delivery import JsonReply, Reply, StreamReply
 from keyproxy.testing.responses import invalid_request
@@ -110,7 +110,7 @@ def _arguments(schema: object) -> str:
         for name in required
         if isinstance(name, str) and isinstance(properties.get(name), dict) and properties[name].get("type") == "string"
     }
-    return orjson.dumps(arguments).decode()
+    return msgspec.json.encode(arguments).decode()
 
 
 def _text(content: object) -> str:

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-import orjson
+import msgspec
 
 from keyproxy.testing._asgi import Headers, Send, send_json, start
 
@@ -42,7 +42,7 @@ async def deliver(send: Send, reply: Reply, *, pace: float = 0.0, cut: Cut | Non
         if cut is None:
             await send_json(send, reply.status, reply.payload, reply.headers)
             return
-        body = orjson.dumps(reply.payload)
+        body = msgspec.json.encode(reply.payload)
         await start(send, reply.status, b"application/json", reply.headers, len(body))
         if cut == "after_first_chunk":
             await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
@@ -57,7 +57,7 @@ async def deliver(send: Send, reply: Reply, *, pace: float = 0.0, cut: Cut | Non
         await send(
             {
                 "type": "http.response.body",
-                "body": b"data: " + orjson.dumps(event) + b"\n\n",
+                "body": b"data: " + msgspec.json.encode(event) + b"\n\n",
                 "more_body": True,
             }
         )

@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
+import msgspec
 
 
-def with_model(raw: bytes, data: dict[str, Any], client_model: str, upstream_model: str) -> bytes:
+def with_model(raw: bytes, client_model: str, upstream_model: str) -> bytes:
     """`raw` with its top-level "model" value replaced, re-serialising only when a splice is unsafe.
 
     The splice needs the exact `"model": "<client_model>"` text to occur once; an escaped spelling
-    or the same pair nested elsewhere in the body falls back to re-serialising `data`.
+    or the same pair nested elsewhere in the body falls back to re-serialising the whole body.
     """
     if client_model == upstream_model:
         return raw
-    pattern = re.compile(rb'"model"\s*:\s*' + re.escape(orjson.dumps(client_model)))
-    matches = pattern.findall(raw)
-    if len(matches) == 1:
-        return pattern.sub(lambda _: b'"model":' + orjson.dumps(upstream_model), raw, count=1)
-    return orjson.dumps({**data, "model": upstream_model})
+    pattern = re.compile(rb'"model"\s*:\s*' + re.escape(msgspec.json.encode(client_model)))
+    first = pattern.search(raw)
+    # A second match, or an escaped spelling that could be the real top-level one, makes the splice unsafe.
+    escaped = msgspec.json.encode(client_model).replace(b"/", b"\\/")
+    if first is not None and pattern.search(raw, first.end()) is None and escaped not in raw:
+        return raw[: first.start()] + b'"model":' + msgspec.json.encode(upstream_model) + raw[first.end() :]
+    data: dict[str, Any] = msgspec.json.decode(raw)
+    data["model"] = upstream_model
+    return msgspec.json.encode(data)
