@@ -87,9 +87,11 @@ class AiohttpTransport:
         # Created lazily so it binds to the running loop, not the one at import or construction.
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+            # Bytes are relayed as they come: ask for no compression rather than pay to undo it.
             self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
-            )
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False,
+                auto_decompress=False, skip_auto_headers=("Accept-Encoding", "User-Agent"),
+            )  # fmt: skip
         return self._session
 
     async def send(self, request: UpstreamRequest) -> AiohttpResponse:
