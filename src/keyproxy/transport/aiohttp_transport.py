@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 
+from keyproxy import __version__
 from keyproxy.errors import InvalidUpstreamResponse, UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from keyproxy.transport.base import UpstreamRequest
 
@@ -90,7 +91,8 @@ class AiohttpTransport:
             # Bytes are relayed as they come: ask for no compression rather than pay to undo it.
             self._session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False,
-                auto_decompress=False, skip_auto_headers=("Accept-Encoding", "User-Agent"),
+                auto_decompress=False, skip_auto_headers=("Accept-Encoding",),
+                headers={"User-Agent": f"keyproxy/{__version__}"},
             )  # fmt: skip
         return self._session
 
