@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from keyproxy.errors import ErrorClass
 
 
-@dataclass(frozen=True, slots=True)
-class KeyStatus:
+class KeyStatus(NamedTuple):
+    """One key's state for one model. A tuple: built for every key on every request, so it must be cheap."""
+
     key_id: str
     cooldown_until: float = 0.0
     benched_until: float = 0.0
