@@ -96,6 +96,7 @@ def test_serve_demo_answers_a_chat_and_stops_cleanly_on_sigterm(tmp_path: Path) 
         _, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr
     assert "demo-key" not in stderr
+    assert "listening on" in (tmp_path / "data" / "keyproxy.log").read_text()
 
 
 @pytest.mark.parametrize("flag", ["--version", "--help"])

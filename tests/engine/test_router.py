@@ -124,8 +124,9 @@ def test_every_key_failing_transiently_is_upstream_failed() -> None:
         raise UpstreamUnreachable("refused")
 
     router, events = make_router(reply, FakeClock())
-    with pytest.raises((UpstreamFailed, NoKeyAvailable)):
+    with pytest.raises(UpstreamFailed) as caught:
         run(router)
+    assert caught.value.status == 502 and caught.value.retry_after == 10
     assert [event.outcome for event in events.seen] == [ErrorClass.TRANSIENT, ErrorClass.TRANSIENT]
 
 

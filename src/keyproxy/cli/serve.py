@@ -46,16 +46,22 @@ async def _serve(options: CliOptions) -> int:
         fake_task = asyncio.create_task(fake_server.serve(sockets=[fake_socket]))
         port = fake_socket.getsockname()[1]
         options = dataclasses.replace(options, demo_base_url=f"http://127.0.0.1:{port}/v1")
+    stop_logging: Callable[[], None] | None = None
     try:
         settings = _settings(options)
         if settings is None:
             return 2
         try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
             listener = bind_socket(settings.host, settings.port)
         except OSError as exc:
-            sys.stderr.write(f"keyproxy: cannot listen on {settings.host}:{settings.port}: {exc.strerror}\n")
+            sys.stderr.write(f"keyproxy: cannot start: {exc.strerror}: {exc.filename or settings.port}\n")
             return 1
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secrets = [c.secret for p in settings.providers.values() for c in p.credentials]
+        secrets.append(settings.proxy_api_key or "")
+        stop_logging = configure_logging(settings.log_level, secrets, settings.data_dir)
+        for warning in settings.warnings:
+            logger.warning("%s", warning)
         _announce(settings, listener)
         server = _server(build_app(settings), "debug" if settings.log_level == "DEBUG" else "warning")
         _stop_on_signals(server)
@@ -65,6 +71,8 @@ async def _serve(options: CliOptions) -> int:
         if fake_server is not None and fake_task is not None:
             fake_server.should_exit = True
             await fake_task
+        if stop_logging is not None:
+            stop_logging()
 
 
 def _settings(options: CliOptions) -> Settings | None:
@@ -81,10 +89,6 @@ def _settings(options: CliOptions) -> Settings | None:
     if problem:
         sys.stderr.write(f"keyproxy: {problem}\n")
         return None
-    secrets = [c.secret for p in settings.providers.values() for c in p.credentials]
-    configure_logging(settings.log_level, [*secrets, settings.proxy_api_key or ""])
-    for warning in settings.warnings:
-        logger.warning("%s", warning)
     return settings
 
 

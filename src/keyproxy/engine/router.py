@@ -20,6 +20,7 @@ from keyproxy.engine.selection import Exhausted, choose
 from keyproxy.errors import (
     DeadlineExceeded,
     ErrorClass,
+    GatewayError,
     InvalidUpstreamResponse,
     NoKeyAvailable,
     UpstreamError,
@@ -113,7 +114,7 @@ class Router:
             statuses = await self.state.statuses(pool.name, pool.key_ids, call.model)
             choice = choose(statuses, self.clock.now(), start=pool.cursor, exclude=tried)
             if isinstance(choice, Exhausted):
-                raise self._exhausted(pool, choice, last_error)
+                break
             index = choice.index
             pool.cursor = index + 1
             tried.add(pool.key_ids[index])
@@ -123,11 +124,7 @@ class Router:
                 if error.error_class is ErrorClass.CLIENT_ERROR:
                     raise
                 last_error = error
-        statuses = await self.state.statuses(pool.name, pool.key_ids, call.model)
-        choice = choose(statuses, self.clock.now(), start=0, exclude=())
-        if isinstance(choice, Exhausted):
-            raise self._exhausted(pool, choice, last_error)
-        raise _failed(last_error)
+        raise await self._give_up(pool, call, last_error)
 
     async def _attempt(self, pool: Pool, index: int, call: Call, attempt: int, *, failures: int) -> Opened:
         secret = pool.secrets[index]
@@ -193,22 +190,26 @@ class Router:
         mask = pool.masks[index]
         self.events.emit(AttemptEvent(pool.name, call.model, mask, attempt, status, outcome, message, elapsed))
 
-    def _exhausted(self, pool: Pool, choice: Exhausted, last_error: UpstreamError | None) -> Exception:
-        if choice.retry_at is None:
-            if last_error is not None:
-                return _failed(last_error)
-            return NoKeyAvailable(f"no usable key for provider {pool.name}", recoverable=False)
-        wait = max(1.0, choice.retry_at - self.clock.now())
-        return NoKeyAvailable(
-            f"every key of provider {pool.name} is cooling down; retry in {wait:.0f} s", retry_after=wait
-        )
+    async def _give_up(self, pool: Pool, call: Call, last_error: UpstreamError | None) -> GatewayError:
+        """No attempt succeeded. Keys out of quota, or none to try: 429 (503 if none is merely cooling).
+        Keys that failed otherwise: 502, or 504 for a timeout. Retry-After says when a key is back."""
+        statuses = await self.state.statuses(pool.name, pool.key_ids, call.model)
+        now = self.clock.now()
+        choice = choose(statuses, now, start=0, exclude=())
+        wait = max(1.0, choice.retry_at - now) if isinstance(choice, Exhausted) and choice.retry_at else None
+        if last_error is None or last_error.error_class in _OUT_OF_QUOTA:
+            cooling = any(status.cooldown_until > now for status in statuses)
+            later = f"; retry in {wait:.0f} s" if wait else ""
+            return NoKeyAvailable(
+                f"no key of provider {pool.name} is available{later}", retry_after=wait, recoverable=cooling
+            )
+        failure = UpstreamFailed(f"every key failed; last error: {last_error.message}", retry_after=wait)
+        if last_error.status == 504:
+            failure.status = 504
+        return failure
 
 
-def _failed(error: UpstreamError | None) -> UpstreamFailed:
-    failure = UpstreamFailed(f"every key failed; last error: {error.message if error else 'none'}")
-    if error is not None and error.status == 504:
-        failure.status = 504
-    return failure
+_OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 
 
 def _is_event_stream(headers: Mapping[str, str]) -> bool:
