@@ -11,6 +11,7 @@ StartProxy = Callable[..., str]
 
 
 def provider_env(base: str, keys: tuple[str, ...] = KEYS, name: str = "fake") -> dict[str, str]:
-    env = {f"{name.upper()}_API_BASE": base}
+    """A provider over the fake upstream; tolerance 0 makes balanced rotation deterministic (key order)."""
+    env = {f"{name.upper()}_API_BASE": base, "ROTATION_TOLERANCE": "0"}
     env.update({f"{name.upper()}_API_KEY_{n}": key for n, key in enumerate(keys, start=1)})
     return env

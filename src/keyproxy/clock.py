@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
@@ -11,9 +12,16 @@ class Clock(Protocol):
         """Seconds since the epoch. Wall time, because cooldowns outlive the process."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait; a fake clock moves itself forward instead."""
+        ...
+
 
 class SystemClock:
     __slots__ = ()
 
     def now(self) -> float:
         return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

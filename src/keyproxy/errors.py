@@ -18,6 +18,7 @@ KeyproxyError
 │       ├── UpstreamKeyRejected     401, 403                                 (key rejected)
 │       ├── UpstreamServerError     5xx, 529                                 (transient)
 │       └── UpstreamClientError     400, 404, 413, 422, other 4xx            (client error)
+│           └── UpstreamContextTooLong  the prompt exceeds the model's context
 └── GatewayError                    the final answer when no attempt could succeed
     ├── NoKeyAvailable              429 or 503 with Retry-After
     ├── DeadlineExceeded            504
@@ -162,6 +163,12 @@ class UpstreamClientError(UpstreamStatusError):
     error_type = "invalid_request_error"
     code = "upstream_client_error"
     error_class = ErrorClass.CLIENT_ERROR
+
+
+class UpstreamContextTooLong(UpstreamClientError):
+    """A fallback chain may send this prompt to its next target instead."""
+
+    code = "context_length_exceeded"
 
 
 class GatewayError(KeyproxyError):

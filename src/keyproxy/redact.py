@@ -9,7 +9,7 @@ def mask(secret: str) -> str:
     """A short recognisable form: enough to tell keys apart, never enough to use one."""
     if len(secret) < 12:
         return "****"
-    return f"{secret[:4]}…{secret[-4:]}"
+    return f"{secret[:4]}...{secret[-4:]}"
 
 
 def fingerprint(secret: str) -> str:

@@ -124,7 +124,9 @@ def test_fields_the_proxy_does_not_know_reach_the_upstream_untouched(
     assert received.body["messages"][0]["content"][1]["image_url"]["url"] == "data:image/png;base64,AA=="
 
 
-def test_requests_rotate_over_every_key(client: openai.OpenAI, upstream: tuple[FakeUpstream, str]) -> None:
+def test_requests_rotate_over_every_key(start_proxy: StartProxy, upstream: tuple[FakeUpstream, str]) -> None:
+    url = start_proxy({"ROTATION_TOLERANCE": "0"})
+    client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
     for _ in range(6):
         client.chat.completions.create(model="fake/fake-chat", messages=[{"role": "user", "content": "x"}])
     used = [request.key for request in upstream[0].requests]

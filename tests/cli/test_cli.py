@@ -51,10 +51,10 @@ def test_check_reports_every_invalid_value_and_fails(tmp_path: Path) -> None:
 
 
 def test_check_warns_about_variables_that_have_no_effect_yet(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("ROTATION_TOLERANCE=2\nOPENAI_API_KEY=sk-x-1234567890\n")
+    (tmp_path / ".env").write_text("OAUTH_REFRESH_INTERVAL=600\nOPENAI_API_KEY=sk-x-1234567890\n")
     result = run("check", cwd=tmp_path)
     assert result.returncode == 0
-    assert "warning: ROTATION_TOLERANCE" in result.stdout
+    assert "warning: OAUTH_REFRESH_INTERVAL" in result.stdout
 
 
 def test_check_uses_the_env_file_flag(tmp_path: Path) -> None:
@@ -62,6 +62,24 @@ def test_check_uses_the_env_file_flag(tmp_path: Path) -> None:
     env_file.write_text(f"GROQ_API_KEY={SECRET}\n")
     result = run("check", "--env-file", str(env_file), cwd=tmp_path)
     assert "groq" in result.stdout and "https://api.groq.com/openai/v1" in result.stdout
+
+
+def test_check_config_prints_the_aliases_of_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "keyproxy.yaml").write_text(
+        f"variables:\n  OPENAI_API_KEY: {SECRET}\n  GROQ_API_KEY: gsk-abcdefghijklmnop0001\n"
+        "aliases:\n  coding: [openai/gpt-4o, groq/llama-3.3-70b-versatile]\n"
+    )
+    result = run("check", "--config", "keyproxy.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "coding -> openai/gpt-4o, groq/llama-3.3-70b-versatile" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_check_prints_each_key_priority(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY_2={SECRET}\nOPENAI_API_KEY_2_PRIORITY=2\n")
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from OPENAI_API_KEY_2  priority 2" in result.stdout
 
 
 def test_serving_a_public_address_without_a_proxy_key_is_refused(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from keyproxy.config import (
     CliOptions,
     ConfigReport,
+    EngineSettings,
     InvalidConfiguration,
     Settings,
     build_settings,
@@ -181,6 +182,57 @@ def test_negative_or_non_numeric_rotation_tolerance_is_an_error_naming_it(raw: s
     assert error_variables({"ROTATION_TOLERANCE": raw}) == ["ROTATION_TOLERANCE"]
 
 
+def test_engine_settings_default_to_every_key_once_and_the_documented_cooldowns() -> None:
+    assert settings({}).engine == EngineSettings(
+        max_attempts=None,
+        bench_seconds=600.0,
+        max_cooldown=86400.0,
+        transient_steps=(10.0, 30.0, 60.0, 120.0),
+        rate_limit_steps=(10.0, 30.0, 60.0, 120.0),
+        quota_steps=(300.0, 1800.0, 3600.0),
+        transient_retry_delay=1.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "field", "expected"),
+    [
+        ("KEYPROXY_MAX_ATTEMPTS", "4", "max_attempts", 4),
+        ("KEYPROXY_BENCH_SECONDS", "120", "bench_seconds", 120.0),
+        ("KEYPROXY_MAX_COOLDOWN", "3600", "max_cooldown", 3600.0),
+        ("KEYPROXY_TRANSIENT_COOLDOWNS", "1, 2.5,5", "transient_steps", (1.0, 2.5, 5.0)),
+        ("KEYPROXY_RATE_LIMIT_COOLDOWNS", "15", "rate_limit_steps", (15.0,)),
+        ("KEYPROXY_QUOTA_COOLDOWNS", "600,7200", "quota_steps", (600.0, 7200.0)),
+        ("KEYPROXY_TRANSIENT_RETRY_DELAY", "0.25", "transient_retry_delay", 0.25),
+        ("KEYPROXY_TRANSIENT_RETRY_DELAY", "0", "transient_retry_delay", 0.0),
+    ],
+)
+def test_engine_variable_sets_its_setting(variable: str, raw: str, field: str, expected: object) -> None:
+    assert getattr(settings({variable: raw}).engine, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("KEYPROXY_MAX_ATTEMPTS", "0"),
+        ("KEYPROXY_MAX_ATTEMPTS", "many"),
+        ("KEYPROXY_BENCH_SECONDS", "0"),
+        ("KEYPROXY_MAX_COOLDOWN", "-1"),
+        ("KEYPROXY_TRANSIENT_RETRY_DELAY", "-0.5"),
+        ("KEYPROXY_TRANSIENT_COOLDOWNS", "10,x"),
+        ("KEYPROXY_RATE_LIMIT_COOLDOWNS", "10,,30"),
+        ("KEYPROXY_QUOTA_COOLDOWNS", "300,-5"),
+        ("KEYPROXY_QUOTA_COOLDOWNS", "inf"),
+    ],
+)
+def test_invalid_engine_variable_is_an_error_naming_it(variable: str, raw: str) -> None:
+    assert error_variables({variable: raw}) == [variable]
+
+
+def test_invalid_cooldown_list_keeps_the_default_steps() -> None:
+    assert build({"KEYPROXY_QUOTA_COOLDOWNS": "300,soon"}).settings.engine.quota_steps == (300.0, 1800.0, 3600.0)
+
+
 def test_override_temperature_zero_defaults_to_off() -> None:
     assert settings({}).override_temperature_zero == "off"
 
@@ -216,21 +268,6 @@ def test_non_boolean_skip_oauth_init_check_is_an_error_naming_it() -> None:
 @pytest.mark.parametrize(
     ("values", "named"),
     [
-        ({"ROTATION_MODE_GEMINI": "sequential", "ROTATION_MODE_OPENAI": "balanced"}, "ROTATION_MODE_"),
-        ({"ROTATION_TOLERANCE": "2"}, "ROTATION_TOLERANCE"),
-        (
-            {"MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "1", "MAX_CONCURRENT_REQUESTS_PER_KEY_GEMINI": "1"},
-            "MAX_CONCURRENT_REQUESTS_PER_KEY_",
-        ),
-        (
-            {"OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "1", "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GEMINI": "2"},
-            "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_",
-        ),
-        (
-            {"CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_1": "5", "CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_2_BALANCED": "1"},
-            "CONCURRENCY_MULTIPLIER_",
-        ),
-        ({"QUOTA_GROUPS_GEMINI_PRO": "a,b", "QUOTA_GROUPS_GEMINI_FLASH": "c"}, "QUOTA_GROUPS_"),
         ({"SKIP_OAUTH_INIT_CHECK": "true"}, "SKIP_OAUTH_INIT_CHECK"),
         ({"OAUTH_REFRESH_INTERVAL": "600"}, "OAUTH_REFRESH_INTERVAL"),
         ({"GEMINI_CLI_OAUTH_1": "~/.gemini/creds.json", "QWEN_CODE_OAUTH_2": "~/.qwen/creds.json"}, "_OAUTH_"),
@@ -244,13 +281,28 @@ def test_pending_variable_family_gives_exactly_one_warning_naming_it(values: Map
 
 
 def test_each_pending_family_warns_separately() -> None:
-    warnings = settings({"ROTATION_MODE_GEMINI": "sequential", "SKIP_OAUTH_INIT_CHECK": "true"}).warnings
+    warnings = settings({"OAUTH_REFRESH_INTERVAL": "600", "SKIP_OAUTH_INIT_CHECK": "true"}).warnings
 
     assert len(warnings) == 2
 
 
 def test_empty_pending_variable_gives_no_warning() -> None:
-    assert settings({"GEMINI_CLI_OAUTH_1": "", "QUOTA_GROUPS_GEMINI_PRO": ""}).warnings == ()
+    assert settings({"GEMINI_CLI_OAUTH_1": "", "OAUTH_REFRESH_INTERVAL": ""}).warnings == ()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"ROTATION_MODE_GEMINI": "sequential"},
+        {"ROTATION_TOLERANCE": "2"},
+        {"MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "1"},
+        {"OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "1"},
+        {"CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_1": "5", "CONCURRENCY_MULTIPLIER_GEMINI_PRIORITY_2_BALANCED": "1"},
+        {"QUOTA_GROUPS_GEMINI_PRO": "a,b"},
+    ],
+)
+def test_tuning_variables_the_engine_implements_give_no_warning(values: Mapping[str, str]) -> None:
+    assert settings(values).warnings == ()
 
 
 def test_variables_in_effect_give_no_warning() -> None:
@@ -475,7 +527,6 @@ def test_old_proxy_env_warns_about_the_empty_key_and_each_pending_family_once(ol
 
     assert warnings[0] == "BEDROCK_API_KEY_1 is empty; ignored"
     assert [warning.split()[0] for warning in warnings[1:]] == [
-        "MAX_CONCURRENT_REQUESTS_PER_KEY_<PROVIDER>",
         "OAUTH_REFRESH_INTERVAL",
         "SKIP_OAUTH_INIT_CHECK",
     ]

@@ -357,3 +357,98 @@ def test_no_key_appears_in_provider_warnings_or_errors() -> None:
 
     assert len(texts) == 3
     assert not [text for text in texts for key in (KEY_A, KEY_B, KEY_C) if key in text]
+
+
+def priorities(values: Mapping[str, str], name: str) -> dict[str, int]:
+    return {credential.source: credential.priority for credential in provider(values, name).credentials}
+
+
+def test_key_priority_defaults_to_the_first_tier() -> None:
+    assert priorities({"OPENAI_API_KEY_1": KEY_A}, "openai") == {"OPENAI_API_KEY_1": 1}
+
+
+def test_numbered_key_priority_sets_its_tier() -> None:
+    values = {"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_2": KEY_B, "OPENAI_API_KEY_2_PRIORITY": "2"}
+
+    assert priorities(values, "openai") == {"OPENAI_API_KEY_1": 1, "OPENAI_API_KEY_2": 2}
+
+
+def test_unnumbered_key_priority_sets_its_tier() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "OPENAI_API_KEY_PRIORITY": "3"}
+
+    assert priorities(values, "openai") == {"OPENAI_API_KEY": 3}
+
+
+def test_priority_variable_is_not_taken_for_a_key() -> None:
+    report = build({"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_PRIORITY": "2"})
+
+    sources = [credential.source for credential in report.settings.providers["openai"].credentials]
+    assert (sources, report.errors, report.settings.warnings) == (["OPENAI_API_KEY_1"], (), ())
+
+
+def test_priority_alone_enables_no_provider() -> None:
+    assert build({"MISTRAL_API_KEY_1_PRIORITY": "2"}).settings.providers == {}
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "1.5", "high"])
+def test_priority_that_is_not_a_whole_number_of_at_least_one_is_an_error_naming_it(raw: str) -> None:
+    assert error_variables({"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_PRIORITY": raw}) == [
+        "OPENAI_API_KEY_1_PRIORITY"
+    ]
+
+
+def test_invalid_priority_leaves_the_key_in_the_first_tier() -> None:
+    report = build({"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_PRIORITY": "0"})
+
+    assert report.settings.providers["openai"].credentials[0].priority == 1
+
+
+def test_priority_for_a_key_that_does_not_exist_is_a_warning_naming_it() -> None:
+    report = build({"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_3_PRIORITY": "2"})
+
+    assert report.errors == ()
+    assert report.settings.warnings == ("OPENAI_API_KEY_3_PRIORITY is set but there is no OPENAI_API_KEY_3; ignored",)
+
+
+def test_empty_priority_means_the_first_tier_without_a_warning() -> None:
+    report = build({"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_PRIORITY": "", "OPENAI_API_KEY_2_PRIORITY": ""})
+
+    assert (report.settings.providers["openai"].credentials[0].priority, report.settings.warnings) == (1, ())
+
+
+def test_priority_of_an_alias_spelled_key_is_read() -> None:
+    values = {"NVIDIA_API_KEY_1": KEY_A, "NVIDIA_API_KEY_1_PRIORITY": "2"}
+
+    assert priorities(values, "nvidia_nim") == {"NVIDIA_API_KEY_1": 2}
+
+
+def test_alias_spelled_priority_applies_to_the_key_with_the_same_number() -> None:
+    values = {"NVIDIA_NIM_API_KEY_1": KEY_A, "NVIDIA_API_KEY_1_PRIORITY": "2"}
+
+    report = build(values)
+
+    assert report.settings.providers["nvidia_nim"].credentials[0].priority == 2
+    assert report.settings.warnings == ()
+
+
+def test_own_spelled_priority_wins_over_the_alias_spelling() -> None:
+    values = {"NVIDIA_NIM_API_KEY_1": KEY_A, "NVIDIA_NIM_API_KEY_1_PRIORITY": "3", "NVIDIA_API_KEY_1_PRIORITY": "2"}
+
+    assert priorities(values, "nvidia_nim") == {"NVIDIA_NIM_API_KEY_1": 3}
+
+
+def test_keys_spelled_both_ways_with_one_number_each_take_their_own_priority() -> None:
+    values = {
+        "NVIDIA_API_KEY_1": KEY_A,
+        "NVIDIA_NIM_API_KEY_1": KEY_B,
+        "NVIDIA_API_KEY_1_PRIORITY": "2",
+        "NVIDIA_NIM_API_KEY_1_PRIORITY": "3",
+    }
+
+    assert priorities(values, "nvidia_nim") == {"NVIDIA_API_KEY_1": 2, "NVIDIA_NIM_API_KEY_1": 3}
+
+
+def test_proxy_api_key_priority_is_not_a_provider_priority() -> None:
+    report = build({"PROXY_API_KEY_PRIORITY": "2"})
+
+    assert (report.settings.providers, report.settings.warnings, report.errors) == ({}, (), ())

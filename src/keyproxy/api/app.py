@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
+from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.asgi import Receive, Scope, Send, header, send_error
 from keyproxy.api.catalog import MODELS_PREFIX, CatalogRoutes, health
 from keyproxy.api.chat import CompletionRoutes
@@ -18,10 +21,20 @@ Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class KeyproxyApp:
+    """`background` are started with the application and cancelled when it stops."""
+
     def __init__(
-        self, proxy_key: str | None, completions: CompletionRoutes, catalog: CatalogRoutes, transport: Transport
+        self,
+        proxy_key: str | None,
+        completions: CompletionRoutes,
+        catalog: CatalogRoutes,
+        admin: AdminRoutes,
+        transport: Transport,
+        background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.transport = transport
+        self.background = background
+        self._tasks: list[asyncio.Task[None]] = []
         self._key = proxy_key.encode() if proxy_key else None
         self._bearer = b"Bearer " + self._key if self._key else None
         routes: dict[tuple[str, str], Handler] = {
@@ -29,6 +42,8 @@ class KeyproxyApp:
             ("POST", "/v1/embeddings"): completions.embeddings,
             ("GET", "/v1/models"): catalog.list_models,
             ("GET", "/v1/providers"): catalog.providers,
+            ("GET", "/v1/status"): admin.status,
+            ("POST", "/v1/admin/reset"): admin.reset,
         }
         # Clients configured with a base URL lacking /v1 call the bare paths.
         self.routes = {**routes, **{(method, path[3:]): h for (method, path), h in routes.items()}}
@@ -79,8 +94,12 @@ class KeyproxyApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._tasks = [asyncio.create_task(job()) for job in self.background]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
                 await self.transport.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

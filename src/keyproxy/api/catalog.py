@@ -16,16 +16,23 @@ MODELS_PREFIX = "/v1/models/"
 
 
 class CatalogRoutes:
-    def __init__(self, pools: Mapping[str, Pool], models: ModelList) -> None:
+    """Aliases (fallback chains) are listed first, as models owned by "keyproxy"."""
+
+    def __init__(self, pools: Mapping[str, Pool], models: ModelList, aliases: tuple[str, ...] = ()) -> None:
         self.pools = pools
         self.models = models
+        self.aliases = aliases
 
     async def list_models(self, scope: Scope, receive: Receive, send: Send) -> None:
         ids = await self.models.ids()
-        await send_json(send, 200, {"object": "list", "data": [_model(model_id) for model_id in ids]})
+        data = [_model(alias, "keyproxy") for alias in self.aliases] + [_model(model_id) for model_id in ids]
+        await send_json(send, 200, {"object": "list", "data": data})
 
     async def get_model(self, scope: Scope, receive: Receive, send: Send) -> None:
         model_id: str = scope["path"].removeprefix(MODELS_PREFIX)
+        if model_id in self.aliases:
+            await send_json(send, 200, _model(model_id, "keyproxy"))
+            return
         provider, _, name = model_id.partition("/")
         if provider in self.pools and name in await self.models.provider_models(provider):
             await send_json(send, 200, _model(model_id))
@@ -50,8 +57,8 @@ async def health(scope: Scope, receive: Receive, send: Send) -> None:
     await send_json(send, 200, {"status": "ok", "version": __version__})
 
 
-def _model(model_id: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": 0, "owned_by": model_id.partition("/")[0]}
+def _model(model_id: str, owner: str | None = None) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": owner or model_id.partition("/")[0]}
 
 
 def _without_userinfo(url: str) -> str:

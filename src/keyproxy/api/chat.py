@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -10,7 +11,7 @@ from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
 from keyproxy.config.filters import model_allowed
 from keyproxy.config.settings import Settings, TemperatureOverride
-from keyproxy.engine.router import Call, Router
+from keyproxy.engine.router import Call, Opened, Router
 from keyproxy.errors import InvalidRequest, ModelNotFound
 from keyproxy.providers import Endpoint
 from keyproxy.translate.rewrite import with_model
@@ -20,7 +21,8 @@ class CompletionRoutes:
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
         self.router = router
-        self.configured = ", ".join(sorted(settings.providers)) or "none"
+        names = sorted(settings.providers)
+        self.configured = ", ".join(names) or "none"
 
     async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve("chat", scope, receive, send)
@@ -29,22 +31,25 @@ class CompletionRoutes:
         await self._serve("embeddings", scope, receive, send)
 
     async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
-        call = self._call(endpoint, raw)
+        calls, on_context_length = self._calls(endpoint, raw)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
-            opened = await self.router.open(call)
+            opened = await self.router.open_chain(calls, on_context_length=on_context_length)
+            headers = served_by(opened, started)
             if opened.chunks is not None:
-                await relay_stream(send, opened, guard)
+                await relay_stream(send, opened, guard, headers)
                 return
             guard.responded = True
             content_type = opened.headers.get("content-type", "application/json").encode()
-            await send_bytes(send, opened.status, opened.body, content_type or JSON)
+            await send_bytes(send, opened.status, opened.body, content_type or JSON, headers)
 
         await guard.run(work)
 
-    def _call(self, endpoint: Endpoint, raw: bytes) -> Call:
+    def _calls(self, endpoint: Endpoint, raw: bytes) -> tuple[list[Call], bool]:
+        """The targets to try, in order: one for `provider/model`, the chain for an alias."""
         try:
             envelope = _ENVELOPE.decode(raw)
         except msgspec.ValidationError:
@@ -53,22 +58,40 @@ class CompletionRoutes:
             raise InvalidRequest("request body is not valid JSON") from None
         model = envelope.model
         if not isinstance(model, str) or not model:
-            raise InvalidRequest('"model" is required, as "provider/model"')
-        provider_name, _, upstream_model = model.partition("/")
+            raise InvalidRequest('"model" is required, as "provider/model" or an alias')
+        alias = self.settings.aliases.get(model)
+        targets = alias.targets if alias is not None else (model,)
+        calls = [self._call(endpoint, raw, envelope, model, target) for target in targets]
+        return calls, alias is not None and alias.on_context_length
+
+    def _call(self, endpoint: Endpoint, raw: bytes, envelope: _Envelope, model: str, target: str) -> Call:
+        provider_name, _, upstream_model = target.partition("/")
         provider = self.settings.providers.get(provider_name)
         if provider is None or not upstream_model:
+            aliases = f"; aliases: {', '.join(sorted(self.settings.aliases))}" if self.settings.aliases else ""
             raise InvalidRequest(
                 f"unknown provider {provider_name!r} in model {model!r}; "
-                f"use provider/model with one of: {self.configured}"
+                f"use provider/model with one of: {self.configured}{aliases}"
             )
         if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
-            raise ModelNotFound(f"model {model!r} is not offered by this proxy")
+            raise ModelNotFound(f"model {target!r} is not offered by this proxy")
         mode = self.settings.override_temperature_zero
         if endpoint == "chat" and mode != "off" and envelope.temperature == 0:
             body = _without_zero_temperature(raw, upstream_model, mode)
         else:
             body = with_model(raw, model, upstream_model)
         return Call(provider_name, upstream_model, endpoint, body, stream=envelope.stream is True)
+
+
+def served_by(opened: Opened, started: float) -> list[tuple[bytes, bytes]]:
+    """Which provider and key answered, after how many attempts, and what keyproxy itself added."""
+    overhead_ms = max(0.0, time.perf_counter() - started - opened.upstream_seconds) * 1000
+    return [
+        (b"x-keyproxy-provider", opened.provider.encode()),
+        (b"x-keyproxy-key", opened.key.encode()),
+        (b"x-keyproxy-attempts", str(opened.attempts).encode()),
+        (b"x-keyproxy-overhead-ms", f"{overhead_ms:.2f}".encode()),
+    ]
 
 
 class _Envelope(msgspec.Struct):

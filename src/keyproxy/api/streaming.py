@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from keyproxy.api.asgi import Receive, Send, error_body
 from keyproxy.engine.router import Opened
@@ -18,11 +18,13 @@ SSE_HEADERS = [
 ]
 
 
-async def relay_stream(send: Send, opened: Opened, guard: DisconnectGuard) -> None:
+async def relay_stream(
+    send: Send, opened: Opened, guard: DisconnectGuard, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     """Send the stream; if it breaks or ends without its closing marker, end with an error event instead."""
     assert opened.chunks is not None
     error: UpstreamError | None = None
-    await send({"type": "http.response.start", "status": opened.status, "headers": SSE_HEADERS})
+    await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
     last = opened.first_chunk
     tail = last[-_TAIL:]
     try:

@@ -15,6 +15,8 @@ def check(options: CliOptions) -> int:
     out = sys.stdout
     source = settings.env_file or "no .env file (environment only)"
     out.write(f"configuration: {source}\n")
+    if settings.config_file is not None:
+        out.write(f"config file: {settings.config_file}\n")
     out.write(f"listen: {settings.host}:{settings.port}   data dir: {settings.data_dir}\n")
     out.write(f"proxy key: {mask(settings.proxy_api_key) if settings.proxy_api_key else 'not set (open)'}\n")
     timeouts = settings.timeouts
@@ -28,13 +30,18 @@ def check(options: CliOptions) -> int:
         out.write(f"  {name}  [{provider.protocol}, {kind}]  {provider.base_url}\n")
         for credential in provider.credentials:
             shown = mask(credential.secret) if credential.secret else "(no key)"
-            out.write(f"    {shown}  from {credential.source}\n")
+            out.write(f"    {shown}  from {credential.source}  priority {credential.priority}\n")
         if provider.ignore_models:
             out.write(f"    ignore: {', '.join(provider.ignore_models)}\n")
         if provider.whitelist_models:
             out.write(f"    whitelist: {', '.join(provider.whitelist_models)}\n")
     if not settings.providers:
         out.write("  none: set <PROVIDER>_API_KEY variables, or run with --demo\n")
+    if settings.aliases:
+        out.write(f"aliases ({len(settings.aliases)}):\n")
+    for name, alias in settings.aliases.items():
+        fallback = "  (also on context length)" if alias.on_context_length else ""
+        out.write(f"  {name} -> {', '.join(alias.targets)}{fallback}\n")
     errors = [str(error) for error in report.errors]
     problem = bind_problem(settings.host, settings.proxy_api_key)
     if problem:

@@ -12,6 +12,7 @@ from keyproxy.config import CliOptions
 
 def _config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", type=Path, help="read variables from this file instead of ./.env")
+    parser.add_argument("--config", type=Path, help="YAML file with variables and aliases (KEYPROXY_CONFIG)")
     parser.add_argument("--data-dir", type=Path, help="where state and logs go (KEYPROXY_DATA_DIR)")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to bind (default 8000)")
@@ -39,6 +40,7 @@ def options_from(args: argparse.Namespace) -> CliOptions:
         host=args.host,
         port=args.port,
         env_file=args.env_file,
+        config_file=args.config,
         data_dir=args.data_dir,
         demo=args.demo,
         log_level=getattr(args, "log_level", None),

@@ -1,5 +1,6 @@
-"""Configuration: one frozen Settings object, built once from CLI flags, the environment and `.env`."""
+"""Configuration: one frozen Settings object, built once from CLI flags, the environment, `.env` and a config file."""
 
+from keyproxy.config.file import ConfigFile, parse_config
 from keyproxy.config.loader import (
     CliOptions,
     ConfigReport,
@@ -8,12 +9,15 @@ from keyproxy.config.loader import (
     inspect_config,
     load_settings,
 )
-from keyproxy.config.settings import Credential, ProviderSettings, Settings, Timeouts
+from keyproxy.config.settings import Alias, Credential, EngineSettings, ProviderSettings, Settings, Timeouts
 
 __all__ = [
+    "Alias",
     "CliOptions",
+    "ConfigFile",
     "ConfigReport",
     "Credential",
+    "EngineSettings",
     "InvalidConfiguration",
     "ProviderSettings",
     "Settings",
@@ -21,4 +25,5 @@ __all__ = [
     "build_settings",
     "inspect_config",
     "load_settings",
+    "parse_config",
 ]

@@ -1,4 +1,4 @@
-"""Builds the one Settings object from CLI options, the environment and `.env`, in that order of precedence."""
+"""Builds the one Settings object from CLI options, the environment, `.env` and the config file, in that order."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from keyproxy.config.aliases import read_aliases
+from keyproxy.config.file import ConfigFile, read_config_file
 from keyproxy.config.providers import read_providers
-from keyproxy.config.settings import Credential, ProviderSettings, Settings, TemperatureOverride, Timeouts
+from keyproxy.config.settings import (
+    Credential,
+    EngineSettings,
+    ProviderSettings,
+    Settings,
+    TemperatureOverride,
+    Timeouts,
+)
 from keyproxy.config.sources import gather
 from keyproxy.config.values import ValueReader
 from keyproxy.errors import ConfigError, KeyproxyError
@@ -21,14 +30,8 @@ _TEMPERATURE: dict[str, TemperatureOverride] = {
     "set": "set", "true": "set", "1": "set", "yes": "set",
 }  # fmt: skip
 
-# Recognised so an old `.env` loads cleanly; they take effect with the resilience engine.
+# Recognised so an old `.env` loads cleanly; they take effect with OAuth providers.
 _PENDING = (
-    (re.compile(r"^ROTATION_MODE_"), "ROTATION_MODE_<PROVIDER>"),
-    (re.compile(r"^ROTATION_TOLERANCE$"), "ROTATION_TOLERANCE"),
-    (re.compile(r"^MAX_CONCURRENT_REQUESTS_PER_KEY_"), "MAX_CONCURRENT_REQUESTS_PER_KEY_<PROVIDER>"),
-    (re.compile(r"^OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_<PROVIDER>"),
-    (re.compile(r"^CONCURRENCY_MULTIPLIER_"), "CONCURRENCY_MULTIPLIER_<PROVIDER>_PRIORITY_<N>"),
-    (re.compile(r"^QUOTA_GROUPS_"), "QUOTA_GROUPS_<PROVIDER>_<GROUP>"),
     (re.compile(r"^SKIP_OAUTH_INIT_CHECK$"), "SKIP_OAUTH_INIT_CHECK (no OAuth providers yet)"),
     (re.compile(r"^OAUTH_REFRESH_INTERVAL$"), "OAUTH_REFRESH_INTERVAL (no OAuth providers yet)"),
     (re.compile(r"_OAUTH_\d+$"), "<PROVIDER>_OAUTH_<N> OAuth credentials (not supported yet)"),
@@ -40,6 +43,7 @@ class CliOptions:
     host: str | None = None
     port: int | None = None
     env_file: Path | None = None
+    config_file: Path | None = None
     data_dir: Path | None = None
     demo: bool = False
     demo_base_url: str | None = None
@@ -74,18 +78,31 @@ def inspect_config(options: CliOptions, *, cwd: Path | None = None) -> ConfigRep
         values, env_path = gather(options.env_file, cwd)
     except ConfigError as error:
         return ConfigReport(Settings(), (error,))
-    return build_settings(values, options, env_path=env_path, cwd=cwd)
+    config = read_config_file(options.config_file, values, cwd)
+    return build_settings(values, options, env_path=env_path, cwd=cwd, config=config)
 
 
 def build_settings(
-    values: Mapping[str, str], options: CliOptions, *, env_path: Path | None = None, cwd: Path | None = None
+    values: Mapping[str, str],
+    options: CliOptions,
+    *,
+    env_path: Path | None = None,
+    cwd: Path | None = None,
+    config: ConfigFile | None = None,
 ) -> ConfigReport:
-    """Pure: the same variables and options always give the same report."""
+    """Pure: the same variables, options and config file always give the same report.
+
+    `config` is the file already read (`inspect_config` reads the one `options.config_file` or KEYPROXY_CONFIG
+    names); its variables come under `values`.
+    """
+    if config is not None:
+        values = {**config.variables, **values}
     reader = ValueReader(values)
     warnings: list[str] = []
     providers = read_providers(reader, warnings)
     if options.demo:
         providers["demo"] = _demo_provider(options.demo_base_url or "http://127.0.0.1:0/v1")
+    aliases = read_aliases(config.aliases, config.label, providers, reader, warnings) if config else {}
     data_dir = options.data_dir or Path(reader.raw("KEYPROXY_DATA_DIR") or "data")
     if not data_dir.is_absolute():
         data_dir = (cwd or Path.cwd()) / data_dir
@@ -96,7 +113,9 @@ def build_settings(
         data_dir=data_dir,
         demo=options.demo,
         providers=providers,
+        aliases=aliases,
         timeouts=_timeouts(reader),
+        engine=_engine(reader),
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", 3.0),
         override_temperature_zero=reader.choice("OVERRIDE_TEMPERATURE_ZERO", "off", _TEMPERATURE),
         skip_oauth_init_check=reader.flag("SKIP_OAUTH_INIT_CHECK", False),
@@ -105,9 +124,10 @@ def build_settings(
         keepalive_interval=reader.number("KEYPROXY_KEEPALIVE_INTERVAL", 15.0, minimum=0.0, strict_min=True),
         log_level=_log_level(reader, options.log_level),
         env_file=env_path,
+        config_file=config.path if config else None,
         warnings=(*warnings, *_pending_warnings(values)),
     )
-    return ConfigReport(settings, tuple(reader.errors))
+    return ConfigReport(settings, (*(config.errors if config else ()), *reader.errors))
 
 
 def _timeouts(reader: ValueReader) -> Timeouts:
@@ -123,6 +143,19 @@ def _timeouts(reader: ValueReader) -> Timeouts:
         pool=read("TIMEOUT_POOL", default.pool),
         read_streaming=read("TIMEOUT_READ_STREAMING", default.read_streaming),
         read_non_streaming=read("TIMEOUT_READ_NON_STREAMING", default.read_non_streaming),
+    )
+
+
+def _engine(reader: ValueReader) -> EngineSettings:
+    default = EngineSettings()
+    return EngineSettings(
+        max_attempts=reader.integer("KEYPROXY_MAX_ATTEMPTS", None, minimum=1),
+        bench_seconds=reader.number("KEYPROXY_BENCH_SECONDS", default.bench_seconds, minimum=0.0, strict_min=True),
+        max_cooldown=reader.number("KEYPROXY_MAX_COOLDOWN", default.max_cooldown, minimum=0.0, strict_min=True),
+        transient_steps=reader.durations("KEYPROXY_TRANSIENT_COOLDOWNS", default.transient_steps),
+        rate_limit_steps=reader.durations("KEYPROXY_RATE_LIMIT_COOLDOWNS", default.rate_limit_steps),
+        quota_steps=reader.durations("KEYPROXY_QUOTA_COOLDOWNS", default.quota_steps),
+        transient_retry_delay=reader.number("KEYPROXY_TRANSIENT_RETRY_DELAY", default.transient_retry_delay),
     )
 
 

@@ -1,4 +1,4 @@
-"""Providers from variables: keys (`<P>_API_KEY[_N]`), base URLs (`<P>_API_BASE`) and per-provider tuning."""
+"""Providers from variables: keys (`<P>_API_KEY[_N]`) and their priority tiers, base URLs and per-provider tuning."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
 _KEY = re.compile(r"^(?P<provider>[A-Z0-9_]+?)_API_KEY(?:_(?P<index>\d+))?$")
+# Anchored at both ends, like _KEY, so `<P>_API_KEY_<N>_PRIORITY` is never read as a key.
+_PRIORITY = re.compile(r"^(?P<provider>[A-Z0-9_]+?)_API_KEY(?:_(?P<index>\d+))?_PRIORITY$")
 _BASE = re.compile(r"^(?P<provider>[A-Z0-9_]+?)_API_BASE$")
 _MULTIPLIER = re.compile(r"^CONCURRENCY_MULTIPLIER_(?P<provider>[A-Z0-9_]+?)_PRIORITY_(?P<tier>\d+)(?:_[A-Z]+)?$")
 _QUOTA_GROUP = re.compile(r"^QUOTA_GROUPS_(?P<provider>[A-Z0-9_]+)_(?P<group>[A-Z0-9]+)$")
@@ -23,6 +25,8 @@ _ROTATION: dict[str, RotationMode] = {"balanced": "balanced", "sequential": "seq
 class _Found:
     keys: dict[str, list[tuple[int, str, str]]]
     bases: dict[str, tuple[str, str]]
+    # provider -> (key number, the key variable it names, the priority variable)
+    priorities: dict[str, list[tuple[int, str, str]]]
 
 
 def provider_name(prefix: str) -> str:
@@ -32,9 +36,10 @@ def provider_name(prefix: str) -> str:
 
 def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
+    tiers = _priorities(reader, found, warnings)
     providers: dict[str, ProviderSettings] = {}
     for name in sorted(set(found.keys) | set(found.bases)):
-        credentials = _credentials(name, found.keys.get(name, []), warnings)
+        credentials = _credentials(name, found.keys.get(name, []), tiers, warnings)
         base = found.bases.get(name)
         known = CATALOGUE.get(name)
         if base is not None:
@@ -63,19 +68,59 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
 def _scan(values: Mapping[str, str]) -> _Found:
     keys: dict[str, list[tuple[int, str, str]]] = {}
     bases: dict[str, tuple[str, str]] = {}
+    priorities: dict[str, list[tuple[int, str, str]]] = {}
     for variable, value in values.items():
         if match := _KEY.match(variable):
             if match["provider"] in _NOT_PROVIDERS:
                 continue
             index = int(match["index"]) if match["index"] is not None else 0
             keys.setdefault(provider_name(match["provider"]), []).append((index, variable, value))
+        elif match := _PRIORITY.match(variable):
+            if match["provider"] in _NOT_PROVIDERS:
+                continue
+            index = int(match["index"]) if match["index"] is not None else 0
+            key_variable = variable.removesuffix("_PRIORITY")
+            priorities.setdefault(provider_name(match["provider"]), []).append((index, key_variable, variable))
         elif (match := _BASE.match(variable)) and value.strip():
             # An empty base, as the old proxy's templates leave them, means the default.
             bases[provider_name(match["provider"])] = (value, variable)
-    return _Found(keys, bases)
+    return _Found(keys, bases, priorities)
 
 
-def _credentials(name: str, entries: list[tuple[int, str, str]], warnings: list[str]) -> tuple[Credential, ...]:
+def _priorities(reader: ValueReader, found: _Found, warnings: list[str]) -> dict[str, int]:
+    """Key variable -> tier, from `<P>_API_KEY[_N]_PRIORITY`.
+
+    A priority spelled with the provider's other name (`NVIDIA_` for `nvidia_nim`) applies to the key with the
+    same number, unless that key has a priority in its own spelling.
+    """
+    tiers: dict[str, int] = {}
+    borrowed: list[tuple[int, str, int]] = []
+    for name, entries in sorted(found.priorities.items()):
+        spellings = _prefixes(name)
+        keys = found.keys.get(name, [])
+        for index, key_variable, variable in sorted(entries):
+            tier = reader.integer(variable, None, minimum=1)
+            if tier is None:
+                continue
+            if any(key == key_variable for _, key, _ in keys):
+                tiers[key_variable] = tier
+                continue
+            same_number = [key for number, key, _ in keys if number == index]
+            if not same_number:
+                warnings.append(f"{variable} is set but there is no {key_variable}; ignored")
+            prefix = key_variable.rsplit("_API_KEY", 1)[0]
+            rank = spellings.index(prefix) if prefix in spellings else len(spellings)
+            borrowed.extend((rank, key, tier) for key in same_number)
+    # The provider's own spelling is borrowed before an alias's.
+    for _, key, tier in sorted(borrowed):
+        if key + "_PRIORITY" not in reader.values and key not in tiers:
+            tiers[key] = tier
+    return tiers
+
+
+def _credentials(
+    name: str, entries: list[tuple[int, str, str]], tiers: Mapping[str, int], warnings: list[str]
+) -> tuple[Credential, ...]:
     seen: set[str] = set()
     credentials: list[Credential] = []
     for _, variable, value in sorted(entries):
@@ -87,7 +132,7 @@ def _credentials(name: str, entries: list[tuple[int, str, str]], warnings: list[
             warnings.append(f"{variable} repeats a key already configured for {name} ({mask(secret)}); ignored")
             continue
         seen.add(secret)
-        credentials.append(Credential(secret=secret, source=variable))
+        credentials.append(Credential(secret=secret, source=variable, priority=tiers.get(variable, 1)))
     return tuple(credentials)
 
 

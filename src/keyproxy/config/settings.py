@@ -50,6 +50,30 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Alias:
+    """A virtual model: a request for `name` tries each `provider/model` target in order."""
+
+    name: str
+    targets: tuple[str, ...]
+    # Also fall back when a target rejects the prompt as too long for its context window.
+    on_context_length: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Retry and cooldown policy, in seconds. `*_steps[i]` cools a key after i+1 failures in a row; the last repeats."""
+
+    # None: every key once, plus one retry of the same key.
+    max_attempts: int | None = None
+    bench_seconds: float = 600.0
+    max_cooldown: float = 86400.0
+    transient_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
+    rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
+    quota_steps: tuple[float, ...] = (300.0, 1800.0, 3600.0)
+    transient_retry_delay: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -57,7 +81,9 @@ class Settings:
     data_dir: Path = Path("data")
     demo: bool = False
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    aliases: Mapping[str, Alias] = field(default_factory=dict)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     rotation_tolerance: float = 3.0
     override_temperature_zero: TemperatureOverride = "off"
     skip_oauth_init_check: bool = False
@@ -66,4 +92,5 @@ class Settings:
     keepalive_interval: float = 15.0
     log_level: str = "INFO"
     env_file: Path | None = None
+    config_file: Path | None = None
     warnings: tuple[str, ...] = ()

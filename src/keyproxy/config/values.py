@@ -66,6 +66,24 @@ class ValueReader:
             return default
         return value
 
+    def durations(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        """A comma list of seconds, such as cooldown steps: at least one, each finite and not negative."""
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        steps: list[float] = []
+        for item in raw.split(","):
+            try:
+                value = float(item)
+            except ValueError:
+                self.fail(name, f"expected a comma-separated list of seconds, got {item.strip()!r} in {raw!r}")
+                return default
+            if not math.isfinite(value) or value < 0:
+                self.fail(name, f"each number of seconds must be finite and at least 0, got {item.strip()!r}")
+                return default
+            steps.append(value)
+        return tuple(steps)
+
     def flag(self, name: str, default: bool) -> bool:
         raw = self.values.get(name)
         if raw is None:

@@ -1,10 +1,12 @@
-"""A provider at run time: its adapter, its keys (by fingerprint and mask) and its rotation cursor."""
+"""A provider at run time: its adapter, its keys (by fingerprint, mask and tier) and its selection policy."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from keyproxy.config.settings import ProviderSettings, Timeouts
+from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
 from keyproxy.redact import fingerprint, mask
 from keyproxy.transport.base import RequestTimeouts
@@ -14,25 +16,61 @@ from keyproxy.transport.base import RequestTimeouts
 class Pool:
     settings: ProviderSettings
     adapter: ProviderAdapter
+    policy: SelectionPolicy
     secrets: tuple[str, ...] = field(repr=False)
     key_ids: tuple[str, ...]
     masks: tuple[str, ...]
-    cursor: int = 0
+    priorities: tuple[int, ...]
+    groups: dict[str, str]
+    """Model -> the shared cooldown scope of its quota group."""
+    _freed: asyncio.Event | None = None
 
     @classmethod
-    def build(cls, settings: ProviderSettings) -> Pool:
+    def build(cls, settings: ProviderSettings, tolerance: float = 3.0) -> Pool:
         secrets = tuple(credential.secret for credential in settings.credentials)
+        policy = SelectionPolicy(
+            mode=settings.rotation_mode,
+            tolerance=tolerance,
+            max_concurrent=settings.max_concurrent_per_key,
+            optimal_concurrent=settings.optimal_concurrent_per_key,
+            multipliers=dict(settings.priority_multipliers),
+        )
         return cls(
             settings=settings,
             adapter=adapter_for(settings),
+            policy=policy,
             secrets=secrets,
             key_ids=tuple(fingerprint(secret) if secret else f"anonymous-{settings.name}" for secret in secrets),
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
+            priorities=tuple(credential.priority for credential in settings.credentials),
+            groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
         )
 
     @property
     def name(self) -> str:
         return self.settings.name
+
+    def scope(self, model: str) -> str:
+        """Where a model's cooldowns live: its quota group when it has one, so the group cools together."""
+        return self.groups.get(model, model)
+
+    def index_of(self, key: str) -> int | None:
+        """A key named by fingerprint or by its mask."""
+        for index, (key_id, shown) in enumerate(zip(self.key_ids, self.masks, strict=True)):
+            if key in (key_id, shown):
+                return index
+        return None
+
+    async def wait_freed(self) -> None:
+        """Return when a request on this provider ends."""
+        if self._freed is None:
+            self._freed = asyncio.Event()
+        await self._freed.wait()
+
+    def notify_freed(self) -> None:
+        if self._freed is not None:
+            self._freed.set()
+            self._freed = None
 
 
 def request_timeouts(timeouts: Timeouts, *, stream: bool) -> RequestTimeouts:

@@ -1,4 +1,4 @@
-"""The router: picks a key, sends through the transport, classifies the outcome, fails over.
+"""The router: picks a key, sends through the transport, classifies the outcome, fails over, waits.
 
 Selection and cooldown are pure policies; the router only sequences them with I/O under the
 request's deadline, and reports every attempt to the event sink.
@@ -7,29 +7,37 @@ request's deadline, and reports every attempt to the event sink.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+import functools
+import random
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from keyproxy.clock import Clock
 from keyproxy.config.settings import Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
 from keyproxy.engine.events import AttemptEvent, EventSink
+from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
-from keyproxy.engine.selection import Exhausted, choose
+from keyproxy.engine.ratelimit_headers import parse_headroom
+from keyproxy.engine.selection import Exhausted, Pick, choose, decayed_usage
 from keyproxy.errors import (
     DeadlineExceeded,
     ErrorClass,
     GatewayError,
     InvalidUpstreamResponse,
     NoKeyAvailable,
+    UpstreamContextTooLong,
     UpstreamError,
     UpstreamFailed,
 )
 from keyproxy.providers import Endpoint
 from keyproxy.redact import scrub
-from keyproxy.state.base import SUCCESS, StateStore
+from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.transport.base import Transport, UpstreamResponse
+
+__all__ = ["Call", "Opened", "Router"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,40 +48,6 @@ class Call:
     endpoint: Endpoint
     body: bytes = field(repr=False)
     stream: bool = False
-
-
-@dataclass(slots=True)
-class Opened:
-    """A successful answer, ready to relay. `finish` must be called once it has been relayed."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes = b""
-    data: dict[str, Any] | None = None
-    first_chunk: bytes = b""
-    response: UpstreamResponse | None = None
-    chunks: AsyncIterator[bytes] | None = None
-    _router: Router | None = None
-    _pool: Pool | None = None
-    _index: int = 0
-    _call: Call | None = None
-    _done: bool = False
-
-    async def finish(self, error: UpstreamError | None = None, *, record: bool = True) -> None:
-        """Release the key; a stream that broke after its first chunk still counts against it.
-
-        With `record` False (the client left) the key is released without any verdict.
-        """
-        if self._done:
-            return
-        self._done = True
-        if self.response is not None:
-            self.response.close()
-        if self._router is not None and self._pool is not None and self._call is not None:
-            await self._router.settle(self._pool, self._index, self._call, error if record else None, record)
-
-    def stream_complete(self, tail: bytes) -> bool:
-        return self._pool is None or self._pool.adapter.stream_complete(tail)
 
 
 class Router:
@@ -88,6 +62,9 @@ class Router:
         *,
         keepalive: float | None = None,
         cooldowns: CooldownPolicy | None = None,
+        max_attempts: int | None = None,
+        transient_retry_delay: float = 1.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.pools = pools
         self.transport = transport
@@ -97,45 +74,103 @@ class Router:
         self.timeouts = timeouts
         self.keepalive = keepalive
         self.cooldowns = cooldowns or CooldownPolicy()
+        self.max_attempts = max_attempts
+        self.transient_retry_delay = transient_retry_delay
+        self.rng = rng
 
     async def open(self, call: Call) -> Opened:
         """The first successful answer across the provider's keys, within GLOBAL_TIMEOUT."""
+        return await self.open_chain((call,))
+
+    async def open_chain(self, calls: Sequence[Call], *, on_context_length: bool = False) -> Opened:
+        """Try each target in order (a fallback chain); the next one is tried when a target has no
+        usable key or all its keys failed, and with `on_context_length` when it rejects the prompt's
+        length. GLOBAL_TIMEOUT covers the whole chain."""
+        deadline = self.clock.now() + self.timeouts.total
         try:
             async with asyncio.timeout(self.timeouts.total):
-                return await self._attempts(call)
+                failure: Exception | None = None
+                for call in calls:
+                    try:
+                        return await self._attempts(call, deadline)
+                    except GatewayError as error:
+                        failure = error
+                    except UpstreamContextTooLong as error:
+                        if not on_context_length:
+                            raise
+                        failure = error
+                assert failure is not None
+                raise failure
         except TimeoutError:
             raise DeadlineExceeded(f"no answer within GLOBAL_TIMEOUT ({self.timeouts.total:g} s)") from None
 
-    async def _attempts(self, call: Call) -> Opened:
+    async def _attempts(self, call: Call, deadline: float) -> Opened:
         pool = self.pools[call.provider]
+        scope = pool.scope(call.model)
+        sequential = pool.policy.mode == "sequential"
         tried: set[str] = set()
+        transient: list[int] = []
+        second_chance = True
         last_error: UpstreamError | None = None
-        for attempt in range(1, len(pool.key_ids) + 1):
-            statuses = await self.state.statuses(pool.name, pool.key_ids, call.model)
-            choice = choose(statuses, self.clock.now(), start=pool.cursor, exclude=tried)
-            if isinstance(choice, Exhausted):
+        spent = 0.0
+        attempts = 0
+        limit = self.max_attempts or len(pool.key_ids) + 1
+        while attempts < limit:
+            now = self.clock.now()
+            statuses = await self.state.statuses(pool.name, pool.key_ids, scope)
+            sticky = await self.state.sticky(pool.name, scope) if sequential else None
+            choice = choose(statuses, pool.priorities, now, pool.policy, exclude=tried, sticky=sticky, rng=self.rng)
+            if isinstance(choice, Pick):
+                index = choice.index
+            elif transient and second_chance and now + self.transient_retry_delay < deadline:
+                # A provider-wide blip fails every key once; one of them gets a second chance.
+                second_chance = False
+                index = transient[0]
+                await self.clock.sleep(self.transient_retry_delay)
+                now = self.clock.now()
+            elif choice.retry_at is not None and choice.retry_at < deadline:
+                if choice.busy:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(deadline - now):
+                            await pool.wait_freed()
+                else:
+                    await self.clock.sleep(choice.retry_at - now)
+                continue
+            else:
                 break
-            index = choice.index
-            pool.cursor = index + 1
-            tried.add(pool.key_ids[index])
+            attempts += 1
+            key_id = pool.key_ids[index]
+            tried.add(key_id)
+            if sequential and sticky != key_id:
+                await self.state.set_sticky(pool.name, scope, key_id)
+            started = time.perf_counter()
             try:
-                return await self._attempt(pool, index, call, attempt, failures=statuses[index].failures)
+                opened = await self._attempt(pool, index, call, scope, attempts, statuses[index], now)
             except UpstreamError as error:
+                spent += time.perf_counter() - started
                 if error.error_class is ErrorClass.CLIENT_ERROR:
                     raise
+                if error.error_class is ErrorClass.TRANSIENT:
+                    transient.append(index)
                 last_error = error
-        raise await self._give_up(pool, call, last_error)
+                continue
+            opened.upstream_seconds += spent
+            return opened
+        raise await self._give_up(pool, scope, last_error)
 
-    async def _attempt(self, pool: Pool, index: int, call: Call, attempt: int, *, failures: int) -> Opened:
-        secret = pool.secrets[index]
+    async def _attempt(
+        self, pool: Pool, index: int, call: Call, scope: str, attempt: int, status: KeyStatus, now: float
+    ) -> Opened:
+        key_id = pool.key_ids[index]
         request = pool.adapter.request(
-            call.endpoint, secret, call.body, request_timeouts(self.timeouts, stream=call.stream)
+            call.endpoint, pool.secrets[index], call.body, request_timeouts(self.timeouts, stream=call.stream)
         )
-        started = self.clock.now()
+        started = time.perf_counter()
+        await self.state.acquire(pool.name, key_id, decayed_usage(status.usage, status.last_used, now) + 1, now)
         response: UpstreamResponse | None = None
-        await self.state.acquire(pool.name, pool.key_ids[index])
         try:
             response = await self.transport.send(request)
+            await self._observe(pool, key_id, scope, response.headers)
             if response.status >= 400:
                 body = scrub(await response.read(), pool.secrets)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
@@ -145,57 +180,67 @@ class Router:
                 opened = Opened(response.status, response.headers, first_chunk=first, response=response, chunks=chunks)
             else:
                 body = await response.read()
-                data = pool.adapter.validate(body)
-                opened = Opened(response.status, response.headers, body=body, data=data)
+                opened = Opened(response.status, response.headers, body=body, data=pool.adapter.validate(body))
         except BaseException as exc:
             if response is not None:
                 response.close()
-            await self.state.release(pool.name, pool.key_ids[index])
+            await self.state.release(pool.name, key_id)
+            pool.notify_freed()
             if isinstance(exc, UpstreamError):
-                await self._failed(pool, index, call, attempt, exc, started, failures)
+                await self._failed(pool, index, call, scope, attempt, exc, started, status.failures)
             raise
         self._emit(pool, index, call, attempt, response.status, None, "ok", started)
-        opened._router, opened._pool, opened._index, opened._call = self, pool, index, call
+        opened.provider, opened.key, opened.attempts = pool.name, pool.masks[index], attempt
+        opened.upstream_seconds = time.perf_counter() - started
+        opened.complete = pool.adapter.stream_complete
+        opened._settle = functools.partial(self._settle, pool, index, call, scope)
         if opened.response is None:
             await opened.finish()
         return opened
 
-    async def settle(
-        self, pool: Pool, index: int, call: Call, error: UpstreamError | None, record: bool = True
+    async def _observe(self, pool: Pool, key_id: str, scope: str, headers: Mapping[str, str]) -> None:
+        headroom = parse_headroom(headers, self.clock.now())
+        if headroom is not None:
+            await self.state.observe_headroom(pool.name, key_id, scope, headroom.fraction, headroom.reset_at)
+
+    async def _settle(
+        self, pool: Pool, index: int, call: Call, scope: str, error: UpstreamError | None, record: bool
     ) -> None:
         key_id = pool.key_ids[index]
         await self.state.release(pool.name, key_id)
+        pool.notify_freed()
         if not record:
             return
         if error is None:
-            await self.state.record(pool.name, key_id, call.model, SUCCESS)
+            await self.state.record(pool.name, key_id, scope, SUCCESS)
             return
-        statuses = await self.state.statuses(pool.name, (key_id,), call.model)
-        await self._failed(pool, index, call, 0, error, self.clock.now(), statuses[0].failures)
+        status = (await self.state.statuses(pool.name, (key_id,), scope))[0]
+        await self._failed(pool, index, call, scope, 0, error, time.perf_counter(), status.failures)
 
     async def _failed(
-        self, pool: Pool, index: int, call: Call, attempt: int, error: UpstreamError, started: float, failures: int
-    ) -> None:
+        self, pool: Pool, index: int, call: Call, scope: str, attempt: int, error: UpstreamError,
+        started: float, failures: int,
+    ) -> None:  # fmt: skip
         status = getattr(error, "upstream_status", None)
         self._emit(pool, index, call, attempt, status, error.error_class, error.message, started)
         verdict = self.cooldowns.verdict(error, failures, self.clock.now())
         if verdict is not None:
-            await self.state.record(pool.name, pool.key_ids[index], call.model, verdict)
+            await self.state.record(pool.name, pool.key_ids[index], scope, verdict)
 
     def _emit(
         self, pool: Pool, index: int, call: Call, attempt: int, status: int | None,
         outcome: ErrorClass | None, message: str, started: float,
     ) -> None:  # fmt: skip
-        elapsed = self.clock.now() - started
+        elapsed = time.perf_counter() - started
         mask = pool.masks[index]
         self.events.emit(AttemptEvent(pool.name, call.model, mask, attempt, status, outcome, message, elapsed))
 
-    async def _give_up(self, pool: Pool, call: Call, last_error: UpstreamError | None) -> GatewayError:
+    async def _give_up(self, pool: Pool, scope: str, last_error: UpstreamError | None) -> GatewayError:
         """No attempt succeeded. Keys out of quota, or none to try: 429 (503 if none is merely cooling).
         Keys that failed otherwise: 502, or 504 for a timeout. Retry-After says when a key is back."""
-        statuses = await self.state.statuses(pool.name, pool.key_ids, call.model)
+        statuses = await self.state.statuses(pool.name, pool.key_ids, scope)
         now = self.clock.now()
-        choice = choose(statuses, now, start=0, exclude=())
+        choice = choose(statuses, pool.priorities, now, pool.policy)
         wait = max(1.0, choice.retry_at - now) if isinstance(choice, Exhausted) and choice.retry_at else None
         if last_error is None or last_error.error_class in _OUT_OF_QUOTA:
             cooling = any(status.cooldown_until > now for status in statuses)

@@ -7,9 +7,13 @@ from typing import Any
 
 import msgspec
 
+from keyproxy.engine.google_errors import parse_google_error
+from keyproxy.engine.ratelimit_headers import reset_hint
 from keyproxy.engine.retry_after import parse_retry_after
 from keyproxy.errors import (
     InvalidUpstreamResponse,
+    UpstreamClientError,
+    UpstreamContextTooLong,
     UpstreamQuotaExhausted,
     UpstreamStatusError,
     status_error_class,
@@ -60,15 +64,27 @@ class OpenAIAdapter:
     def classify(self, status: int, headers: Mapping[str, str], body: bytes, now: float) -> UpstreamStatusError:
         error = _error_object(body)
         message = error.get("message") if isinstance(error.get("message"), str) else None
+        retry_after = parse_retry_after(headers, now)
         cls = status_error_class(status)
-        if status == 429 and (error.get("code") in _QUOTA_CODES or error.get("type") in _QUOTA_CODES):
-            cls = UpstreamQuotaExhausted
+        if status == 429:
+            google = parse_google_error(error)
+            if google is not None:
+                # Gemini's OpenAI endpoint passes Google's own error details through.
+                retry_after = retry_after if retry_after is not None else google.retry_after
+                if google.daily:
+                    cls = UpstreamQuotaExhausted
+            if error.get("code") in _QUOTA_CODES or error.get("type") in _QUOTA_CODES:
+                cls = UpstreamQuotaExhausted
+            if retry_after is None:
+                retry_after = reset_hint(headers, now)
+        elif cls is UpstreamClientError and error.get("code") == "context_length_exceeded":
+            cls = UpstreamContextTooLong
         return cls(
             message or f"upstream answered HTTP {status}",
             upstream_status=status,
             body=body,
             headers=headers,
-            retry_after=parse_retry_after(headers, now),
+            retry_after=retry_after,
         )
 
     def validate(self, body: bytes) -> dict[str, Any]:

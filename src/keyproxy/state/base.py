@@ -8,19 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from keyproxy.errors import ErrorClass
 
 
 class KeyStatus(NamedTuple):
-    """One key's state for one model. A tuple: built for every key on every request, so it must be cheap."""
+    """One key's state for one model (or quota group). A tuple: built for every key on every request.
+
+    `usage` is a decayed count of recent requests (see engine.selection.decayed_usage) as of `last_used`.
+    `headroom` is the fraction of the provider's rate limit left after the key's last answer (None:
+    the provider does not say); it holds until `headroom_reset`.
+    """
 
     key_id: str
     cooldown_until: float = 0.0
     benched_until: float = 0.0
     in_flight: int = 0
     failures: int = 0
+    usage: float = 0.0
+    last_used: float = 0.0
+    headroom: float | None = None
+    headroom_reset: float = 0.0
 
     def available_at(self) -> float:
         return max(self.cooldown_until, self.benched_until)
@@ -28,9 +37,10 @@ class KeyStatus(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What one attempt's outcome does to a key. `scope` "model" cools one model, "key" benches the key."""
+    """What one attempt's outcome does to a key: `scope` "model" cools one model (or quota group),
+    "key" benches the key for every model; `reason` None is a success."""
 
-    scope: str
+    scope: Literal["model", "key", "none"]
     until: float
     reason: ErrorClass | None
 
@@ -38,13 +48,53 @@ class Verdict:
 SUCCESS = Verdict(scope="none", until=0.0, reason=None)
 
 
+@dataclass(frozen=True, slots=True)
+class Cooldown:
+    model: str
+    until: float
+    reason: ErrorClass
+
+
+@dataclass(frozen=True, slots=True)
+class KeyReport:
+    """Everything known about one key, for `keyproxy status` and the admin API."""
+
+    key_id: str
+    benched_until: float
+    bench_reason: ErrorClass | None
+    cooldowns: tuple[Cooldown, ...]
+    in_flight: int
+    usage: float
+    last_used: float
+
+
 class StateStore(Protocol):
+    """`model` is the cooldown scope: the model name, or its quota group's shared name."""
+
     async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]: ...
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
-        """Apply an attempt's verdict; a success (`reason` None) clears the failure streak."""
+        """Apply an attempt's verdict; a success clears the failure streak, the cooldown and the bench."""
         ...
 
-    async def acquire(self, provider: str, key_id: str) -> None: ...
+    async def acquire(self, provider: str, key_id: str, usage: float, now: float) -> None:
+        """A request starts on the key; `usage` is its new decayed usage as of `now`."""
+        ...
 
     async def release(self, provider: str, key_id: str) -> None: ...
+
+    async def observe_headroom(
+        self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
+    ) -> None: ...
+
+    async def sticky(self, provider: str, model: str) -> str | None:
+        """The key sequential rotation is holding on to for this model."""
+        ...
+
+    async def set_sticky(self, provider: str, model: str, key_id: str) -> None: ...
+
+    async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]: ...
+
+    async def clear(self, provider: str, key_id: str | None = None) -> int:
+        """Lift cooldowns and benches of one key (or every key of the provider); returns how many were lifted."""
+        ...

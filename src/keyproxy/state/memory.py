@@ -3,48 +3,126 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from keyproxy.state.base import KeyStatus, Verdict
+from keyproxy.errors import ErrorClass
+from keyproxy.state.base import Cooldown, KeyReport, KeyStatus, Verdict
+
+
+@dataclass(slots=True)
+class _Key:
+    benched_until: float = 0.0
+    bench_reason: ErrorClass | None = None
+    in_flight: int = 0
+    usage: float = 0.0
+    last_used: float = 0.0
+
+
+@dataclass(slots=True)
+class _Scoped:
+    cooldown_until: float = 0.0
+    reason: ErrorClass | None = None
+    failures: int = 0
+    headroom: float | None = None
+    headroom_reset: float = 0.0
 
 
 class MemoryStore:
     def __init__(self) -> None:
-        self._cooldowns: dict[tuple[str, str, str], float] = {}
-        self._benched: dict[tuple[str, str], float] = {}
-        self._failures: dict[tuple[str, str, str], int] = {}
-        self._in_flight: dict[tuple[str, str], int] = {}
+        self._keys: dict[tuple[str, str], _Key] = {}
+        self._scoped: dict[tuple[str, str, str], _Scoped] = {}
+        self._sticky: dict[tuple[str, str], str] = {}
+
+    def _key(self, provider: str, key_id: str) -> _Key:
+        found = self._keys.get((provider, key_id))
+        if found is None:
+            found = self._keys[(provider, key_id)] = _Key()
+        return found
 
     async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
-        return [
-            KeyStatus(
-                key_id=key_id,
-                cooldown_until=self._cooldowns.get((provider, key_id, model), 0.0),
-                benched_until=self._benched.get((provider, key_id), 0.0),
-                in_flight=self._in_flight.get((provider, key_id), 0),
-                failures=self._failures.get((provider, key_id, model), 0),
+        keys, scoped = self._keys, self._scoped
+        result = []
+        for key_id in key_ids:
+            key = keys.get((provider, key_id))
+            slot = scoped.get((provider, key_id, model))
+            if key is None and slot is None:
+                result.append(KeyStatus(key_id))
+                continue
+            key = key or _Key()
+            slot = slot or _Scoped()
+            result.append(
+                KeyStatus(
+                    key_id, slot.cooldown_until, key.benched_until, key.in_flight, slot.failures,
+                    key.usage, key.last_used, slot.headroom, slot.headroom_reset,
+                )
             )
-            for key_id in key_ids
-        ]
+        return result
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
-        slot = (provider, key_id, model)
         if verdict.reason is None:
-            self._failures.pop(slot, None)
-            self._cooldowns.pop(slot, None)
-            self._benched.pop((provider, key_id), None)
+            slot = self._scoped.get((provider, key_id, model))
+            if slot is not None:
+                slot.failures, slot.cooldown_until, slot.reason = 0, 0.0, None
+            key = self._keys.get((provider, key_id))
+            if key is not None:
+                key.benched_until, key.bench_reason = 0.0, None
             return
-        self._failures[slot] = self._failures.get(slot, 0) + 1
+        slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
+        slot.failures += 1
         if verdict.scope == "key":
-            self._benched[(provider, key_id)] = verdict.until
-        elif verdict.scope == "model":
-            self._cooldowns[slot] = max(verdict.until, self._cooldowns.get(slot, 0.0))
+            key = self._key(provider, key_id)
+            key.benched_until, key.bench_reason = verdict.until, verdict.reason
+        elif verdict.scope == "model" and verdict.until >= slot.cooldown_until:
+            slot.cooldown_until, slot.reason = verdict.until, verdict.reason
 
-    async def acquire(self, provider: str, key_id: str) -> None:
-        self._in_flight[(provider, key_id)] = self._in_flight.get((provider, key_id), 0) + 1
+    async def acquire(self, provider: str, key_id: str, usage: float, now: float) -> None:
+        key = self._key(provider, key_id)
+        key.in_flight += 1
+        key.usage, key.last_used = usage, now
 
     async def release(self, provider: str, key_id: str) -> None:
-        count = self._in_flight.get((provider, key_id), 0) - 1
-        if count > 0:
-            self._in_flight[(provider, key_id)] = count
-        else:
-            self._in_flight.pop((provider, key_id), None)
+        key = self._keys.get((provider, key_id))
+        if key is not None and key.in_flight > 0:
+            key.in_flight -= 1
+
+    async def observe_headroom(
+        self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
+    ) -> None:
+        slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
+        slot.headroom, slot.headroom_reset = fraction, reset_at
+
+    async def sticky(self, provider: str, model: str) -> str | None:
+        return self._sticky.get((provider, model))
+
+    async def set_sticky(self, provider: str, model: str, key_id: str) -> None:
+        self._sticky[(provider, model)] = key_id
+
+    async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
+        reports = []
+        for key_id in key_ids:
+            key = self._keys.get((provider, key_id)) or _Key()
+            cooldowns = tuple(
+                Cooldown(model, slot.cooldown_until, slot.reason)
+                for (p, k, model), slot in self._scoped.items()
+                if p == provider and k == key_id and slot.cooldown_until > now and slot.reason is not None
+            )
+            benched = key.benched_until if key.benched_until > now else 0.0
+            reports.append(
+                KeyReport(
+                    key_id, benched, key.bench_reason if benched else None, cooldowns, key.in_flight,
+                    key.usage, key.last_used,
+                )
+            )
+        return reports
+
+    async def clear(self, provider: str, key_id: str | None = None) -> int:
+        lifted = 0
+        for (p, k), key in self._keys.items():
+            if p == provider and key_id in (None, k) and key.benched_until:
+                key.benched_until, key.bench_reason = 0.0, None
+                lifted += 1
+        for (p, k, _), slot in self._scoped.items():
+            if p == provider and key_id in (None, k) and slot.cooldown_until:
+                slot.cooldown_until, slot.reason, slot.failures = 0.0, None, 0
+                lifted += 1
+        return lifted

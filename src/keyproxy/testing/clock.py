@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 class FakeClock:
     """Satisfies keyproxy.clock.Clock; starts at a fixed wall time so results are reproducible."""
@@ -18,3 +20,8 @@ class FakeClock:
         if seconds < 0:
             raise ValueError("a clock cannot go back in time")
         self._now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """Move time forward at once, then let other tasks run."""
+        self.advance(max(0.0, seconds))
+        await asyncio.sleep(0)

@@ -1,0 +1,50 @@
+"""A successful upstream answer held for relaying, with what it took to get it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyproxy.errors import UpstreamError
+from keyproxy.transport.base import UpstreamResponse
+
+Settle = Callable[["UpstreamError | None", bool], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Opened:
+    """`finish` must be called once the answer has been relayed (or abandoned)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = b""
+    data: dict[str, Any] | None = None
+    first_chunk: bytes = b""
+    response: UpstreamResponse | None = None
+    chunks: AsyncIterator[bytes] | None = None
+    provider: str = ""
+    key: str = ""
+    """The key that answered, masked."""
+    attempts: int = 0
+    upstream_seconds: float = 0.0
+    """Time spent waiting on upstreams, across every attempt, until this answer (or its first chunk)."""
+    complete: Callable[[bytes], bool] = field(default=lambda tail: True, repr=False)
+    _settle: Settle | None = field(default=None, repr=False)
+    _done: bool = False
+
+    async def finish(self, error: UpstreamError | None = None, *, record: bool = True) -> None:
+        """Release the key; a stream that broke after its first chunk still counts against it.
+
+        With `record` False (the client left) the key is released without any verdict.
+        """
+        if self._done:
+            return
+        self._done = True
+        if self.response is not None:
+            self.response.close()
+        if self._settle is not None:
+            await self._settle(error, record)
+
+    def stream_complete(self, tail: bytes) -> bool:
+        return self.complete(tail)

@@ -1,0 +1,60 @@
+"""Brings benched keys back: shortly before a bench ends, one cheap call (the model list) decides."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from keyproxy.clock import Clock
+from keyproxy.engine.pool import Pool
+from keyproxy.errors import ErrorClass, UpstreamError
+from keyproxy.state.base import SUCCESS, StateStore, Verdict
+from keyproxy.transport.base import RequestTimeouts, Transport
+
+logger = logging.getLogger("keyproxy.reprobe")
+
+_PROBE_TIMEOUTS = RequestTimeouts(connect=10.0, pool=10.0, read=10.0, write=10.0)
+
+
+class Reprober:
+    def __init__(
+        self, pools: Mapping[str, Pool], transport: Transport, state: StateStore, clock: Clock, bench_seconds: float
+    ) -> None:
+        self.pools = pools
+        self.transport = transport
+        self.state = state
+        self.clock = clock
+        self.bench_seconds = bench_seconds
+        self.period = max(1.0, min(60.0, bench_seconds / 4))
+
+    async def run(self) -> None:
+        while True:
+            await self.clock.sleep(self.period)
+            await self.probe_due()
+
+    async def probe_due(self) -> None:
+        """Probe every benched key whose bench ends within the next period."""
+        horizon = self.clock.now() + self.period
+        for name, pool in self.pools.items():
+            for index, report in enumerate(await self.state.report(name, pool.key_ids, self.clock.now())):
+                if report.benched_until and report.benched_until <= horizon:
+                    await self._probe(pool, index)
+
+    async def _probe(self, pool: Pool, index: int) -> None:
+        key_id = pool.key_ids[index]
+        request = pool.adapter.models_request(pool.secrets[index], _PROBE_TIMEOUTS)
+        try:
+            async with asyncio.timeout(_PROBE_TIMEOUTS.read):
+                response = await self.transport.send(request)
+                await response.read()
+            status = response.status
+        except (UpstreamError, TimeoutError):
+            return  # the upstream is unreachable, which says nothing about the key
+        now = self.clock.now()
+        if status < 400:
+            logger.info("key is accepted again provider=%s key=%s", pool.name, pool.masks[index])
+            await self.state.record(pool.name, key_id, "", SUCCESS)
+        elif status in (401, 403):
+            verdict = Verdict("key", now + self.bench_seconds, ErrorClass.KEY_REJECTED)
+            await self.state.record(pool.name, key_id, "", verdict)

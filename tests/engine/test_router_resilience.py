@@ -1,0 +1,271 @@
+"""The engine's resilience rules, in memory: waiting, stickiness, tiers, quota groups, headroom, chains."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import msgspec
+import pytest
+
+from keyproxy.config import Credential, ProviderSettings, Timeouts
+from keyproxy.engine.events import AttemptEvent
+from keyproxy.engine.pool import Pool
+from keyproxy.engine.reprobe import Reprober
+from keyproxy.engine.router import Call, Router
+from keyproxy.errors import NoKeyAvailable, UpstreamContextTooLong
+from keyproxy.state import MemoryStore
+from keyproxy.testing import FakeClock
+from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+
+KEYS = ("sk-one-0000000000001", "sk-two-0000000000002", "sk-three-000000000003")
+ONE, TWO, THREE = "sk-o...0001", "sk-t...0002", "sk-t...0003"  # as events show them
+OK = msgspec.json.encode({"choices": [{"message": {"content": "hi"}}]})
+Reply = Callable[[str, UpstreamRequest], Awaitable[MockResponse]]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def emit(self, event: AttemptEvent) -> None:
+        self.keys.append(event.key)
+
+
+def provider(name: str = "p", **tuning: Any) -> ProviderSettings:
+    priorities = tuning.pop("priorities", (1, 1, 1))
+    credentials = tuple(Credential(key, "TEST", priority) for key, priority in zip(KEYS, priorities, strict=True))
+    return ProviderSettings(name=name, protocol="openai", base_url=f"http://{name}.test/v1", credentials=credentials,
+                            **tuning)  # fmt: skip
+
+
+def build(
+    reply: Reply, clock: FakeClock, *providers: ProviderSettings, total: float = 30.0, **router: Any
+) -> tuple[Router, Recorder]:
+    async def handler(request: UpstreamRequest) -> MockResponse:
+        return await reply(request.headers["Authorization"].removeprefix("Bearer ")[:6], request)
+
+    recorder = Recorder()
+    pools = {p.name: Pool.build(p, tolerance=0) for p in providers or (provider(),)}
+    built = Router(pools, MockTransport(handler), MemoryStore(), clock, recorder, Timeouts(total=total), **router)
+    return built, recorder
+
+
+def call(provider: str = "p", model: str = "m") -> Call:
+    return Call(provider, model, "chat", b'{"model":"m"}')
+
+
+def run(router: Router, *calls: Call, **chain: Any) -> Any:
+    async def go() -> Any:
+        opened = await router.open_chain(calls or (call(),), **chain)
+        await opened.finish()
+        return opened
+
+    return asyncio.run(go())
+
+
+def ok(headers: Mapping[str, str] | None = None) -> MockResponse:
+    return MockResponse.json(200, OK, headers)
+
+
+def limited(seconds: str = "2") -> MockResponse:
+    return MockResponse.json(429, b'{"error": {"message": "slow"}}', {"retry-after": seconds})
+
+
+def test_when_every_key_is_cooling_the_request_waits_for_the_first_to_recover() -> None:
+    clock = FakeClock()
+    calls = {"n": 0}
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        calls["n"] += 1
+        return limited("5") if calls["n"] <= 3 else ok()
+
+    router, _ = build(reply, clock)
+    with pytest.raises(NoKeyAvailable):
+        run(router)  # each key is tried once and cools for 5 s
+    started = clock.now()
+    opened = run(router)  # a new request waits for the earliest recovery instead of failing
+    assert opened.status == 200 and clock.now() - started == pytest.approx(5)
+
+
+def test_a_recovery_later_than_the_deadline_is_not_waited_for() -> None:
+    clock = FakeClock()
+    router, recorder = build(lambda key, request: _value(limited("120")), clock, total=30)
+    with pytest.raises(NoKeyAvailable) as caught:
+        run(router)
+    assert caught.value.status == 429 and caught.value.retry_after == 120
+    started = clock.now()
+    with pytest.raises(NoKeyAvailable):
+        run(router)
+    assert clock.now() == started
+    assert len(recorder.keys) == 3
+
+
+def test_a_request_waits_for_a_key_at_its_concurrency_cap_to_free() -> None:
+    clock = FakeClock()
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        seen.append(key)
+        if len(seen) == 1:
+            await release.wait()
+        return ok()
+
+    one_key = ProviderSettings(name="p", protocol="openai", base_url="http://p.test/v1",
+                               credentials=(Credential(KEYS[0], "TEST"),), max_concurrent_per_key=1)  # fmt: skip
+    router, _ = build(reply, clock, one_key)
+
+    async def go() -> None:
+        first = asyncio.create_task(router.open(call()))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(router.open(call()))
+        await asyncio.sleep(0.01)
+        assert len(seen) == 1  # the second request is waiting, not failing
+        release.set()
+        for task in (first, second):
+            await (await task).finish()
+
+    asyncio.run(go())
+    assert seen == ["sk-one", "sk-one"]
+
+
+def test_sequential_rotation_sticks_to_one_key_until_it_fails() -> None:
+    clock = FakeClock()
+    failing: set[str] = set()
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return limited("60") if key in failing else ok()
+
+    router, recorder = build(reply, clock, provider(rotation_mode="sequential"))
+    for _ in range(3):
+        run(router)
+    failing.add("sk-one")
+    for _ in range(3):
+        run(router)
+    assert recorder.keys == [ONE] * 4 + [TWO] * 3
+
+
+def test_a_lower_priority_tier_is_used_only_when_the_higher_one_has_no_key() -> None:
+    clock = FakeClock()
+    failing: set[str] = set()
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return limited("60") if key in failing else ok()
+
+    router, recorder = build(reply, clock, provider(priorities=(2, 1, 2)))
+    for _ in range(3):
+        run(router)
+    assert recorder.keys == [TWO] * 3
+    failing.add("sk-two")
+    run(router)
+    assert recorder.keys[-2:] == [TWO, ONE]
+
+
+def test_a_quota_group_cools_together() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return limited("60") if key == "sk-one" else ok()
+
+    router, recorder = build(reply, clock, provider(quota_groups={"g": ("a", "b")}))
+    run(router, call(model="a"))
+    run(router, call(model="b"))
+    assert recorder.keys == [ONE, TWO, THREE]  # key one is not tried for b: its group is cooling
+
+
+def test_a_key_that_reports_no_requests_left_is_avoided_until_its_window_resets() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        if key == "sk-one":
+            return ok({"x-ratelimit-limit-requests": "100", "x-ratelimit-remaining-requests": "0",
+                       "x-ratelimit-reset-requests": "30s"})  # fmt: skip
+        return ok()
+
+    router, recorder = build(reply, clock)
+    for _ in range(4):
+        run(router)
+    assert recorder.keys.count(ONE) == 1
+    clock.advance(31)
+    for _ in range(3):
+        run(router)
+    assert recorder.keys.count(ONE) == 2
+
+
+def test_max_attempts_bounds_the_keys_tried() -> None:
+    clock = FakeClock()
+    router, recorder = build(lambda key, request: _value(limited("60")), clock, max_attempts=2)
+    with pytest.raises(NoKeyAvailable):
+        run(router)
+    assert len(recorder.keys) == 2
+
+
+def test_a_fallback_chain_moves_on_when_a_target_has_no_usable_key() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return limited("60") if "first" in request.url else ok()
+
+    router, _ = build(reply, clock, provider("first"), provider("second"))
+    opened = run(router, call("first"), call("second"))
+    assert opened.provider == "second" and opened.attempts == 1
+
+
+def test_a_chain_falls_back_on_context_length_only_when_told_to() -> None:
+    clock = FakeClock()
+    too_long = b'{"error": {"message": "too long", "code": "context_length_exceeded"}}'
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return MockResponse.json(400, too_long) if "small" in request.url else ok()
+
+    router, _ = build(reply, clock, provider("small"), provider("big"))
+    with pytest.raises(UpstreamContextTooLong):
+        run(router, call("small"), call("big"))
+    assert run(router, call("small"), call("big"), on_context_length=True).provider == "big"
+
+
+def test_the_answer_says_which_key_served_it_after_how_many_attempts() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return limited("60") if key == "sk-one" else ok()
+
+    opened = run(build(reply, clock)[0])
+    assert (opened.provider, opened.key, opened.attempts) == ("p", "sk-t...0002", 2)
+
+
+def test_a_benched_key_that_answers_the_probe_is_used_again() -> None:
+    clock = FakeClock()
+    rejected = {"sk-one"}
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        if key in rejected:
+            return MockResponse.json(401, b'{"error": {"message": "bad key"}}')
+        return ok() if request.method == "POST" else MockResponse.json(200, b'{"data": []}')
+
+    router, _ = build(reply, clock)
+    run(router)
+    rejected.clear()
+    reprober = Reprober(router.pools, router.transport, router.state, clock, bench_seconds=600)
+    clock.advance(590)
+    asyncio.run(reprober.probe_due())
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert statuses[0].benched_until == 0
+
+
+def test_a_probe_that_is_still_rejected_extends_the_bench() -> None:
+    clock = FakeClock()
+    router, _ = build(lambda key, request: _value(MockResponse.json(401, b"{}")), clock)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - every key rejected
+        run(router)
+    reprober = Reprober(router.pools, router.transport, router.state, clock, bench_seconds=600)
+    clock.advance(590)
+    asyncio.run(reprober.probe_due())
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert statuses[0].benched_until == clock.now() + 600
+
+
+async def _value(response: MockResponse) -> MockResponse:
+    return response
