@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from keyproxy.api import build_app
-from keyproxy.config import CliOptions, build_settings
+from keyproxy.config import CliOptions, build_settings, parse_config
 from keyproxy.testing import BackgroundServer, FakeUpstream
 from support import StartProxy, provider_env
 
@@ -25,9 +25,11 @@ def start_proxy(upstream: tuple[FakeUpstream, str]) -> Iterator[StartProxy]:
     """start_proxy(**env) -> base URL of a proxy for provider `fake` over the fake upstream's keys."""
     servers: list[BackgroundServer] = []
 
-    def start(env: Mapping[str, str] | None = None, *, providers: Mapping[str, str] | None = None) -> str:
+    def start(
+        env: Mapping[str, str] | None = None, *, providers: Mapping[str, str] | None = None, config: str | None = None
+    ) -> str:
         values = {**(providers if providers is not None else provider_env(upstream[1])), **(env or {})}
-        report = build_settings(values, CliOptions())
+        report = build_settings(values, CliOptions(), config=parse_config(config) if config else None)
         assert not report.errors, report.errors
         server = BackgroundServer(build_app(report.settings))
         server.start()

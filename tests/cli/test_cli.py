@@ -38,7 +38,7 @@ def test_check_lists_providers_with_masked_keys_only(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f'PROXY_API_KEY="proxy-key-0123456789"\nOPENAI_API_KEY_1="{SECRET}"\n')
     result = run("check", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "openai" in result.stdout and "sk-p…0123" in result.stdout
+    assert "openai" in result.stdout and "sk-p...0123" in result.stdout
     assert SECRET not in result.stdout + result.stderr
     assert "proxy-key-0123456789" not in result.stdout
 
@@ -121,3 +121,38 @@ def test_serve_demo_answers_a_chat_and_stops_cleanly_on_sigterm(tmp_path: Path) 
 def test_the_command_describes_itself(flag: str, tmp_path: Path) -> None:
     result = run(flag, cwd=tmp_path)
     assert result.returncode == 0 and "keyproxy" in result.stdout
+
+
+def test_status_and_reset_key_talk_to_the_running_proxy(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / ".env").write_text(f"PROXY_API_KEY=proxy-key-0123456789\nKEYPROXY_PORT={port}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyproxy", "serve", "--demo"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        table = run("status", cwd=tmp_path)
+        assert table.returncode == 0, table.stderr
+        assert "demo" in table.stdout and "demo...0001" in table.stdout and " ok " in table.stdout
+        assert run("status", "--json", cwd=tmp_path).stdout.startswith("{")
+        reset = run("reset-key", "demo", cwd=tmp_path)
+        assert reset.returncode == 0 and "demo: lifted 0" in reset.stdout
+        unknown = run("reset-key", "demo", "no-such-key", cwd=tmp_path)
+        assert unknown.returncode == 1 and "404" in unknown.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def test_status_without_a_running_proxy_says_so(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"KEYPROXY_PORT={free_port()}\n")
+    result = run("status", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "is `keyproxy serve` running?" in result.stderr

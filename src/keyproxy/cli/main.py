@@ -28,6 +28,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     check = commands.add_parser("check", help="load the configuration as serve would and report problems")
     _config_flags(check)
+    status = commands.add_parser("status", help="show every key's state in the running proxy")
+    _config_flags(status)
+    status.add_argument("--json", action="store_true", help="print the raw JSON")
+    reset = commands.add_parser("reset-key", help="lift cooldowns and benches in the running proxy")
+    _config_flags(reset)
+    reset.add_argument("provider")
+    reset.add_argument("key", nargs="?", help="fingerprint or masked key (default: every key of the provider)")
     fake = commands.add_parser("fake-upstream", help="run the fake OpenAI-compatible upstream used by tests")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=9000)
@@ -57,6 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from keyproxy.cli.check import check
 
         return check(options_from(args))
+    if args.command == "status":
+        from keyproxy.cli.status import status
+
+        return status(options_from(args), as_json=args.json)
+    if args.command == "reset-key":
+        from keyproxy.cli.status import reset_key
+
+        return reset_key(options_from(args), args.provider, args.key)
     from keyproxy.cli.fake import fake_upstream
 
     return fake_upstream(args.host, args.port, args.keys)

@@ -48,14 +48,9 @@ class _Checker:
         if not isinstance(name, str):
             self.fail(path, f"an alias name must be text, got {describe(name)}")
             return None
-        if not name.strip():
-            self.fail(path, "an alias name must not be empty")
-            return None
-        if "/" in name:
-            self.fail(path, 'an alias name must not contain "/": "provider/model" names a model directly')
-            return None
-        if name in self.providers:
-            self.fail(path, f"{name} is also the name of a configured provider; choose another alias name")
+        problem = self._name_problem(name)
+        if problem is not None:
+            self.fail(path, problem)
             return None
         valid = True
         on_context_length = False
@@ -91,9 +86,18 @@ class _Checker:
                 targets.append(target)
         return Alias(name, tuple(targets), on_context_length) if valid else None
 
+    def _name_problem(self, name: str) -> str | None:
+        if not name.strip():
+            return "an alias name must not be empty"
+        if "/" in name:
+            return 'an alias name must not contain "/": "provider/model" names a model directly'
+        if name in self.providers:
+            return f"{name} is also the name of a configured provider; choose another alias name"
+        return None
+
     def target(self, path: str, target: object) -> str | None:
         provider, _, model = target.partition("/") if isinstance(target, str) else ("", "", "")
-        if not provider or not model:
+        if not isinstance(target, str) or not provider or not model:
             self.fail(path, f'expected "provider/model", got {describe(target)}')
             return None
         settings = self.providers.get(provider)
@@ -104,7 +108,7 @@ class _Checker:
             self.warnings.append(
                 f"{self.label}: {path}: {target} is hidden by the model filters of {provider}; never tried"
             )
-        return f"{provider}/{model}"
+        return target
 
     def _unknown_provider(self, provider: str, model: str) -> str:
         problem = f'provider "{provider}" is not configured'

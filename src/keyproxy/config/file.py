@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +50,7 @@ def read_config_file(flag: Path | None, values: Mapping[str, str], cwd: Path | N
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         return ConfigFile(label, path, errors=(ConfigError(f"{label} line {line}", "not valid UTF-8 text"),))
-    parsed = parse_config(text, label)
-    return ConfigFile(label, path, parsed.variables, parsed.aliases, parsed.errors)
+    return replace(parse_config(text, label), path=path)
 
 
 def parse_config(text: str, label: str = "config") -> ConfigFile:

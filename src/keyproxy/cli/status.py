@@ -1,0 +1,86 @@
+"""`keyproxy status` and `keyproxy reset-key`: ask a running instance, found through the same configuration."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from keyproxy.config import CliOptions, InvalidConfiguration, Settings, load_settings
+from keyproxy.errors import ConfigError
+
+
+def status(options: CliOptions, *, as_json: bool) -> int:
+    answer = _ask(options, "GET", "/v1/status")
+    if answer is None:
+        return 1
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return 0
+    now = answer["now"]
+    rows = [("provider", "key", "tier", "status", "in flight", "detail")]
+    for provider, data in answer["providers"].items():
+        for key in data["keys"]:
+            cells = (key["key"], str(key["priority"]), key["status"], str(key["in_flight"]), _detail(key, now))
+            rows.append((provider, *cells))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def reset_key(options: CliOptions, provider: str, key: str | None) -> int:
+    answer = _ask(options, "POST", "/v1/admin/reset", {"provider": provider, "key": key})
+    if answer is None:
+        return 1
+    sys.stdout.write(f"{answer['provider']}: lifted {answer['lifted']} cooldown(s) or bench(es)\n")
+    return 0
+
+
+def _detail(key: dict[str, Any], now: float) -> str:
+    parts = []
+    if key["benched_until"]:
+        parts.append(f"benched ({key['bench_reason']}) for {_left(key['benched_until'], now)}")
+    parts.extend(f"{c['model']}: {c['reason']} for {_left(c['until'], now)}" for c in key["cooldowns"])
+    return "; ".join(parts)
+
+
+def _left(until: float, now: float) -> str:
+    seconds = max(0, round(until - now))
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds >= 60 else f"{seconds}s"
+
+
+def _ask(options: CliOptions, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    settings = _settings(options)
+    if settings is None:
+        return None
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "[::]") else settings.host
+    url = f"http://{host}:{settings.port}{path}"
+    headers = {"Content-Type": "application/json"}
+    if settings.proxy_api_key:
+        headers["Authorization"] = f"Bearer {settings.proxy_api_key}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        detail = json.loads(error.read() or b"{}").get("error", {}).get("message", error.reason)
+        sys.stderr.write(f"keyproxy: {url} answered {error.code}: {detail}\n")
+    except (urllib.error.URLError, OSError) as error:
+        sys.stderr.write(f"keyproxy: no keyproxy answering at {url} ({error}); is `keyproxy serve` running?\n")
+    return None
+
+
+def _settings(options: CliOptions) -> Settings | None:
+    try:
+        return load_settings(options)
+    except InvalidConfiguration as invalid:
+        for error in invalid.errors:
+            sys.stderr.write(f"keyproxy: configuration error: {error}\n")
+    except ConfigError as error:
+        sys.stderr.write(f"keyproxy: configuration error: {error}\n")
+    return None
