@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from keyproxy.errors import (
+    InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamClientError,
     UpstreamKeyRejected,
@@ -46,18 +47,18 @@ def test_an_error_wrapped_in_a_list_is_read() -> None:
 
 
 def test_chat_request_carries_the_key_as_bearer_and_the_body_unchanged() -> None:
-    request = ADAPTER.request("chat", "sk-x", b"{}", TIMEOUTS)
+    request = ADAPTER.request("chat", "sk-x", b"{}", TIMEOUTS, stream=False)
     assert request.url == "https://api.example.test/v1/chat/completions"
     assert request.headers["Authorization"] == "Bearer sk-x"
     assert request.body == b"{}"
 
 
 def test_a_keyless_provider_sends_no_authorization() -> None:
-    assert "Authorization" not in ADAPTER.request("embeddings", "", b"{}", TIMEOUTS).headers
+    assert "Authorization" not in ADAPTER.request("embeddings", "", b"{}", TIMEOUTS, stream=False).headers
 
 
 def test_the_key_never_shows_in_the_request_repr() -> None:
-    assert "sk-secret" not in repr(ADAPTER.request("chat", "sk-secret", b"{}", TIMEOUTS))
+    assert "sk-secret" not in repr(ADAPTER.request("chat", "sk-secret", b"{}", TIMEOUTS, stream=False))
 
 
 def test_model_list_ids_drop_the_models_prefix() -> None:
@@ -68,9 +69,14 @@ def test_model_list_ids_drop_the_models_prefix() -> None:
 @pytest.mark.parametrize("body", [b"", b"<html>", b'{"error": {"message": "x"}}', b"[]"])
 def test_a_2xx_that_is_not_a_completion_is_invalid(body: bytes) -> None:
     with pytest.raises(InvalidUpstreamResponse):
-        ADAPTER.validate(body)
+        ADAPTER.read_body("chat", body, b"{}")
 
 
-def test_a_stream_is_complete_only_with_done() -> None:
-    assert ADAPTER.stream_complete(b'{}\n\ndata: [DONE]\n\n')
-    assert not ADAPTER.stream_complete(b'"finish_reason":"stop"}]}\n\n')
+def test_a_valid_answer_is_passed_on_byte_for_byte() -> None:
+    body = b'{"choices": [ {"message": {"content": "hi"}} ]}'
+    assert ADAPTER.read_body("chat", body, b"{}") is body
+
+
+def test_the_messages_endpoint_is_not_offered() -> None:
+    with pytest.raises(InvalidRequest):
+        ADAPTER.request("messages", "sk-x", b"{}", TIMEOUTS, stream=False)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from keyproxy.api.asgi import Receive, Send, error_body
 from keyproxy.engine.router import Opened
-from keyproxy.errors import InvalidUpstreamResponse, UpstreamError
+from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, UpstreamError
 
 KEEPALIVE = b": keep-alive\n\n"
 _TAIL = 32
@@ -18,35 +20,70 @@ SSE_HEADERS = [
 ]
 
 
+class StreamTranslator(Protocol):
+    """Turns one wire format's stream into another's, incrementally (see keyproxy.translate)."""
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def close(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStream:
+    """How the client's protocol ends a complete stream, and how it says a stream broke."""
+
+    end_marker: bytes
+    error_event: Callable[[KeyproxyError], bytes]
+
+
+OPENAI_STREAM = ClientStream(b"[DONE]", lambda error: b"data: " + error_body(error) + b"\n\n")
+
+
 async def relay_stream(
-    send: Send, opened: Opened, guard: DisconnectGuard, headers: Sequence[tuple[bytes, bytes]] = ()
+    send: Send,
+    opened: Opened,
+    guard: DisconnectGuard,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    client: ClientStream = OPENAI_STREAM,
+    translator: StreamTranslator | None = None,
 ) -> None:
     """Send the stream; if it breaks or ends without its closing marker, end with an error event instead."""
     assert opened.chunks is not None
     error: UpstreamError | None = None
     await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
-    last = opened.first_chunk
-    tail = last[-_TAIL:]
+    last = b"\n\n"
+    tail = b""
     try:
-        await send({"type": "http.response.body", "body": last, "more_body": True})
         try:
-            async for chunk in opened.chunks:
-                if not chunk:
+            pending = opened.first_chunk
+            chunks = opened.chunks
+            while True:
+                if pending:
+                    out = translator.feed(pending) if translator is not None else pending
+                    if out:
+                        last = out
+                        tail = (tail + out[-_TAIL:])[-_TAIL:]
+                        await send({"type": "http.response.body", "body": out, "more_body": True})
+                elif last.endswith(b"\n\n"):
                     # Comments are only legal between events, so a silence mid-event stays silent.
-                    if last.endswith(b"\n\n") or last.endswith(b"\r\n\r\n"):
-                        await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                    continue
-                last = chunk
-                tail = (tail + chunk[-_TAIL:])[-_TAIL:]
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                try:
+                    pending = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+            out = translator.close() if translator is not None else b""
+            if out:
+                last = out
+                tail = (tail + out[-_TAIL:])[-_TAIL:]
+                await send({"type": "http.response.body", "body": out, "more_body": True})
         except UpstreamError as exc:
             error = exc
-        if error is None and not opened.stream_complete(tail):
+        if error is None and client.end_marker not in tail:
             error = InvalidUpstreamResponse("upstream ended the stream without its end marker")
         if error is not None:
             separator = b"" if last.endswith(b"\n\n") else b"\n\n"
-            event = separator + b"data: " + error_body(_cut(error)) + b"\n\n"
-            await send({"type": "http.response.body", "body": event, "more_body": True})
+            await send({"type": "http.response.body", "body": separator + client.error_event(_cut(error)),
+                        "more_body": True})  # fmt: skip
         guard.responded = True
         await send({"type": "http.response.body", "body": b""})
     finally:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from keyproxy.errors import UpstreamError
+from keyproxy.providers.base import Endpoint
 from keyproxy.transport.base import UpstreamResponse
 
 Settle = Callable[["UpstreamError | None", bool], Awaitable[None]]
@@ -19,17 +19,17 @@ class Opened:
     status: int
     headers: Mapping[str, str]
     body: bytes = b""
-    data: dict[str, Any] | None = None
     first_chunk: bytes = b""
     response: UpstreamResponse | None = None
     chunks: AsyncIterator[bytes] | None = None
+    endpoint: Endpoint = "chat"
+    """Which wire format the answer is in: the endpoint of the call that produced it."""
     provider: str = ""
     key: str = ""
     """The key that answered, masked."""
     attempts: int = 0
     upstream_seconds: float = 0.0
     """Time spent waiting on upstreams, across every attempt, until this answer (or its first chunk)."""
-    complete: Callable[[bytes], bool] = field(default=lambda tail: True, repr=False)
     _settle: Settle | None = field(default=None, repr=False)
     _done: bool = False
 
@@ -45,6 +45,3 @@ class Opened:
             self.response.close()
         if self._settle is not None:
             await self._settle(error, record)
-
-    def stream_complete(self, tail: bytes) -> bool:
-        return self.complete(tail)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import random
 import time
@@ -48,6 +49,8 @@ class Call:
     endpoint: Endpoint
     body: bytes = field(repr=False)
     stream: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Client headers the upstream protocol defines and should see (e.g. `anthropic-beta`)."""
 
 
 class Router:
@@ -162,9 +165,10 @@ class Router:
         self, pool: Pool, index: int, call: Call, scope: str, attempt: int, status: KeyStatus, now: float
     ) -> Opened:
         key_id = pool.key_ids[index]
-        request = pool.adapter.request(
-            call.endpoint, pool.secrets[index], call.body, request_timeouts(self.timeouts, stream=call.stream)
-        )
+        timeouts = request_timeouts(self.timeouts, stream=call.stream)
+        request = pool.adapter.request(call.endpoint, pool.secrets[index], call.body, timeouts, stream=call.stream)
+        if call.headers:
+            request = dataclasses.replace(request, headers={**request.headers, **call.headers})
         started = time.perf_counter()
         await self.state.acquire(pool.name, key_id, decayed_usage(status.usage, status.last_used, now) + 1, now)
         response: UpstreamResponse | None = None
@@ -175,12 +179,12 @@ class Router:
                 body = scrub(await response.read(), pool.secrets)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
             if call.stream and _is_event_stream(response.headers):
-                chunks = response.iter_chunks(self.keepalive)
+                chunks = pool.adapter.read_stream(call.endpoint, response.iter_chunks(self.keepalive), call.body)
                 first = await _first_chunk(chunks)
                 opened = Opened(response.status, response.headers, first_chunk=first, response=response, chunks=chunks)
             else:
-                body = await response.read()
-                opened = Opened(response.status, response.headers, body=body, data=pool.adapter.validate(body))
+                body = pool.adapter.read_body(call.endpoint, await response.read(), call.body)
+                opened = Opened(response.status, response.headers, body=body)
         except BaseException as exc:
             if response is not None:
                 response.close()
@@ -191,8 +195,8 @@ class Router:
             raise
         self._emit(pool, index, call, attempt, response.status, None, "ok", started)
         opened.provider, opened.key, opened.attempts = pool.name, pool.masks[index], attempt
+        opened.endpoint = call.endpoint
         opened.upstream_seconds = time.perf_counter() - started
-        opened.complete = pool.adapter.stream_complete
         opened._settle = functools.partial(self._settle, pool, index, call, scope)
         if opened.response is None:
             await opened.finish()

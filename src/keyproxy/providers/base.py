@@ -1,25 +1,37 @@
-"""What a provider adapter does: describe upstream requests and read upstream answers. No I/O."""
+"""What a provider adapter does: describe upstream requests and read upstream answers. No I/O.
+
+Requests arrive in the wire format of their endpoint: OpenAI for "chat" and "embeddings", Anthropic
+for "messages" (only Anthropic-protocol adapters take it, so nothing is lost on the way). Adapters
+of other protocols translate the request there and the answer back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from collections.abc import AsyncIterator, Mapping
+from typing import Literal, Protocol
 
 from keyproxy.errors import UpstreamStatusError
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
-Endpoint = Literal["chat", "embeddings"]
+Endpoint = Literal["chat", "embeddings", "messages"]
 
 
 class ProviderAdapter(Protocol):
     def request(
-        self,
-        endpoint: Endpoint,
-        secret: str,
-        body: bytes,
-        timeouts: RequestTimeouts,
+        self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts, *, stream: bool
     ) -> UpstreamRequest:
         """The upstream request for one attempt; `body` already names the upstream model."""
+        ...
+
+    def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
+        """A complete non-streaming answer, in the endpoint's wire format (`sent` is the request as the
+        endpoint spoke it); raises InvalidUpstreamResponse, or UpstreamClientError for a prompt the
+        upstream refused, when it is not an answer."""
+        ...
+
+    def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
+        """The upstream's event stream in the endpoint's wire format. Empty pieces (silences) pass
+        through; a stream that breaks off is not given an end it never had."""
         ...
 
     def models_request(self, secret: str, timeouts: RequestTimeouts) -> UpstreamRequest: ...
@@ -30,12 +42,4 @@ class ProviderAdapter(Protocol):
 
     def classify(self, status: int, headers: Mapping[str, str], body: bytes, now: float) -> UpstreamStatusError:
         """The error an error status means, with the upstream's retry hint when it gave one."""
-        ...
-
-    def validate(self, body: bytes) -> dict[str, Any]:
-        """A complete non-streaming answer parsed; raises InvalidUpstreamResponse if it is not one."""
-        ...
-
-    def stream_complete(self, tail: bytes) -> bool:
-        """Whether a stream whose last bytes are `tail` ended the way this protocol ends a full answer."""
         ...

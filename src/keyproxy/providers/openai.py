@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import msgspec
@@ -11,6 +11,7 @@ from keyproxy.engine.google_errors import parse_google_error
 from keyproxy.engine.ratelimit_headers import reset_hint
 from keyproxy.engine.retry_after import parse_retry_after
 from keyproxy.errors import (
+    InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamClientError,
     UpstreamContextTooLong,
@@ -21,7 +22,7 @@ from keyproxy.errors import (
 from keyproxy.providers.base import Endpoint
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
-_PATHS: dict[Endpoint, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
+_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
 _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
 
 
@@ -40,7 +41,11 @@ class OpenAIAdapter:
             headers["Content-Type"] = "application/json"
         return headers
 
-    def request(self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts) -> UpstreamRequest:
+    def request(
+        self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts, *, stream: bool
+    ) -> UpstreamRequest:
+        if endpoint not in _PATHS:
+            raise InvalidRequest(f"an OpenAI-compatible provider has no {endpoint} endpoint")
         return UpstreamRequest(
             method="POST",
             url=self.root + _PATHS[endpoint],
@@ -87,14 +92,14 @@ class OpenAIAdapter:
             retry_after=retry_after,
         )
 
-    def validate(self, body: bytes) -> dict[str, Any]:
+    def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
         data = _loads(body)
         if not isinstance(data, dict) or ("error" in data and not ("choices" in data or "data" in data)):
             raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
-        return data
+        return body
 
-    def stream_complete(self, tail: bytes) -> bool:
-        return b"[DONE]" in tail
+    def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
+        return chunks  # already OpenAI's format: no extra hop per chunk
 
 
 def _loads(body: bytes) -> Any:

@@ -1,0 +1,162 @@
+"""Anthropic Messages requests from /v1/messages clients rewritten as OpenAI chat-completions requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keyproxy.errors import InvalidRequest
+from keyproxy.translate.anthropic_mapping import dumps
+
+_TOOL_CHOICE: dict[str, str] = {"auto": "auto", "any": "required", "none": "none"}
+_PASSED = ("model", "max_tokens", "temperature", "top_p", "top_k")
+
+
+def messages_to_chat(msg: dict[str, Any]) -> dict[str, Any]:
+    """The chat request for `msg`; InvalidRequest names what chat completions cannot express."""
+    try:
+        return _request(msg)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InvalidRequest(f"malformed messages request: a field is missing or of the wrong type ({exc!r})") from exc
+
+
+def _effort(budget_tokens: int) -> str:
+    """`thinking.budget_tokens` -> `reasoning_effort`, the inverse of THINKING_BUDGET in anthropic_request."""
+    if budget_tokens < 2048:
+        return "low"
+    return "medium" if budget_tokens < 8192 else "high"
+
+
+def _request(msg: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {key: msg[key] for key in _PASSED if msg.get(key) is not None}
+    messages: list[dict[str, Any]] = []
+    if msg.get("system"):
+        messages.append({"role": "system", "content": _text(msg["system"])})
+    for message in msg["messages"]:
+        if message["role"] == "user":
+            messages.extend(_user(message["content"]))
+        elif message["role"] == "assistant":
+            messages.append(_assistant(message["content"]))
+        else:
+            raise InvalidRequest(f"message role {message['role']!r} is neither user nor assistant")
+    out["messages"] = messages
+    if msg.get("stop_sequences"):
+        out["stop"] = list(msg["stop_sequences"])
+    user_id = (msg.get("metadata") or {}).get("user_id")
+    if user_id:
+        out["user"] = user_id
+    if msg.get("tools"):
+        # OpenAI rejects tool_choice and parallel_tool_calls sent without tools.
+        out["tools"] = [_tool(tool) for tool in msg["tools"]]
+        choice = msg.get("tool_choice")
+        if choice:
+            out["tool_choice"] = _tool_choice(choice)
+            if choice.get("disable_parallel_tool_use"):
+                out["parallel_tool_calls"] = False
+    thinking = msg.get("thinking") or {}
+    if thinking.get("type") == "enabled":
+        out["reasoning_effort"] = _effort(thinking["budget_tokens"])
+    if msg.get("stream") is not None:
+        out["stream"] = msg["stream"]
+        if msg["stream"]:
+            out["stream_options"] = {"include_usage": True}
+    return out
+
+
+def _text(content: str | list[dict[str, Any]]) -> str:
+    """The text of a string or of blocks: what system prompts, tool results and documents reduce to."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(block["text"] for block in content if block["type"] == "text")
+
+
+def _user(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool results become `tool` messages, placed first: they answer the assistant turn just before."""
+    if isinstance(content, str):
+        return [{"role": "user", "content": content}]
+    messages: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        if block["type"] == "tool_result":
+            result = _text(block.get("content", ""))
+            messages.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": result})
+        else:
+            parts.append(_part(block))
+    if len(parts) == 1 and parts[0]["type"] == "text":
+        messages.append({"role": "user", "content": parts[0]["text"]})
+    elif parts:
+        messages.append({"role": "user", "content": parts})
+    return messages
+
+
+def _part(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block["type"]
+    if kind == "text":
+        return {"type": "text", "text": block["text"]}
+    if kind == "image":
+        return {"type": "image_url", "image_url": {"url": _image_url(block["source"])}}
+    if kind == "document":
+        return _document(block["source"])
+    raise InvalidRequest(f"content block type {kind!r} has no chat-completions equivalent")
+
+
+def _image_url(source: dict[str, Any]) -> str:
+    if source["type"] == "base64":
+        return f"data:{source['media_type']};base64,{source['data']}"
+    if source["type"] == "url":
+        return str(source["url"])
+    raise InvalidRequest(f"an image with a {source['type']!r} source has no chat-completions equivalent")
+
+
+def _document(source: dict[str, Any]) -> dict[str, Any]:
+    kind = source["type"]
+    if kind == "text":
+        return {"type": "text", "text": source["data"]}
+    if kind == "content":
+        return {"type": "text", "text": _text(source["content"])}
+    if kind == "base64" and source.get("media_type") == "application/pdf":
+        data_url = f"data:application/pdf;base64,{source['data']}"
+        return {"type": "file", "file": {"filename": "document.pdf", "file_data": data_url}}
+    # Chat completions takes files only as inline PDF data or uploaded file ids, never by URL.
+    raise InvalidRequest(f"a document with a {kind!r} source has no chat-completions equivalent")
+
+
+def _assistant(content: str | list[dict[str, Any]]) -> dict[str, Any]:
+    if isinstance(content, str):
+        return {"role": "assistant", "content": content}
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for block in content:
+        kind = block["type"]
+        if kind == "text":
+            texts.append(block["text"])
+        elif kind == "tool_use":
+            function = {"name": block["name"], "arguments": dumps(block.get("input") or {})}
+            calls.append({"id": block["id"], "type": "function", "function": function})
+        elif kind in ("thinking", "redacted_thinking"):
+            # Dropped: a thinking block's signature means nothing to another provider.
+            continue
+        else:
+            raise InvalidRequest(f"assistant content block type {kind!r} has no chat-completions equivalent")
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool.get("type", "custom") != "custom":
+        raise InvalidRequest(f"Anthropic server tool {tool['type']!r} cannot run on a chat-completions upstream")
+    function: dict[str, Any] = {"name": tool["name"]}
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    function["parameters"] = tool["input_schema"]
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: dict[str, Any]) -> str | dict[str, Any]:
+    kind = choice["type"]
+    if kind == "tool":
+        return {"type": "function", "function": {"name": choice["name"]}}
+    if kind in _TOOL_CHOICE:
+        return _TOOL_CHOICE[kind]
+    raise InvalidRequest(f"tool_choice type {kind!r} is not auto, any, tool or none")

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from keyproxy.translate.sse import Event, SSEParser, encode
+
+
+def test_events_split_across_pieces_come_out_whole() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"event: ping\nda") == []
+    assert parser.pending
+    assert parser.feed(b'ta: {"a": 1}\n\ndata: x\n\n') == [Event("ping", '{"a": 1}'), Event("message", "x")]
+    assert not parser.pending
+
+
+def test_crlf_line_endings_and_comments_are_understood() -> None:
+    parser = SSEParser()
+    assert parser.feed(b": keep-alive\r\n\r\ndata: {}\r\n\r\n") == [Event("message", "{}")]
+
+
+def test_multi_line_data_is_joined() -> None:
+    assert SSEParser().feed(b"data: a\ndata: b\n\n") == [Event("message", "a\nb")]
+
+
+def test_encode_writes_one_event() -> None:
+    assert encode("{}", "message_stop") == b"event: message_stop\ndata: {}\n\n"
+    assert encode("[DONE]") == b"data: [DONE]\n\n"
