@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from keyproxy.api.admin import AdminRoutes
+from keyproxy.api.anthropic_errors import send_anthropic_error
 from keyproxy.api.asgi import Receive, Scope, Send, header, send_error
 from keyproxy.api.catalog import MODELS_PREFIX, CatalogRoutes, health
 from keyproxy.api.chat import CompletionRoutes
+from keyproxy.api.messages import MessagesRoutes
 from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound
 from keyproxy.transport.base import Transport
 
@@ -29,6 +31,7 @@ class KeyproxyApp:
         completions: CompletionRoutes,
         catalog: CatalogRoutes,
         admin: AdminRoutes,
+        messages: MessagesRoutes,
         transport: Transport,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
@@ -42,6 +45,8 @@ class KeyproxyApp:
             ("POST", "/v1/embeddings"): completions.embeddings,
             ("GET", "/v1/models"): catalog.list_models,
             ("GET", "/v1/providers"): catalog.providers,
+            ("POST", "/v1/messages"): messages.messages,
+            ("POST", "/v1/messages/count_tokens"): messages.count_tokens,
             ("GET", "/v1/status"): admin.status,
             ("POST", "/v1/admin/reset"): admin.reset,
         }
@@ -68,7 +73,9 @@ class KeyproxyApp:
             handler = self.routes.get(key) or self._fallback(scope)
             await handler(scope, receive, send)
         except KeyproxyError as error:
-            await send_error(send, error)
+            # Anthropic's clients read errors in Anthropic's shape, everyone else in OpenAI's.
+            anthropic = scope["path"].startswith(("/v1/messages", "/messages"))
+            await (send_anthropic_error if anthropic else send_error)(send, error)
         except Exception:
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
             await send_error(send, KeyproxyError("internal error in keyproxy; see its log"))

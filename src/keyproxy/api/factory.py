@@ -8,6 +8,7 @@ from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
+from keyproxy.api.messages import MessagesRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
 from keyproxy.engine.cooldown import CooldownPolicy
@@ -57,6 +58,7 @@ def build_app(
         CompletionRoutes(settings, router),
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, state, clock),
+        MessagesRoutes(settings, router),
         transport,
         background=(reprober.run,),
     )

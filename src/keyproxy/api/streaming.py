@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from keyproxy.api.asgi import Receive, Send, error_body
 from keyproxy.engine.router import Opened
 from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, UpstreamError
+from keyproxy.translate.stream import StreamTranslator
 
 KEEPALIVE = b": keep-alive\n\n"
 _TAIL = 32
@@ -18,14 +18,6 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-
-
-class StreamTranslator(Protocol):
-    """Turns one wire format's stream into another's, incrementally (see keyproxy.translate)."""
-
-    def feed(self, chunk: bytes) -> bytes: ...
-
-    def close(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)

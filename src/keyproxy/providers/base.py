@@ -1,8 +1,8 @@
 """What a provider adapter does: describe upstream requests and read upstream answers. No I/O.
 
 Requests arrive in the wire format of their endpoint: OpenAI for "chat" and "embeddings", Anthropic
-for "messages" (only Anthropic-protocol adapters take it, so nothing is lost on the way). Adapters
-of other protocols translate the request there and the answer back.
+for "messages" and "count_tokens" (only Anthropic-protocol adapters take those, so nothing is lost on
+the way). Adapters of other protocols translate the request there and the answer back.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 from keyproxy.errors import UpstreamStatusError
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
-Endpoint = Literal["chat", "embeddings", "messages"]
+Endpoint = Literal["chat", "embeddings", "messages", "count_tokens"]
 
 
 class ProviderAdapter(Protocol):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
-import msgspec
 
 from keyproxy.engine.google_errors import parse_google_error
 from keyproxy.engine.ratelimit_headers import reset_hint
@@ -20,6 +17,7 @@ from keyproxy.errors import (
     status_error_class,
 )
 from keyproxy.providers.base import Endpoint
+from keyproxy.providers.wire import error_message, error_object, load_answer
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
 _PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
@@ -27,14 +25,13 @@ _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_
 
 
 class OpenAIAdapter:
-    """`root` is the URL the OpenAI paths hang from; `extra_headers` are sent with every request."""
+    """`root` is the URL the OpenAI paths hang from."""
 
-    def __init__(self, root: str, extra_headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, root: str) -> None:
         self.root = root
-        self.extra_headers = dict(extra_headers or {})
 
     def _headers(self, secret: str, *, json_body: bool) -> dict[str, str]:
-        headers = dict(self.extra_headers)
+        headers = {}
         if secret:
             headers["Authorization"] = f"Bearer {secret}"
         if json_body:
@@ -58,7 +55,7 @@ class OpenAIAdapter:
         return UpstreamRequest("GET", self.root + "/models", self._headers(secret, json_body=False), timeouts)
 
     def parse_models(self, body: bytes) -> list[str]:
-        data = _loads(body)
+        data = load_answer(body)
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise InvalidUpstreamResponse("model list has no data array")
@@ -67,8 +64,7 @@ class OpenAIAdapter:
         return [model.removeprefix("models/") for model in ids if isinstance(model, str) and model]
 
     def classify(self, status: int, headers: Mapping[str, str], body: bytes, now: float) -> UpstreamStatusError:
-        error = _error_object(body)
-        message = error.get("message") if isinstance(error.get("message"), str) else None
+        error = error_object(body)
         retry_after = parse_retry_after(headers, now)
         cls = status_error_class(status)
         if status == 429:
@@ -85,7 +81,7 @@ class OpenAIAdapter:
         elif cls is UpstreamClientError and error.get("code") == "context_length_exceeded":
             cls = UpstreamContextTooLong
         return cls(
-            message or f"upstream answered HTTP {status}",
+            error_message(error, status),
             upstream_status=status,
             body=body,
             headers=headers,
@@ -93,30 +89,10 @@ class OpenAIAdapter:
         )
 
     def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
-        data = _loads(body)
+        data = load_answer(body)
         if not isinstance(data, dict) or ("error" in data and not ("choices" in data or "data" in data)):
             raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
         return body
 
     def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
         return chunks  # already OpenAI's format: no extra hop per chunk
-
-
-def _loads(body: bytes) -> Any:
-    if not body:
-        raise InvalidUpstreamResponse("upstream sent an empty body")
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise InvalidUpstreamResponse("upstream sent a body that is not JSON") from exc
-
-
-def _error_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = msgspec.json.decode(body) if body else None
-    except msgspec.DecodeError:
-        return {}
-    if isinstance(data, list) and data:
-        data = data[0]  # some OpenAI-compatible servers wrap the error in a list
-    error = data.get("error") if isinstance(data, dict) else None
-    return error if isinstance(error, dict) else {}

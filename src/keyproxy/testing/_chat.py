@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from keyproxy.testing._delivery import JsonReply, Reply, StreamReply
+from keyproxy.testing._delivery import DONE, JsonReply, Reply, StreamReply, data_frames
+from keyproxy.testing._text import fake_arguments, images_note, json_pieces, word_pieces, words
 from keyproxy.testing.responses import invalid_request
-
-_PIECES = re.compile(r"\s*\S+|\s+")
-_ARGUMENT_PIECE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +51,8 @@ def chat_reply(body: dict[str, Any], *, serial: int, created: int) -> Reply:
         return JsonReply(400, invalid_request("messages must be a non-empty array of objects", "messages"))
 
     content, tool_call = _answer(messages, body, serial)
-    completion_words = _words(content) if tool_call is None else _words(f"{tool_call.name} {tool_call.arguments}")
-    prompt_words = sum(_words(_text(message.get("content"))) for message in messages)
+    completion_words = words(content) if tool_call is None else words(f"{tool_call.name} {tool_call.arguments}")
+    prompt_words = sum(words(_text(message.get("content"))) for message in messages)
     usage = {
         "prompt_tokens": prompt_words,
         "completion_tokens": completion_words,
@@ -65,7 +62,7 @@ def chat_reply(body: dict[str, Any], *, serial: int, created: int) -> Reply:
     if body.get("stream") is True:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        return StreamReply(_chunks(completion, include_usage=include_usage))
+        return StreamReply((*data_frames(_chunks(completion, include_usage=include_usage)), DONE))
     return JsonReply(200, _whole(completion))
 
 
@@ -98,19 +95,7 @@ def _chosen_tool(tools: object, choice: object) -> dict[str, Any] | None:
 
 
 def _arguments(schema: object) -> str:
-    """A JSON object giving "fake" to each required string parameter."""
-    if not isinstance(schema, dict):
-        return "{}"
-    properties = schema.get("properties")
-    required = schema.get("required")
-    if not isinstance(properties, dict) or not isinstance(required, list):
-        return "{}"
-    arguments = {
-        name: "fake"
-        for name in required
-        if isinstance(name, str) and isinstance(properties.get(name), dict) and properties[name].get("type") == "string"
-    }
-    return msgspec.json.encode(arguments).decode()
+    return msgspec.json.encode(fake_arguments(schema)).decode()
 
 
 def _text(content: object) -> str:
@@ -128,18 +113,7 @@ def _text(content: object) -> str:
 def _images(content: object) -> str:
     if not isinstance(content, list):
         return ""
-    count = sum(1 for part in content if isinstance(part, dict) and part.get("type") == "image_url")
-    if not count:
-        return ""
-    return f" [{count} image]" if count == 1 else f" [{count} images]"
-
-
-def _split(text: str, size: int) -> list[str]:
-    return [text[start : start + size] for start in range(0, len(text), size)]
-
-
-def _words(text: str | None) -> int:
-    return len(text.split()) if text else 0
+    return images_note(sum(1 for part in content if isinstance(part, dict) and part.get("type") == "image_url"))
 
 
 def _whole(completion: _Completion) -> dict[str, Any]:
@@ -158,7 +132,7 @@ def _chunks(completion: _Completion, *, include_usage: bool) -> tuple[dict[str, 
     call = completion.tool_call
     if call is None:
         chunks = [completion.chunk({"role": "assistant", "content": ""})]
-        chunks += [completion.chunk({"content": piece}) for piece in _PIECES.findall(completion.content or "")]
+        chunks += [completion.chunk({"content": piece}) for piece in word_pieces(completion.content or "")]
         chunks.append(completion.chunk({}, "stop"))
     else:
         opening = {
@@ -173,7 +147,7 @@ def _chunks(completion: _Completion, *, include_usage: bool) -> tuple[dict[str, 
         ]
         chunks += [
             completion.chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
-            for piece in _split(call.arguments, _ARGUMENT_PIECE)
+            for piece in json_pieces(call.arguments)
         ]
         chunks.append(completion.chunk({}, "tool_calls"))
     if not include_usage:

@@ -52,6 +52,11 @@ def _texts(value: object) -> list[str] | None:
     return texts if len(texts) == len(value) else None
 
 
+def unit_vector(text: str) -> list[float]:
+    """The vector for `text`, as floats."""
+    return list(_FLOAT32.unpack(_packed(text)))
+
+
 def _packed(text: str) -> bytes:
     """A unit vector as little-endian float32, the one form both encodings are read from so they agree."""
     raw = _INT32.unpack(hashlib.sha256(text.encode()).digest())

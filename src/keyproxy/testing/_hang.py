@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 from keyproxy.testing._asgi import Receive, Send, send_json, until_disconnect
-from keyproxy.testing.responses import error_body
+from keyproxy.testing._delivery import JsonReply
 
 
 class HangRelease:
@@ -40,7 +40,8 @@ class HangRelease:
             loop.call_soon_threadsafe(fire)
 
 
-async def hang(receive: Receive, send: Send, release: HangRelease) -> None:
+async def hang(receive: Receive, send: Send, release: HangRelease, released: JsonReply) -> None:
+    """Hold the request until the client leaves, or answer `released` when the hangs are released."""
     waits = (
         asyncio.ensure_future(until_disconnect(receive)),
         asyncio.ensure_future(release.event().wait()),
@@ -51,4 +52,4 @@ async def hang(receive: Receive, send: Send, release: HangRelease) -> None:
         for wait in waits:
             wait.cancel()
     if waits[0] not in done:
-        await send_json(send, 503, error_body("The fake upstream is shutting down.", "server_error"))
+        await send_json(send, released.status, released.payload, released.headers)

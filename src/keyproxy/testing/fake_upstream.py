@@ -1,5 +1,9 @@
-"""FakeUpstream: an OpenAI-compatible upstream as a pure ASGI app, whose keys misbehave on command.
+"""FakeUpstream: an OpenAI, Anthropic and Gemini upstream in one pure ASGI app, whose keys misbehave on command.
 
+OpenAI answers under `prefix` (chat/completions, embeddings, models); Anthropic at /v1/messages,
+/v1/messages/count_tokens and /v1/models (which it takes over from OpenAI when the request carries
+`anthropic-version`, or `x-api-key` and no `Authorization`); Gemini under /v1beta/models. Faults,
+journal and stats are shared.
 Also driven over HTTP from another process through the `/_fake/` routes (see `_control`).
 """
 
@@ -7,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 from keyproxy.clock import Clock, SystemClock
+from keyproxy.testing._anthropic import count_tokens_reply, messages_reply, model_list_reply
+from keyproxy.testing._anthropic_errors import ANTHROPIC
 from keyproxy.testing._asgi import (
     Headers,
     Receive,
@@ -25,26 +32,32 @@ from keyproxy.testing._asgi import (
 from keyproxy.testing._chat import chat_reply
 from keyproxy.testing._control import control
 from keyproxy.testing._delivery import Cut, JsonReply, Reply, deliver
+from keyproxy.testing._dialect import Dialect, Handler, Route
 from keyproxy.testing._embeddings import embeddings_reply
+from keyproxy.testing._gemini import PREFIX as GEMINI_PREFIX
+from keyproxy.testing._gemini import gemini_route
 from keyproxy.testing._hang import HangRelease, hang
 from keyproxy.testing.faults import Fault, FaultBoard, FaultKind
 from keyproxy.testing.journal import Journal, KeyStats, ReceivedRequest
-from keyproxy.testing.responses import FAULT_ERRORS, MISSING_KEY, error_body, invalid_request, model_list
+from keyproxy.testing.responses import OPENAI, model_list
 
 DEFAULT_MODELS = ("fake-chat", "fake-chat-large", "fake-embed")
 
-_Handler = Callable[[dict[str, Any]], Reply]
+_RouteTable = dict[tuple[str, str], Route]
 
 _CUTS: dict[FaultKind, Cut] = {
     FaultKind.CUT_BEFORE_FIRST_CHUNK: "before_first_chunk",
     FaultKind.CUT_AFTER_FIRST_CHUNK: "after_first_chunk",
 }
 
+_REJECTED = Fault(FaultKind.UNAUTHORIZED)
+
 
 class FakeUpstream:
     """Answers deterministically unless a fault is armed for the request's key.
 
-    `keys`, when given, are the only keys accepted (others get 401); `clock` sets `created`.
+    `keys`, when given, are the only keys accepted (others get each protocol's bad-key error);
+    `clock` sets `created`.
     """
 
     def __init__(
@@ -63,10 +76,15 @@ class FakeUpstream:
         self._journal = Journal(history)
         self._serial = itertools.count(1)
         self._hangs = HangRelease()
-        self._routes: dict[tuple[str, str], _Handler] = {
-            ("POST", f"{prefix}/chat/completions"): self._chat,
-            ("POST", f"{prefix}/embeddings"): embeddings_reply,
-            ("GET", f"{prefix}/models"): self._model_list,
+        self._openai: _RouteTable = {
+            ("POST", f"{prefix}/chat/completions"): Route(OPENAI, self._chat),
+            ("POST", f"{prefix}/embeddings"): Route(OPENAI, embeddings_reply),
+            ("GET", f"{prefix}/models"): Route(OPENAI, self._model_list),
+        }
+        self._anthropic: _RouteTable = {
+            ("POST", "/v1/messages"): Route(ANTHROPIC, self._messages),
+            ("POST", "/v1/messages/count_tokens"): Route(ANTHROPIC, count_tokens_reply),
+            ("GET", "/v1/models"): Route(ANTHROPIC, self._anthropic_models),
         }
 
     def set_fault(self, key: str, fault: Fault) -> None:
@@ -118,63 +136,81 @@ class FakeUpstream:
         if path.startswith("/_fake/"):
             await control(self, method, path, receive, send)
             return
-        handler = self._routes.get((method, path))
+        headers = header_map(scope)
+        raw_query: bytes = scope.get("query_string", b"")
+        query = dict(parse_qsl(raw_query.decode("latin-1"))) if raw_query else {}
+        route = self._route(method, path, headers, query)
+        dialect, handler = route.dialect, route.handler
         if handler is None:
-            await send_json(send, 404, error_body(f"Unknown request URL: {method} {path}.", "invalid_request_error"))
+            await deliver(send, dialect.error(404, f"Unknown request URL: {method} {path}."))
             return
 
         raw = await read_body(receive)
         body = json_object(raw) if raw else {}
         fields = body or {}
-        headers = header_map(scope)
-        key = _bearer(headers.get("authorization", ""))
+        key = dialect.key(headers, query)
         self._journal.record(ReceivedRequest(method, path, key, fields, headers))
         send = self._journal.counting(key, send)
-        model = str(fields.get("model", "unknown"))
+        model = route.model or str(fields.get("model", "unknown"))
         if key is None:
-            await send_json(send, MISSING_KEY.status, MISSING_KEY.body(key="", model=model))
+            await deliver(send, dialect.missing_key())
             return
-        if self._keys is not None and key not in self._keys:
-            rejected = FAULT_ERRORS[FaultKind.UNAUTHORIZED]
-            await send_json(send, rejected.status, rejected.body(key=key, model=model))
+        refused = dialect.refusal(headers) or self._rejected(dialect, key, model)
+        if refused is not None:
+            await deliver(send, refused)
             return
 
         fault = self._faults.take(key)
         if fault is None:
-            await deliver(send, self._reply(handler, body))
+            await deliver(send, _reply(dialect, handler, body))
             return
         if fault.delay:
             await asyncio.sleep(fault.delay)
-        error = FAULT_ERRORS.get(fault.kind)
+        error = dialect.fault(fault, key=key, model=model)
         if error is not None:
-            await send_json(send, error.status, error.body(key=key, model=model), _retry_headers(fault))
+            await send_json(send, error.status, error.payload, (*error.headers, *_retry_headers(fault)))
         elif fault.kind is FaultKind.HANG:
-            await hang(receive, send, self._hangs)
+            await hang(receive, send, self._hangs, dialect.error(503, "The fake upstream is shutting down."))
         elif fault.kind is FaultKind.GARBAGE:
             await send_body(send, 200, b"not json at all <html>", b"application/json")
         elif fault.kind is FaultKind.EMPTY:
             await send_body(send, 200, b"", b"application/json")
         else:
             pace = fault.delay if fault.kind is FaultKind.SLOW else 0.0
-            await deliver(send, self._reply(handler, body), pace=pace, cut=_CUTS.get(fault.kind))
+            await deliver(send, _reply(dialect, handler, body), pace=pace, cut=_CUTS.get(fault.kind))
 
-    @staticmethod
-    def _reply(handler: _Handler, body: dict[str, Any] | None) -> Reply:
-        if body is None:
-            return JsonReply(400, invalid_request("We could not parse the JSON body of your request."))
-        return handler(body)
+    def _route(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> Route:
+        if path.startswith(GEMINI_PREFIX):
+            return gemini_route(method, path, query, self._models)
+        # Anthropic and OpenAI may share a path (/v1/models): a version header or a key in x-api-key
+        # (without Authorization) makes the request Anthropic's.
+        anthropic = "anthropic-version" in headers or ("x-api-key" in headers and "authorization" not in headers)
+        first, second = (self._anthropic, self._openai) if anthropic else (self._openai, self._anthropic)
+        found = first.get((method, path)) or second.get((method, path))
+        return found or Route(ANTHROPIC if anthropic else OPENAI, None)
+
+    def _rejected(self, dialect: Dialect, key: str, model: str) -> JsonReply | None:
+        if self._keys is None or key in self._keys:
+            return None
+        return dialect.fault(_REJECTED, key=key, model=model)
 
     def _chat(self, body: dict[str, Any]) -> Reply:
         return chat_reply(body, serial=next(self._serial), created=int(self._clock.now()))
 
+    def _messages(self, body: dict[str, Any]) -> Reply:
+        return messages_reply(body, serial=next(self._serial))
+
     def _model_list(self, body: dict[str, Any]) -> Reply:
         return JsonReply(200, model_list(self._models, int(self._clock.now())))
 
+    def _anthropic_models(self, body: dict[str, Any]) -> Reply:
+        return model_list_reply(self._models, self._clock.now())
 
-def _bearer(authorization: str) -> str | None:
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+
+def _reply(dialect: Dialect, handler: Handler, body: dict[str, Any] | None) -> Reply:
+    if body is None:
+        return dialect.error(400, "We could not parse the JSON body of your request.")
+    return handler(body)
 
 
 def _retry_headers(fault: Fault) -> Headers:

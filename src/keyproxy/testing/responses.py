@@ -1,13 +1,15 @@
-"""OpenAI-shaped error bodies, one per error fault, and the model list."""
+"""OpenAI-shaped error bodies, one per error fault, the model list, and the OpenAI dialect of the router."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from keyproxy.redact import mask
-from keyproxy.testing.faults import FaultKind
+from keyproxy.testing._delivery import JsonReply
+from keyproxy.testing._dialect import bearer
+from keyproxy.testing.faults import Fault, FaultKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +94,28 @@ def model_list(models: Sequence[str], created: int) -> dict[str, Any]:
         "object": "list",
         "data": [{"id": model, "object": "model", "created": created, "owned_by": "fake"} for model in models],
     }
+
+
+class OpenAIDialect:
+    """The key as `Authorization: Bearer`; errors as `{"error": {message, type, param, code}}`."""
+
+    __slots__ = ()
+
+    def key(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+        return bearer(headers)
+
+    def refusal(self, headers: Mapping[str, str]) -> JsonReply | None:
+        return None
+
+    def missing_key(self) -> JsonReply:
+        return JsonReply(MISSING_KEY.status, MISSING_KEY.body(key="", model=""))
+
+    def fault(self, fault: Fault, *, key: str, model: str) -> JsonReply | None:
+        error = FAULT_ERRORS.get(fault.kind)
+        return None if error is None else JsonReply(error.status, error.body(key=key, model=model))
+
+    def error(self, status: int, message: str) -> JsonReply:
+        return JsonReply(status, error_body(message, "invalid_request_error" if status < 500 else "server_error"))
+
+
+OPENAI = OpenAIDialect()

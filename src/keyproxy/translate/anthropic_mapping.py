@@ -1,10 +1,12 @@
-"""Stop reasons and token counts, mapped once for every translation between Anthropic and OpenAI chat."""
+"""Stop reasons, token counts and JSON, handled once for every translation between Anthropic and OpenAI chat."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
+
+from keyproxy.errors import InvalidUpstreamResponse
 
 FINISH_REASON: dict[str, str] = {
     "end_turn": "stop",
@@ -63,3 +65,14 @@ def messages_usage(usage: dict[str, Any]) -> dict[str, Any]:
 def dumps(value: Any) -> str:
     """Compact JSON text, as both protocols carry tool arguments."""
     return msgspec.json.encode(value).decode()
+
+
+def loads_event(data: str) -> dict[str, Any]:
+    """One streamed event's JSON object; anything else means the upstream sent garbage."""
+    try:
+        value = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidUpstreamResponse(f"a stream event is not a JSON object: {data[:80]!r}")
+    return value

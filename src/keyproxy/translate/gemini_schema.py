@@ -12,6 +12,8 @@ from keyproxy.errors import InvalidRequest
 _COPIED = ("description", "minItems", "maxItems", "minimum", "maximum")
 # Gemini rejects any other format: "only 'enum' and 'date-time' are supported for STRING type".
 _FORMATS = {"string": {"enum", "date-time"}, "number": {"float", "double"}, "integer": {"int32", "int64"}}
+# What a `{"type": "null"}` member of an anyOf becomes once cleaned.
+_NULL_BRANCH: dict[str, Any] = {"nullable": True}
 _MAX_REF_DEPTH = 16
 _MAX_REF_EXPANSIONS = 256
 
@@ -40,7 +42,7 @@ class _Cleaner:
         nullable = nullable or null_type
         if kind is not None:
             out["type"] = kind
-        if node.get("format") in _FORMATS.get(kind or "", ()):
+        if isinstance(node.get("format"), str) and node["format"] in _FORMATS.get(kind or "", ()):
             out["format"] = node["format"]
         if isinstance(node.get("propertyOrdering"), list):
             out["propertyOrdering"] = list(node["propertyOrdering"])
@@ -48,11 +50,11 @@ class _Cleaner:
         values = node["enum"] if isinstance(node.get("enum"), list) else [node["const"]] if "const" in node else None
         if values is not None:
             nullable = _enum(values, out) or nullable
-        branches = [{"type": name} for name in alternatives]
+        branches: list[dict[str, Any]] = [{"type": name} for name in alternatives]
         branches += self._branches(node, refs)
-        if any(branch == {"type": "null"} for branch in branches):
+        if _NULL_BRANCH in branches:
             nullable = True
-            branches = [branch for branch in branches if branch != {"type": "null"}]
+            branches = [branch for branch in branches if branch != _NULL_BRANCH]
         out = _merge_branches(out, branches)
         for member in node.get("allOf") or ():
             out = _merge_all_of(out, self.clean(member, refs))
@@ -113,6 +115,8 @@ def _enum(values: list[Any], out: dict[str, Any]) -> bool:
     """Set Gemini's enum on `out`, which takes strings only; whether null was among the values."""
     null = None in values
     members = [_as_text(value) for value in values if value is not None]
+    if not members:
+        return null
     if out.get("type", "string") == "string":
         out["type"] = "string"
         out["enum"] = members
@@ -139,7 +143,8 @@ def _merge_all_of(out: dict[str, Any], member: dict[str, Any]) -> dict[str, Any]
     """allOf as one schema: properties and required lists unite, other keywords keep their first value."""
     merged = {**member, **out}
     if "properties" in out and "properties" in member:
-        merged["properties"] = {**member["properties"], **out["properties"]}
+        added = {name: value for name, value in member["properties"].items() if name not in out["properties"]}
+        merged["properties"] = {**out["properties"], **added}
     required = [*out.get("required", ()), *member.get("required", ())]
     if required:
         merged["required"] = list(dict.fromkeys(required))

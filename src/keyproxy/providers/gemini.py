@@ -1,0 +1,100 @@
+"""Google's Gemini (generativelanguage v1beta): generateContent, streamGenerateContent, batchEmbedContents."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import msgspec
+
+from keyproxy.engine.google_errors import parse_google_error
+from keyproxy.engine.retry_after import parse_retry_after
+from keyproxy.errors import (
+    InvalidRequest,
+    InvalidUpstreamResponse,
+    UpstreamKeyRejected,
+    UpstreamQuotaExhausted,
+    UpstreamStatusError,
+    status_error_class,
+)
+from keyproxy.providers.base import Endpoint
+from keyproxy.providers.wire import error_message, error_object, load_answer
+from keyproxy.translate.gemini_request import chat_to_gemini, embeddings_to_gemini
+from keyproxy.translate.gemini_response import gemini_embeddings_to_openai, gemini_models, gemini_to_chat
+from keyproxy.translate.gemini_stream import GeminiToChatStream
+from keyproxy.translate.stream import translated
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+
+# Gemini answers a bad key with 400 INVALID_ARGUMENT; only this ErrorInfo reason tells it from a bad request.
+_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED"})
+
+
+class GeminiAdapter:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def request(
+        self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts, *, stream: bool
+    ) -> UpstreamRequest:
+        data = msgspec.json.decode(body)
+        model = data.get("model", "")
+        if endpoint == "chat":
+            action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            payload = chat_to_gemini(data)
+        elif endpoint == "embeddings":
+            action = "batchEmbedContents"
+            payload = embeddings_to_gemini(data, model=model)
+        else:
+            raise InvalidRequest(f"Gemini has no {endpoint} endpoint")
+        headers = {"x-goog-api-key": secret, "content-type": "application/json"}
+        url = f"{self.base_url}/models/{model}:{action}"
+        return UpstreamRequest("POST", url, headers, timeouts, msgspec.json.encode(payload))
+
+    def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
+        data = load_answer(body)
+        if not isinstance(data, dict):
+            raise InvalidUpstreamResponse("upstream answered 2xx without an object")
+        request = msgspec.json.decode(sent)
+        model = request.get("model", "")
+        if endpoint == "embeddings":
+            encoding = request.get("encoding_format")
+            return msgspec.json.encode(gemini_embeddings_to_openai(data, model=model, encoding_format=encoding))
+        return msgspec.json.encode(gemini_to_chat(data, model=model, created=int(time.time())))
+
+    def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
+        model = msgspec.json.decode(sent).get("model", "")
+        return translated(chunks, GeminiToChatStream(model, int(time.time())))
+
+    def models_request(self, secret: str, timeouts: RequestTimeouts) -> UpstreamRequest:
+        url = self.base_url + "/models?pageSize=1000"
+        return UpstreamRequest("GET", url, {"x-goog-api-key": secret}, timeouts)
+
+    def parse_models(self, body: bytes) -> list[str]:
+        data = load_answer(body)
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            raise InvalidUpstreamResponse("model list has no models array")
+        return gemini_models(data)
+
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes, now: float) -> UpstreamStatusError:
+        error = error_object(body)
+        cls = status_error_class(status)
+        retry_after = parse_retry_after(headers, now)
+        if status == 400 and _reasons(error) & _KEY_REASONS:
+            cls = UpstreamKeyRejected
+        quota = parse_google_error(error) if status == 429 else None
+        if quota is not None:
+            retry_after = retry_after if retry_after is not None else quota.retry_after
+            if quota.daily:
+                cls = UpstreamQuotaExhausted
+        return cls(
+            error_message(error, status), upstream_status=status, body=body, headers=headers,
+            retry_after=retry_after,
+        )  # fmt: skip
+
+
+def _reasons(error: Mapping[str, Any]) -> set[str]:
+    details = error.get("details")
+    if not isinstance(details, list):
+        return set()
+    return {d["reason"] for d in details if isinstance(d, dict) and isinstance(d.get("reason"), str)}

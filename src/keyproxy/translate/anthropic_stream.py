@@ -1,0 +1,117 @@
+"""An Anthropic Messages event stream relayed to an OpenAI client as chat-completion chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keyproxy.errors import UpstreamStatusError, status_error_class
+from keyproxy.translate.anthropic_mapping import chat_usage, dumps, finish_reason, loads_event
+from keyproxy.translate.sse import Event, SSEParser, encode
+
+ERROR_STATUS: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+"""The HTTP status Anthropic gives each error type; an `error` event mid-stream is classified by it."""
+
+
+class MessagesToChatStream:
+    """Feed it upstream bytes in any pieces; each call returns the chunks they complete, possibly none."""
+
+    __slots__ = ("_complete", "_created", "_id", "_model", "_parser", "_tools", "_usage")
+
+    def __init__(self, model: str, created: int) -> None:
+        self._model = model
+        self._created = created
+        self._parser = SSEParser()
+        self._id = ""
+        self._usage: dict[str, int] = {}
+        # Anthropic block index -> OpenAI tool call index, which counts tool calls only.
+        self._tools: dict[int, int] = {}
+        self._complete = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether message_stop arrived: only then is the answer whole."""
+        return self._complete
+
+    def feed(self, chunk: bytes) -> bytes:
+        return b"".join(self._event(event) for event in self._parser.feed(chunk))
+
+    def close(self) -> bytes:
+        """Nothing: a stream cut before message_stop stays cut, for the relay to report."""
+        return b""
+
+    def _event(self, event: Event) -> bytes:
+        if self._complete:
+            return b""
+        data = loads_event(event.data)
+        kind = data.get("type", event.event)
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._id = message.get("id", "")
+            self._count(message.get("usage") or {})
+            return self._chunk({"role": "assistant", "content": ""})
+        if kind == "content_block_start":
+            return self._block_start(data.get("index"), data.get("content_block") or {})
+        if kind == "content_block_delta":
+            return self._delta(data.get("index"), data.get("delta") or {})
+        if kind == "message_delta":
+            self._count(data.get("usage") or {})
+            reason = (data.get("delta") or {}).get("stop_reason")
+            return self._chunk({}, finish_reason(reason)) if reason else b""
+        if kind == "message_stop":
+            self._complete = True
+            # Sent whether or not the client asked for stream usage: usage tracking reads it.
+            usage = self._encode({"choices": [], "usage": chat_usage(self._usage)})
+            return usage + encode("[DONE]")
+        if kind == "error":
+            raise _error(data, event.data)
+        # ping, content_block_stop, and whatever event types Anthropic adds later.
+        return b""
+
+    def _block_start(self, index: Any, block: dict[str, Any]) -> bytes:
+        if block.get("type") != "tool_use":
+            return b""
+        position = self._tools[index] = len(self._tools)
+        function = {"name": block.get("name", ""), "arguments": ""}
+        call = {"index": position, "id": block.get("id", ""), "type": "function", "function": function}
+        return self._chunk({"tool_calls": [call]})
+
+    def _delta(self, index: Any, delta: dict[str, Any]) -> bytes:
+        kind = delta.get("type")
+        if kind == "text_delta" and delta.get("text"):
+            return self._chunk({"content": delta["text"]})
+        if kind == "thinking_delta" and delta.get("thinking"):
+            return self._chunk({"reasoning_content": delta["thinking"]})
+        if kind == "input_json_delta" and delta.get("partial_json") and index in self._tools:
+            call = {"index": self._tools[index], "function": {"arguments": delta["partial_json"]}}
+            return self._chunk({"tool_calls": [call]})
+        # signature_delta and citations have no place in a chat chunk; neither has a server tool's input.
+        return b""
+
+    def _count(self, usage: dict[str, Any]) -> None:
+        # Counts are cumulative, so a later zero (some relays write input_tokens 0 in message_delta) is no news.
+        for key, value in usage.items():
+            if isinstance(value, int):
+                self._usage[key] = max(value, self._usage.get(key, 0))
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return self._encode({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    def _encode(self, fields: dict[str, Any]) -> bytes:
+        chunk = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model}
+        return encode(dumps(chunk | fields))
+
+
+def _error(data: dict[str, Any], raw: str) -> UpstreamStatusError:
+    error = data.get("error") or {}
+    status = ERROR_STATUS.get(error.get("type", ""), 500)
+    message = error.get("message") or "the Anthropic stream reported an error"
+    return status_error_class(status)(message, upstream_status=status, body=raw.encode())
