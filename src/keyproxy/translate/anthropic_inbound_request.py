@@ -19,13 +19,6 @@ def messages_to_chat(msg: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(f"malformed messages request: a field is missing or of the wrong type ({exc!r})") from exc
 
 
-def _effort(budget_tokens: int) -> str:
-    """`thinking.budget_tokens` -> `reasoning_effort`, the inverse of THINKING_BUDGET in anthropic_request."""
-    if budget_tokens < 2048:
-        return "low"
-    return "medium" if budget_tokens < 8192 else "high"
-
-
 def _request(msg: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {key: msg[key] for key in _PASSED if msg.get(key) is not None}
     messages: list[dict[str, Any]] = []
@@ -60,6 +53,13 @@ def _request(msg: dict[str, Any]) -> dict[str, Any]:
         if msg["stream"]:
             out["stream_options"] = {"include_usage": True}
     return out
+
+
+def _effort(budget_tokens: int) -> str:
+    """`thinking.budget_tokens` -> `reasoning_effort`, the inverse of THINKING_BUDGET in anthropic_request."""
+    if budget_tokens < 2048:
+        return "low"
+    return "medium" if budget_tokens < 8192 else "high"
 
 
 def _text(content: str | list[dict[str, Any]]) -> str:
