@@ -28,15 +28,16 @@ def settings() -> Settings:
 class Exchange:
     """One HTTP exchange against the app: the request body, then optionally a disconnect."""
 
-    def __init__(self) -> None:
+    def __init__(self, body: bytes = BODY) -> None:
         self.sent: list[dict[str, Any]] = []
         self.disconnect = asyncio.Event()
+        self.request_body = body
         self._body_sent = False
 
     async def receive(self) -> dict[str, Any]:
         if not self._body_sent:
             self._body_sent = True
-            return {"type": "http.request", "body": BODY, "more_body": False}
+            return {"type": "http.request", "body": self.request_body, "more_body": False}
         await self.disconnect.wait()
         return {"type": "http.disconnect"}
 
@@ -47,11 +48,13 @@ class Exchange:
         return b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body")
 
 
-def scope() -> dict[str, Any]:
-    return {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
+def scope(path: str = "/v1/chat/completions") -> dict[str, Any]:
+    return {"type": "http", "method": "POST", "path": path, "headers": []}
 
 
-def serve(response: MockResponse, exchange: Exchange, *, during: Any = None) -> MockTransport:
+def serve(
+    response: MockResponse, exchange: Exchange, *, during: Any = None, path: str = "/v1/chat/completions"
+) -> MockTransport:
     async def handler(request: UpstreamRequest) -> MockResponse:
         return response
 
@@ -59,7 +62,7 @@ def serve(response: MockResponse, exchange: Exchange, *, during: Any = None) -> 
     app = build_app(settings(), transport=transport, clock=FakeClock())
 
     async def go() -> None:
-        task = asyncio.create_task(app(scope(), exchange.receive, exchange.send))
+        task = asyncio.create_task(app(scope(path), exchange.receive, exchange.send))
         if during is not None:
             await during()
         await task
@@ -116,3 +119,19 @@ def test_a_client_disconnect_cancels_the_upstream_stream_and_frees_the_key() -> 
     serve(response, exchange, during=leave)
     assert response.closed
     assert exchange.sent[-1].get("more_body") is True  # no clean end was faked
+
+
+def test_an_anthropic_client_gets_ping_events_in_long_silences() -> None:
+    exchange = Exchange(
+        msgspec.json.encode({"model": "p/m", "stream": True, "max_tokens": 8,
+                             "messages": [{"role": "user", "content": "x"}]})
+    )  # fmt: skip
+    delta = {"index": 0, "delta": {"role": "assistant", "content": "hi"}}
+    chunk = b"data: " + msgspec.json.encode({"id": "c", "object": "chat.completion.chunk", "choices": [delta]})
+    end = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    done = b"data: " + msgspec.json.encode({"id": "c", "object": "chat.completion.chunk", "choices": [end]})
+    chunks = [chunk + b"\n\n", b"", done + b"\n\ndata: [DONE]\n\n"]
+    serve(MockResponse(200, SSE, chunks), exchange, path="/v1/messages")
+    body = exchange.body()
+    assert b'event: ping\ndata: {"type": "ping"}' in body
+    assert body.rstrip().endswith(b'data: {"type":"message_stop"}')

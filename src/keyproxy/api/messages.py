@@ -25,7 +25,8 @@ from keyproxy.translate.anthropic_inbound_response import chat_response_to_messa
 from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
 from keyproxy.translate.rewrite import with_model
 
-ANTHROPIC_STREAM = ClientStream(b"message_stop", anthropic_error_event)
+# Anthropic's own streams fill long silences with ping events, and its clients expect those.
+ANTHROPIC_STREAM = ClientStream(b"message_stop", anthropic_error_event, b'event: ping\ndata: {"type": "ping"}\n\n')
 _FORWARDED = (b"anthropic-beta", b"anthropic-version")
 
 

@@ -11,7 +11,6 @@ from keyproxy.engine.router import Opened
 from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
 
-KEEPALIVE = b": keep-alive\n\n"
 _TAIL = 32
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
@@ -26,6 +25,7 @@ class ClientStream:
 
     end_marker: bytes
     error_event: Callable[[KeyproxyError], bytes]
+    keepalive: bytes = b": keep-alive\n\n"
 
 
 OPENAI_STREAM = ClientStream(b"[DONE]", lambda error: b"data: " + error_body(error) + b"\n\n")
@@ -58,7 +58,7 @@ async def relay_stream(
                         await send({"type": "http.response.body", "body": out, "more_body": True})
                 elif last.endswith(b"\n\n"):
                     # Comments are only legal between events, so a silence mid-event stays silent.
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    await send({"type": "http.response.body", "body": client.keepalive, "more_body": True})
                 try:
                     pending = await anext(chunks)
                 except StopAsyncIteration:
