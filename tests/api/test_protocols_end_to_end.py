@@ -205,3 +205,22 @@ def test_count_tokens_is_exact_from_anthropic_and_estimated_elsewhere(url: str) 
     estimate = client.messages.count_tokens(model="fake/fake-chat", messages=messages)
     assert exact.input_tokens == 4
     assert estimate.input_tokens >= 1
+
+
+@pytest.mark.parametrize("model", ["anthropic/fake-chat", "gemini/fake-chat"])
+def test_an_openai_client_sends_an_image_to_native_upstreams(model: str, url: str) -> None:
+    content: Any = [
+        {"type": "text", "text": "look"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+    ]
+    reply = gpt(url).chat.completions.create(model=model, messages=[{"role": "user", "content": content}])
+    assert "[1 image" in (reply.choices[0].message.content or "")
+
+
+@pytest.mark.parametrize("model", ["anthropic/fake-chat", "gemini/fake-chat"])
+def test_an_openai_client_gets_native_rate_limits_as_429(model: str, url: str, upstream: Upstream) -> None:
+    for key in KEYS:
+        upstream[0].set_fault(key, Fault(FaultKind.RATE_LIMIT, retry_after=30))
+    with pytest.raises(openai.RateLimitError) as caught:
+        gpt(url).chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.response.headers["retry-after"]
