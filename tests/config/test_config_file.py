@@ -182,12 +182,14 @@ def test_empty_file_is_an_empty_configuration() -> None:
 
 def test_file_that_is_not_a_mapping_is_an_error_naming_the_file() -> None:
     assert errors("- variables\n- aliases\n") == [
-        "keyproxy.yaml: expected a mapping with the keys aliases and variables, got a list"
+        "keyproxy.yaml: expected a mapping with the keys aliases, variables, prices, got a list"
     ]
 
 
 def test_unknown_top_level_key_is_an_error_naming_it() -> None:
-    assert errors("variables: {}\nalias: {}\n") == ["keyproxy.yaml: alias: unknown key; expected aliases or variables"]
+    assert errors("variables: {}\nalias: {}\n") == [
+        "keyproxy.yaml: alias: unknown key; expected one of aliases, variables, prices"
+    ]
 
 
 def test_yaml_syntax_error_names_the_file_and_line() -> None:
@@ -418,3 +420,10 @@ def test_target_hidden_by_the_model_filters_is_a_warning() -> None:
     assert report.settings.warnings == (
         "keyproxy.yaml: aliases.coding[0]: openai/gpt-4o is hidden by the model filters of openai; never tried",
     )
+
+
+def test_prices_are_read_and_validated() -> None:
+    good = parse_config('prices:\n  "openai/gpt-4o": {input: 2.5, output: 10}\n', "keyproxy.yaml")
+    assert good.prices == {"openai/gpt-4o": {"input": 2.5, "output": 10.0}}
+    bad = parse_config('prices:\n  "openai/gpt-4o": {input: cheap}\n', "keyproxy.yaml")
+    assert bad.errors and "openai/gpt-4o" in str(bad.errors[0])

@@ -10,6 +10,7 @@ from keyproxy.api.asgi import Receive, Send, error_body
 from keyproxy.engine.router import Opened
 from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
+from keyproxy.usage.tokens import UsageMeter
 
 _TAIL = 32
 SSE_HEADERS = [
@@ -45,6 +46,8 @@ async def relay_stream(
     await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
     last = b"\n\n"
     tail = b""
+    meter = UsageMeter()
+    sent = 0
     try:
         try:
             pending = opened.first_chunk
@@ -55,6 +58,8 @@ async def relay_stream(
                     if out:
                         last = out
                         tail = (tail + out[-_TAIL:])[-_TAIL:]
+                        meter.observe(out)
+                        sent += len(out)
                         await send({"type": "http.response.body", "body": out, "more_body": True})
                 elif last.endswith(b"\n\n"):
                     # Comments are only legal between events, so a silence mid-event stays silent.
@@ -67,6 +72,8 @@ async def relay_stream(
             if out:
                 last = out
                 tail = (tail + out[-_TAIL:])[-_TAIL:]
+                meter.observe(out)
+                sent += len(out)
                 await send({"type": "http.response.body", "body": out, "more_body": True})
         except UpstreamError as exc:
             error = exc
@@ -80,7 +87,7 @@ async def relay_stream(
         await send({"type": "http.response.body", "body": b""})
     finally:
         # A client that left says nothing about the key: release it without a verdict.
-        await opened.finish(error, record=guard.responded)
+        await opened.finish(error, record=guard.responded, tokens=meter.tokens(), answer_bytes=sent)
 
 
 def _cut(error: UpstreamError) -> UpstreamError:

@@ -13,7 +13,7 @@ from keyproxy.errors import ConfigError
 if TYPE_CHECKING:
     from yaml.nodes import Node
 
-_SECTIONS = ("aliases", "variables")
+_SECTIONS = ("aliases", "variables", "prices")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -28,6 +28,7 @@ class ConfigFile:
     path: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     aliases: object = None
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     errors: tuple[ConfigError, ...] = ()
 
 
@@ -62,15 +63,18 @@ def parse_config(text: str, label: str = "config") -> ConfigFile:
     if document is None:
         return ConfigFile(label)
     if not isinstance(document, dict):
-        problem = f"expected a mapping with the keys {' and '.join(_SECTIONS)}, got {describe(document)}"
+        problem = f"expected a mapping with the keys {', '.join(_SECTIONS)}, got {describe(document)}"
         return ConfigFile(label, errors=(ConfigError(label, problem),))
     errors = [
-        ConfigError(f"{label}: {key}", f"unknown key; expected {' or '.join(_SECTIONS)}")
+        ConfigError(f"{label}: {key}", f"unknown key; expected one of {', '.join(_SECTIONS)}")
         for key in document
         if key not in _SECTIONS
     ]
     variables = _variables(document.get("variables"), label, errors)
-    return ConfigFile(label, variables=variables, aliases=document.get("aliases"), errors=tuple(errors))
+    prices = _prices(document.get("prices"), label, errors)
+    return ConfigFile(
+        label, variables=variables, aliases=document.get("aliases"), prices=prices, errors=tuple(errors)
+    )
 
 
 def describe(value: object) -> str:
@@ -88,6 +92,24 @@ def describe(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     return f"a {type(value).__name__}"
+
+
+def _prices(raw: object, label: str, errors: list[ConfigError]) -> dict[str, dict[str, float]]:
+    """`prices: {"provider/model" or glob: {input, output, cached}}` in USD per million tokens."""
+    if raw is None:
+        return {}
+    from keyproxy.usage.prices import parse_prices  # only config files with prices need it
+
+    if not isinstance(raw, dict):
+        errors.append(ConfigError(f"{label}: prices", f"expected a mapping of model: prices, got {describe(raw)}"))
+        return {}
+    try:
+        parsed = parse_prices(raw)
+    except ValueError as exc:
+        errors.append(ConfigError(f"{label}: prices", str(exc)))
+        return {}
+    return {name: {"input": p.input, "output": p.output, **({"cached": p.cached} if p.cached is not None else {})}
+            for name, p in parsed.items()}  # fmt: skip
 
 
 def _variables(raw: object, label: str, errors: list[ConfigError]) -> dict[str, str]:

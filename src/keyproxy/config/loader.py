@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from keyproxy.config.aliases import read_aliases
 from keyproxy.config.file import ConfigFile, read_config_file
@@ -15,6 +16,7 @@ from keyproxy.config.settings import (
     EngineSettings,
     ProviderSettings,
     Settings,
+    StateSettings,
     TemperatureOverride,
     Timeouts,
 )
@@ -116,6 +118,7 @@ def build_settings(
         aliases=aliases,
         timeouts=_timeouts(reader),
         engine=_engine(reader),
+        state=_state(reader, config),
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", 3.0),
         override_temperature_zero=reader.choice("OVERRIDE_TEMPERATURE_ZERO", "off", _TEMPERATURE),
         skip_oauth_init_check=reader.flag("SKIP_OAUTH_INIT_CHECK", False),
@@ -143,6 +146,18 @@ def _timeouts(reader: ValueReader) -> Timeouts:
         pool=read("TIMEOUT_POOL", default.pool),
         read_streaming=read("TIMEOUT_READ_STREAMING", default.read_streaming),
         read_non_streaming=read("TIMEOUT_READ_NON_STREAMING", default.read_non_streaming),
+    )
+
+
+def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
+    backends: dict[str, Literal["sqlite", "memory"]] = {"sqlite": "sqlite", "memory": "memory"}
+    retention = reader.integer("KEYPROXY_USAGE_RETENTION_DAYS", 90, minimum=1)
+    return StateSettings(
+        backend=reader.choice("KEYPROXY_STATE", "sqlite", backends),
+        flush_interval=reader.number("KEYPROXY_FLUSH_INTERVAL", 1.0, minimum=0.0, strict_min=True),
+        retention_days=retention if retention is not None else 90,
+        prune_grace_days=reader.number("KEYPROXY_PRUNE_GRACE_DAYS", 7.0),
+        prices=config.prices if config is not None else {},
     )
 
 

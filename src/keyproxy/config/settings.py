@@ -74,6 +74,18 @@ class EngineSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StateSettings:
+    """Where key state and usage live. "sqlite" keeps them in `data_dir/keyproxy.db`; "memory" keeps nothing."""
+
+    backend: Literal["sqlite", "memory"] = "sqlite"
+    flush_interval: float = 1.0
+    retention_days: int = 90
+    prune_grace_days: float = 7.0
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Price overrides from the config file, USD per million tokens, validated by keyproxy.usage.prices."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -84,6 +96,7 @@ class Settings:
     aliases: Mapping[str, Alias] = field(default_factory=dict)
     timeouts: Timeouts = field(default_factory=Timeouts)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    state: StateSettings = field(default_factory=StateSettings)
     rotation_tolerance: float = 3.0
     override_temperature_zero: TemperatureOverride = "off"
     skip_oauth_init_check: bool = False

@@ -1,4 +1,4 @@
-"""One event per upstream attempt, for logs now and for metrics and usage later."""
+"""One event per upstream attempt, for the logs and the usage book (and metrics later)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,20 @@ logger = logging.getLogger("keyproxy.attempts")
 
 
 @dataclass(frozen=True, slots=True)
+class Tokens:
+    """What one answer cost, as the upstream reported it; `estimated` when it reported nothing."""
+
+    prompt: int = 0
+    completion: int = 0
+    cached: int = 0
+    reasoning: int = 0
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptEvent:
+    """A failure is reported when it happens; a success once its answer has been relayed in full."""
+
     provider: str
     model: str
     key: str
@@ -23,10 +36,29 @@ class AttemptEvent:
     """None for a success."""
     message: str
     seconds: float
+    """From sending the request to the end of the answer (or the failure)."""
+    key_id: str = ""
+    """The key's fingerprint: stable, safe to store."""
+    at: float = 0.0
+    """Wall-clock time of the event (the router's clock)."""
+    first_byte: float | None = None
+    """Seconds until the upstream's first byte, for successes."""
+    tokens: Tokens | None = None
 
 
 class EventSink(Protocol):
     def emit(self, event: AttemptEvent) -> None: ...
+
+
+class Sinks:
+    """Several sinks as one."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self.sinks = sinks
+
+    def emit(self, event: AttemptEvent) -> None:
+        for sink in self.sinks:
+            sink.emit(event)
 
 
 class LogSink:

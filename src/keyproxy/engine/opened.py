@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from keyproxy.engine.events import Tokens
 from keyproxy.errors import UpstreamError
 from keyproxy.providers.base import Endpoint
 from keyproxy.transport.base import UpstreamResponse
 
-Settle = Callable[["UpstreamError | None", bool], Awaitable[None]]
+Settle = Callable[["UpstreamError | None", bool, "Tokens | None", int], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -33,10 +34,14 @@ class Opened:
     _settle: Settle | None = field(default=None, repr=False)
     _done: bool = False
 
-    async def finish(self, error: UpstreamError | None = None, *, record: bool = True) -> None:
+    async def finish(
+        self, error: UpstreamError | None = None, *, record: bool = True, tokens: Tokens | None = None,
+        answer_bytes: int = 0,
+    ) -> None:  # fmt: skip
         """Release the key; a stream that broke after its first chunk still counts against it.
 
-        With `record` False (the client left) the key is released without any verdict.
+        With `record` False (the client left) the key is released without any verdict. `tokens` is what
+        the upstream reported; without it the cost is estimated from the sizes.
         """
         if self._done:
             return
@@ -44,4 +49,4 @@ class Opened:
         if self.response is not None:
             self.response.close()
         if self._settle is not None:
-            await self._settle(error, record)
+            await self._settle(error, record, tokens, answer_bytes)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from keyproxy.clock import Clock
 from keyproxy.config.settings import Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
-from keyproxy.engine.events import AttemptEvent, EventSink
+from keyproxy.engine.events import AttemptEvent, EventSink, Tokens
 from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
 from keyproxy.engine.ratelimit_headers import parse_headroom
@@ -37,6 +37,7 @@ from keyproxy.providers import Endpoint
 from keyproxy.redact import scrub
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.transport.base import Transport, UpstreamResponse
+from keyproxy.usage.tokens import estimate, tokens_from_body
 
 __all__ = ["Call", "Opened", "Router"]
 
@@ -193,13 +194,13 @@ class Router:
             if isinstance(exc, UpstreamError):
                 await self._failed(pool, index, call, scope, attempt, exc, started, status.failures)
             raise
-        self._emit(pool, index, call, attempt, response.status, None, "ok", started)
+        first_byte = time.perf_counter() - started
         opened.provider, opened.key, opened.attempts = pool.name, pool.masks[index], attempt
         opened.endpoint = call.endpoint
-        opened.upstream_seconds = time.perf_counter() - started
-        opened._settle = functools.partial(self._settle, pool, index, call, scope)
+        opened.upstream_seconds = first_byte
+        opened._settle = functools.partial(self._settle, pool, index, call, scope, attempt, started, first_byte)
         if opened.response is None:
-            await opened.finish()
+            await opened.finish(tokens=tokens_from_body(opened.body), answer_bytes=len(opened.body))
         return opened
 
     async def _observe(self, pool: Pool, key_id: str, scope: str, headers: Mapping[str, str]) -> None:
@@ -208,18 +209,22 @@ class Router:
             await self.state.observe_headroom(pool.name, key_id, scope, headroom.fraction, headroom.reset_at)
 
     async def _settle(
-        self, pool: Pool, index: int, call: Call, scope: str, error: UpstreamError | None, record: bool
-    ) -> None:
+        self, pool: Pool, index: int, call: Call, scope: str, attempt: int, started: float, first_byte: float,
+        error: UpstreamError | None, record: bool, tokens: Tokens | None, answer_bytes: int,
+    ) -> None:  # fmt: skip
+        """The answer has been relayed (or abandoned): free the key, report the attempt with what it cost."""
         key_id = pool.key_ids[index]
         await self.state.release(pool.name, key_id)
         pool.notify_freed()
-        if not record:
+        if error is not None and record:
+            status = (await self.state.statuses(pool.name, (key_id,), scope))[0]
+            await self._failed(pool, index, call, scope, attempt, error, started, status.failures)
             return
-        if error is None:
+        # A client that left still cost tokens; the key, though, did nothing wrong.
+        used = tokens or estimate(len(call.body), answer_bytes)
+        self._emit(pool, index, call, attempt, 200, None, "ok", started, first_byte, used)
+        if record:
             await self.state.record(pool.name, key_id, scope, SUCCESS)
-            return
-        status = (await self.state.statuses(pool.name, (key_id,), scope))[0]
-        await self._failed(pool, index, call, scope, 0, error, time.perf_counter(), status.failures)
 
     async def _failed(
         self, pool: Pool, index: int, call: Call, scope: str, attempt: int, error: UpstreamError,
@@ -234,10 +239,13 @@ class Router:
     def _emit(
         self, pool: Pool, index: int, call: Call, attempt: int, status: int | None,
         outcome: ErrorClass | None, message: str, started: float,
+        first_byte: float | None = None, tokens: Tokens | None = None,
     ) -> None:  # fmt: skip
-        elapsed = time.perf_counter() - started
-        mask = pool.masks[index]
-        self.events.emit(AttemptEvent(pool.name, call.model, mask, attempt, status, outcome, message, elapsed))
+        event = AttemptEvent(
+            pool.name, call.model, pool.masks[index], attempt, status, outcome, message,
+            time.perf_counter() - started, pool.key_ids[index], self.clock.now(), first_byte, tokens,
+        )  # fmt: skip
+        self.events.emit(event)
 
     async def _give_up(self, pool: Pool, scope: str, last_error: UpstreamError | None) -> GatewayError:
         """No attempt succeeded. Keys out of quota, or none to try: 429 (503 if none is merely cooling).

@@ -1,6 +1,22 @@
-"""State stores behind one interface: in memory now; SQLite and Redis plug in the same way."""
+"""State stores behind one interface: in memory, or in memory and written to SQLite; Redis later."""
 
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore, Verdict
 from keyproxy.state.memory import MemoryStore
+from keyproxy.state.sqlite_db import DatabaseUnavailable
+from keyproxy.state.sqlite_store import SqliteStore
+from keyproxy.state.sqlite_usage import read_usage
+from keyproxy.state.usage import UsageBook, UsageCounters, UsageKey
 
-__all__ = ["SUCCESS", "KeyStatus", "MemoryStore", "StateStore", "Verdict"]
+__all__ = [
+    "SUCCESS",
+    "DatabaseUnavailable",
+    "KeyStatus",
+    "MemoryStore",
+    "SqliteStore",
+    "StateStore",
+    "UsageBook",
+    "UsageCounters",
+    "UsageKey",
+    "Verdict",
+    "read_usage",
+]

@@ -39,6 +39,27 @@ class MemoryStore:
             found = self._keys[(provider, key_id)] = _Key()
         return found
 
+    def cooldown_of(self, provider: str, key_id: str, model: str) -> tuple[float, ErrorClass | None, int]:
+        """The cooldown's end and reason and the failure streak, for stores that persist changes."""
+        slot = self._scoped.get((provider, key_id, model))
+        return (0.0, None, 0) if slot is None else (slot.cooldown_until, slot.reason, slot.failures)
+
+    def bench_of(self, provider: str, key_id: str) -> tuple[float, ErrorClass | None]:
+        key = self._keys.get((provider, key_id))
+        return (0.0, None) if key is None else (key.benched_until, key.bench_reason)
+
+    def put_cooldown(
+        self, provider: str, key_id: str, model: str, until: float, reason: ErrorClass, failures: int
+    ) -> None:
+        """Restore a persisted cooldown as it was."""
+        slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
+        slot.cooldown_until, slot.reason, slot.failures = until, reason, failures
+
+    def put_bench(self, provider: str, key_id: str, until: float, reason: ErrorClass) -> None:
+        """Restore a persisted bench as it was."""
+        key = self._key(provider, key_id)
+        key.benched_until, key.bench_reason = until, reason
+
     async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
         keys, scoped = self._keys, self._scoped
         result = []

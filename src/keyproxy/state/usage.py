@@ -1,0 +1,176 @@
+"""The usage book: attempt events added up per day, provider, key and model, in memory until flushed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from keyproxy.engine.events import AttemptEvent, Tokens
+
+Price = Callable[[str, str, Tokens], float | None]
+"""price(provider, model, tokens) -> USD, or None when the model has no known price."""
+
+_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class UsageKey:
+    day: str
+    """The UTC date of the attempts, YYYY-MM-DD."""
+    provider: str
+    key_id: str
+    """The key's fingerprint, never the key."""
+    model: str
+
+
+@dataclass(slots=True)
+class UsageCounters:
+    """Sums and counts only, so two of them add up and averages can be computed at read time."""
+
+    requests: int = 0
+    successes: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    """By ErrorClass value."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: int = 0
+    """Requests whose tokens were estimated because the upstream reported none."""
+    cost_usd: float = 0.0
+    last_used: float = 0.0
+    first_byte_sum: float = 0.0
+    first_byte_count: int = 0
+    seconds_sum: float = 0.0
+    """Total seconds of every request; the average is seconds_sum / requests."""
+
+    def add(self, other: UsageCounters) -> None:
+        self.requests += other.requests
+        self.successes += other.successes
+        for reason, count in other.failures.items():
+            self.failures[reason] = self.failures.get(reason, 0) + count
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cached_tokens += other.cached_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.estimated += other.estimated
+        self.cost_usd += other.cost_usd
+        self.last_used = max(self.last_used, other.last_used)
+        self.first_byte_sum += other.first_byte_sum
+        self.first_byte_count += other.first_byte_count
+        self.seconds_sum += other.seconds_sum
+
+    def copy(self) -> UsageCounters:
+        return dataclasses.replace(self, failures=dict(self.failures))
+
+
+UsageRows = list[tuple[UsageKey, UsageCounters]]
+
+
+class UsageBook:
+    """An EventSink. Every event is one request to one key; `emit` runs on the event loop per attempt,
+    so it does a dict lookup and additions and nothing else."""
+
+    def __init__(self, price: Price | None = None) -> None:
+        self._price = price
+        self._pending: dict[tuple[str, str, str, str], UsageCounters] = {}
+        self._day = ""
+        self._day_start = 0.0
+        self._day_end = 0.0
+
+    def emit(self, event: AttemptEvent) -> None:
+        at = event.at
+        if not self._day_start <= at < self._day_end:
+            self._turn_day(at)
+        slot = (self._day, event.provider, event.key_id, event.model)
+        counters = self._pending.get(slot)
+        if counters is None:
+            counters = self._pending[slot] = UsageCounters()
+        counters.requests += 1
+        outcome = event.outcome
+        if outcome is None:
+            counters.successes += 1
+        else:
+            counters.failures[outcome.value] = counters.failures.get(outcome.value, 0) + 1
+        counters.seconds_sum += event.seconds
+        if event.first_byte is not None:
+            counters.first_byte_sum += event.first_byte
+            counters.first_byte_count += 1
+        if at > counters.last_used:
+            counters.last_used = at
+        tokens = event.tokens
+        if tokens is None:
+            return
+        counters.prompt_tokens += tokens.prompt
+        counters.completion_tokens += tokens.completion
+        counters.cached_tokens += tokens.cached
+        counters.reasoning_tokens += tokens.reasoning
+        if tokens.estimated:
+            counters.estimated += 1
+        if self._price is not None:
+            cost = self._price(event.provider, event.model, tokens)
+            if cost is not None:
+                counters.cost_usd += cost
+
+    def _turn_day(self, at: float) -> None:
+        # Formatting a date per event would dominate emit; it changes once a day.
+        start = at - at % _DAY
+        self._day = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d")
+        self._day_start, self._day_end = start, start + _DAY
+
+    def pending_rows(self) -> int:
+        """How many (day, provider, key, model) rows are waiting for a flush. Not __len__: an empty book
+        must stay truthy where sinks are chosen with `or`."""
+        return len(self._pending)
+
+    def drain(self) -> dict[UsageKey, UsageCounters]:
+        """Take everything pending; the book starts again from zero."""
+        pending, self._pending = self._pending, {}
+        return {UsageKey(*slot): counters for slot, counters in pending.items()}
+
+    def pending(self) -> dict[UsageKey, UsageCounters]:
+        """A copy of what has not been flushed yet, for queries."""
+        return {UsageKey(*slot): counters.copy() for slot, counters in self._pending.items()}
+
+    def restore(self, batch: Mapping[UsageKey, UsageCounters]) -> None:
+        """Put back a drained batch that could not be written, merged with what came in since."""
+        for key, counters in batch.items():
+            slot = (key.day, key.provider, key.key_id, key.model)
+            found = self._pending.get(slot)
+            if found is None:
+                self._pending[slot] = counters.copy()
+            else:
+                found.add(counters)
+
+
+def select(
+    rows: Iterable[tuple[UsageKey, UsageCounters]],
+    provider: str | None = None,
+    model: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> UsageRows:
+    """The rows matching every filter given; `since` and `until` are UTC days, both inclusive."""
+    return [
+        (key, counters)
+        for key, counters in rows
+        if (provider is None or key.provider == provider)
+        and (model is None or key.model == model)
+        and (since is None or key.day >= since)
+        and (until is None or key.day <= until)
+    ]
+
+
+def merge(*parts: Iterable[tuple[UsageKey, UsageCounters]]) -> UsageRows:
+    """Rows of the same key added together, sorted by day, provider, key and model."""
+    merged: dict[UsageKey, UsageCounters] = {}
+    for rows in parts:
+        for key, counters in rows:
+            found = merged.get(key)
+            if found is None:
+                merged[key] = counters.copy()
+            else:
+                found.add(counters)
+    return sorted(merged.items(), key=lambda row: (row[0].day, row[0].provider, row[0].key_id, row[0].model))
