@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ def upstream() -> Iterator[tuple[FakeUpstream, str]]:
 
 
 @pytest.fixture
-def start_proxy(upstream: tuple[FakeUpstream, str]) -> Iterator[StartProxy]:
+def start_proxy(upstream: tuple[FakeUpstream, str], tmp_path: Path) -> Iterator[StartProxy]:
     """start_proxy(**env) -> base URL of a proxy for provider `fake` over the fake upstream's keys."""
     servers: list[BackgroundServer] = []
 
@@ -29,6 +30,7 @@ def start_proxy(upstream: tuple[FakeUpstream, str]) -> Iterator[StartProxy]:
         env: Mapping[str, str] | None = None, *, providers: Mapping[str, str] | None = None, config: str | None = None
     ) -> str:
         values = {**(providers if providers is not None else provider_env(upstream[1])), **(env or {})}
+        values.setdefault("KEYPROXY_DATA_DIR", str(tmp_path / f"data-{len(servers)}"))
         report = build_settings(values, CliOptions(), config=parse_config(config) if config else None)
         assert not report.errors, report.errors
         server = BackgroundServer(build_app(report.settings))

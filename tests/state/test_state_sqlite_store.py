@@ -1,103 +1,34 @@
-"""SqliteStore: memory answers, batches go to a real SQLite file on the writer thread, state survives restarts."""
+"""SqliteStore: memory answers, batches go to a real SQLite file on the writer thread, off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from keyproxy.engine.events import AttemptEvent, Tokens
 from keyproxy.errors import ErrorClass
 from keyproxy.state import SUCCESS, MemoryStore, Verdict
-from keyproxy.state.sqlite_db import open_database
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_usage import read_usage
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.state.usage import UsageBook
-from keyproxy.testing import FakeClock
-
-NOW = 1_700_000_000.0
-DAY = 86400.0
-COOL = Verdict("model", NOW + 60, ErrorClass.RATE_LIMITED)
-BENCH = Verdict("key", NOW + 600, ErrorClass.KEY_REJECTED)
-
-
-class HeldClock(FakeClock):
-    """A FakeClock whose sleep waits for the test, so the flush loop runs one round per `tick` only."""
-
-    __slots__ = ("_parked", "_release")
-
-    def __init__(self) -> None:
-        super().__init__(NOW)
-        self._parked = asyncio.Event()
-        self._release = asyncio.Event()
-
-    async def sleep(self, seconds: float) -> None:
-        self._parked.set()
-        await self._release.wait()
-        self._release.clear()
-        self.advance(seconds)
-
-    async def tick(self) -> None:
-        """Wake the sleeper and wait until it has done its round and sleeps again."""
-        await self._parked.wait()
-        self._parked.clear()
-        self._release.set()
-        await self._parked.wait()
-
-
-class SpyWriter(SqliteWriter):
-    """Records each batch and the thread it ran on; fails the next `failures` batches."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        super().__init__(connection)
-        self.batches: list[Batch] = []
-        self.threads: list[str] = []
-        self.failures = 0
-
-    def apply(self, batch: Batch) -> None:
-        self.threads.append(threading.current_thread().name)
-        if self.failures:
-            self.failures -= 1
-            raise sqlite3.OperationalError("disk I/O error")
-        self.batches.append(batch)
-        super().apply(batch)
-
-
-def spying(writers: list[SpyWriter]) -> Callable[[Path], SqliteWriter]:
-    def opener(path: Path) -> SqliteWriter:
-        writers.append(SpyWriter(open_database(path)))
-        return writers[-1]
-
-    return opener
-
-
-def event(**overrides: Any) -> AttemptEvent:
-    values: dict[str, Any] = {
-        "provider": "p", "model": "m", "key": "sk-a...1234", "attempt": 1, "status": 200, "outcome": None,
-        "message": "", "seconds": 1.0, "key_id": "k", "at": NOW, "tokens": Tokens(prompt=10, completion=2),
-    }  # fmt: skip
-    return AttemptEvent(**{**values, **overrides})
-
-
-async def started(path: Path, clock: FakeClock | None = None, **options: Any) -> SqliteStore:
-    store = SqliteStore(path, options.pop("book", None) or UsageBook(), **options)
-    await store.start(clock or HeldClock())
-    return store
-
-
-def rows(path: Path, query: str) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(path)
-    try:
-        return connection.execute(query).fetchall()
-    finally:
-        connection.close()
+from state.state_support import (
+    BENCH,
+    COOL,
+    DAY,
+    NOW,
+    HeldClock,
+    SpyWriter,
+    event,
+    rows,
+    spying,
+    started,
+    status,
+)
 
 
 def test_many_events_and_changes_are_written_in_one_transaction(tmp_path: Path) -> None:
@@ -217,92 +148,6 @@ def test_last_use_of_a_key_is_written(tmp_path: Path) -> None:
     assert rows(tmp_path / "keyproxy.db", "SELECT key_id, last_seen FROM key_state") == [("k", NOW + 5)]
 
 
-def restart(path: Path, before: Callable[[SqliteStore], Any], advance: float = 0.0) -> SqliteStore:
-    """Runs `before` on one store, stops it, and returns a second store started on the same file."""
-
-    async def go() -> SqliteStore:
-        clock = HeldClock()
-        first = await started(path, clock)
-        await before(first)
-        await first.stop()
-        clock.advance(advance)
-        second = await started(path, clock)
-        await second.stop()  # the memory of a stopped store stays readable
-        return second
-
-    return asyncio.run(go())
-
-
-def status(store: SqliteStore, key_id: str = "k", model: str = "m") -> Any:
-    return asyncio.run(store.statuses("p", [key_id], model))[0]
-
-
-def test_a_cooldown_survives_a_restart_while_it_lasts(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.record("p", "k", "m", COOL)
-        await store.record("p", "k", "m", COOL)
-
-    again = restart(tmp_path / "keyproxy.db", before)
-    assert (status(again).cooldown_until, status(again).failures) == (NOW + 60, 2)
-    assert asyncio.run(again.report("p", ["k"], NOW))[0].cooldowns[0].reason is ErrorClass.RATE_LIMITED
-
-
-def test_a_bench_survives_a_restart_while_it_lasts(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.record("p", "k", "m", BENCH)
-
-    again = restart(tmp_path / "keyproxy.db", before)
-    assert status(again, model="other").benched_until == NOW + 600
-    assert asyncio.run(again.report("p", ["k"], NOW))[0].bench_reason is ErrorClass.KEY_REJECTED
-
-
-def test_cooldowns_and_benches_that_ended_are_not_restored(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.record("p", "k", "m", COOL)
-        await store.record("p", "k", "m", BENCH)
-
-    again = restart(tmp_path / "keyproxy.db", before, advance=601)
-    assert (status(again).cooldown_until, status(again).benched_until) == (0.0, 0.0)
-
-
-def test_a_success_ends_the_stored_cooldown_and_bench(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.record("p", "k", "m", COOL)
-        await store.record("p", "k", "m", BENCH)
-        await store.flush()
-        await store.record("p", "k", "m", SUCCESS)
-
-    again = restart(tmp_path / "keyproxy.db", before)
-    assert (status(again).cooldown_until, status(again).benched_until) == (0.0, 0.0)
-
-
-def test_clear_persists_the_lift(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.record("p", "k", "m", COOL)
-        await store.record("p", "k", "m", BENCH)
-        await store.flush()
-        assert await store.clear("p", "k") == 2
-
-    again = restart(tmp_path / "keyproxy.db", before)
-    assert (status(again).cooldown_until, status(again).benched_until) == (0.0, 0.0)
-
-
-def test_the_sticky_key_survives_a_restart(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.set_sticky("p", "m", "k1")
-        await store.set_sticky("p", "m", "k2")
-
-    again = restart(tmp_path / "keyproxy.db", before)
-    assert asyncio.run(again.sticky("p", "m")) == "k2"
-
-
-def test_in_flight_counts_are_not_kept_across_a_restart(tmp_path: Path) -> None:
-    async def before(store: SqliteStore) -> None:
-        await store.acquire("p", "k", 1.0, NOW)
-
-    assert status(restart(tmp_path / "keyproxy.db", before)).in_flight == 0
-
-
 def test_a_failed_flush_keeps_everything_for_the_next_and_logs_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -349,22 +194,6 @@ def test_a_database_that_cannot_be_opened_leaves_the_store_serving_from_memory(
     assert not store.persistent
     assert status(store).cooldown_until == NOW + 60
     assert len(caplog.records) == 1 and "memory only" in caplog.text
-
-
-def test_a_corrupt_database_is_moved_aside_and_a_fresh_one_used(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    (tmp_path / "keyproxy.db").write_bytes(b"garbage" * 1000)
-
-    async def before(store: SqliteStore) -> None:
-        await store.record("p", "k", "m", COOL)
-
-    with caplog.at_level(logging.ERROR, logger="keyproxy.state"):
-        again = restart(tmp_path / "keyproxy.db", before)
-    assert status(again).cooldown_until == NOW + 60
-    assert len(list(tmp_path.glob("keyproxy.db.corrupt-*"))) == 1
-    assert rows(tmp_path / "keyproxy.db", "SELECT key_id FROM cooldowns") == [("k",)]
-    assert "corrupt" in caplog.text
 
 
 def test_prune_runs_at_start(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from keyproxy.api.asgi import Receive, Scope, Send, header, send_error
 from keyproxy.api.catalog import MODELS_PREFIX, CatalogRoutes, health
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.usage import UsageRoutes
 from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound
 from keyproxy.transport.base import Transport
 
@@ -23,7 +24,8 @@ Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class KeyproxyApp:
-    """`background` are started with the application and cancelled when it stops."""
+    """`startup` and `shutdown` run in order when the application starts and stops (the state store opens
+    and flushes there); `background` jobs run in between and are cancelled first at shutdown."""
 
     def __init__(
         self,
@@ -32,11 +34,16 @@ class KeyproxyApp:
         catalog: CatalogRoutes,
         admin: AdminRoutes,
         messages: MessagesRoutes,
+        usage: UsageRoutes,
         transport: Transport,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        startup: Sequence[Callable[[], Awaitable[None]]] = (),
+        shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.transport = transport
         self.background = background
+        self.startup = startup
+        self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
         self._key = proxy_key.encode() if proxy_key else None
         self._bearer = b"Bearer " + self._key if self._key else None
@@ -48,6 +55,9 @@ class KeyproxyApp:
             ("POST", "/v1/messages"): messages.messages,
             ("POST", "/v1/messages/count_tokens"): messages.count_tokens,
             ("GET", "/v1/status"): admin.status,
+            ("GET", "/v1/usage"): usage.usage,
+            ("POST", "/v1/cost-estimate"): usage.cost_estimate,
+            ("POST", "/v1/token-count"): usage.token_count,
             ("POST", "/v1/admin/reset"): admin.reset,
         }
         # Clients configured with a base URL lacking /v1 call the bare paths.
@@ -101,12 +111,16 @@ class KeyproxyApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                for step in self.startup:
+                    await step()
                 self._tasks = [asyncio.create_task(job()) for job in self.background]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for task in self._tasks:
                     task.cancel()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+                for step in self.shutdown:
+                    await step()
                 await self.transport.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

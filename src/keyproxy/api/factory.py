@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable, Mapping
 
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.usage import UsageQuery, UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
 from keyproxy.engine.cooldown import CooldownPolicy
-from keyproxy.engine.events import EventSink, LogSink
+from keyproxy.engine.events import EventSink, LogSink, Sinks
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Router
 from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
+from keyproxy.state.sqlite_store import SqliteStore
+from keyproxy.state.usage import UsageBook, UsageCounters, UsageKey, select
 from keyproxy.transport.base import Transport
+from keyproxy.usage.prices import PriceTable, parse_prices
 
 
 def build_app(
@@ -36,9 +41,16 @@ def build_app(
 
         transport = AiohttpTransport()
     clock = clock or SystemClock()
-    state = state or MemoryStore()
     engine = settings.engine
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
+    prices = PriceTable(parse_prices(settings.state.prices))
+    book = UsageBook(prices)
+    startup: list[Callable[[], Awaitable[None]]] = []
+    shutdown: list[Callable[[], Awaitable[None]]] = []
+    if state is None:
+        state, query = _state(settings, pools, book, clock, startup, shutdown)
+    else:
+        query = _pending(book)
     cooldowns = CooldownPolicy(
         rate_limit_steps=engine.rate_limit_steps,
         quota_steps=engine.quota_steps,
@@ -47,7 +59,7 @@ def build_app(
         max_hint=engine.max_cooldown,
     )
     router = Router(
-        pools, transport, state, clock, events or LogSink(), settings.timeouts,
+        pools, transport, state, clock, Sinks(events or LogSink(), book), settings.timeouts,
         keepalive=settings.keepalive_interval, cooldowns=cooldowns, max_attempts=engine.max_attempts,
         transient_retry_delay=engine.transient_retry_delay, rng=rng,
     )  # fmt: skip
@@ -59,6 +71,38 @@ def build_app(
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, state, clock),
         MessagesRoutes(settings, router),
+        UsageRoutes(pools, state, clock, query, prices),
         transport,
         background=(reprober.run,),
+        startup=startup,
+        shutdown=shutdown,
     )
+
+
+def _state(
+    settings: Settings, pools: Mapping[str, Pool], book: UsageBook, clock: Clock,
+    startup: list[Callable[[], Awaitable[None]]], shutdown: list[Callable[[], Awaitable[None]]],
+) -> tuple[StateStore, UsageQuery]:  # fmt: skip
+    """SQLite in the data dir by default: opened at startup, flushed every interval and at shutdown."""
+    if settings.state.backend == "memory":
+        return MemoryStore(), _pending(book)
+    configured = {(name, key_id) for name, pool in pools.items() for key_id in pool.key_ids}
+    store = SqliteStore(
+        settings.data_dir / "keyproxy.db", book, interval=settings.state.flush_interval,
+        retention_days=settings.state.retention_days, grace_seconds=settings.state.prune_grace_days * 86400,
+        configured=configured,
+    )  # fmt: skip
+    startup.append(lambda: store.start(clock))
+    shutdown.append(store.stop)
+    return store, store.usage
+
+
+def _pending(book: UsageBook) -> UsageQuery:
+    """Usage kept in memory only: what the book holds since start."""
+
+    async def query(
+        provider: str | None, model: str | None, since: str | None, until: str | None
+    ) -> list[tuple[UsageKey, UsageCounters]]:
+        return select(book.pending().items(), provider, model, since, until)
+
+    return query

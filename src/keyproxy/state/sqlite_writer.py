@@ -98,6 +98,9 @@ _PRUNE = (
 )
 
 
+_CONFIGURED = "CREATE TEMP TABLE IF NOT EXISTS configured (provider TEXT, key_id TEXT, PRIMARY KEY (provider, key_id))"
+
+
 class SqliteWriter:
     """Owns one connection; every method must run on the thread that opened it (sqlite3 checks)."""
 
@@ -121,7 +124,9 @@ class SqliteWriter:
                     connection.execute(_STATEMENTS[type(change)], _params(change))
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            # Some errors (a full disk) have already rolled the transaction back.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
 
     def load(self, now: float) -> Loaded:
@@ -159,16 +164,18 @@ class SqliteWriter:
         params = {"oldest_day": oldest_day, "now": now, "cutoff": now - grace_seconds}
         connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.execute("CREATE TEMP TABLE IF NOT EXISTS configured (provider TEXT, key_id TEXT)")
+            connection.execute(_CONFIGURED)
             connection.execute("DELETE FROM temp.configured")
-            connection.executemany("INSERT INTO temp.configured VALUES (?, ?)", configured)
+            connection.executemany("INSERT OR IGNORE INTO temp.configured VALUES (?, ?)", configured)
             changed_before = connection.total_changes
             for statement in _PRUNE:
                 connection.execute(statement, params)
             pruned = connection.total_changes - changed_before
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            # Some errors (a full disk) have already rolled the transaction back.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
         return pruned
 
