@@ -35,6 +35,14 @@ def parser() -> argparse.ArgumentParser:
     _config_flags(reset)
     reset.add_argument("provider")
     reset.add_argument("key", nargs="?", help="fingerprint or masked key (default: every key of the provider)")
+    usage = commands.add_parser("usage", help="requests, tokens and cost per provider, key and model")
+    _config_flags(usage)
+    usage.add_argument("--json", action="store_true", help="print the raw JSON")
+    usage.add_argument("--offline", action="store_true", help="read the data dir even if a proxy is running")
+    for name in ("provider", "model"):
+        usage.add_argument(f"--{name}")
+    usage.add_argument("--since", help="first UTC day, YYYY-MM-DD")
+    usage.add_argument("--until", help="last UTC day, YYYY-MM-DD")
     fake = commands.add_parser("fake-upstream", help="run the fake OpenAI-compatible upstream used by tests")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=9000)
@@ -68,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from keyproxy.cli.status import status
 
         return status(options_from(args), as_json=args.json)
+    if args.command == "usage":
+        from keyproxy.cli.usage import usage
+
+        filters = {name: getattr(args, name) for name in ("provider", "model", "since", "until")}
+        return usage(options_from(args), filters, as_json=args.json, offline=args.offline)
     if args.command == "reset-key":
         from keyproxy.cli.status import reset_key
 

@@ -14,7 +14,7 @@ from keyproxy.errors import ConfigError
 
 
 def status(options: CliOptions, *, as_json: bool) -> int:
-    answer = _ask(options, "GET", "/v1/status")
+    answer = ask(options, "GET", "/v1/status")
     if answer is None:
         return 1
     if as_json:
@@ -33,7 +33,7 @@ def status(options: CliOptions, *, as_json: bool) -> int:
 
 
 def reset_key(options: CliOptions, provider: str, key: str | None) -> int:
-    answer = _ask(options, "POST", "/v1/admin/reset", {"provider": provider, "key": key})
+    answer = ask(options, "POST", "/v1/admin/reset", {"provider": provider, "key": key})
     if answer is None:
         return 1
     sys.stdout.write(f"{answer['provider']}: lifted {answer['lifted']} cooldown(s) or bench(es)\n")
@@ -53,8 +53,11 @@ def _left(until: float, now: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds >= 60 else f"{seconds}s"
 
 
-def _ask(options: CliOptions, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    settings = _settings(options)
+def ask(
+    options: CliOptions, method: str, path: str, body: dict[str, Any] | None = None, *, quiet: bool = False
+) -> Any:
+    """The running proxy's JSON answer, or None (said on stderr unless `quiet` and it is simply not running)."""
+    settings = load(options)
     if settings is None:
         return None
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "[::]") else settings.host
@@ -71,11 +74,12 @@ def _ask(options: CliOptions, method: str, path: str, body: dict[str, Any] | Non
         detail = json.loads(error.read() or b"{}").get("error", {}).get("message", error.reason)
         sys.stderr.write(f"keyproxy: {url} answered {error.code}: {detail}\n")
     except (urllib.error.URLError, OSError) as error:
-        sys.stderr.write(f"keyproxy: no keyproxy answering at {url} ({error}); is `keyproxy serve` running?\n")
+        if not quiet:
+            sys.stderr.write(f"keyproxy: no keyproxy answering at {url} ({error}); is `keyproxy serve` running?\n")
     return None
 
 
-def _settings(options: CliOptions) -> Settings | None:
+def load(options: CliOptions) -> Settings | None:
     try:
         return load_settings(options)
     except InvalidConfiguration as invalid:
