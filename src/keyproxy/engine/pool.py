@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from keyproxy.config.settings import ProviderSettings, Timeouts
@@ -66,6 +67,12 @@ class Pool:
         if self._freed is None:
             self._freed = asyncio.Event()
         await self._freed.wait()
+
+    async def wait_freed_or(self, seconds: float) -> None:
+        """Return when a request on this provider ends, or after `seconds`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.wait_freed()
 
     def notify_freed(self) -> None:
         if self._freed is not None:

@@ -7,7 +7,6 @@ request's deadline, and reports every attempt to the event sink.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import random
@@ -22,7 +21,7 @@ from keyproxy.engine.events import AttemptEvent, EventSink, Tokens
 from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
 from keyproxy.engine.ratelimit_headers import parse_headroom
-from keyproxy.engine.selection import Exhausted, Pick, choose, decayed_usage
+from keyproxy.engine.selection import Exhausted, Pick, cap, choose, decayed_usage
 from keyproxy.errors import (
     DeadlineExceeded,
     ErrorClass,
@@ -134,22 +133,27 @@ class Router:
                 now = self.clock.now()
             elif choice.retry_at is not None and choice.retry_at < deadline:
                 if choice.busy:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(deadline - now):
-                            await pool.wait_freed()
+                    await pool.wait_freed_or(deadline - now)
                 else:
                     await self.clock.sleep(choice.retry_at - now)
                 continue
             else:
                 break
-            attempts += 1
             key_id = pool.key_ids[index]
+            status = statuses[index]
+            limit_here = cap(pool.policy.max_concurrent, pool.priorities[index], pool.policy.multipliers)
+            used = decayed_usage(status.usage, status.last_used, now) + 1
+            if not await self.state.acquire(pool.name, key_id, used, now, limit_here):
+                # Another request (maybe on another instance) took the last slot since the statuses were read.
+                await pool.wait_freed_or(max(0.0, min(0.05, deadline - now)))
+                continue
+            attempts += 1
             tried.add(key_id)
             if sequential and sticky != key_id:
                 await self.state.set_sticky(pool.name, scope, key_id)
             started = time.perf_counter()
             try:
-                opened = await self._attempt(pool, index, call, scope, attempts, statuses[index], now)
+                opened = await self._attempt(pool, index, call, scope, attempts, status)
             except UpstreamError as error:
                 spent += time.perf_counter() - started
                 if error.error_class is ErrorClass.CLIENT_ERROR:
@@ -162,16 +166,14 @@ class Router:
             return opened
         raise await self._give_up(pool, scope, last_error)
 
-    async def _attempt(
-        self, pool: Pool, index: int, call: Call, scope: str, attempt: int, status: KeyStatus, now: float
-    ) -> Opened:
+    async def _attempt(self, pool: Pool, index: int, call: Call, scope: str, attempt: int, status: KeyStatus) -> Opened:
+        """One request on a key already acquired; the key is released when the answer is settled."""
         key_id = pool.key_ids[index]
         timeouts = request_timeouts(self.timeouts, stream=call.stream)
         request = pool.adapter.request(call.endpoint, pool.secrets[index], call.body, timeouts, stream=call.stream)
         if call.headers:
             request = dataclasses.replace(request, headers={**request.headers, **call.headers})
         started = time.perf_counter()
-        await self.state.acquire(pool.name, key_id, decayed_usage(status.usage, status.last_used, now) + 1, now)
         response: UpstreamResponse | None = None
         try:
             response = await self.transport.send(request)

@@ -77,8 +77,9 @@ class StateStore(Protocol):
         """Apply an attempt's verdict; a success clears the failure streak, the cooldown and the bench."""
         ...
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float) -> None:
-        """A request starts on the key; `usage` is its new decayed usage as of `now`."""
+    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
+        """A request starts on the key, unless it already has `cap` in flight (on every instance sharing
+        the store): then nothing changes and the answer is False. `usage` is its new decayed usage."""
         ...
 
     async def release(self, provider: str, key_id: str) -> None: ...

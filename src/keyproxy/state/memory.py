@@ -96,10 +96,13 @@ class MemoryStore:
         elif verdict.scope == "model" and verdict.until >= slot.cooldown_until:
             slot.cooldown_until, slot.reason = verdict.until, verdict.reason
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float) -> None:
+    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
         key = self._key(provider, key_id)
+        if cap is not None and key.in_flight >= cap:
+            return False
         key.in_flight += 1
         key.usage, key.last_used = usage, now
+        return True
 
     async def release(self, provider: str, key_id: str) -> None:
         key = self._keys.get((provider, key_id))

@@ -212,9 +212,11 @@ class SqliteStore:
         if len(journal) != changes:
             self._touch(provider, key_id)
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float) -> None:
-        await self._memory.acquire(provider, key_id, usage, now)
+    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
+        if not await self._memory.acquire(provider, key_id, usage, now, cap):
+            return False
         self._journal.touch(provider, key_id, now)
+        return True
 
     async def release(self, provider: str, key_id: str) -> None:
         await self._memory.release(provider, key_id)
