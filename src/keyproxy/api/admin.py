@@ -55,21 +55,27 @@ class _Reset(msgspec.Struct):
     key: str | None = None
 
 
-def _key(pool: Pool, index: int, report: KeyReport) -> dict[str, Any]:
-    status = "benched" if report.benched_until else "cooling" if report.cooldowns else "ok"
+def key_state(report: KeyReport) -> dict[str, Any]:
+    """A key's live state as /v1/status and /v1/usage show it."""
     return {
-        "key": pool.masks[index],
-        "id": report.key_id,
-        "source": pool.settings.credentials[index].source,
-        "priority": pool.priorities[index],
-        "status": status,
-        "benched_until": report.benched_until or None,
-        "bench_reason": report.bench_reason.value if report.bench_reason else None,
+        "status": "benched" if report.benched_until else "cooling" if report.cooldowns else "ok",
         "cooldowns": [
             {"model": c.model.removeprefix("group:"), "until": c.until, "reason": c.reason.value}
             for c in report.cooldowns
         ],
         "in_flight": report.in_flight,
+    }
+
+
+def _key(pool: Pool, index: int, report: KeyReport) -> dict[str, Any]:
+    return {
+        "key": pool.masks[index],
+        "id": report.key_id,
+        "source": pool.settings.credentials[index].source,
+        "priority": pool.priorities[index],
+        **key_state(report),
+        "benched_until": report.benched_until or None,
+        "bench_reason": report.bench_reason.value if report.bench_reason else None,
         "recent_requests": round(report.usage, 2),
         "last_used": report.last_used or None,
     }

@@ -9,10 +9,9 @@ import msgspec
 
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
-from keyproxy.config.filters import model_allowed
+from keyproxy.api.targets import read_envelope, resolve
 from keyproxy.config.settings import Settings, TemperatureOverride
 from keyproxy.engine.router import Call, Opened, Router
-from keyproxy.errors import InvalidRequest, ModelNotFound
 from keyproxy.providers import Endpoint
 from keyproxy.translate.rewrite import with_model
 
@@ -21,8 +20,6 @@ class CompletionRoutes:
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
         self.router = router
-        names = sorted(settings.providers)
-        self.configured = ", ".join(names) or "none"
 
     async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve("chat", scope, receive, send)
@@ -49,38 +46,17 @@ class CompletionRoutes:
         await guard.run(work)
 
     def _calls(self, endpoint: Endpoint, raw: bytes) -> tuple[list[Call], bool]:
-        """The targets to try, in order: one for `provider/model`, the chain for an alias."""
-        try:
-            envelope = _ENVELOPE.decode(raw)
-        except msgspec.ValidationError:
-            raise InvalidRequest("request body must be a JSON object") from None
-        except msgspec.DecodeError:
-            raise InvalidRequest("request body is not valid JSON") from None
-        model = envelope.model
-        if not isinstance(model, str) or not model:
-            raise InvalidRequest('"model" is required, as "provider/model" or an alias')
-        alias = self.settings.aliases.get(model)
-        targets = alias.targets if alias is not None else (model,)
-        calls = [self._call(endpoint, raw, envelope, model, target) for target in targets]
-        return calls, alias is not None and alias.on_context_length
-
-    def _call(self, endpoint: Endpoint, raw: bytes, envelope: _Envelope, model: str, target: str) -> Call:
-        provider_name, _, upstream_model = target.partition("/")
-        provider = self.settings.providers.get(provider_name)
-        if provider is None or not upstream_model:
-            aliases = f"; aliases: {', '.join(sorted(self.settings.aliases))}" if self.settings.aliases else ""
-            raise InvalidRequest(
-                f"unknown provider {provider_name!r} in model {model!r}; "
-                f"use provider/model with one of: {self.configured}{aliases}"
-            )
-        if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
-            raise ModelNotFound(f"model {target!r} is not offered by this proxy")
+        envelope, model = read_envelope(raw)
+        targets, on_context_length = resolve(self.settings, model)
         mode = self.settings.override_temperature_zero
-        if endpoint == "chat" and mode != "off" and envelope.temperature == 0:
-            body = _without_zero_temperature(raw, upstream_model, mode)
-        else:
-            body = with_model(raw, model, upstream_model)
-        return Call(provider_name, upstream_model, endpoint, body, stream=envelope.stream is True)
+        calls = []
+        for target in targets:
+            if endpoint == "chat" and mode != "off" and envelope.temperature == 0:
+                body = _without_zero_temperature(raw, target.model, mode)
+            else:
+                body = with_model(raw, model, target.model)
+            calls.append(Call(target.provider.name, target.model, endpoint, body, stream=envelope.stream is True))
+        return calls, on_context_length
 
 
 def served_by(opened: Opened, started: float) -> list[tuple[bytes, bytes]]:
@@ -92,17 +68,6 @@ def served_by(opened: Opened, started: float) -> list[tuple[bytes, bytes]]:
         (b"x-keyproxy-attempts", str(opened.attempts).encode()),
         (b"x-keyproxy-overhead-ms", f"{overhead_ms:.2f}".encode()),
     ]
-
-
-class _Envelope(msgspec.Struct):
-    """The only fields routing needs; the rest of the body is validated as JSON but not built."""
-
-    model: Any = None
-    stream: Any = None
-    temperature: Any = None
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
 
 
 def _without_zero_temperature(raw: bytes, upstream_model: str, mode: TemperatureOverride) -> bytes:

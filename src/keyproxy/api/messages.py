@@ -16,10 +16,9 @@ from keyproxy.api.anthropic_errors import anthropic_error_event
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, header, read_body, send_bytes, send_json
 from keyproxy.api.chat import served_by
 from keyproxy.api.streaming import ClientStream, DisconnectGuard, relay_stream
-from keyproxy.config.filters import model_allowed
+from keyproxy.api.targets import read_envelope, resolve
 from keyproxy.config.settings import Settings
 from keyproxy.engine.router import Call, Router
-from keyproxy.errors import InvalidRequest, ModelNotFound
 from keyproxy.translate.anthropic_inbound_request import messages_to_chat
 from keyproxy.translate.anthropic_inbound_response import chat_response_to_messages
 from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
@@ -30,14 +29,6 @@ ANTHROPIC_STREAM = ClientStream(b"message_stop", anthropic_error_event, b'event:
 _FORWARDED = (b"anthropic-beta", b"anthropic-version")
 
 
-class _Envelope(msgspec.Struct):
-    model: Any = None
-    stream: Any = None
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-
-
 class MessagesRoutes:
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
@@ -46,8 +37,8 @@ class MessagesRoutes:
     async def messages(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
-        model, stream = _envelope(raw)
-        calls, on_context_length = self._calls(scope, raw, model, stream)
+        envelope, model = read_envelope(raw)
+        calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
@@ -70,59 +61,31 @@ class MessagesRoutes:
         """Exact from an Anthropic target (its own count endpoint); elsewhere an estimate of 4 characters
         per token over every text in the request, since other providers offer no count for this format."""
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
-        model, _ = _envelope(raw)
-        target = self._targets(model)[0]
-        provider, _, upstream_model = target.partition("/")
-        if self.settings.providers[provider].protocol == "anthropic":
-            call = Call(provider, upstream_model, "count_tokens", with_model(raw, model, upstream_model),
-                        headers=_forwarded(scope))  # fmt: skip
+        _, model = read_envelope(raw)
+        target = resolve(self.settings, model)[0][0]
+        if target.provider.protocol == "anthropic":
+            body = with_model(raw, model, target.model)
+            call = Call(target.provider.name, target.model, "count_tokens", body, headers=_forwarded(scope))
             opened = await self.router.open(call)
             await send_bytes(send, opened.status, opened.body)
             return
         await send_json(send, 200, {"input_tokens": _estimate(msgspec.json.decode(raw))})
 
     def _calls(self, scope: Scope, raw: bytes, model: str, stream: bool) -> tuple[list[Call], bool]:
-        alias = self.settings.aliases.get(model)
+        targets, on_context_length = resolve(self.settings, model)
         chat: dict[str, Any] | None = None
         calls = []
-        for target in self._targets(model):
-            provider, _, upstream_model = target.partition("/")
-            if self.settings.providers[provider].protocol == "anthropic":
-                body = with_model(raw, model, upstream_model)
-                calls.append(Call(provider, upstream_model, "messages", body, stream, _forwarded(scope)))
+        for target in targets:
+            name = target.provider.name
+            if target.provider.protocol == "anthropic":
+                body = with_model(raw, model, target.model)
+                calls.append(Call(name, target.model, "messages", body, stream, _forwarded(scope)))
                 continue
             if chat is None:
                 chat = messages_to_chat(msgspec.json.decode(raw))
-            body = msgspec.json.encode({**chat, "model": upstream_model})
-            calls.append(Call(provider, upstream_model, "chat", body, stream))
-        return calls, alias is not None and alias.on_context_length
-
-    def _targets(self, model: str) -> tuple[str, ...]:
-        alias = self.settings.aliases.get(model)
-        targets = alias.targets if alias is not None else (model,)
-        for target in targets:
-            provider_name, _, upstream_model = target.partition("/")
-            provider = self.settings.providers.get(provider_name)
-            if provider is None or not upstream_model:
-                configured = ", ".join(sorted(self.settings.providers)) or "none"
-                raise InvalidRequest(
-                    f"unknown model {model!r}: use provider/model with one of: {configured}, or an alias"
-                )
-            if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
-                raise ModelNotFound(f"model {target!r} is not offered by this proxy")
-        return targets
-
-
-def _envelope(raw: bytes) -> tuple[str, bool]:
-    try:
-        envelope = _ENVELOPE.decode(raw)
-    except msgspec.ValidationError:
-        raise InvalidRequest("request body must be a JSON object") from None
-    except msgspec.DecodeError:
-        raise InvalidRequest("request body is not valid JSON") from None
-    if not isinstance(envelope.model, str) or not envelope.model:
-        raise InvalidRequest('"model" is required, as "provider/model" or an alias')
-    return envelope.model, envelope.stream is True
+            body = msgspec.json.encode({**chat, "model": target.model})
+            calls.append(Call(name, target.model, "chat", body, stream))
+        return calls, on_context_length
 
 
 def _forwarded(scope: Scope) -> dict[str, str]:

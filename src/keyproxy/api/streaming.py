@@ -44,50 +44,58 @@ async def relay_stream(
     assert opened.chunks is not None
     error: UpstreamError | None = None
     await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
-    last = b"\n\n"
-    tail = b""
-    meter = UsageMeter()
-    sent = 0
+    out = _Outbound(send)
     try:
         try:
             pending = opened.first_chunk
             chunks = opened.chunks
             while True:
                 if pending:
-                    out = translator.feed(pending) if translator is not None else pending
-                    if out:
-                        last = out
-                        tail = (tail + out[-_TAIL:])[-_TAIL:]
-                        meter.observe(out)
-                        sent += len(out)
-                        await send({"type": "http.response.body", "body": out, "more_body": True})
-                elif last.endswith(b"\n\n"):
+                    await out.write(translator.feed(pending) if translator is not None else pending)
+                elif out.last.endswith(b"\n\n"):
                     # Comments are only legal between events, so a silence mid-event stays silent.
                     await send({"type": "http.response.body", "body": client.keepalive, "more_body": True})
                 try:
                     pending = await anext(chunks)
                 except StopAsyncIteration:
                     break
-            out = translator.close() if translator is not None else b""
-            if out:
-                last = out
-                tail = (tail + out[-_TAIL:])[-_TAIL:]
-                meter.observe(out)
-                sent += len(out)
-                await send({"type": "http.response.body", "body": out, "more_body": True})
+            if translator is not None:
+                await out.write(translator.close())
         except UpstreamError as exc:
             error = exc
-        if error is None and client.end_marker not in tail:
+        if error is None and client.end_marker not in out.tail:
             error = InvalidUpstreamResponse("upstream ended the stream without its end marker")
         if error is not None:
-            separator = b"" if last.endswith(b"\n\n") else b"\n\n"
+            separator = b"" if out.last.endswith(b"\n\n") else b"\n\n"
             await send({"type": "http.response.body", "body": separator + client.error_event(_cut(error)),
                         "more_body": True})  # fmt: skip
         guard.responded = True
         await send({"type": "http.response.body", "body": b""})
     finally:
         # A client that left says nothing about the key: release it without a verdict.
-        await opened.finish(error, record=guard.responded, tokens=meter.tokens(), answer_bytes=sent)
+        await opened.finish(error, record=guard.responded, tokens=out.meter.tokens(), answer_bytes=out.sent)
+
+
+class _Outbound:
+    """What has gone to the client: the last piece, the stream's tail, its size, the usage it reported."""
+
+    __slots__ = ("last", "meter", "send", "sent", "tail")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.last = b"\n\n"
+        self.tail = b""
+        self.meter = UsageMeter()
+        self.sent = 0
+
+    async def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.last = data
+        self.tail = (self.tail + data[-_TAIL:])[-_TAIL:]
+        self.meter.observe(data)
+        self.sent += len(data)
+        await self.send({"type": "http.response.body", "body": data, "more_body": True})
 
 
 def _cut(error: UpstreamError) -> UpstreamError:

@@ -9,11 +9,12 @@ from urllib.parse import parse_qs
 
 import msgspec
 
+from keyproxy.api.admin import key_state
 from keyproxy.api.asgi import Receive, Scope, Send, read_body, send_json
 from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest
-from keyproxy.state.base import KeyReport, StateStore
+from keyproxy.state.base import StateStore
 from keyproxy.state.usage import UsageCounters, UsageKey
 from keyproxy.usage.estimates import cost_estimate, token_count
 from keyproxy.usage.prices import PriceTable
@@ -47,7 +48,8 @@ class UsageRoutes:
         for name, pool in self.pools.items():
             if provider is None or name == provider:
                 reports = await self.state.report(name, pool.key_ids, now)
-                providers[name] = {"keys": {pool.masks[i]: _live(r) for i, r in enumerate(reports)}}
+                keys = {pool.masks[i]: {**key_state(r), "models": {}} for i, r in enumerate(reports)}
+                providers[name] = {"keys": keys}
         for key, counters in rows:
             keys = providers.setdefault(key.provider, {"keys": {}})["keys"]
             shown = self._shown(key.provider, key.key_id)
@@ -73,14 +75,6 @@ class UsageRoutes:
         if pool is not None and key_id in pool.key_ids:
             return pool.masks[pool.key_ids.index(key_id)]
         return f"id:{key_id}"  # a key no longer configured is known only by its fingerprint
-
-
-def _live(report: KeyReport) -> dict[str, Any]:
-    status = "benched" if report.benched_until else "cooling" if report.cooldowns else "ok"
-    cooldowns = [
-        {"model": c.model.removeprefix("group:"), "until": c.until, "reason": c.reason.value} for c in report.cooldowns
-    ]
-    return {"status": status, "cooldowns": cooldowns, "in_flight": report.in_flight, "models": {}}
 
 
 def _counters(c: UsageCounters) -> dict[str, Any]:
