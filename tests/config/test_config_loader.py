@@ -530,3 +530,12 @@ def test_old_proxy_env_warns_about_the_empty_key_and_each_pending_family_once(ol
         "OAUTH_REFRESH_INTERVAL",
         "SKIP_OAUTH_INIT_CHECK",
     ]
+
+
+def test_redis_url_is_read_and_checked() -> None:
+    good = build_settings({"KEYPROXY_REDIS_URL": "redis://:secret@127.0.0.1:6379/0"}, CliOptions())
+    assert good.settings.state.redis_url == "redis://:secret@127.0.0.1:6379/0"
+    assert "secret" not in repr(good.settings)
+    bad = build_settings({"KEYPROXY_REDIS_URL": "http://nope"}, CliOptions())
+    assert [error.variable for error in bad.errors] == ["KEYPROXY_REDIS_URL"]
+    assert "nope" not in str(bad.errors[0])

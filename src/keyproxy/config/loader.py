@@ -158,7 +158,16 @@ def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
         retention_days=retention if retention is not None else 90,
         prune_grace_days=reader.number("KEYPROXY_PRUNE_GRACE_DAYS", 7.0),
         prices=config.prices if config is not None else {},
+        redis_url=_redis_url(reader),
     )
+
+
+def _redis_url(reader: ValueReader) -> str | None:
+    url = reader.raw("KEYPROXY_REDIS_URL")
+    if url is not None and not re.match(r"^(redis|rediss|unix)://", url):
+        reader.fail("KEYPROXY_REDIS_URL", "expected a redis://, rediss:// or unix:// URL")
+        return None
+    return url
 
 
 def _engine(reader: ValueReader) -> EngineSettings:

@@ -83,6 +83,8 @@ class StateSettings:
     prune_grace_days: float = 7.0
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Price overrides from the config file, USD per million tokens, validated by keyproxy.usage.prices."""
+    redis_url: str | None = field(default=None, repr=False)
+    """Shared state for several instances; may hold a password, so it is never shown."""
 
 
 @dataclass(frozen=True, slots=True)
