@@ -47,8 +47,9 @@ def build_app(
     book = UsageBook(prices)
     startup: list[Callable[[], Awaitable[None]]] = []
     shutdown: list[Callable[[], Awaitable[None]]] = []
+    sinks: list[EventSink] = [events or LogSink(), book]
     if state is None:
-        state, query = _state(settings, pools, book, clock, startup, shutdown)
+        state, query = _state(settings, pools, book, prices, clock, startup, shutdown, sinks)
     else:
         query = _pending(book)
     cooldowns = CooldownPolicy(
@@ -59,7 +60,7 @@ def build_app(
         max_hint=engine.max_cooldown,
     )
     router = Router(
-        pools, transport, state, clock, Sinks(events or LogSink(), book), settings.timeouts,
+        pools, transport, state, clock, Sinks(*sinks), settings.timeouts,
         keepalive=settings.keepalive_interval, cooldowns=cooldowns, max_attempts=engine.max_attempts,
         transient_retry_delay=engine.transient_retry_delay, rng=rng,
     )  # fmt: skip
@@ -80,21 +81,41 @@ def build_app(
 
 
 def _state(
-    settings: Settings, pools: Mapping[str, Pool], book: UsageBook, clock: Clock,
+    settings: Settings, pools: Mapping[str, Pool], book: UsageBook, prices: PriceTable, clock: Clock,
     startup: list[Callable[[], Awaitable[None]]], shutdown: list[Callable[[], Awaitable[None]]],
+    sinks: list[EventSink],
 ) -> tuple[StateStore, UsageQuery]:  # fmt: skip
-    """SQLite in the data dir by default: opened at startup, flushed every interval and at shutdown."""
-    if settings.state.backend == "memory":
-        return MemoryStore(), _pending(book)
-    configured = {(name, key_id) for name, pool in pools.items() for key_id in pool.key_ids}
-    store = SqliteStore(
-        settings.data_dir / "keyproxy.db", book, interval=settings.state.flush_interval,
-        retention_days=settings.state.retention_days, grace_seconds=settings.state.prune_grace_days * 86400,
-        configured=configured,
+    """SQLite in the data dir by default: opened at startup, flushed every interval and at shutdown.
+    With KEYPROXY_REDIS_URL, Redis holds the shared state and usage sums and the local store stands in
+    for it during an outage; the local store keeps this instance's durable usage history either way."""
+    config = settings.state
+    local: SqliteStore | MemoryStore
+    if config.backend == "memory":
+        local, query = MemoryStore(), _pending(book)
+    else:
+        configured = {(name, key_id) for name, pool in pools.items() for key_id in pool.key_ids}
+        local = SqliteStore(
+            settings.data_dir / "keyproxy.db", book, interval=config.flush_interval,
+            retention_days=config.retention_days, grace_seconds=config.prune_grace_days * 86400,
+            configured=configured,
+        )  # fmt: skip
+        query = local.usage
+    if config.redis_url is None:
+        if isinstance(local, SqliteStore):
+            sqlite = local
+            startup.append(lambda: sqlite.start(clock))
+            shutdown.append(sqlite.stop)
+        return local, query
+    from keyproxy.state.redis_store import RedisStore
+
+    shared = RedisStore(
+        config.redis_url, local, price=prices, interval=config.flush_interval,
+        retention_days=config.retention_days,
     )  # fmt: skip
-    startup.append(lambda: store.start(clock))
-    shutdown.append(store.stop)
-    return store, store.usage
+    sinks.append(shared)
+    startup.append(lambda: shared.start(clock))  # starts the local store too
+    shutdown.append(shared.stop)
+    return shared, shared.usage
 
 
 def _pending(book: UsageBook) -> UsageQuery:

@@ -1,0 +1,114 @@
+"""The Lua scripts that make each RedisStore update atomic: Redis runs a script without interleaving."""
+
+from __future__ import annotations
+
+# Every reply is a string or nil: Redis would truncate a Lua number to an integer.
+
+STATUSES = """
+local out = {}
+for i = 1, #KEYS, 5 do
+  local room = redis.call('HMGET', KEYS[i + 4], 'fraction', 'reset')
+  out[#out + 1] = redis.call('HGET', KEYS[i], 'until')
+  out[#out + 1] = redis.call('HGET', KEYS[i + 1], 'until')
+  out[#out + 1] = redis.call('GET', KEYS[i + 2])
+  out[#out + 1] = redis.call('HGET', KEYS[i + 3], ARGV[1])
+  out[#out + 1] = room[1]
+  out[#out + 1] = room[2]
+end
+return out
+"""
+"""KEYS: per key id, its cooldown, bench, in-flight, failures and headroom keys. ARGV: model."""
+
+RECORD = """
+local kind, ttl = ARGV[2], tonumber(ARGV[5])
+local push = ARGV[8] == '1'
+if kind == 'ok' then
+  redis.call('DEL', KEYS[1], KEYS[3])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  return 0
+end
+if not push then
+  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+if ttl <= 0 then return 0 end
+local target = KEYS[3]
+if kind == 'model' then target = KEYS[1] elseif kind ~= 'key' then return 0 end
+if kind == 'model' or push then
+  local current = tonumber(redis.call('HGET', target, 'until') or '0')
+  if tonumber(ARGV[3]) < current then return 0 end
+end
+redis.call('HSET', target, 'until', ARGV[3], 'reason', ARGV[4])
+redis.call('PEXPIRE', target, ttl)
+if kind == 'model' then
+  redis.call('SADD', KEYS[4], ARGV[1])
+  if redis.call('PTTL', KEYS[4]) < ttl then redis.call('PEXPIRE', KEYS[4], ttl) end
+end
+redis.call('SADD', KEYS[5], ARGV[7])
+if redis.call('PTTL', KEYS[5]) < ttl then redis.call('PEXPIRE', KEYS[5], ttl) end
+return 1
+"""
+"""KEYS: cooldown, failures, bench, cooled models, held keys. ARGV: model, kind (ok, model, key, none),
+until, reason, milliseconds until `until`, failure streak TTL in ms, key id, push (1: restoring state
+after an outage, so no failure is counted and nothing is shortened)."""
+
+ACQUIRE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '' and current >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+"""KEYS: in-flight counter. ARGV: cap ('' for none), counter TTL in ms. 1 when a slot was taken."""
+
+RELEASE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current <= 1 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('DECR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return current - 1
+"""
+"""KEYS: in-flight counter. ARGV: counter TTL in ms. Never goes below 0."""
+
+CLEAR = """
+local lifted = 0
+for i = 1, #KEYS, 3 do
+  lifted = lifted + redis.call('DEL', KEYS[i])
+  local models = redis.call('SMEMBERS', KEYS[i + 1])
+  for _, model in ipairs(models) do
+    if redis.call('DEL', ARGV[(i + 2) / 3] .. model) == 1 then
+      lifted = lifted + 1
+      redis.call('HDEL', KEYS[i + 2], model)
+    end
+  end
+  redis.call('DEL', KEYS[i + 1])
+end
+return lifted
+"""
+"""KEYS: per key id, its bench, cooled models and failures keys; ARGV: per key id, the prefix of its
+cooldown keys. Cooldown names are built in the script, so this script needs
+one Redis server (not a cluster)."""
+
+ADD_USAGE = """
+for i = 7, #ARGV, 3 do
+  if ARGV[i] == 'i' then
+    redis.call('HINCRBY', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  else
+    redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  end
+end
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_used') or '0')
+if tonumber(ARGV[5]) > last then redis.call('HSET', KEYS[1], 'last_used', ARGV[5]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[6])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
+return 1
+"""
+"""KEYS: the row's hash, its day's set, the set of days. ARGV: TTL in seconds, row, day, day start,
+last used, oldest day start kept, then (i|f, field, amount) triples to add."""

@@ -1,0 +1,305 @@
+"""Key state shared by every instance through Redis, served from the instance's own store when Redis is down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from keyproxy.clock import Clock, SystemClock
+from keyproxy.engine.events import AttemptEvent
+from keyproxy.errors import ErrorClass
+from keyproxy.state import redis_scripts
+from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
+from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
+from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_usage import RedisUsage
+from keyproxy.state.usage import Price, UsageRows
+
+logger = logging.getLogger("keyproxy.state")
+
+_OUTAGE = (RedisError, OSError)
+"""Refused, reset, timed out (TimeoutError is an OSError), or refused by the server (read-only, OOM)."""
+
+
+@runtime_checkable
+class _Durable(Protocol):
+    """What a SqliteStore adds to the protocol; a MemoryStore has none of it."""
+
+    async def start(self, clock: Clock) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def usage(
+        self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
+    ) -> UsageRows: ...
+
+
+class RedisStore:
+    """A StateStore and an EventSink. Every change goes to `local` and to Redis; reads come from Redis,
+    with decayed usage from `local`. When Redis cannot be reached everything is served by `local` until
+    the background task finds Redis again. `start` starts `local` too, and `stop` stops it."""
+
+    def __init__(
+        self,
+        url: str,
+        local: StateStore,
+        *,
+        prefix: str = "keyproxy:",
+        price: Price | None = None,
+        interval: float = 1.0,
+        retention_days: int = 90,
+        timeout: float = 0.1,
+        slot_ttl: float = 600.0,
+        failure_ttl: float = 86400.0,
+        sticky_ttl: float = 30 * 86400.0,
+    ) -> None:
+        # No retries: a request never waits more than one timeout on Redis, then local answers.
+        self._redis = Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )  # fmt: skip
+        self._local = local
+        self._keys = RedisKeys(prefix)
+        self._usage = RedisUsage(self._redis, self._keys, price, retention_days)
+        self._interval = interval
+        self._slot_ms, self._failure_ms = int(slot_ttl * 1000), int(failure_ttl * 1000)
+        self._sticky_seconds = int(sticky_ttl)
+        self._statuses = self._redis.register_script(redis_scripts.STATUSES)
+        self._record = self._redis.register_script(redis_scripts.RECORD)
+        self._acquire = self._redis.register_script(redis_scripts.ACQUIRE)
+        self._release = self._redis.register_script(redis_scripts.RELEASE)
+        self._clear = self._redis.register_script(redis_scripts.CLEAR)
+        self._clock: Clock = SystemClock()
+        self._healthy = True
+        self._held: dict[tuple[str, str], int] = {}
+        """Slots this instance holds in Redis, so a slot taken locally in an outage is never released there."""
+        self._seen: set[tuple[str, str]] = set()
+        """Keys that ever failed here: whose cooldowns and benches go back to Redis after an outage."""
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """False while Redis cannot be reached and `local` answers alone."""
+        return self._healthy
+
+    async def start(self, clock: Clock) -> None:
+        self._clock = clock
+        if isinstance(self._local, _Durable):
+            await self._local.start(clock)
+        try:
+            await self._redis.ping()
+        except _OUTAGE as error:
+            self._down(error)
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="keyproxy-redis-flush")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})
+        await self.flush()
+        await self._redis.aclose()
+        if isinstance(self._local, _Durable):
+            await self._local.stop()
+
+    async def flush(self) -> None:
+        """Add pending usage to Redis; while Redis is down, try to reach it instead."""
+        if not self._healthy and not await self.probe():
+            return
+        try:
+            await self._usage.flush(self._clock.now())
+        except _OUTAGE as error:
+            self._down(error)
+
+    async def probe(self) -> bool:
+        """Whether Redis answers; after an outage, restore the cooldowns and benches set meanwhile first."""
+        if self._healthy:
+            return True
+        try:
+            await self._redis.ping()
+            await self._reconcile()
+        except _OUTAGE:
+            return False
+        self._healthy = True
+        logger.info("Redis state store reachable again; sharing key state with other instances")
+        return True
+
+    def emit(self, event: AttemptEvent) -> None:
+        """The EventSink: counted in memory, added to Redis by the next flush."""
+        self._usage.emit(event)
+
+    async def usage(
+        self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
+    ) -> UsageRows:
+        """Sums over every instance from Redis; while Redis is down, this instance's own history."""
+        if self._healthy:
+            try:
+                return await self._usage.query(provider, model, since, until)
+            except _OUTAGE as error:
+                self._down(error)
+        if isinstance(self._local, _Durable):
+            return await self._local.usage(provider, model, since, until)
+        return self._usage.pending(provider, model, since, until)
+
+    async def _loop(self) -> None:
+        while True:
+            await self._clock.sleep(self._interval)
+            await self.flush()
+
+    def _down(self, error: BaseException) -> None:
+        if self._healthy:
+            self._healthy = False
+            logger.warning("Redis state store unreachable (%r); serving key state from this instance only", error)
+
+    async def _reconcile(self) -> None:
+        """Push this instance's cooldowns and benches still running; never shortens one in Redis."""
+        now = self._clock.now()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for provider, key_id in sorted(self._seen):
+                (report,) = await self._local.report(provider, [key_id], now)
+                for cooldown in report.cooldowns:
+                    await self._write(provider, key_id, cooldown.model, "model", cooldown.until, cooldown.reason,
+                                      push=True, client=pipe)  # fmt: skip
+                if report.bench_reason is not None:
+                    await self._write(provider, key_id, "", "key", report.benched_until, report.bench_reason,
+                                      push=True, client=pipe)  # fmt: skip
+            await pipe.execute()
+
+    async def _write(
+        self, provider: str, key_id: str, model: str, kind: str, until: float, reason: ErrorClass | None,
+        *, push: bool = False, client: Redis | None = None,
+    ) -> None:  # fmt: skip
+        keys = self._keys
+        ttl = math.ceil((until - self._clock.now()) * 1000)
+        await self._record(
+            keys=[keys.cooldown(provider, key_id, model), keys.failures(provider, key_id), keys.bench(provider, key_id),
+                  keys.cooled_models(provider, key_id), keys.held_keys(provider)],
+            args=[model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
+            client=client,
+        )  # fmt: skip
+
+    # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis.
+
+    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
+        mine = await self._local.statuses(provider, key_ids, model)
+        if not self._healthy:
+            return mine
+        keys, names = self._keys, []
+        for key_id in key_ids:
+            names += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id),
+                      keys.in_flight(provider, key_id), keys.failures(provider, key_id),
+                      keys.headroom(provider, key_id, model)]  # fmt: skip
+        try:
+            raw: list[str | None] = await self._statuses(keys=names, args=[model])
+        except _OUTAGE as error:
+            self._down(error)
+            return mine
+        return [
+            KeyStatus(
+                local.key_id, parse_float(raw[i]), parse_float(raw[i + 1]), int(raw[i + 2] or 0), int(raw[i + 3] or 0),
+                local.usage, local.last_used, None if not raw[i + 4] else parse_float(raw[i + 4]),
+                parse_float(raw[i + 5]),
+            )
+            for local, i in zip(mine, range(0, len(raw), 6), strict=True)
+        ]  # fmt: skip
+
+    async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
+        await self._local.record(provider, key_id, model, verdict)
+        if verdict.reason is not None:
+            self._seen.add((provider, key_id))
+        if self._healthy:
+            kind = "ok" if verdict.reason is None else verdict.scope
+            try:
+                await self._write(provider, key_id, model, kind, verdict.until, verdict.reason)
+            except _OUTAGE as error:
+                self._down(error)
+
+    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
+        if self._healthy:
+            try:
+                taken = await self._acquire(
+                    keys=[self._keys.in_flight(provider, key_id)], args=["" if cap is None else cap, self._slot_ms]
+                )
+            except _OUTAGE as error:
+                self._down(error)
+            else:
+                if not taken:
+                    return False
+                self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
+                # Redis enforced the cap; local counts this instance's requests for an outage.
+                return await self._local.acquire(provider, key_id, usage, now)
+        return await self._local.acquire(provider, key_id, usage, now, cap)
+
+    async def release(self, provider: str, key_id: str) -> None:
+        await self._local.release(provider, key_id)
+        held = self._held.get((provider, key_id), 0)
+        if not held:
+            return
+        self._held[(provider, key_id)] = held - 1
+        if self._healthy:
+            try:
+                await self._release(keys=[self._keys.in_flight(provider, key_id)], args=[self._slot_ms])
+            except _OUTAGE as error:
+                self._down(error)
+
+    async def observe_headroom(
+        self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
+    ) -> None:
+        await self._local.observe_headroom(provider, key_id, model, fraction, reset_at)
+        if not self._healthy:
+            return
+        name = self._keys.headroom(provider, key_id, model)
+        # At least a second, so an answer without a reset time still shows to the next selection.
+        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                shown = "" if fraction is None else repr(fraction)
+                pipe.hset(name, mapping={"fraction": shown, "reset": repr(reset_at)})
+                pipe.pexpire(name, ttl)
+                await pipe.execute()
+        except _OUTAGE as error:
+            self._down(error)
+
+    async def sticky(self, provider: str, model: str) -> str | None:
+        if self._healthy:
+            try:
+                found = await self._redis.get(self._keys.sticky(provider, model))
+            except _OUTAGE as error:
+                self._down(error)
+            else:
+                return None if found is None else str(found)
+        return await self._local.sticky(provider, model)
+
+    async def set_sticky(self, provider: str, model: str, key_id: str) -> None:
+        await self._local.set_sticky(provider, model, key_id)
+        if self._healthy:
+            try:
+                await self._redis.set(self._keys.sticky(provider, model), key_id, ex=self._sticky_seconds)
+            except _OUTAGE as error:
+                self._down(error)
+
+    async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
+        mine = await self._local.report(provider, key_ids, now)
+        if self._healthy:
+            try:
+                return await shared_report(self._redis, self._keys, provider, mine, now)
+            except _OUTAGE as error:
+                self._down(error)
+        return mine
+
+    async def clear(self, provider: str, key_id: str | None = None) -> int:
+        lifted = await self._local.clear(provider, key_id)
+        if self._healthy:
+            try:
+                return await shared_clear(self._redis, self._keys, self._clear, provider, key_id)
+            except _OUTAGE as error:
+                self._down(error)
+        return lifted
