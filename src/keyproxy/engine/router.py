@@ -200,7 +200,11 @@ class Router:
         opened.provider, opened.key, opened.attempts = pool.name, pool.masks[index], attempt
         opened.endpoint = call.endpoint
         opened.upstream_seconds = first_byte
-        opened._settle = functools.partial(self._settle, pool, index, call, scope, attempt, started, first_byte)
+        # A key with nothing to clear needs no success written: one store round trip less per request.
+        clean = status.failures == 0 and status.cooldown_until == 0 and status.benched_until == 0
+        opened._settle = functools.partial(
+            self._settle, pool, index, call, scope, attempt, started, first_byte, clean
+        )
         if opened.response is None:
             await opened.finish(tokens=tokens_from_body(opened.body), answer_bytes=len(opened.body))
         return opened
@@ -212,7 +216,7 @@ class Router:
 
     async def _settle(
         self, pool: Pool, index: int, call: Call, scope: str, attempt: int, started: float, first_byte: float,
-        error: UpstreamError | None, record: bool, tokens: Tokens | None, answer_bytes: int,
+        clean: bool, error: UpstreamError | None, record: bool, tokens: Tokens | None, answer_bytes: int,
     ) -> None:  # fmt: skip
         """The answer has been relayed (or abandoned): free the key, report the attempt with what it cost."""
         key_id = pool.key_ids[index]
@@ -225,7 +229,7 @@ class Router:
         # A client that left still cost tokens; the key, though, did nothing wrong.
         used = tokens or estimate(len(call.body), answer_bytes)
         self._emit(pool, index, call, attempt, 200, None, "ok", started, first_byte, used)
-        if record:
+        if record and not clean:
             await self.state.record(pool.name, key_id, scope, SUCCESS)
 
     async def _failed(
