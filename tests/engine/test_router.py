@@ -15,6 +15,7 @@ from keyproxy.engine.router import Call, Router
 from keyproxy.errors import (
     DeadlineExceeded,
     ErrorClass,
+    InvalidRequest,
     NoKeyAvailable,
     UpstreamClientError,
     UpstreamFailed,
@@ -161,3 +162,11 @@ def _json(status: int, body: bytes) -> Awaitable[MockResponse]:
         return MockResponse.json(status, body)
 
     return reply()
+
+
+def test_a_request_the_adapter_refuses_gives_its_key_back() -> None:
+    router, _ = make_router(ok, FakeClock())
+    with pytest.raises(InvalidRequest):
+        asyncio.run(router.open(Call("p", "m", "messages", b"{}")))
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert [status.in_flight for status in statuses] == [0, 0]

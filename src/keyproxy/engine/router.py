@@ -170,12 +170,13 @@ class Router:
         """One request on a key already acquired; the key is released when the answer is settled."""
         key_id = pool.key_ids[index]
         timeouts = request_timeouts(self.timeouts, stream=call.stream)
-        request = pool.adapter.request(call.endpoint, pool.secrets[index], call.body, timeouts, stream=call.stream)
-        if call.headers:
-            request = dataclasses.replace(request, headers={**request.headers, **call.headers})
         started = time.perf_counter()
         response: UpstreamResponse | None = None
         try:
+            # Inside the try: a request the adapter cannot translate must still give its slot back.
+            request = pool.adapter.request(call.endpoint, pool.secrets[index], call.body, timeouts, stream=call.stream)
+            if call.headers:
+                request = dataclasses.replace(request, headers={**request.headers, **call.headers})
             response = await self.transport.send(request)
             await self._observe(pool, key_id, scope, response.headers)
             if response.status >= 400:
