@@ -133,7 +133,8 @@ class Router:
                 now = self.clock.now()
             elif choice.retry_at is not None and choice.retry_at < deadline:
                 if choice.busy:
-                    await pool.wait_freed_or(deadline - now)
+                    # A local release wakes this at once; one on another instance is seen by polling.
+                    await pool.wait_freed_or(min(deadline - now, _BUSY_POLL))
                 else:
                     await self.clock.sleep(choice.retry_at - now)
                 continue
@@ -274,6 +275,7 @@ class Router:
 
 
 _OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
+_BUSY_POLL = 0.25
 
 
 def _is_event_stream(headers: Mapping[str, str]) -> bool:
