@@ -98,6 +98,8 @@ class UsageMeter:
             mark = window.rfind(_MARK, 0, mark)
         if mark >= 0:
             self._follow = _FOLLOW - (len(window) - mark)
+            # The counts follow the mark: a big chunk is not read from its start.
+            window = window[mark:]
         elif self._follow > 0:
             self._follow -= fresh
         else:
