@@ -98,8 +98,11 @@ class UsageMeter:
             mark = window.rfind(_MARK, 0, mark)
         if mark >= 0:
             self._follow = _FOLLOW - (len(window) - mark)
-            # The counts follow the mark: a big chunk is not read from its start.
-            window = window[mark:]
+            # Counts follow a mark, so a big chunk is read from its first real usage, not from its start.
+            first = window.find(_MARK)
+            while window.startswith(_NULLS, first + len(_MARK)):
+                first = window.find(_MARK, first + 1)
+            window = window[first:]
         elif self._follow > 0:
             self._follow -= fresh
         else:
