@@ -16,8 +16,8 @@ import uvicorn
 from keyproxy.api import build_app
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.cli.bind import bind_problem
-from keyproxy.config import CliOptions, InvalidConfiguration, Settings, load_settings
-from keyproxy.errors import ConfigError
+from keyproxy.cli.loading import load
+from keyproxy.config import CliOptions, Settings
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
 
@@ -76,14 +76,8 @@ async def _serve(options: CliOptions) -> int:
 
 
 def _settings(options: CliOptions) -> Settings | None:
-    try:
-        settings = load_settings(options)
-    except InvalidConfiguration as invalid:
-        for error in invalid.errors:
-            sys.stderr.write(f"keyproxy: configuration error: {error}\n")
-        return None
-    except ConfigError as error:
-        sys.stderr.write(f"keyproxy: configuration error: {error}\n")
+    settings = load(options)
+    if settings is None:
         return None
     problem = bind_problem(settings.host, settings.proxy_api_key)
     if problem:

@@ -9,8 +9,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from keyproxy.config import CliOptions, InvalidConfiguration, Settings, load_settings
-from keyproxy.errors import ConfigError
+from keyproxy.cli.loading import load
+from keyproxy.config import CliOptions
 
 
 def status(options: CliOptions, *, as_json: bool) -> int:
@@ -76,15 +76,4 @@ def ask(
     except (urllib.error.URLError, OSError) as error:
         if not quiet:
             sys.stderr.write(f"keyproxy: no keyproxy answering at {url} ({error}); is `keyproxy serve` running?\n")
-    return None
-
-
-def load(options: CliOptions) -> Settings | None:
-    try:
-        return load_settings(options)
-    except InvalidConfiguration as invalid:
-        for error in invalid.errors:
-            sys.stderr.write(f"keyproxy: configuration error: {error}\n")
-    except ConfigError as error:
-        sys.stderr.write(f"keyproxy: configuration error: {error}\n")
     return None

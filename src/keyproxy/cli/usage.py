@@ -6,7 +6,8 @@ import json
 import sys
 from typing import Any
 
-from keyproxy.cli.status import ask, load
+from keyproxy.cli.loading import load
+from keyproxy.cli.status import ask
 from keyproxy.config import CliOptions
 from keyproxy.state.sqlite_usage import read_usage
 from keyproxy.state.usage import UsageCounters
