@@ -56,7 +56,7 @@ class RedisStore:
         price: Price | None = None,
         interval: float = 1.0,
         retention_days: int = 90,
-        timeout: float = 0.1,
+        timeout: float = 0.5,
         slot_ttl: float = 600.0,
         failure_ttl: float = 86400.0,
         sticky_ttl: float = 30 * 86400.0,
