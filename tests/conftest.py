@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from keyproxy.api import build_app
 from keyproxy.config import CliOptions, build_settings, parse_config
 from keyproxy.testing import BackgroundServer, FakeUpstream
+from keyproxy.wiring import build_app
 from support import StartProxy, provider_env
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import msgspec
 
-from keyproxy.api import build_app
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.errors import UpstreamError
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from keyproxy.wiring import build_app
 
 BODY = msgspec.json.encode({"model": "p/m", "stream": True, "messages": []})
 SSE = {"content-type": "text/event-stream"}

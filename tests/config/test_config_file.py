@@ -22,6 +22,7 @@ from keyproxy.config import (
     load_settings,
     parse_config,
 )
+from keyproxy.config.prices import Price
 
 KEY_A = "sk-aaaaaaaaaaaaaaaaaaaa0001"
 KEY_B = "gsk-bbbbbbbbbbbbbbbbbbbb0002"
@@ -424,6 +425,6 @@ def test_target_hidden_by_the_model_filters_is_a_warning() -> None:
 
 def test_prices_are_read_and_validated() -> None:
     good = parse_config('prices:\n  "openai/gpt-4o": {input: 2.5, output: 10}\n', "keyproxy.yaml")
-    assert good.prices == {"openai/gpt-4o": {"input": 2.5, "output": 10.0}}
+    assert good.prices == {"openai/gpt-4o": Price(2.5, 10.0)}
     bad = parse_config('prices:\n  "openai/gpt-4o": {input: cheap}\n', "keyproxy.yaml")
     assert bad.errors and "openai/gpt-4o" in str(bad.errors[0])

@@ -128,11 +128,10 @@ def test_timeouts_default_to_the_old_proxy_values() -> None:
     assert (
         timeouts.total,
         timeouts.connect,
-        timeouts.write,
         timeouts.pool,
         timeouts.read_streaming,
         timeouts.read_non_streaming,
-    ) == (30.0, 30.0, 30.0, 60.0, 180.0, 600.0)
+    ) == (30.0, 30.0, 60.0, 180.0, 600.0)
 
 
 @pytest.mark.parametrize(
@@ -140,7 +139,6 @@ def test_timeouts_default_to_the_old_proxy_values() -> None:
     [
         ("GLOBAL_TIMEOUT", "total"),
         ("TIMEOUT_CONNECT", "connect"),
-        ("TIMEOUT_WRITE", "write"),
         ("TIMEOUT_POOL", "pool"),
         ("TIMEOUT_READ_STREAMING", "read_streaming"),
         ("TIMEOUT_READ_NON_STREAMING", "read_non_streaming"),
@@ -155,7 +153,6 @@ def test_timeout_variable_sets_its_timeout(variable: str, field: str) -> None:
     [
         "GLOBAL_TIMEOUT",
         "TIMEOUT_CONNECT",
-        "TIMEOUT_WRITE",
         "TIMEOUT_POOL",
         "TIMEOUT_READ_STREAMING",
         "TIMEOUT_READ_NON_STREAMING",
@@ -256,21 +253,13 @@ def test_other_override_temperature_zero_value_is_an_error_naming_it() -> None:
     assert "remove" in report.errors[0].problem
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("false", False), ("1", True), ("0", False)])
-def test_skip_oauth_init_check_is_a_boolean(raw: str, expected: bool) -> None:
-    assert settings({"SKIP_OAUTH_INIT_CHECK": raw}).skip_oauth_init_check is expected
-
-
-def test_non_boolean_skip_oauth_init_check_is_an_error_naming_it() -> None:
-    assert error_variables({"SKIP_OAUTH_INIT_CHECK": "perhaps"}) == ["SKIP_OAUTH_INIT_CHECK"]
-
-
 @pytest.mark.parametrize(
     ("values", "named"),
     [
         ({"SKIP_OAUTH_INIT_CHECK": "true"}, "SKIP_OAUTH_INIT_CHECK"),
         ({"OAUTH_REFRESH_INTERVAL": "600"}, "OAUTH_REFRESH_INTERVAL"),
         ({"GEMINI_CLI_OAUTH_1": "~/.gemini/creds.json", "QWEN_CODE_OAUTH_2": "~/.qwen/creds.json"}, "_OAUTH_"),
+        ({"TIMEOUT_WRITE": "30"}, "TIMEOUT_WRITE"),
     ],
 )
 def test_pending_variable_family_gives_exactly_one_warning_naming_it(values: Mapping[str, str], named: str) -> None:

@@ -25,7 +25,7 @@ def rate_limited(retry_after: float | None = None) -> UpstreamRateLimited:
 def test_429_with_retry_after_cools_the_model_for_that_long() -> None:
     verdict = POLICY.verdict(rate_limited(42), failures=0, now=NOW)
     assert verdict is not None
-    assert (verdict.scope, verdict.until, verdict.reason) == ("model", NOW + 42, ErrorClass.RATE_LIMITED)
+    assert (verdict.kind, verdict.until, verdict.reason) == ("model", NOW + 42, ErrorClass.RATE_LIMITED)
 
 
 def test_429_without_a_hint_escalates_with_the_failure_streak() -> None:
@@ -46,7 +46,7 @@ def test_quota_exhausted_cools_for_longer() -> None:
 
 def test_a_rejected_key_is_benched_for_every_model() -> None:
     verdict = POLICY.verdict(UpstreamKeyRejected("no", upstream_status=401), failures=0, now=NOW)
-    assert verdict is not None and verdict.scope == "key" and verdict.until == NOW + 600
+    assert verdict is not None and verdict.kind == "key" and verdict.until == NOW + 600
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import msgspec
 import pytest
 
 from keyproxy.config import Credential, ProviderSettings, Timeouts
-from keyproxy.engine.events import AttemptEvent
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import (
@@ -21,6 +20,7 @@ from keyproxy.errors import (
     UpstreamFailed,
     UpstreamUnreachable,
 )
+from keyproxy.events import AttemptEvent
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -90,10 +90,10 @@ def test_a_rate_limited_key_comes_back_once_its_cooldown_has_passed() -> None:
     limited.clear()
     for _ in range(4):
         run(router)
-    assert [e.key for e in events.seen].count("sk-o...0001") == 1
+    assert [e.key_mask for e in events.seen].count("sk-o...0001") == 1
     clock.advance(21)
     run(router)
-    assert events.seen[-1].key == "sk-o...0001"
+    assert events.seen[-1].key_mask == "sk-o...0001"
 
 
 def test_every_key_cooling_is_no_key_available_with_the_earliest_recovery() -> None:

@@ -10,11 +10,11 @@ import msgspec
 import pytest
 
 from keyproxy.config import Credential, ProviderSettings, Timeouts
-from keyproxy.engine.events import AttemptEvent
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import NoKeyAvailable, UpstreamContextTooLong
+from keyproxy.events import AttemptEvent
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -30,7 +30,7 @@ class Recorder:
         self.keys: list[str] = []
 
     def emit(self, event: AttemptEvent) -> None:
-        self.keys.append(event.key)
+        self.keys.append(event.key_mask)
 
 
 def provider(name: str = "p", **tuning: Any) -> ProviderSettings:
@@ -233,7 +233,7 @@ def test_the_answer_says_which_key_served_it_after_how_many_attempts() -> None:
         return limited("60") if key == "sk-one" else ok()
 
     opened = run(build(reply, clock)[0])
-    assert (opened.provider, opened.key, opened.attempts) == ("p", "sk-t...0002", 2)
+    assert (opened.provider, opened.key_mask, opened.attempts) == ("p", "sk-t...0002", 2)
 
 
 def test_a_benched_key_that_answers_the_probe_is_used_again() -> None:

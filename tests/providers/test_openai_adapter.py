@@ -15,7 +15,7 @@ from keyproxy.providers.openai import OpenAIAdapter
 from keyproxy.transport import RequestTimeouts
 
 ADAPTER = OpenAIAdapter("https://api.example.test/v1")
-TIMEOUTS = RequestTimeouts(connect=1, pool=1, read=1, write=1)
+TIMEOUTS = RequestTimeouts(connect=1, pool=1, read=1)
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from keyproxy.engine.events import AttemptEvent, Tokens
 from keyproxy.errors import ErrorClass
+from keyproxy.events import AttemptEvent, Tokens
 from keyproxy.state import KeyStatus, Verdict
 from keyproxy.state.sqlite_db import open_database
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
-from keyproxy.state.usage import UsageBook
 from keyproxy.testing import FakeClock
+from keyproxy.usage.book import UsageBook
 
 NOW = 1_700_000_000.0
 DAY = 86400.0
@@ -76,7 +76,7 @@ def spying(writers: list[SpyWriter]) -> Callable[[Path], SqliteWriter]:
 
 def event(**overrides: Any) -> AttemptEvent:
     values: dict[str, Any] = {
-        "provider": "p", "model": "m", "key": "sk-a...1234", "attempt": 1, "status": 200, "outcome": None,
+        "provider": "p", "model": "m", "key_mask": "sk-a...1234", "attempt": 1, "status": 200, "outcome": None,
         "message": "", "seconds": 1.0, "key_id": "k", "at": NOW, "tokens": Tokens(prompt=10, completion=2),
     }  # fmt: skip
     return AttemptEvent(**{**values, **overrides})

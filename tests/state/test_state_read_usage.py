@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from keyproxy.engine.events import AttemptEvent, Tokens
 from keyproxy.errors import ErrorClass
+from keyproxy.events import AttemptEvent, Tokens
 from keyproxy.state import DatabaseUnavailable, SqliteStore, UsageBook, UsageKey, read_usage
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.testing import FakeClock

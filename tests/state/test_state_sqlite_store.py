@@ -15,7 +15,7 @@ from keyproxy.state import SUCCESS, MemoryStore, Verdict
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_usage import read_usage
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
-from keyproxy.state.usage import UsageBook
+from keyproxy.usage.book import UsageBook
 from state.state_support import (
     BENCH,
     COOL,

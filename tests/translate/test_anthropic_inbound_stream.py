@@ -201,15 +201,15 @@ def test_a_tool_call_with_a_stop_finish_reason_still_stops_for_tool_use() -> Non
 
 
 def test_nothing_final_is_emitted_before_done() -> None:
-    events, stream = translate(chunk({"content": "x"}) + chunk({}, "stop") + usage(1, 1))
+    events, _ = translate(chunk({"content": "x"}) + chunk({}, "stop") + usage(1, 1))
     assert "message_delta" not in kinds(events)
     assert "content_block_stop" not in kinds(events)
-    assert not stream.complete
+    assert "message_stop" not in kinds(events)
 
 
-def test_done_marks_the_stream_complete() -> None:
-    _, stream = translate(TEXT_STREAM)
-    assert stream.complete
+def test_done_ends_the_message() -> None:
+    events, _ = translate(TEXT_STREAM)
+    assert kinds(events)[-1] == "message_stop"
 
 
 def test_done_alone_still_makes_a_whole_empty_message() -> None:
@@ -219,9 +219,9 @@ def test_done_alone_still_makes_a_whole_empty_message() -> None:
 
 def test_close_adds_nothing_to_a_cut_stream() -> None:
     stream = ChatToMessagesStream("m", "msg_1")
-    stream.feed(chunk({"content": "Hel"}))
+    out = stream.feed(chunk({"content": "Hel"}))
     assert stream.close() == b""
-    assert not stream.complete
+    assert b"message_stop" not in out
 
 
 def test_an_error_payload_raises_an_upstream_server_error_with_its_message() -> None:

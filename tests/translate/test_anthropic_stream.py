@@ -157,18 +157,16 @@ def test_ping_and_block_stops_produce_nothing() -> None:
     assert stream.feed(sse("ping") + sse("content_block_stop", index=0)) == b""
 
 
-def test_message_stop_ends_with_done_and_marks_the_stream_complete() -> None:
+def test_message_stop_ends_with_done() -> None:
     stream = MessagesToChatStream("m", 0)
     out = stream.feed(TEXT_STREAM)
     assert out.endswith(b"data: [DONE]\n\n")
-    assert stream.complete
 
 
 def test_a_stream_cut_before_message_stop_is_incomplete_and_close_adds_nothing() -> None:
     stream = MessagesToChatStream("m", 0)
     out = stream.feed(start() + text_block(0, "Hel"))
     assert b"[DONE]" not in out
-    assert not stream.complete
     assert stream.close() == b""
 
 

@@ -83,11 +83,10 @@ def test_a_finish_reason_ends_the_choice_in_its_own_chunk() -> None:
 
 
 def test_a_finished_stream_closes_with_usage_then_done() -> None:
-    chunks, stream = translate(THINKING_STREAM)
+    chunks, _ = translate(THINKING_STREAM)
     assert chunks[-2]["choices"] == []
     assert chunks[-2]["usage"]["completion_tokens"] == 27
     assert chunks[-1] == "[DONE]"
-    assert stream.complete
 
 
 def test_bytes_fed_one_at_a_time_give_the_same_stream() -> None:
@@ -133,9 +132,9 @@ def test_streamed_tool_call_ids_match_the_non_streamed_ones() -> None:
 
 def test_a_safety_stop_finishes_as_content_filter() -> None:
     raw = wire(says({"text": "Here is"}), event([{"finishReason": "SAFETY", "index": 0}]))
-    chunks, stream = translate(raw)
+    chunks, _ = translate(raw)
     assert chunks[-2]["choices"][0]["finish_reason"] == "content_filter"
-    assert stream.complete
+    assert chunks[-1] == "[DONE]"
 
 
 def test_max_tokens_finishes_as_length() -> None:
@@ -152,30 +151,29 @@ def test_the_last_usage_seen_is_the_one_reported() -> None:
 
 
 def test_a_stream_without_usage_closes_with_done_alone() -> None:
-    chunks, stream = translate(wire(says({"text": "Hi"}, finish="STOP")))
+    chunks, _ = translate(wire(says({"text": "Hi"}, finish="STOP")))
     assert chunks[-1] == "[DONE]"
     assert "usage" not in chunks[-2]
-    assert stream.complete
 
 
 def test_a_stream_cut_before_any_finish_reason_closes_with_nothing() -> None:
     stream = GeminiToChatStream("gemini-2.5-flash", 1_700_000_000)
-    assert stream.feed(wire(says({"text": "Paris is"}))) != b""
+    out = stream.feed(wire(says({"text": "Paris is"})))
+    assert out != b""
     assert stream.close() == b""
-    assert not stream.complete
+    assert b"[DONE]" not in out
 
 
 def test_a_stream_cut_mid_event_closes_with_nothing() -> None:
     stream = GeminiToChatStream("gemini-2.5-flash", 1_700_000_000)
-    stream.feed(wire(says({"text": "Paris is"})) + b'data: {"candidates": [{"content": {"par')
+    out = stream.feed(wire(says({"text": "Paris is"})) + b'data: {"candidates": [{"content": {"par')
     assert stream.close() == b""
-    assert not stream.complete
+    assert b"[DONE]" not in out
 
 
 def test_an_empty_stream_closes_with_nothing() -> None:
     stream = GeminiToChatStream("gemini-2.5-flash", 1_700_000_000)
     assert stream.close() == b""
-    assert not stream.complete
 
 
 def test_a_blocked_prompt_before_any_output_is_a_client_error() -> None:
@@ -225,6 +223,6 @@ def test_two_candidates_stream_as_two_choices() -> None:
 
 def test_a_stream_is_complete_only_once_every_choice_finished() -> None:
     stream = GeminiToChatStream("gemini-2.5-flash", 0)
-    stream.feed(wire(two_candidates(), event([{"finishReason": "STOP", "index": 0}])))
+    out = stream.feed(wire(two_candidates(), event([{"finishReason": "STOP", "index": 0}])))
     assert stream.close() == b""
-    assert not stream.complete
+    assert b"[DONE]" not in out

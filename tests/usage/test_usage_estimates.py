@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
+from keyproxy.config.prices import Price
 from keyproxy.errors import InvalidRequest
-from keyproxy.usage import SHIPPED, Price, PriceTable, cost_estimate, token_count
+from keyproxy.usage import SHIPPED, PriceTable, cost_estimate, token_count
 
 
 def test_token_count_of_text_is_a_quarter_of_its_characters_rounded_up() -> None:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from keyproxy.engine.events import Tokens
+from keyproxy.events import Tokens
 from keyproxy.usage import UsageMeter
 
 _CHUNK = '{"id":"chatcmpl-1","object":"chat.completion.chunk","model":"gpt-4o","choices":[%s],"usage":null}'

@@ -4,8 +4,9 @@ from collections.abc import Callable
 
 import pytest
 
-from keyproxy.engine.events import Tokens
-from keyproxy.usage import SHIPPED, Price, PriceTable, parse_prices
+from keyproxy.config.prices import Price
+from keyproxy.events import Tokens
+from keyproxy.usage import SHIPPED, PriceTable
 
 SHIPPED_TABLE = PriceTable()
 
@@ -109,30 +110,3 @@ def test_cost_does_not_add_reasoning_tokens_again() -> None:
 def test_a_table_is_a_cost_function() -> None:
     cost: Callable[[str, str, Tokens], float | None] = PriceTable({"x/y": Price(1, 2)})
     assert cost("x", "y", Tokens(prompt=1_000_000, completion=1_000_000)) == pytest.approx(3.0)
-
-
-def test_parse_prices_reads_input_output_and_optional_cached() -> None:
-    parsed = parse_prices(
-        {"openai/gpt-4o": {"input": 2.5, "output": 10, "cached": 1.25}, "groq/*": {"input": 0, "output": 0}}
-    )
-    assert parsed == {"openai/gpt-4o": Price(2.5, 10.0, 1.25), "groq/*": Price(0.0, 0.0)}
-
-
-@pytest.mark.parametrize(
-    ("entry", "problem"),
-    [
-        ({"input": 1}, "output is required"),
-        ({"output": 1}, "input is required"),
-        ({"input": -1, "output": 1}, "input must be a non-negative number"),
-        ({"input": "1", "output": 1}, "input must be a non-negative number"),
-        ({"input": True, "output": 1}, "input must be a non-negative number"),
-        ({"input": 1, "output": float("nan")}, "output must be a non-negative number"),
-        ({"input": 1, "output": 1, "cached": -0.5}, "cached must be a non-negative number"),
-        ({"input": 1, "output": 1, "cache": 0.5}, "unknown field cache"),
-        (5, "expected a mapping"),
-    ],
-)
-def test_parse_prices_names_the_key_of_an_invalid_entry(entry: object, problem: str) -> None:
-    with pytest.raises(ValueError, match="acme/rocket") as raised:
-        parse_prices({"acme/rocket": entry})
-    assert problem in str(raised.value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from keyproxy.engine.events import Tokens
+from keyproxy.events import Tokens
 from keyproxy.usage import estimate, tokens_from_body, tokens_from_usage
 
 OPENAI_USAGE = {

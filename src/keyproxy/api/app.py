@@ -14,7 +14,7 @@ from keyproxy.api.asgi import Receive, Scope, Send, header, send_error
 from keyproxy.api.catalog import MODELS_PREFIX, CatalogRoutes, health
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.messages import MessagesRoutes
-from keyproxy.api.usage import UsageRoutes
+from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound
 from keyproxy.transport.base import Transport
 

@@ -64,7 +64,7 @@ def served_by(opened: Opened, started: float) -> list[tuple[bytes, bytes]]:
     overhead_ms = max(0.0, time.perf_counter() - started - opened.upstream_seconds) * 1000
     return [
         (b"x-keyproxy-provider", opened.provider.encode()),
-        (b"x-keyproxy-key", opened.key.encode()),
+        (b"x-keyproxy-key", opened.key_mask.encode()),
         (b"x-keyproxy-attempts", str(opened.attempts).encode()),
         (b"x-keyproxy-overhead-ms", f"{overhead_ms:.2f}".encode()),
     ]

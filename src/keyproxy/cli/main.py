@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return status(options_from(args), as_json=args.json)
     if args.command == "usage":
-        from keyproxy.cli.usage import usage
+        from keyproxy.cli.usage_report import usage
 
         filters = {name: getattr(args, name) for name in ("provider", "model", "since", "until")}
         return usage(options_from(args), filters, as_json=args.json, offline=args.offline)

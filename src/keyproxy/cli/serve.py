@@ -13,13 +13,13 @@ from collections.abc import Callable, Generator
 
 import uvicorn
 
-from keyproxy.api import build_app
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.cli.bind import bind_problem
 from keyproxy.cli.loading import load
 from keyproxy.config import CliOptions, Settings
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
+from keyproxy.wiring import build_app
 
 logger = logging.getLogger("keyproxy")
 

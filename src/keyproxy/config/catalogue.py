@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyproxy.config.settings import Protocol
+from keyproxy.config.settings import UpstreamProtocol
 
 
 @dataclass(frozen=True, slots=True)
 class KnownProvider:
-    protocol: Protocol
+    protocol: UpstreamProtocol
     base_url: str
 
 

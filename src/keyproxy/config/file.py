@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keyproxy.config.prices import Price, parse_prices
 from keyproxy.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class ConfigFile:
     path: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
     aliases: object = None
-    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    prices: Mapping[str, Price] = field(default_factory=dict)
     errors: tuple[ConfigError, ...] = ()
 
 
@@ -94,22 +95,18 @@ def describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _prices(raw: object, label: str, errors: list[ConfigError]) -> dict[str, dict[str, float]]:
+def _prices(raw: object, label: str, errors: list[ConfigError]) -> dict[str, Price]:
     """`prices: {"provider/model" or glob: {input, output, cached}}` in USD per million tokens."""
     if raw is None:
         return {}
-    from keyproxy.usage.prices import parse_prices  # only config files with prices need it
-
     if not isinstance(raw, dict):
         errors.append(ConfigError(f"{label}: prices", f"expected a mapping of model: prices, got {describe(raw)}"))
         return {}
     try:
-        parsed = parse_prices(raw)
+        return parse_prices(raw)
     except ValueError as exc:
         errors.append(ConfigError(f"{label}: prices", str(exc)))
         return {}
-    return {name: {"input": p.input, "output": p.output, **({"cached": p.cached} if p.cached is not None else {})}
-            for name, p in parsed.items()}  # fmt: skip
 
 
 def _variables(raw: object, label: str, errors: list[ConfigError]) -> dict[str, str]:

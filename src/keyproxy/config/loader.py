@@ -32,12 +32,17 @@ _TEMPERATURE: dict[str, TemperatureOverride] = {
     "set": "set", "true": "set", "1": "set", "yes": "set",
 }  # fmt: skip
 
-# Recognised so an old `.env` loads cleanly; they take effect with OAuth providers.
-_PENDING = (
-    (re.compile(r"^SKIP_OAUTH_INIT_CHECK$"), "SKIP_OAUTH_INIT_CHECK (no OAuth providers yet)"),
-    (re.compile(r"^OAUTH_REFRESH_INTERVAL$"), "OAUTH_REFRESH_INTERVAL (no OAuth providers yet)"),
-    (re.compile(r"_OAUTH_\d+$"), "<PROVIDER>_OAUTH_<N> OAuth credentials (not supported yet)"),
-)
+# Recognised so an old `.env` loads cleanly, and named at start because they change nothing.
+_NOT_APPLIED = (
+    (re.compile(r"^SKIP_OAUTH_INIT_CHECK$"),
+     "SKIP_OAUTH_INIT_CHECK is recognised but has no effect yet (no OAuth providers)"),
+    (re.compile(r"^OAUTH_REFRESH_INTERVAL$"),
+     "OAUTH_REFRESH_INTERVAL is recognised but has no effect yet (no OAuth providers)"),
+    (re.compile(r"_OAUTH_\d+$"), "<PROVIDER>_OAUTH_<N> OAuth credentials are recognised but not supported yet"),
+    (re.compile(r"^TIMEOUT_WRITE$"),
+     "TIMEOUT_WRITE is recognised but not applied: the upstream client has no write timeout, "
+     "and GLOBAL_TIMEOUT bounds a stalled upload"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +126,13 @@ def build_settings(
         state=_state(reader, config),
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", 3.0),
         override_temperature_zero=reader.choice("OVERRIDE_TEMPERATURE_ZERO", "off", _TEMPERATURE),
-        skip_oauth_init_check=reader.flag("SKIP_OAUTH_INIT_CHECK", False),
         max_body_bytes=reader.integer("KEYPROXY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024) or 0,
         models_cache_ttl=reader.number("KEYPROXY_MODELS_CACHE_TTL", 300.0),
         keepalive_interval=reader.number("KEYPROXY_KEEPALIVE_INTERVAL", 15.0, minimum=0.0, strict_min=True),
         log_level=_log_level(reader, options.log_level),
         env_file=env_path,
         config_file=config.path if config else None,
-        warnings=(*warnings, *_pending_warnings(values)),
+        warnings=(*warnings, *_not_applied(values)),
     )
     return ConfigReport(settings, (*(config.errors if config else ()), *reader.errors))
 
@@ -142,7 +146,6 @@ def _timeouts(reader: ValueReader) -> Timeouts:
     return Timeouts(
         total=read("GLOBAL_TIMEOUT", default.total),
         connect=read("TIMEOUT_CONNECT", default.connect),
-        write=read("TIMEOUT_WRITE", default.write),
         pool=read("TIMEOUT_POOL", default.pool),
         read_streaming=read("TIMEOUT_READ_STREAMING", default.read_streaming),
         read_non_streaming=read("TIMEOUT_READ_NON_STREAMING", default.read_non_streaming),
@@ -199,13 +202,13 @@ def _log_level(reader: ValueReader, cli: str | None) -> str:
     return reader.choice("KEYPROXY_LOG_LEVEL", "INFO", levels)
 
 
-def _pending_warnings(values: Mapping[str, str]) -> list[str]:
+def _not_applied(values: Mapping[str, str]) -> list[str]:
     named: dict[str, None] = {}
     for variable in sorted(values):
-        for pattern, label in _PENDING:
+        for pattern, warning in _NOT_APPLIED:
             if pattern.search(variable) and values[variable].strip():
-                named[label] = None
-    return [f"{label} is recognised but has no effect yet" for label in named]
+                named[warning] = None
+    return list(named)
 
 
 def _demo_provider(base_url: str) -> ProviderSettings:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Protocol = Literal["openai", "anthropic", "gemini"]
+from keyproxy.config.prices import Price
+
+UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 
@@ -18,7 +20,6 @@ class Timeouts:
 
     total: float = 30.0
     connect: float = 30.0
-    write: float = 30.0
     pool: float = 60.0
     read_streaming: float = 180.0
     read_non_streaming: float = 600.0
@@ -36,7 +37,7 @@ class Credential:
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     name: str
-    protocol: Protocol
+    protocol: UpstreamProtocol
     base_url: str
     credentials: tuple[Credential, ...]
     custom: bool = False
@@ -81,8 +82,8 @@ class StateSettings:
     flush_interval: float = 1.0
     retention_days: int = 90
     prune_grace_days: float = 7.0
-    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    """Price overrides from the config file, USD per million tokens, validated by keyproxy.usage.prices."""
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    """Price overrides from the config file, by model name or glob."""
     redis_url: str | None = field(default=None, repr=False)
     """Shared state for several instances; may hold a password, so it is never shown."""
 
@@ -101,7 +102,6 @@ class Settings:
     state: StateSettings = field(default_factory=StateSettings)
     rotation_tolerance: float = 3.0
     override_temperature_zero: TemperatureOverride = "off"
-    skip_oauth_init_check: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
     models_cache_ttl: float = 300.0
     keepalive_interval: float = 15.0

@@ -40,7 +40,7 @@ class ModelList:
         self.clock = clock
         self.ttl = ttl
         limit = min(_LIST_TIMEOUT, timeouts.total)
-        self.timeouts = RequestTimeouts(connect=limit, pool=limit, read=limit, write=limit)
+        self.timeouts = RequestTimeouts(connect=limit, pool=limit, read=limit)
         self._cache: dict[str, _Entry] = {}
         self._refreshing: dict[str, asyncio.Task[_Entry]] = {}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from keyproxy.engine.events import Tokens
 from keyproxy.errors import UpstreamError
+from keyproxy.events import Tokens
 from keyproxy.providers.base import Endpoint
 from keyproxy.transport.base import UpstreamResponse
 
@@ -26,7 +26,7 @@ class Opened:
     endpoint: Endpoint = "chat"
     """Which wire format the answer is in: the endpoint of the call that produced it."""
     provider: str = ""
-    key: str = ""
+    key_mask: str = ""
     """The key that answered, masked."""
     attempts: int = 0
     upstream_seconds: float = 0.0

@@ -23,7 +23,7 @@ class Pool:
     masks: tuple[str, ...]
     priorities: tuple[int, ...]
     groups: dict[str, str]
-    """Model -> the shared cooldown scope of its quota group."""
+    """Model -> the bucket its quota group shares."""
     _freed: asyncio.Event | None = None
 
     @classmethod
@@ -51,8 +51,8 @@ class Pool:
     def name(self) -> str:
         return self.settings.name
 
-    def scope(self, model: str) -> str:
-        """Where a model's cooldowns live: its quota group when it has one, so the group cools together."""
+    def bucket(self, model: str) -> str:
+        """Where a model's cooldowns live: its quota group's bucket when it has one, so the group cools together."""
         return self.groups.get(model, model)
 
     def index_of(self, key: str) -> int | None:
@@ -82,4 +82,4 @@ class Pool:
 
 def request_timeouts(timeouts: Timeouts, *, stream: bool) -> RequestTimeouts:
     read = timeouts.read_streaming if stream else timeouts.read_non_streaming
-    return RequestTimeouts(connect=timeouts.connect, pool=timeouts.pool, read=read, write=timeouts.write)
+    return RequestTimeouts(connect=timeouts.connect, pool=timeouts.pool, read=read)

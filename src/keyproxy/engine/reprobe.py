@@ -14,7 +14,7 @@ from keyproxy.transport.base import RequestTimeouts, Transport
 
 logger = logging.getLogger("keyproxy.reprobe")
 
-_PROBE_TIMEOUTS = RequestTimeouts(connect=10.0, pool=10.0, read=10.0, write=10.0)
+_PROBE_TIMEOUTS = RequestTimeouts(connect=10.0, pool=10.0, read=10.0)
 
 
 class Reprober:

@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from keyproxy.clock import Clock
 from keyproxy.config.settings import Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
-from keyproxy.engine.events import AttemptEvent, EventSink, Tokens
 from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
-from keyproxy.engine.ratelimit_headers import parse_headroom
 from keyproxy.engine.selection import Exhausted, Pick, cap, choose, decayed_usage
 from keyproxy.errors import (
     DeadlineExceeded,
@@ -32,7 +30,9 @@ from keyproxy.errors import (
     UpstreamError,
     UpstreamFailed,
 )
+from keyproxy.events import AttemptEvent, EventSink, Tokens
 from keyproxy.providers import Endpoint
+from keyproxy.providers.hints.ratelimit_headers import parse_headroom
 from keyproxy.redact import scrub
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.transport.base import Transport, UpstreamResponse
@@ -109,7 +109,7 @@ class Router:
 
     async def _attempts(self, call: Call, deadline: float) -> Opened:
         pool = self.pools[call.provider]
-        scope = pool.scope(call.model)
+        bucket = pool.bucket(call.model)
         sequential = pool.policy.mode == "sequential"
         tried: set[str] = set()
         transient: list[int] = []
@@ -120,8 +120,8 @@ class Router:
         limit = self.max_attempts or len(pool.key_ids) + 1
         while attempts < limit:
             now = self.clock.now()
-            statuses = await self.state.statuses(pool.name, pool.key_ids, scope)
-            sticky = await self.state.sticky(pool.name, scope) if sequential else None
+            statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
+            sticky = await self.state.sticky(pool.name, bucket) if sequential else None
             choice = choose(statuses, pool.priorities, now, pool.policy, exclude=tried, sticky=sticky, rng=self.rng)
             if isinstance(choice, Pick):
                 index = choice.index
@@ -151,10 +151,10 @@ class Router:
             attempts += 1
             tried.add(key_id)
             if sequential and sticky != key_id:
-                await self.state.set_sticky(pool.name, scope, key_id)
+                await self.state.set_sticky(pool.name, bucket, key_id)
             started = time.perf_counter()
             try:
-                opened = await self._attempt(pool, index, call, scope, attempts, status)
+                opened = await self._attempt(pool, index, call, bucket, attempts, status)
             except UpstreamError as error:
                 spent += time.perf_counter() - started
                 if error.error_class is ErrorClass.CLIENT_ERROR:
@@ -165,9 +165,11 @@ class Router:
                 continue
             opened.upstream_seconds += spent
             return opened
-        raise await self._give_up(pool, scope, last_error)
+        raise await self._give_up(pool, bucket, last_error)
 
-    async def _attempt(self, pool: Pool, index: int, call: Call, scope: str, attempt: int, status: KeyStatus) -> Opened:
+    async def _attempt(
+        self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus
+    ) -> Opened:
         """One request on a key already acquired; the key is released when the answer is settled."""
         key_id = pool.key_ids[index]
         timeouts = request_timeouts(self.timeouts, stream=call.stream)
@@ -179,7 +181,7 @@ class Router:
             if call.headers:
                 request = dataclasses.replace(request, headers={**request.headers, **call.headers})
             response = await self.transport.send(request)
-            await self._observe(pool, key_id, scope, response.headers)
+            await self._observe(pool, key_id, bucket, response.headers)
             if response.status >= 400:
                 body = scrub(await response.read(), pool.secrets)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
@@ -196,28 +198,28 @@ class Router:
             await self.state.release(pool.name, key_id)
             pool.notify_freed()
             if isinstance(exc, UpstreamError):
-                await self._failed(pool, index, call, scope, attempt, exc, started, status.failures)
+                await self._failed(pool, index, call, bucket, attempt, exc, started, status.failures)
             raise
         first_byte = time.perf_counter() - started
-        opened.provider, opened.key, opened.attempts = pool.name, pool.masks[index], attempt
+        opened.provider, opened.key_mask, opened.attempts = pool.name, pool.masks[index], attempt
         opened.endpoint = call.endpoint
         opened.upstream_seconds = first_byte
         # A key with nothing to clear needs no success written: one store round trip less per request.
         clean = status.failures == 0 and status.cooldown_until == 0 and status.benched_until == 0
         opened._settle = functools.partial(
-            self._settle, pool, index, call, scope, attempt, started, first_byte, clean
+            self._settle, pool, index, call, bucket, attempt, started, first_byte, clean
         )
         if opened.response is None:
             await opened.finish(tokens=tokens_from_body(opened.body), answer_bytes=len(opened.body))
         return opened
 
-    async def _observe(self, pool: Pool, key_id: str, scope: str, headers: Mapping[str, str]) -> None:
+    async def _observe(self, pool: Pool, key_id: str, bucket: str, headers: Mapping[str, str]) -> None:
         headroom = parse_headroom(headers, self.clock.now())
         if headroom is not None:
-            await self.state.observe_headroom(pool.name, key_id, scope, headroom.fraction, headroom.reset_at)
+            await self.state.observe_headroom(pool.name, key_id, bucket, headroom.fraction, headroom.reset_at)
 
     async def _settle(
-        self, pool: Pool, index: int, call: Call, scope: str, attempt: int, started: float, first_byte: float,
+        self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, started: float, first_byte: float,
         clean: bool, error: UpstreamError | None, record: bool, tokens: Tokens | None, answer_bytes: int,
     ) -> None:  # fmt: skip
         """The answer has been relayed (or abandoned): free the key, report the attempt with what it cost."""
@@ -225,24 +227,24 @@ class Router:
         await self.state.release(pool.name, key_id)
         pool.notify_freed()
         if error is not None and record:
-            status = (await self.state.statuses(pool.name, (key_id,), scope))[0]
-            await self._failed(pool, index, call, scope, attempt, error, started, status.failures)
+            status = (await self.state.statuses(pool.name, (key_id,), bucket))[0]
+            await self._failed(pool, index, call, bucket, attempt, error, started, status.failures)
             return
         # A client that left still cost tokens; the key, though, did nothing wrong.
         used = tokens or estimate(len(call.body), answer_bytes)
         self._emit(pool, index, call, attempt, 200, None, "ok", started, first_byte, used)
         if record and not clean:
-            await self.state.record(pool.name, key_id, scope, SUCCESS)
+            await self.state.record(pool.name, key_id, bucket, SUCCESS)
 
     async def _failed(
-        self, pool: Pool, index: int, call: Call, scope: str, attempt: int, error: UpstreamError,
+        self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, error: UpstreamError,
         started: float, failures: int,
     ) -> None:  # fmt: skip
         status = getattr(error, "upstream_status", None)
         self._emit(pool, index, call, attempt, status, error.error_class, error.message, started)
         verdict = self.cooldowns.verdict(error, failures, self.clock.now())
         if verdict is not None:
-            await self.state.record(pool.name, pool.key_ids[index], scope, verdict)
+            await self.state.record(pool.name, pool.key_ids[index], bucket, verdict)
 
     def _emit(
         self, pool: Pool, index: int, call: Call, attempt: int, status: int | None,
@@ -255,10 +257,10 @@ class Router:
         )  # fmt: skip
         self.events.emit(event)
 
-    async def _give_up(self, pool: Pool, scope: str, last_error: UpstreamError | None) -> GatewayError:
+    async def _give_up(self, pool: Pool, bucket: str, last_error: UpstreamError | None) -> GatewayError:
         """No attempt succeeded. Keys out of quota, or none to try: 429 (503 if none is merely cooling).
         Keys that failed otherwise: 502, or 504 for a timeout. Retry-After says when a key is back."""
-        statuses = await self.state.statuses(pool.name, pool.key_ids, scope)
+        statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
         now = self.clock.now()
         choice = choose(statuses, pool.priorities, now, pool.policy)
         wait = max(1.0, choice.retry_at - now) if isinstance(choice, Exhausted) and choice.retry_at else None

@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Mapping
 
 import msgspec
 
-from keyproxy.engine.ratelimit_headers import reset_hint
-from keyproxy.engine.retry_after import parse_retry_after
 from keyproxy.errors import (
     InvalidRequest,
     InvalidUpstreamResponse,
@@ -19,6 +17,8 @@ from keyproxy.errors import (
     status_error_class,
 )
 from keyproxy.providers.base import Endpoint
+from keyproxy.providers.hints.ratelimit_headers import reset_hint
+from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
 from keyproxy.translate.anthropic_request import chat_to_messages
 from keyproxy.translate.anthropic_response import messages_response_to_chat

@@ -8,8 +8,6 @@ from typing import Any
 
 import msgspec
 
-from keyproxy.engine.google_errors import parse_google_error
-from keyproxy.engine.retry_after import parse_retry_after
 from keyproxy.errors import (
     InvalidRequest,
     InvalidUpstreamResponse,
@@ -19,6 +17,8 @@ from keyproxy.errors import (
     status_error_class,
 )
 from keyproxy.providers.base import Endpoint
+from keyproxy.providers.hints.google_errors import parse_google_error
+from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
 from keyproxy.translate.gemini_request import chat_to_gemini, embeddings_to_gemini
 from keyproxy.translate.gemini_response import gemini_embeddings_to_openai, gemini_models, gemini_to_chat

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 
-from keyproxy.engine.google_errors import parse_google_error
-from keyproxy.engine.ratelimit_headers import reset_hint
-from keyproxy.engine.retry_after import parse_retry_after
 from keyproxy.errors import (
     InvalidRequest,
     InvalidUpstreamResponse,
@@ -17,6 +14,9 @@ from keyproxy.errors import (
     status_error_class,
 )
 from keyproxy.providers.base import Endpoint
+from keyproxy.providers.hints.google_errors import parse_google_error
+from keyproxy.providers.hints.ratelimit_headers import reset_hint
+from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keyproxy.config.settings import Protocol, ProviderSettings
+from keyproxy.config.settings import ProviderSettings, UpstreamProtocol
 from keyproxy.providers.anthropic import AnthropicAdapter
 from keyproxy.providers.base import ProviderAdapter
 from keyproxy.providers.gemini import GeminiAdapter
 from keyproxy.providers.openai import OpenAIAdapter
 
-ADAPTERS: dict[Protocol, Callable[[ProviderSettings], ProviderAdapter]] = {
+ADAPTERS: dict[UpstreamProtocol, Callable[[ProviderSettings], ProviderAdapter]] = {
     "openai": lambda provider: OpenAIAdapter(provider.base_url),
     "anthropic": lambda provider: AnthropicAdapter(provider.base_url),
     "gemini": lambda provider: GeminiAdapter(provider.base_url),

@@ -5,7 +5,7 @@ from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_db import DatabaseUnavailable
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_usage import read_usage
-from keyproxy.state.usage import UsageBook, UsageCounters, UsageKey
+from keyproxy.usage.book import UsageBook, UsageCounters, UsageKey
 
 __all__ = [
     "SUCCESS",

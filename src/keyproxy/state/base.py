@@ -31,21 +31,18 @@ class KeyStatus(NamedTuple):
     headroom: float | None = None
     headroom_reset: float = 0.0
 
-    def available_at(self) -> float:
-        return max(self.cooldown_until, self.benched_until)
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What one attempt's outcome does to a key: `scope` "model" cools one model (or quota group),
+    """What one attempt's outcome does to a key: `kind` "model" cools one model (or quota group),
     "key" benches the key for every model; `reason` None is a success."""
 
-    scope: Literal["model", "key", "none"]
+    kind: Literal["model", "key", "none"]
     until: float
     reason: ErrorClass | None
 
 
-SUCCESS = Verdict(scope="none", until=0.0, reason=None)
+SUCCESS = Verdict(kind="none", until=0.0, reason=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +66,7 @@ class KeyReport:
 
 
 class StateStore(Protocol):
-    """`model` is the cooldown scope: the model name, or its quota group's shared name."""
+    """`model` is the cooldown bucket: the model name, or its quota group's shared name."""
 
     async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]: ...
 

@@ -90,10 +90,10 @@ class MemoryStore:
             return
         slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
         slot.failures += 1
-        if verdict.scope == "key":
+        if verdict.kind == "key":
             key = self._key(provider, key_id)
             key.benched_until, key.bench_reason = verdict.until, verdict.reason
-        elif verdict.scope == "model" and verdict.until >= slot.cooldown_until:
+        elif verdict.kind == "model" and verdict.until >= slot.cooldown_until:
             slot.cooldown_until, slot.reason = verdict.until, verdict.reason
 
     async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:

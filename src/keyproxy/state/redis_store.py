@@ -14,14 +14,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from keyproxy.clock import Clock, SystemClock
-from keyproxy.engine.events import AttemptEvent
 from keyproxy.errors import ErrorClass
+from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
 from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_usage import RedisUsage
-from keyproxy.state.usage import Price, UsageRows
+from keyproxy.usage.book import Price, UsageRows
 
 logger = logging.getLogger("keyproxy.state")
 
@@ -216,7 +216,7 @@ class RedisStore:
         if verdict.reason is not None:
             self._seen.add((provider, key_id))
         if self._healthy:
-            kind = "ok" if verdict.reason is None else verdict.scope
+            kind = "ok" if verdict.reason is None else verdict.kind
             try:
                 await self._write(provider, key_id, model, kind, verdict.until, verdict.reason)
             except _OUTAGE as error:

@@ -8,10 +8,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from keyproxy.engine.events import AttemptEvent
+from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.redis_keys import RedisKeys, parse_usage_row, usage_row
-from keyproxy.state.usage import Price, UsageBook, UsageCounters, UsageKey, UsageRows, merge, select
+from keyproxy.usage.book import Price, UsageBook, UsageCounters, UsageKey, UsageRows, merge, select
 
 _DAY = 86400
 _INTS = ("requests", "successes", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",

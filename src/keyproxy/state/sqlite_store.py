@@ -24,7 +24,7 @@ from keyproxy.state.sqlite_journal import (
     StickySet,
 )
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
-from keyproxy.state.usage import UsageBook, UsageRows, merge, select
+from keyproxy.usage.book import UsageBook, UsageRows, merge, select
 
 logger = logging.getLogger("keyproxy.state")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from keyproxy.state.sqlite_db import DatabaseUnavailable
-from keyproxy.state.usage import UsageCounters, UsageKey, UsageRows
+from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
 
 # One column per error class, so counts add up in SQL; a new class needs a migration adding its column.
 FAILURE_COLUMNS: Mapping[str, str] = {

@@ -22,7 +22,7 @@ from keyproxy.state.sqlite_journal import (
     Touched,
 )
 from keyproxy.state.sqlite_usage import select_usage, upsert_usage
-from keyproxy.state.usage import UsageCounters, UsageKey, UsageRows
+from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ class ChatToMessagesStream:
     """Feed it upstream bytes in any pieces; each call returns the events they complete, possibly none."""
 
     __slots__ = (
-        "_complete",
         "_finish",
         "_index",
         "_kind",
@@ -24,6 +23,7 @@ class ChatToMessagesStream:
         "_next",
         "_parser",
         "_started",
+        "_stopped",
         "_tools",
         "_usage",
     )
@@ -40,12 +40,8 @@ class ChatToMessagesStream:
         self._tools: dict[int, tuple[int, str]] = {}
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
-        self._complete = False
+        self._stopped = False
 
-    @property
-    def complete(self) -> bool:
-        """Whether `data: [DONE]` arrived: only then is the answer whole."""
-        return self._complete
 
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(event) for event in self._parser.feed(chunk))
@@ -55,7 +51,7 @@ class ChatToMessagesStream:
         return b""
 
     def _event(self, event: Event) -> bytes:
-        if self._complete:
+        if self._stopped:
             return b""
         if event.data == "[DONE]":
             return self._end()
@@ -135,7 +131,7 @@ class ChatToMessagesStream:
         return _sse("content_block_delta", {"index": index, "delta": delta})
 
     def _end(self) -> bytes:
-        self._complete = True
+        self._stopped = True
         out = self._start() + self._close_block()
         reason = stop_reason(self._finish, tool_calls=bool(self._tools))
         usage = messages_usage(self._usage) if self._usage is not None else {"output_tokens": 0}

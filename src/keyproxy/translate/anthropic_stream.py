@@ -24,7 +24,7 @@ ERROR_STATUS: dict[str, int] = {
 class MessagesToChatStream:
     """Feed it upstream bytes in any pieces; each call returns the chunks they complete, possibly none."""
 
-    __slots__ = ("_complete", "_created", "_id", "_model", "_parser", "_tools", "_usage")
+    __slots__ = ("_created", "_id", "_model", "_parser", "_stopped", "_tools", "_usage")
 
     def __init__(self, model: str, created: int) -> None:
         self._model = model
@@ -34,12 +34,8 @@ class MessagesToChatStream:
         self._usage: dict[str, int] = {}
         # Anthropic block index -> OpenAI tool call index, which counts tool calls only.
         self._tools: dict[int, int] = {}
-        self._complete = False
+        self._stopped = False
 
-    @property
-    def complete(self) -> bool:
-        """Whether message_stop arrived: only then is the answer whole."""
-        return self._complete
 
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(event) for event in self._parser.feed(chunk))
@@ -49,7 +45,7 @@ class MessagesToChatStream:
         return b""
 
     def _event(self, event: Event) -> bytes:
-        if self._complete:
+        if self._stopped:
             return b""
         data = loads_event(event.data)
         kind = data.get("type", event.event)
@@ -67,7 +63,7 @@ class MessagesToChatStream:
             reason = (data.get("delta") or {}).get("stop_reason")
             return self._chunk({}, finish_reason(reason)) if reason else b""
         if kind == "message_stop":
-            self._complete = True
+            self._stopped = True
             # Sent whether or not the client asked for stream usage: usage tracking reads it.
             usage = self._encode({"choices": [], "usage": chat_usage(self._usage)})
             return usage + encode("[DONE]")

@@ -20,9 +20,9 @@ from keyproxy.translate.sse import SSEParser, encode
 
 class GeminiToChatStream:
     """Raw upstream bytes in, OpenAI SSE bytes out. Gemini sends no end marker, so the caller's `close()` at the
-    end of the upstream stream decides: `complete` only if every choice got a finish reason."""
+    end of the upstream stream decides: the stream is whole only if every choice got a finish reason."""
 
-    __slots__ = ("_calls", "_created", "_finished", "_id", "_model", "_parser", "_response_id", "_usage", "complete")
+    __slots__ = ("_calls", "_created", "_finished", "_id", "_model", "_parser", "_response_id", "_usage")
 
     def __init__(self, model: str, created: int) -> None:
         self._model = model
@@ -34,7 +34,6 @@ class GeminiToChatStream:
         self._calls: dict[int, int] = {}
         self._finished: set[int] = set()
         self._usage: dict[str, Any] | None = None
-        self.complete = False
 
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(_decode(event.data)) for event in self._parser.feed(chunk))
@@ -43,7 +42,6 @@ class GeminiToChatStream:
         """Usage and `[DONE]` after a finished stream; nothing after a cut one, which must not look whole."""
         if not self._calls or self._finished != set(self._calls):
             return b""
-        self.complete = True
         usage = self._chunk([], usage=chat_usage(self._usage)) if self._usage is not None else b""
         return usage + encode("[DONE]")
 

@@ -13,12 +13,12 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class RequestTimeouts:
-    """Seconds; `read` is the longest silence allowed between two reads of the body."""
+    """Seconds; `read` is the longest silence allowed between two reads of the body. There is no write
+    timeout: aiohttp has none (docs/configuration.md, TIMEOUT_WRITE)."""
 
     connect: float
     pool: float
     read: float
-    write: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from keyproxy.engine.events import Tokens
 from keyproxy.errors import InvalidRequest
+from keyproxy.events import Tokens
 from keyproxy.usage.prices import PriceTable
 
 _CHARS_PER_TOKEN = 4

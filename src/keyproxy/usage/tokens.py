@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from keyproxy.engine.events import Tokens
+from keyproxy.events import Tokens
 
 _FIELDS = (
     "prompt_tokens",

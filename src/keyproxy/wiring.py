@@ -10,21 +10,21 @@ from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.messages import MessagesRoutes
-from keyproxy.api.usage import UsageQuery, UsageRoutes
+from keyproxy.api.usage_routes import UsageQuery, UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
 from keyproxy.engine.cooldown import CooldownPolicy
-from keyproxy.engine.events import EventSink, LogSink, Sinks
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Router
+from keyproxy.events import EventSink, LogSink, Sinks
 from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
-from keyproxy.state.usage import UsageBook, UsageCounters, UsageKey, select
 from keyproxy.transport.base import Transport
-from keyproxy.usage.prices import PriceTable, parse_prices
+from keyproxy.usage.book import UsageBook, UsageCounters, UsageKey, select
+from keyproxy.usage.prices import PriceTable
 
 
 def build_app(
@@ -43,7 +43,7 @@ def build_app(
     clock = clock or SystemClock()
     engine = settings.engine
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
-    prices = PriceTable(parse_prices(settings.state.prices))
+    prices = PriceTable(settings.state.prices)
     book = UsageBook(prices)
     startup: list[Callable[[], Awaitable[None]]] = []
     shutdown: list[Callable[[], Awaitable[None]]] = []

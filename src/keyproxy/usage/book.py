@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from keyproxy.engine.events import AttemptEvent, Tokens
+from keyproxy.events import AttemptEvent, Tokens
 
 Price = Callable[[str, str, Tokens], float | None]
 """price(provider, model, tokens) -> USD, or None when the model has no known price."""

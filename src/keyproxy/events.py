@@ -28,7 +28,7 @@ class AttemptEvent:
 
     provider: str
     model: str
-    key: str
+    key_mask: str
     """The key masked, safe to show."""
     attempt: int
     status: int | None
@@ -69,13 +69,13 @@ class LogSink:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "attempt ok provider=%s model=%s key=%s status=%s seconds=%.3f",
-                    event.provider, event.model, event.key, event.status, event.seconds,
+                    event.provider, event.model, event.key_mask, event.status, event.seconds,
                 )  # fmt: skip
             return
         level = logging.INFO if event.outcome is ErrorClass.CLIENT_ERROR else logging.WARNING
         logger.log(
             level,
             "attempt failed provider=%s model=%s key=%s attempt=%d class=%s status=%s: %s",
-            event.provider, event.model, event.key, event.attempt, event.outcome.value,
+            event.provider, event.model, event.key_mask, event.attempt, event.outcome.value,
             event.status, event.message,
         )  # fmt: skip

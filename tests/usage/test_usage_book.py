@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from keyproxy.engine.events import AttemptEvent, Tokens
 from keyproxy.errors import ErrorClass
-from keyproxy.state.usage import UsageBook, UsageCounters, UsageKey, merge, select
+from keyproxy.events import AttemptEvent, Tokens
+from keyproxy.usage.book import UsageBook, UsageCounters, UsageKey, merge, select
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 MIDNIGHT = 1_700_006_400.0  # 2023-11-15T00:00:00Z
@@ -17,7 +17,7 @@ KEY = UsageKey("2023-11-14", "openai", "abc123abc123", "gpt-4o")
 
 def event(**overrides: Any) -> AttemptEvent:
     values: dict[str, Any] = {
-        "provider": "openai", "model": "gpt-4o", "key": "sk-a...1234", "attempt": 1, "status": 200,
+        "provider": "openai", "model": "gpt-4o", "key_mask": "sk-a...1234", "attempt": 1, "status": 200,
         "outcome": None, "message": "", "seconds": 1.0, "key_id": "abc123abc123", "at": NOW,
     }  # fmt: skip
     return AttemptEvent(**{**values, **overrides})

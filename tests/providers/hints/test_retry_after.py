@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from keyproxy.engine.retry_after import parse_retry_after
+from keyproxy.providers.hints.retry_after import parse_retry_after
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 

@@ -15,7 +15,7 @@ from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest
 from keyproxy.state.base import StateStore
-from keyproxy.state.usage import UsageCounters, UsageKey
+from keyproxy.usage.book import UsageCounters, UsageKey
 from keyproxy.usage.estimates import cost_estimate, token_count
 from keyproxy.usage.prices import PriceTable
 

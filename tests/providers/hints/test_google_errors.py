@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyproxy.engine.google_errors import GoogleQuota, parse_google_error
+from keyproxy.providers.hints.google_errors import GoogleQuota, parse_google_error
 
 HELP = {
     "@type": "type.googleapis.com/google.rpc.Help",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyproxy.engine.ratelimit_headers import Headroom, parse_duration, parse_headroom, reset_hint
+from keyproxy.providers.hints.ratelimit_headers import Headroom, parse_duration, parse_headroom, reset_hint
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
