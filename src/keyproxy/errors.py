@@ -2,6 +2,8 @@
 
 KeyproxyError
 ├── ConfigError                     a configuration value is invalid; names the variable
+│   └── InvalidConfiguration        every error one load found, together
+├── DatabaseUnavailable             the state database cannot be used (and must not be replaced)
 ├── RequestError                    the client's request cannot be served as sent
 │   ├── InvalidRequest              400  bad JSON, missing model, unknown provider
 │   ├── AuthenticationFailed        401  missing or wrong proxy key
@@ -60,6 +62,22 @@ class ConfigError(KeyproxyError):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+class InvalidConfiguration(ConfigError):
+    def __init__(self, errors: tuple[ConfigError, ...]) -> None:
+        KeyproxyError.__init__(self, "; ".join(str(error) for error in errors))
+        self.variable = errors[0].variable
+        self.problem = errors[0].problem
+        self.errors = errors
+
+
+class DatabaseUnavailable(KeyproxyError):
+    """The directory cannot be created or written, the file is locked or written by a newer keyproxy.
+    A proxy keeps state in memory only; a command reading the file says why and stops."""
+
+    error_type = "state_error"
+    code = "database_unavailable"
 
 
 class RequestError(KeyproxyError):

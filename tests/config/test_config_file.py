@@ -16,13 +16,13 @@ from keyproxy.config import (
     Alias,
     CliOptions,
     ConfigReport,
-    InvalidConfiguration,
     build_settings,
     inspect_config,
     load_settings,
     parse_config,
 )
 from keyproxy.config.prices import Price
+from keyproxy.errors import InvalidConfiguration
 
 KEY_A = "sk-aaaaaaaaaaaaaaaaaaaa0001"
 KEY_B = "gsk-bbbbbbbbbbbbbbbbbbbb0002"

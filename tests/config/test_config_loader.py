@@ -13,12 +13,12 @@ from keyproxy.config import (
     CliOptions,
     ConfigReport,
     EngineSettings,
-    InvalidConfiguration,
     Settings,
     build_settings,
     inspect_config,
     load_settings,
 )
+from keyproxy.errors import InvalidConfiguration
 
 # Every variable keyproxy reads, so the machine's own keys and settings cannot leak into a test.
 _CONFIG_VARIABLE = re.compile(

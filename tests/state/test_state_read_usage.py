@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from keyproxy.errors import ErrorClass
+from keyproxy.errors import DatabaseUnavailable, ErrorClass
 from keyproxy.events import AttemptEvent, Tokens
-from keyproxy.state import DatabaseUnavailable, SqliteStore, UsageBook, UsageKey, read_usage
+from keyproxy.state import SqliteStore, UsageBook, UsageKey, read_usage
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.testing import FakeClock
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from keyproxy.errors import ErrorClass
-from keyproxy.state.sqlite_db import SCHEMA_VERSION, DatabaseUnavailable, open_database, schema_version
+from keyproxy.errors import DatabaseUnavailable, ErrorClass
+from keyproxy.state.sqlite_db import SCHEMA_VERSION, open_database, schema_version
 from keyproxy.state.sqlite_usage import FAILURE_COLUMNS
 
 TABLES = {"schema_version", "usage_daily", "key_state", "cooldowns", "sticky"}

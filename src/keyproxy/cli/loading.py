@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from keyproxy.config import CliOptions, InvalidConfiguration, Settings, load_settings
-from keyproxy.errors import ConfigError
+from keyproxy.config import CliOptions, Settings, load_settings
+from keyproxy.errors import ConfigError, InvalidConfiguration
 
 
 def load(options: CliOptions) -> Settings | None:

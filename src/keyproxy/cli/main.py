@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from keyproxy import __version__
 from keyproxy.config import CliOptions
+from keyproxy.errors import KeyproxyError
 
 
 def _config_flags(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +66,15 @@ def options_from(args: argparse.Namespace) -> CliOptions:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyproxyError as error:
+        # Our own errors say what is wrong in one line; a traceback would only bury it.
+        sys.stderr.write(f"keyproxy: {error.message}\n")
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from keyproxy.cli.serve import serve
 

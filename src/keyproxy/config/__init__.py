@@ -4,7 +4,6 @@ from keyproxy.config.file import ConfigFile, parse_config
 from keyproxy.config.loader import (
     CliOptions,
     ConfigReport,
-    InvalidConfiguration,
     build_settings,
     inspect_config,
     load_settings,
@@ -18,7 +17,6 @@ __all__ = [
     "ConfigReport",
     "Credential",
     "EngineSettings",
-    "InvalidConfiguration",
     "ProviderSettings",
     "Settings",
     "Timeouts",

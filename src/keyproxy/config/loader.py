@@ -22,7 +22,7 @@ from keyproxy.config.settings import (
 )
 from keyproxy.config.sources import gather
 from keyproxy.config.values import ValueReader
-from keyproxy.errors import ConfigError, KeyproxyError
+from keyproxy.errors import ConfigError, InvalidConfiguration
 
 DEMO_KEYS = ("demo-key-alpha-0001", "demo-key-bravo-0002", "demo-key-charlie-0003")
 
@@ -63,14 +63,6 @@ class ConfigReport:
 
     settings: Settings
     errors: tuple[ConfigError, ...]
-
-
-class InvalidConfiguration(ConfigError):
-    def __init__(self, errors: tuple[ConfigError, ...]) -> None:
-        KeyproxyError.__init__(self, "; ".join(str(error) for error in errors))
-        self.variable = errors[0].variable
-        self.problem = errors[0].problem
-        self.errors = errors
 
 
 def load_settings(options: CliOptions, *, cwd: Path | None = None) -> Settings:

@@ -2,14 +2,12 @@
 
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore, Verdict
 from keyproxy.state.memory import MemoryStore
-from keyproxy.state.sqlite_db import DatabaseUnavailable
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_usage import read_usage
 from keyproxy.usage.book import UsageBook, UsageCounters, UsageKey
 
 __all__ = [
     "SUCCESS",
-    "DatabaseUnavailable",
     "KeyStatus",
     "MemoryStore",
     "SqliteStore",

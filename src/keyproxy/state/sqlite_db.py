@@ -7,12 +7,9 @@ import sqlite3
 import time
 from pathlib import Path
 
+from keyproxy.errors import DatabaseUnavailable
+
 logger = logging.getLogger("keyproxy.state")
-
-
-class DatabaseUnavailable(OSError):
-    """The database cannot be used and must not be replaced: the directory cannot be created or written,
-    the file is locked or written by a newer keyproxy. Callers keep state in memory only."""
 
 
 # One script per schema version, in order; each runs in its own transaction and records its version.

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from keyproxy.state.sqlite_db import DatabaseUnavailable
+from keyproxy.errors import DatabaseUnavailable
 from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
 
 # One column per error class, so counts add up in SQL; a new class needs a migration adding its column.
