@@ -91,7 +91,7 @@ def test_a_data_directory_that_cannot_be_created_is_unavailable(tmp_path: Path) 
         open_database(tmp_path / "taken" / "keyproxy.db")
 
 
-def test_unavailable_is_an_os_error_so_callers_can_fall_back(tmp_path: Path) -> None:
+def test_a_database_path_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "keyproxy.db").mkdir()
-    with pytest.raises(OSError, match="cannot open"):
+    with pytest.raises(DatabaseUnavailable, match="cannot open"):
         open_database(tmp_path / "keyproxy.db")
