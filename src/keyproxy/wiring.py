@@ -13,7 +13,6 @@ from keyproxy.api.messages import MessagesRoutes
 from keyproxy.api.usage_routes import UsageQuery, UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
-from keyproxy.engine.cooldown import CooldownPolicy
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
@@ -52,31 +51,25 @@ def build_app(
         state, query = _state(settings, pools, book, prices, clock, startup, shutdown, sinks)
     else:
         query = _pending(book)
-    cooldowns = CooldownPolicy(
-        rate_limit_steps=engine.rate_limit_steps,
-        quota_steps=engine.quota_steps,
-        transient_steps=engine.transient_steps,
-        bench_seconds=engine.bench_seconds,
-        max_hint=engine.max_cooldown,
-    )
     router = Router(
-        pools, transport, state, clock, Sinks(*sinks), settings.timeouts,
-        keepalive=settings.keepalive_interval, cooldowns=cooldowns, max_attempts=engine.max_attempts,
-        transient_retry_delay=engine.transient_retry_delay, rng=rng,
+        pools, transport, state, clock, Sinks(*sinks), settings.timeouts, engine,
+        keepalive=settings.keepalive_interval, rng=rng,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
     reprober = Reprober(pools, transport, state, clock, engine.bench_seconds)
-    return KeyproxyApp(
-        settings.proxy_api_key,
+    routes = (
         CompletionRoutes(settings, router),
+        MessagesRoutes(settings, router),
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, state, clock),
-        MessagesRoutes(settings, router),
         UsageRoutes(pools, state, clock, query, prices),
-        transport,
+    )
+    return KeyproxyApp(
+        settings.proxy_api_key,
+        [group.routes() for group in routes],
         background=(reprober.run,),
         startup=startup,
-        shutdown=shutdown,
+        shutdown=[*shutdown, transport.aclose],
     )
 
 

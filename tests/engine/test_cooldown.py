@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from keyproxy.config import EngineSettings
 from keyproxy.engine.cooldown import CooldownPolicy
 from keyproxy.errors import (
     ErrorClass,
@@ -15,7 +16,7 @@ from keyproxy.errors import (
 )
 
 NOW = 5000.0
-POLICY = CooldownPolicy()
+POLICY = CooldownPolicy.from_settings(EngineSettings())
 
 
 def rate_limited(retry_after: float | None = None) -> UpstreamRateLimited:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 import pytest
 
-from keyproxy.config import Credential, ProviderSettings, Timeouts
+from keyproxy.config import Credential, EngineSettings, ProviderSettings, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import (
@@ -49,7 +49,8 @@ def make_router(reply: Reply, clock: FakeClock, timeouts: Timeouts | None = None
 
     events = Events()
     pools = {"p": Pool.build(provider, tolerance=0)}
-    router = Router(pools, MockTransport(handler), MemoryStore(), clock, events, timeouts or Timeouts())
+    transport = MockTransport(handler)
+    router = Router(pools, transport, MemoryStore(), clock, events, timeouts or Timeouts(), EngineSettings())
     return router, events
 
 
@@ -170,3 +171,53 @@ def test_a_request_the_adapter_refuses_gives_its_key_back() -> None:
         asyncio.run(router.open(Call("p", "m", "messages", b"{}")))
     statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
     assert [status.in_flight for status in statuses] == [0, 0]
+
+
+def test_a_whole_answer_has_its_tokens_read_by_the_engine() -> None:
+    usage = {"prompt_tokens": 7, "completion_tokens": 3}
+    body = msgspec.json.encode({"choices": [{"message": {"content": "hi"}}], "usage": usage})
+
+    async def reply(key: str) -> MockResponse:
+        return MockResponse.json(200, body)
+
+    router, events = make_router(reply, FakeClock())
+    run(router)
+    tokens = events.seen[-1].tokens
+    assert tokens is not None and (tokens.prompt, tokens.completion, tokens.estimated) == (7, 3, False)
+
+
+def test_a_stream_has_its_tokens_read_by_the_engine_as_it_is_relayed() -> None:
+    usage = b'data: {"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 5}}\n\n'
+    chunks = [b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\n', b"", usage, b"data: [DONE]\n\n"]
+
+    async def reply(key: str) -> MockResponse:
+        return MockResponse(200, {"content-type": "text/event-stream"}, chunks)
+
+    router, events = make_router(reply, FakeClock())
+
+    async def relay() -> list[bytes]:
+        opened = await router.open(call(stream=True))
+        pieces = []
+        while (piece := await opened.next_chunk()) is not None:
+            pieces.append(piece)
+        await opened.finish()
+        return pieces
+
+    assert asyncio.run(relay()) == chunks
+    tokens = events.seen[-1].tokens
+    assert tokens is not None and (tokens.prompt, tokens.completion, tokens.estimated) == (11, 5, False)
+
+
+def test_each_attempt_is_sent_with_the_read_timeout_of_its_kind() -> None:
+    stream = MockResponse(200, {"content-type": "text/event-stream"}, [b"data: [DONE]\n\n"])
+    replies = iter([stream, MockResponse.json(200, OK)])
+
+    async def reply(key: str) -> MockResponse:
+        return next(replies)
+
+    router, _ = make_router(reply, FakeClock(), Timeouts(read_streaming=7.0, read_non_streaming=70.0))
+    run(router, stream=True)
+    run(router)
+    transport = router.transport
+    assert isinstance(transport, MockTransport)
+    assert [timeouts.read for timeouts in transport.timeouts] == [7.0, 70.0]

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from keyproxy.config import Credential, ProviderSettings, Timeouts
+from keyproxy.config import Credential, EngineSettings, ProviderSettings, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Call, Router
@@ -41,14 +41,15 @@ def provider(name: str = "p", **tuning: Any) -> ProviderSettings:
 
 
 def build(
-    reply: Reply, clock: FakeClock, *providers: ProviderSettings, total: float = 30.0, **router: Any
+    reply: Reply, clock: FakeClock, *providers: ProviderSettings, total: float = 30.0, **engine: Any
 ) -> tuple[Router, Recorder]:
     async def handler(request: UpstreamRequest) -> MockResponse:
         return await reply(request.headers["Authorization"].removeprefix("Bearer ")[:6], request)
 
     recorder = Recorder()
     pools = {p.name: Pool.build(p, tolerance=0) for p in providers or (provider(),)}
-    built = Router(pools, MockTransport(handler), MemoryStore(), clock, recorder, Timeouts(total=total), **router)
+    settings = EngineSettings(**engine)
+    built = Router(pools, MockTransport(handler), MemoryStore(), clock, recorder, Timeouts(total=total), settings)
     return built, recorder
 
 

@@ -11,7 +11,7 @@ from keyproxy.state.base import KeyStatus
 
 NOW = 1000.0
 LEAST_LOADED = SelectionPolicy(tolerance=0.0)
-SEQUENTIAL = SelectionPolicy(mode="sequential")
+SEQUENTIAL = SelectionPolicy(tolerance=3.0, mode="sequential")
 
 
 def pick(
@@ -84,7 +84,7 @@ def test_keys_between_soft_and_hard_cap_are_used_when_none_is_under_the_soft_cap
 
 def test_a_higher_tier_key_over_its_soft_cap_beats_a_lower_tier_key_under_it() -> None:
     statuses = [KeyStatus("low"), KeyStatus("high", in_flight=3)]
-    assert pick(statuses, SelectionPolicy(optimal_concurrent=1), priorities=[2, 1]) == Pick(1)
+    assert pick(statuses, SelectionPolicy(tolerance=3.0, optimal_concurrent=1), priorities=[2, 1]) == Pick(1)
 
 
 def test_cap_scales_the_limit_by_the_tier_multiplier() -> None:
@@ -106,8 +106,9 @@ def test_no_limit_means_no_cap() -> None:
 
 def test_a_multiplier_raises_the_hard_cap_of_its_tier() -> None:
     statuses = [KeyStatus("a", in_flight=3)]
-    assert pick(statuses, SelectionPolicy(max_concurrent=2, multipliers={1: 2.0})) == Pick(0)
-    assert pick(statuses, SelectionPolicy(max_concurrent=2, multipliers={2: 2.0})) == Exhausted(NOW, busy=True)
+    assert pick(statuses, SelectionPolicy(tolerance=3.0, max_concurrent=2, multipliers={1: 2.0})) == Pick(0)
+    doubled_elsewhere = SelectionPolicy(tolerance=3.0, max_concurrent=2, multipliers={2: 2.0})
+    assert pick(statuses, doubled_elsewhere) == Exhausted(NOW, busy=True)
 
 
 def test_a_multiplier_lowers_the_soft_cap_of_its_tier() -> None:
@@ -206,8 +207,8 @@ def test_balanced_with_tolerance_spreads_equal_keys_evenly() -> None:
 
 def test_the_same_seed_gives_the_same_picks() -> None:
     statuses = [KeyStatus("a"), KeyStatus("b", usage=1), KeyStatus("c", usage=2)]
-    first = [pick(statuses, SelectionPolicy(), rng=random.Random(3)) for _ in range(20)]
-    second = [pick(statuses, SelectionPolicy(), rng=random.Random(3)) for _ in range(20)]
+    first = [pick(statuses, SelectionPolicy(tolerance=3.0), rng=random.Random(3)) for _ in range(20)]
+    second = [pick(statuses, SelectionPolicy(tolerance=3.0), rng=random.Random(3)) for _ in range(20)]
     assert first == second
 
 
@@ -237,7 +238,7 @@ def test_exhausted_counts_a_drained_key_from_its_headroom_reset() -> None:
 
 def test_exhausted_is_busy_now_when_a_key_is_held_only_by_its_hard_cap() -> None:
     statuses = [KeyStatus("a", in_flight=1), KeyStatus("b", cooldown_until=NOW + 40)]
-    assert pick(statuses, SelectionPolicy(max_concurrent=1)) == Exhausted(NOW, busy=True)
+    assert pick(statuses, SelectionPolicy(tolerance=3.0, max_concurrent=1)) == Exhausted(NOW, busy=True)
 
 
 def test_excluded_keys_do_not_count_towards_retry_at() -> None:
@@ -267,4 +268,4 @@ def test_priorities_must_match_statuses() -> None:
 )
 def test_a_policy_with_impossible_values_is_refused(options: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must"):
-        SelectionPolicy(**options)  # type: ignore[arg-type]
+        SelectionPolicy(**{"tolerance": 3.0, **options})  # type: ignore[arg-type]

@@ -179,7 +179,7 @@ def test_sequential_picks_the_sticky_key_whenever_it_is_usable(
 ) -> None:
     """In one tier with no soft cap and no headroom preference, stickiness is the deciding rule."""
     statuses, _ = pool
-    policy = SelectionPolicy(mode="sequential", max_concurrent=data.draw(limits), low_headroom=0.0)
+    policy = SelectionPolicy(tolerance=3.0, mode="sequential", max_concurrent=data.draw(limits), low_headroom=0.0)
     sticky = data.draw(st.sampled_from([s.key_id for s in statuses])) if statuses else None
     choice = choose(statuses, [1] * len(statuses), NOW, policy, sticky=sticky)
     for index, status in enumerate(statuses):
@@ -194,7 +194,7 @@ def test_sequential_never_switches_away_from_a_key_that_stays_usable(
 ) -> None:
     """Each event cools one key for a while, then a request is routed; the sticky key follows the picks."""
     statuses = [KeyStatus(f"k{index}") for index in range(keys)]
-    policy = SelectionPolicy(mode="sequential")
+    policy = SelectionPolicy(tolerance=3.0, mode="sequential")
     sticky: str | None = None
     now = NOW
     for target, seconds in events:

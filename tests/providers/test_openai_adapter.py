@@ -11,11 +11,14 @@ from keyproxy.errors import (
     UpstreamRateLimited,
     UpstreamServerError,
 )
+from keyproxy.providers import Call, Endpoint
 from keyproxy.providers.openai import OpenAIAdapter
-from keyproxy.transport import RequestTimeouts
 
 ADAPTER = OpenAIAdapter("https://api.example.test/v1")
-TIMEOUTS = RequestTimeouts(connect=1, pool=1, read=1)
+
+
+def call(endpoint: Endpoint = "chat", body: bytes = b"{}") -> Call:
+    return Call("p", "m", endpoint, body)
 
 
 @pytest.mark.parametrize(
@@ -47,18 +50,18 @@ def test_an_error_wrapped_in_a_list_is_read() -> None:
 
 
 def test_chat_request_carries_the_key_as_bearer_and_the_body_unchanged() -> None:
-    request = ADAPTER.request("chat", "sk-x", b"{}", TIMEOUTS, stream=False)
+    request = ADAPTER.request(call(), "sk-x")
     assert request.url == "https://api.example.test/v1/chat/completions"
     assert request.headers["Authorization"] == "Bearer sk-x"
     assert request.body == b"{}"
 
 
 def test_a_keyless_provider_sends_no_authorization() -> None:
-    assert "Authorization" not in ADAPTER.request("embeddings", "", b"{}", TIMEOUTS, stream=False).headers
+    assert "Authorization" not in ADAPTER.request(call("embeddings"), "").headers
 
 
 def test_the_key_never_shows_in_the_request_repr() -> None:
-    assert "sk-secret" not in repr(ADAPTER.request("chat", "sk-secret", b"{}", TIMEOUTS, stream=False))
+    assert "sk-secret" not in repr(ADAPTER.request(call(), "sk-secret"))
 
 
 def test_model_list_ids_drop_the_models_prefix() -> None:
@@ -69,14 +72,14 @@ def test_model_list_ids_drop_the_models_prefix() -> None:
 @pytest.mark.parametrize("body", [b"", b"<html>", b'{"error": {"message": "x"}}', b"[]"])
 def test_a_2xx_that_is_not_a_completion_is_invalid(body: bytes) -> None:
     with pytest.raises(InvalidUpstreamResponse):
-        ADAPTER.read_body("chat", body, b"{}")
+        ADAPTER.read_body(call(), body)
 
 
 def test_a_valid_answer_is_passed_on_byte_for_byte() -> None:
     body = b'{"choices": [ {"message": {"content": "hi"}} ]}'
-    assert ADAPTER.read_body("chat", body, b"{}") is body
+    assert ADAPTER.read_body(call(), body) is body
 
 
 def test_the_messages_endpoint_is_not_offered() -> None:
     with pytest.raises(InvalidRequest):
-        ADAPTER.request("messages", "sk-x", b"{}", TIMEOUTS, stream=False)
+        ADAPTER.request(call("messages"), "sk-x")

@@ -5,7 +5,15 @@ from typing import Any
 
 import pytest
 
-from keyproxy.errors import InvalidUpstreamResponse, UpstreamRateLimited, UpstreamServerError, UpstreamStatusError
+from keyproxy.errors import (
+    InvalidUpstreamResponse,
+    UpstreamKeyRejected,
+    UpstreamRateLimited,
+    UpstreamServerError,
+    UpstreamStatusError,
+)
+from keyproxy.providers.anthropic import AnthropicAdapter
+from keyproxy.translate.anthropic_errors import TYPES, ErrorType
 from keyproxy.translate.anthropic_stream import MessagesToChatStream
 from keyproxy.translate.sse import SSEParser
 
@@ -189,3 +197,29 @@ def test_an_error_event_raises_by_its_type(error_type: str, cls: type[UpstreamSt
 def test_an_event_that_is_not_json_is_an_invalid_upstream_response() -> None:
     with pytest.raises(InvalidUpstreamResponse):
         MessagesToChatStream("m", 0).feed(b"event: message_start\ndata: {not json\n\n")
+
+
+@pytest.mark.parametrize("kind", TYPES, ids=lambda kind: kind.name)
+def test_an_error_event_means_what_the_same_type_means_in_a_whole_answer(kind: ErrorType) -> None:
+    stream = MessagesToChatStream("m", 0)
+    stream.feed(start())
+    body = json.dumps({"type": "error", "error": {"type": kind.name, "message": "no"}}).encode()
+    whole = AnthropicAdapter("https://api.anthropic.test/v1").classify(kind.status, {}, body, 0.0)
+    with pytest.raises(UpstreamStatusError) as caught:
+        stream.feed(sse("error", error={"type": kind.name, "message": "no"}))
+    assert (type(caught.value), caught.value.error_class) == (type(whole), whole.error_class)
+
+
+def test_a_billing_error_mid_stream_is_a_rejected_key_not_a_transient_failure() -> None:
+    stream = MessagesToChatStream("m", 0)
+    stream.feed(start())
+    with pytest.raises(UpstreamKeyRejected):
+        stream.feed(sse("error", error={"type": "billing_error", "message": "Your credit balance is too low"}))
+
+
+def test_an_unknown_error_type_mid_stream_is_the_upstreams_fault() -> None:
+    stream = MessagesToChatStream("m", 0)
+    stream.feed(start())
+    with pytest.raises(UpstreamServerError) as caught:
+        stream.feed(sse("error", error={"type": "brand_new_error", "message": "?"}))
+    assert caught.value.upstream_status == 500

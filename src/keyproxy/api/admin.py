@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 
 from keyproxy.api.asgi import Receive, Scope, Send, read_body, send_json
+from keyproxy.api.openai_dialect import OPENAI
+from keyproxy.api.route import Route, RouteTable
 from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest, NotFound
@@ -19,6 +21,12 @@ class AdminRoutes:
         self.pools = pools
         self.state = state
         self.clock = clock
+
+    def routes(self) -> RouteTable:
+        return {
+            ("GET", "/v1/status"): Route(self.status, OPENAI),
+            ("POST", "/v1/admin/reset"): Route(self.reset, OPENAI),
+        }
 
     async def status(self, scope: Scope, receive: Receive, send: Send) -> None:
         now = self.clock.now()

@@ -1,26 +1,20 @@
-"""The ASGI application: lifespan, authentication, routing by exact path, errors in OpenAI's shape."""
+"""The ASGI application: lifespan, authentication, routing by exact path, each error in its route's dialect."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
-from keyproxy.api.admin import AdminRoutes
-from keyproxy.api.anthropic_errors import send_anthropic_error
-from keyproxy.api.asgi import Receive, Scope, Send, header, send_error
-from keyproxy.api.catalog import MODELS_PREFIX, CatalogRoutes, health
-from keyproxy.api.chat import CompletionRoutes
-from keyproxy.api.messages import MessagesRoutes
-from keyproxy.api.usage_routes import UsageRoutes
+from keyproxy.api.asgi import Message, Receive, Scope, Send, header
+from keyproxy.api.dialect import Dialect
+from keyproxy.api.openai_dialect import OPENAI
+from keyproxy.api.route import Route, RouteTable
 from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound
-from keyproxy.transport.base import Transport
 
 logger = logging.getLogger("keyproxy.api")
-
-Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class KeyproxyApp:
@@ -30,40 +24,23 @@ class KeyproxyApp:
     def __init__(
         self,
         proxy_key: str | None,
-        completions: CompletionRoutes,
-        catalog: CatalogRoutes,
-        admin: AdminRoutes,
-        messages: MessagesRoutes,
-        usage: UsageRoutes,
-        transport: Transport,
+        routes: Iterable[RouteTable],
+        *,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
         shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
-        self.transport = transport
         self.background = background
         self.startup = startup
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
         self._key = proxy_key.encode() if proxy_key else None
         self._bearer = b"Bearer " + self._key if self._key else None
-        routes: dict[tuple[str, str], Handler] = {
-            ("POST", "/v1/chat/completions"): completions.chat,
-            ("POST", "/v1/embeddings"): completions.embeddings,
-            ("GET", "/v1/models"): catalog.list_models,
-            ("GET", "/v1/providers"): catalog.providers,
-            ("POST", "/v1/messages"): messages.messages,
-            ("POST", "/v1/messages/count_tokens"): messages.count_tokens,
-            ("GET", "/v1/status"): admin.status,
-            ("GET", "/v1/usage"): usage.usage,
-            ("POST", "/v1/cost-estimate"): usage.cost_estimate,
-            ("POST", "/v1/token-count"): usage.token_count,
-            ("POST", "/v1/admin/reset"): admin.reset,
-        }
+        table = {where: route for group in routes for where, route in group.items()}
         # Clients configured with a base URL lacking /v1 call the bare paths.
-        self.routes = {**routes, **{(method, path[3:]): h for (method, path), h in routes.items()}}
-        self.get_model = catalog.get_model
-        self.public: dict[tuple[str, str], Handler] = {("GET", "/health"): health, ("GET", "/v1/health"): health}
+        bare = {(method, path[3:]): route for (method, path), route in table.items() if path.startswith("/v1/")}
+        self.routes: dict[tuple[str, str], Route] = {**table, **bare}
+        self._prefixed = [(method, path, route) for (method, path), route in self.routes.items() if route.prefix]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -73,28 +50,37 @@ class KeyproxyApp:
             await self._lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = (scope["method"], scope["path"])
+        route = self.routes.get((scope["method"], scope["path"])) or self._by_prefix(scope)
+        response = _Response(send)
         try:
-            public = self.public.get(key)
-            if public is not None:
-                await public(scope, receive, send)
-                return
-            self._authenticate(scope)
-            handler = self.routes.get(key) or self._fallback(scope)
-            await handler(scope, receive, send)
+            if route is None or not route.public:
+                self._authenticate(scope)
+            if route is None:
+                raise NotFound(f"no route for {scope['method']} {scope['path']}")
+            await route.handler(scope, receive, response)
         except KeyproxyError as error:
-            # Anthropic's clients read errors in Anthropic's shape, everyone else in OpenAI's.
-            anthropic = scope["path"].startswith(("/v1/messages", "/messages"))
-            await (send_anthropic_error if anthropic else send_error)(send, error)
+            await response.fail(route.dialect if route else self._dialect_of(scope["path"]), error)
         except Exception:
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            await send_error(send, KeyproxyError("internal error in keyproxy; see its log"))
+            internal = KeyproxyError("internal error in keyproxy; see its log")
+            await response.fail(route.dialect if route else OPENAI, internal)
 
-    def _fallback(self, scope: Scope) -> Handler:
-        path: str = scope["path"]
-        if scope["method"] == "GET" and path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
-            return self.get_model
-        raise NotFound(f"no route for {scope['method']} {path}")
+    def _by_prefix(self, scope: Scope) -> Route | None:
+        method, path = scope["method"], scope["path"]
+        for prefix_method, prefix, route in self._prefixed:
+            if method == prefix_method and path.startswith(prefix) and len(path) > len(prefix):
+                return route
+        return None
+
+    def _dialect_of(self, path: str) -> Dialect:
+        """For a path no route serves: the dialect of the longest route path it extends (a client of
+        /v1/messages reads a 404 of /v1/messages/batches in Anthropic's shape), else OpenAI's."""
+        found: Dialect = OPENAI
+        length = 0
+        for (_, route_path), route in self.routes.items():
+            if len(route_path) > length and path.startswith(route_path.rstrip("/") + "/"):
+                found, length = route.dialect, len(route_path)
+        return found
 
     def _authenticate(self, scope: Scope) -> None:
         if self._key is None:
@@ -121,6 +107,42 @@ class KeyproxyApp:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 for step in self.shutdown:
                     await step()
-                await self.transport.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _Response:
+    """The handler's `send`, remembering what went out, so an error after the response started never
+    starts a second one: a stream ends with the dialect's error event, anything else is left cut."""
+
+    __slots__ = ("ended", "last", "send", "started", "streaming")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+        self.streaming = False
+        self.ended = False
+        self.last = b"\n\n"
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.streaming = any(
+                name == b"content-type" and value.startswith(b"text/event-stream") for name, value in message["headers"]
+            )
+        elif message.get("more_body", False):
+            self.last = message.get("body", b"") or self.last
+        else:
+            self.ended = True
+        await self.send(message)
+
+    async def fail(self, dialect: Dialect, error: KeyproxyError) -> None:
+        if not self.started:
+            await dialect.send_error(self.send, error)
+            return
+        logger.error("error after the response started, ending it: %s", error.message)
+        if self.streaming and not self.ended:
+            separator = b"" if self.last.endswith(b"\n\n") else b"\n\n"
+            event = separator + dialect.error_event(error)
+            await self.send({"type": "http.response.body", "body": event, "more_body": True})
+            await self.send({"type": "http.response.body", "body": b""})

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from keyproxy.errors import InvalidRequest, KeyproxyError, PayloadTooLarge, UpstreamClientError
+from keyproxy.errors import InvalidRequest, KeyproxyError, PayloadTooLarge
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,30 +55,8 @@ async def send_json(send: Send, status: int, data: Any) -> None:
     await send_bytes(send, status, msgspec.json.encode(data))
 
 
-def error_body(error: KeyproxyError) -> bytes:
-    return msgspec.json.encode({"error": {"message": error.message, "type": error.error_type, "code": error.code}})
-
-
 def retry_after_header(error: KeyproxyError) -> list[tuple[bytes, bytes]]:
     seconds = getattr(error, "retry_after", None)
     if seconds is None:
         return []
     return [(b"retry-after", str(max(1, round(seconds))).encode())]
-
-
-async def send_error(send: Send, error: KeyproxyError) -> None:
-    """The error in OpenAI's shape; an upstream's own client error goes back with its status and words."""
-    status = error.status
-    body = b""
-    if isinstance(error, UpstreamClientError):
-        status = error.upstream_status
-        body = error.body if _is_openai_error(error.body) else b""
-    await send_bytes(send, status, body or error_body(error), extra=retry_after_header(error))
-
-
-def _is_openai_error(body: bytes) -> bool:
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return False
-    return isinstance(data, dict) and isinstance(data.get("error"), dict)

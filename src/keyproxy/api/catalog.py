@@ -8,11 +8,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from keyproxy import __version__
 from keyproxy.api.asgi import Receive, Scope, Send, send_json
+from keyproxy.api.openai_dialect import OPENAI
+from keyproxy.api.route import Route, RouteTable
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import ModelNotFound
 
-MODELS_PREFIX = "/v1/models/"
+_MODELS = "/models/"
 
 
 class CatalogRoutes:
@@ -23,13 +25,22 @@ class CatalogRoutes:
         self.models = models
         self.aliases = aliases
 
+    def routes(self) -> RouteTable:
+        return {
+            ("GET", "/v1/models"): Route(self.list_models, OPENAI),
+            ("GET", "/v1/models/"): Route(self.get_model, OPENAI, prefix=True),
+            ("GET", "/v1/providers"): Route(self.providers, OPENAI),
+            ("GET", "/health"): Route(health, OPENAI, public=True),
+            ("GET", "/v1/health"): Route(health, OPENAI, public=True),
+        }
+
     async def list_models(self, scope: Scope, receive: Receive, send: Send) -> None:
         ids = await self.models.ids()
         data = [_model(alias, "keyproxy") for alias in self.aliases] + [_model(model_id) for model_id in ids]
         await send_json(send, 200, {"object": "list", "data": data})
 
     async def get_model(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model_id: str = scope["path"].removeprefix(MODELS_PREFIX)
+        model_id: str = scope["path"].partition(_MODELS)[2]
         if model_id in self.aliases:
             await send_json(send, 200, _model(model_id, "keyproxy"))
             return

@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
+from keyproxy.api.openai_dialect import OPENAI
+from keyproxy.api.route import Route, RouteTable
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
 from keyproxy.api.targets import read_envelope, resolve
 from keyproxy.config.settings import Settings, TemperatureOverride
@@ -17,9 +19,17 @@ from keyproxy.translate.rewrite import with_model
 
 
 class CompletionRoutes:
+    """OpenAI's own routes, in OpenAI's dialect."""
+
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
         self.router = router
+
+    def routes(self) -> RouteTable:
+        return {
+            ("POST", "/v1/chat/completions"): Route(self.chat, OPENAI),
+            ("POST", "/v1/embeddings"): Route(self.embeddings, OPENAI),
+        }
 
     async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve("chat", scope, receive, send)
@@ -36,8 +46,8 @@ class CompletionRoutes:
         async def work() -> None:
             opened = await self.router.open_chain(calls, on_context_length=on_context_length)
             headers = served_by(opened, started)
-            if opened.chunks is not None:
-                await relay_stream(send, opened, guard, headers)
+            if opened.streaming:
+                await relay_stream(send, opened, guard, OPENAI, headers)
                 return
             guard.responded = True
             content_type = opened.headers.get("content-type", "application/json").encode()

@@ -12,10 +12,11 @@ from typing import Any
 
 import msgspec
 
-from keyproxy.api.anthropic_errors import anthropic_error_event
+from keyproxy.api.anthropic_dialect import ANTHROPIC
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, header, read_body, send_bytes, send_json
 from keyproxy.api.chat import served_by
-from keyproxy.api.streaming import ClientStream, DisconnectGuard, relay_stream
+from keyproxy.api.route import Route, RouteTable
+from keyproxy.api.streaming import DisconnectGuard, relay_stream
 from keyproxy.api.targets import read_envelope, resolve
 from keyproxy.config.settings import Settings
 from keyproxy.engine.router import Call, Router
@@ -24,15 +25,21 @@ from keyproxy.translate.anthropic_inbound_response import chat_response_to_messa
 from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
 from keyproxy.translate.rewrite import with_model
 
-# Anthropic's own streams fill long silences with ping events, and its clients expect those.
-ANTHROPIC_STREAM = ClientStream(b"message_stop", anthropic_error_event, b'event: ping\ndata: {"type": "ping"}\n\n')
 _FORWARDED = (b"anthropic-beta", b"anthropic-version")
 
 
 class MessagesRoutes:
+    """Anthropic's routes, in Anthropic's dialect."""
+
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
         self.router = router
+
+    def routes(self) -> RouteTable:
+        return {
+            ("POST", "/v1/messages"): Route(self.messages, ANTHROPIC),
+            ("POST", "/v1/messages/count_tokens"): Route(self.count_tokens, ANTHROPIC),
+        }
 
     async def messages(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -45,9 +52,9 @@ class MessagesRoutes:
             opened = await self.router.open_chain(calls, on_context_length=on_context_length)
             headers = served_by(opened, started)
             native = opened.endpoint == "messages"
-            if opened.chunks is not None:
+            if opened.streaming:
                 translator = None if native else ChatToMessagesStream(model, f"msg_{uuid.uuid4().hex[:24]}")
-                await relay_stream(send, opened, guard, headers, ANTHROPIC_STREAM, translator)
+                await relay_stream(send, opened, guard, ANTHROPIC, headers, translator)
                 return
             body = opened.body
             if not native:

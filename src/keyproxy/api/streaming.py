@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
-from keyproxy.api.asgi import Receive, Send, error_body
+from keyproxy.api.asgi import Receive, Send
+from keyproxy.api.dialect import Dialect
 from keyproxy.engine.router import Opened
-from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, UpstreamError
+from keyproxy.errors import InvalidUpstreamResponse, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
-from keyproxy.usage.tokens import UsageMeter
 
 _TAIL = 32
 SSE_HEADERS = [
@@ -20,81 +19,58 @@ SSE_HEADERS = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ClientStream:
-    """How the client's protocol ends a complete stream, and how it says a stream broke."""
-
-    end_marker: bytes
-    error_event: Callable[[KeyproxyError], bytes]
-    keepalive: bytes = b": keep-alive\n\n"
-
-
-OPENAI_STREAM = ClientStream(b"[DONE]", lambda error: b"data: " + error_body(error) + b"\n\n")
-
-
 async def relay_stream(
     send: Send,
     opened: Opened,
     guard: DisconnectGuard,
+    dialect: Dialect,
     headers: Sequence[tuple[bytes, bytes]] = (),
-    client: ClientStream = OPENAI_STREAM,
     translator: StreamTranslator | None = None,
 ) -> None:
-    """Send the stream; if it breaks or ends without its closing marker, end with an error event instead."""
-    assert opened.chunks is not None
+    """Send the stream; if it breaks or ends without the dialect's end marker, end with its error event instead."""
     error: UpstreamError | None = None
     await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
     out = _Outbound(send)
     try:
         try:
-            pending = opened.first_chunk
-            chunks = opened.chunks
-            while True:
-                if pending:
-                    await out.write(translator.feed(pending) if translator is not None else pending)
+            while (chunk := await opened.next_chunk()) is not None:
+                if chunk:
+                    await out.write(translator.feed(chunk) if translator is not None else chunk)
                 elif out.last.endswith(b"\n\n"):
                     # Comments are only legal between events, so a silence mid-event stays silent.
-                    await send({"type": "http.response.body", "body": client.keepalive, "more_body": True})
-                try:
-                    pending = await anext(chunks)
-                except StopAsyncIteration:
-                    break
+                    await send({"type": "http.response.body", "body": dialect.keepalive, "more_body": True})
             if translator is not None:
                 await out.write(translator.close())
         except UpstreamError as exc:
             error = exc
-        if error is None and client.end_marker not in out.tail:
+        if error is None and dialect.end_marker not in out.tail:
             error = InvalidUpstreamResponse("upstream ended the stream without its end marker")
         if error is not None:
             separator = b"" if out.last.endswith(b"\n\n") else b"\n\n"
-            await send({"type": "http.response.body", "body": separator + client.error_event(_cut(error)),
+            await send({"type": "http.response.body", "body": separator + dialect.error_event(_cut(error)),
                         "more_body": True})  # fmt: skip
         guard.responded = True
         await send({"type": "http.response.body", "body": b""})
     finally:
         # A client that left says nothing about the key: release it without a verdict.
-        await opened.finish(error, record=guard.responded, tokens=out.meter.tokens(), answer_bytes=out.sent)
+        await opened.finish(error, record=guard.responded)
 
 
 class _Outbound:
-    """What has gone to the client: the last piece, the stream's tail, its size, the usage it reported."""
+    """What has gone to the client: the last piece and the stream's tail, where its end marker must be."""
 
-    __slots__ = ("last", "meter", "send", "sent", "tail")
+    __slots__ = ("last", "send", "tail")
 
     def __init__(self, send: Send) -> None:
         self.send = send
         self.last = b"\n\n"
         self.tail = b""
-        self.meter = UsageMeter()
-        self.sent = 0
 
     async def write(self, data: bytes) -> None:
         if not data:
             return
         self.last = data
         self.tail = (self.tail + data[-_TAIL:])[-_TAIL:]
-        self.meter.observe(data)
-        self.sent += len(data)
         await self.send({"type": "http.response.body", "body": data, "more_body": True})
 
 

@@ -11,6 +11,8 @@ import msgspec
 
 from keyproxy.api.admin import key_state
 from keyproxy.api.asgi import Receive, Scope, Send, read_body, send_json
+from keyproxy.api.openai_dialect import OPENAI
+from keyproxy.api.route import Route, RouteTable
 from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest
@@ -34,6 +36,13 @@ class UsageRoutes:
         self.clock = clock
         self.query = query
         self.prices = prices
+
+    def routes(self) -> RouteTable:
+        return {
+            ("GET", "/v1/usage"): Route(self.usage, OPENAI),
+            ("POST", "/v1/cost-estimate"): Route(self.cost_estimate, OPENAI),
+            ("POST", "/v1/token-count"): Route(self.token_count, OPENAI),
+        }
 
     async def usage(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Totals per provider, key (masked) and model over the days asked for, with each key's live state."""

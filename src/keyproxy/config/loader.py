@@ -24,6 +24,9 @@ from keyproxy.config.sources import gather
 from keyproxy.config.values import ValueReader
 from keyproxy.errors import ConfigError, InvalidConfiguration
 
+_DEFAULT = Settings()
+"""Every default is written once, in the settings classes; the loader falls back to them."""
+
 DEMO_KEYS = ("demo-key-alpha-0001", "demo-key-bravo-0002", "demo-key-charlie-0003")
 
 _TEMPERATURE: dict[str, TemperatureOverride] = {
@@ -102,11 +105,11 @@ def build_settings(
     if options.demo:
         providers["demo"] = _demo_provider(options.demo_base_url or "http://127.0.0.1:0/v1")
     aliases = read_aliases(config.aliases, config.label, providers, reader, warnings) if config else {}
-    data_dir = options.data_dir or Path(reader.raw("KEYPROXY_DATA_DIR") or "data")
+    data_dir = options.data_dir or Path(reader.raw("KEYPROXY_DATA_DIR") or _DEFAULT.data_dir)
     if not data_dir.is_absolute():
         data_dir = (cwd or Path.cwd()) / data_dir
     settings = Settings(
-        host=options.host or reader.raw("KEYPROXY_HOST") or "127.0.0.1",
+        host=options.host or reader.raw("KEYPROXY_HOST") or _DEFAULT.host,
         port=_port(reader, options.port),
         proxy_api_key=reader.raw("PROXY_API_KEY"),
         data_dir=data_dir,
@@ -116,11 +119,15 @@ def build_settings(
         timeouts=_timeouts(reader),
         engine=_engine(reader),
         state=_state(reader, config),
-        rotation_tolerance=reader.number("ROTATION_TOLERANCE", 3.0),
-        override_temperature_zero=reader.choice("OVERRIDE_TEMPERATURE_ZERO", "off", _TEMPERATURE),
-        max_body_bytes=reader.integer("KEYPROXY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024) or 0,
-        models_cache_ttl=reader.number("KEYPROXY_MODELS_CACHE_TTL", 300.0),
-        keepalive_interval=reader.number("KEYPROXY_KEEPALIVE_INTERVAL", 15.0, minimum=0.0, strict_min=True),
+        rotation_tolerance=reader.number("ROTATION_TOLERANCE", _DEFAULT.rotation_tolerance),
+        override_temperature_zero=reader.choice(
+            "OVERRIDE_TEMPERATURE_ZERO", _DEFAULT.override_temperature_zero, _TEMPERATURE
+        ),
+        max_body_bytes=reader.integer("KEYPROXY_MAX_BODY_BYTES", _DEFAULT.max_body_bytes, minimum=1024) or 0,
+        models_cache_ttl=reader.number("KEYPROXY_MODELS_CACHE_TTL", _DEFAULT.models_cache_ttl),
+        keepalive_interval=reader.number(
+            "KEYPROXY_KEEPALIVE_INTERVAL", _DEFAULT.keepalive_interval, minimum=0.0, strict_min=True
+        ),
         log_level=_log_level(reader, options.log_level),
         env_file=env_path,
         config_file=config.path if config else None,
@@ -180,18 +187,18 @@ def _engine(reader: ValueReader) -> EngineSettings:
 
 def _port(reader: ValueReader, cli: int | None) -> int:
     if cli is None:
-        return reader.integer("KEYPROXY_PORT", 8000, minimum=0, maximum=65535) or 0
+        return reader.integer("KEYPROXY_PORT", _DEFAULT.port, minimum=0, maximum=65535) or 0
     if not 0 <= cli <= 65535:
         reader.fail("--port", f"must be between 0 and 65535, got {cli}")
-        return 8000
+        return _DEFAULT.port
     return cli
 
 
 def _log_level(reader: ValueReader, cli: str | None) -> str:
     levels = {name.lower(): name for name in ("DEBUG", "INFO", "WARNING", "ERROR")}
     if cli is not None:
-        return levels.get(cli.lower(), "INFO")
-    return reader.choice("KEYPROXY_LOG_LEVEL", "INFO", levels)
+        return levels.get(cli.lower(), _DEFAULT.log_level)
+    return reader.choice("KEYPROXY_LOG_LEVEL", _DEFAULT.log_level, levels)
 
 
 def _not_applied(values: Mapping[str, str]) -> list[str]:

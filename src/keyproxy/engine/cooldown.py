@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keyproxy.config.settings import EngineSettings
 from keyproxy.errors import ErrorClass, UpstreamError
 from keyproxy.state.base import Verdict
 
@@ -12,11 +13,21 @@ from keyproxy.state.base import Verdict
 class CooldownPolicy:
     """Seconds. Escalation steps are indexed by the key's failure streak for that model."""
 
-    rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
-    quota_steps: tuple[float, ...] = (300.0, 1800.0, 3600.0)
-    transient_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
-    bench_seconds: float = 600.0
-    max_hint: float = 86400.0
+    rate_limit_steps: tuple[float, ...]
+    quota_steps: tuple[float, ...]
+    transient_steps: tuple[float, ...]
+    bench_seconds: float
+    max_hint: float
+
+    @classmethod
+    def from_settings(cls, engine: EngineSettings) -> CooldownPolicy:
+        return cls(
+            rate_limit_steps=engine.rate_limit_steps,
+            quota_steps=engine.quota_steps,
+            transient_steps=engine.transient_steps,
+            bench_seconds=engine.bench_seconds,
+            max_hint=engine.max_cooldown,
+        )
 
     def verdict(self, error: UpstreamError, failures: int, now: float) -> Verdict | None:
         """None when the failure says nothing about the key (the client's own mistake)."""

@@ -66,10 +66,10 @@ class ModelList:
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
-            request = pool.adapter.models_request(pool.secrets[index], self.timeouts)
+            request = pool.adapter.models_request(pool.secrets[index])
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
-                    response = await self.transport.send(request)
+                    response = await self.transport.send(request, self.timeouts)
                     body = scrub(await response.read(), pool.secrets)
                 if response.status >= 400:
                     raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())

@@ -1,4 +1,4 @@
-"""A successful upstream answer held for relaying, with what it took to get it."""
+"""A successful upstream answer held for relaying, with what it took to get it and what it cost."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from keyproxy.errors import UpstreamError
 from keyproxy.events import Tokens
 from keyproxy.providers.base import Endpoint
 from keyproxy.transport.base import UpstreamResponse
+from keyproxy.usage.tokens import UsageMeter, tokens_from_body
 
 Settle = Callable[["UpstreamError | None", bool, "Tokens | None", int], Awaitable[None]]
 
 
 @dataclass(slots=True)
 class Opened:
-    """`finish` must be called once the answer has been relayed (or abandoned)."""
+    """A whole answer is in `body`; a stream is read with `next_chunk`, its first chunk already in hand.
+    Either way the answer's tokens are read here, as it passes. `finish` must be called once the answer
+    has been relayed (or abandoned)."""
 
     status: int
     headers: Mapping[str, str]
@@ -32,21 +35,47 @@ class Opened:
     upstream_seconds: float = 0.0
     """Time spent waiting on upstreams, across every attempt, until this answer (or its first chunk)."""
     _settle: Settle | None = field(default=None, repr=False)
+    _meter: UsageMeter | None = field(default=None, repr=False)
+    _streamed: int = 0
+    _first_taken: bool = False
     _done: bool = False
 
-    async def finish(
-        self, error: UpstreamError | None = None, *, record: bool = True, tokens: Tokens | None = None,
-        answer_bytes: int = 0,
-    ) -> None:  # fmt: skip
+    @property
+    def streaming(self) -> bool:
+        return self.chunks is not None
+
+    async def next_chunk(self) -> bytes | None:
+        """The stream's next piece (b"" for a silence), None at its end; raises UpstreamError if it breaks."""
+        if not self._first_taken:
+            self._first_taken = True
+            chunk = self.first_chunk
+        else:
+            assert self.chunks is not None
+            try:
+                chunk = await anext(self.chunks)
+            except StopAsyncIteration:
+                return None
+        if chunk:
+            if self._meter is None:
+                self._meter = UsageMeter()
+            self._meter.observe(chunk)
+            self._streamed += len(chunk)
+        return chunk
+
+    async def finish(self, error: UpstreamError | None = None, *, record: bool = True) -> None:
         """Release the key; a stream that broke after its first chunk still counts against it.
 
-        With `record` False (the client left) the key is released without any verdict. `tokens` is what
-        the upstream reported; without it the cost is estimated from the sizes.
+        With `record` False (the client left) the key is released without any verdict, but what was
+        answered still cost tokens: those the upstream reported, else an estimate from the sizes.
         """
         if self._done:
             return
         self._done = True
         if self.response is not None:
             self.response.close()
-        if self._settle is not None:
-            await self._settle(error, record, tokens, answer_bytes)
+        if self._settle is None:
+            return
+        if self.streaming:
+            await self._settle(error, record, self._meter.tokens() if self._meter else None, self._streamed)
+        else:
+            await self._settle(error, record, tokens_from_body(self.body), len(self.body))

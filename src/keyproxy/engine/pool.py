@@ -27,7 +27,7 @@ class Pool:
     _freed: asyncio.Event | None = None
 
     @classmethod
-    def build(cls, settings: ProviderSettings, tolerance: float = 3.0) -> Pool:
+    def build(cls, settings: ProviderSettings, tolerance: float) -> Pool:
         secrets = tuple(credential.secret for credential in settings.credentials)
         policy = SelectionPolicy(
             mode=settings.rotation_mode,

@@ -43,10 +43,10 @@ class Reprober:
 
     async def _probe(self, pool: Pool, index: int) -> None:
         key_id = pool.key_ids[index]
-        request = pool.adapter.models_request(pool.secrets[index], _PROBE_TIMEOUTS)
+        request = pool.adapter.models_request(pool.secrets[index])
         try:
             async with asyncio.timeout(_PROBE_TIMEOUTS.read):
-                response = await self.transport.send(request)
+                response = await self.transport.send(request, _PROBE_TIMEOUTS)
                 await response.read()
             status = response.status
         except (UpstreamError, TimeoutError):

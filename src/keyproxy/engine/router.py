@@ -7,15 +7,13 @@ request's deadline, and reports every attempt to the event sink.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import random
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from keyproxy.clock import Clock
-from keyproxy.config.settings import Timeouts
+from keyproxy.config.settings import EngineSettings, Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
 from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
@@ -31,26 +29,14 @@ from keyproxy.errors import (
     UpstreamFailed,
 )
 from keyproxy.events import AttemptEvent, EventSink, Tokens
-from keyproxy.providers import Endpoint
+from keyproxy.providers import Call
 from keyproxy.providers.hints.ratelimit_headers import parse_headroom
 from keyproxy.redact import scrub
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.transport.base import Transport, UpstreamResponse
-from keyproxy.usage.tokens import estimate, tokens_from_body
+from keyproxy.usage.tokens import estimate
 
 __all__ = ["Call", "Opened", "Router"]
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    provider: str
-    model: str
-    """The model name the upstream knows (no provider prefix)."""
-    endpoint: Endpoint
-    body: bytes = field(repr=False)
-    stream: bool = False
-    headers: Mapping[str, str] = field(default_factory=dict)
-    """Client headers the upstream protocol defines and should see (e.g. `anthropic-beta`)."""
 
 
 class Router:
@@ -62,11 +48,9 @@ class Router:
         clock: Clock,
         events: EventSink,
         timeouts: Timeouts,
+        engine: EngineSettings,
         *,
         keepalive: float | None = None,
-        cooldowns: CooldownPolicy | None = None,
-        max_attempts: int | None = None,
-        transient_retry_delay: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
         self.pools = pools
@@ -76,9 +60,9 @@ class Router:
         self.events = events
         self.timeouts = timeouts
         self.keepalive = keepalive
-        self.cooldowns = cooldowns or CooldownPolicy()
-        self.max_attempts = max_attempts
-        self.transient_retry_delay = transient_retry_delay
+        self.cooldowns = CooldownPolicy.from_settings(engine)
+        self.max_attempts = engine.max_attempts
+        self.transient_retry_delay = engine.transient_retry_delay
         self.rng = rng
 
     async def open(self, call: Call) -> Opened:
@@ -177,20 +161,18 @@ class Router:
         response: UpstreamResponse | None = None
         try:
             # Inside the try: a request the adapter cannot translate must still give its slot back.
-            request = pool.adapter.request(call.endpoint, pool.secrets[index], call.body, timeouts, stream=call.stream)
-            if call.headers:
-                request = dataclasses.replace(request, headers={**request.headers, **call.headers})
-            response = await self.transport.send(request)
+            request = pool.adapter.request(call, pool.secrets[index])
+            response = await self.transport.send(request, timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
             if response.status >= 400:
                 body = scrub(await response.read(), pool.secrets)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
             if call.stream and _is_event_stream(response.headers):
-                chunks = pool.adapter.read_stream(call.endpoint, response.iter_chunks(self.keepalive), call.body)
+                chunks = pool.adapter.read_stream(call, response.iter_chunks(self.keepalive))
                 first = await _first_chunk(chunks)
                 opened = Opened(response.status, response.headers, first_chunk=first, response=response, chunks=chunks)
             else:
-                body = pool.adapter.read_body(call.endpoint, await response.read(), call.body)
+                body = pool.adapter.read_body(call, await response.read())
                 opened = Opened(response.status, response.headers, body=body)
         except BaseException as exc:
             if response is not None:
@@ -209,8 +191,8 @@ class Router:
         opened._settle = functools.partial(
             self._settle, pool, index, call, bucket, attempt, started, first_byte, clean
         )
-        if opened.response is None:
-            await opened.finish(tokens=tokens_from_body(opened.body), answer_bytes=len(opened.body))
+        if not opened.streaming:
+            await opened.finish()
         return opened
 
     async def _observe(self, pool: Pool, key_id: str, bucket: str, headers: Mapping[str, str]) -> None:

@@ -31,8 +31,8 @@ class SelectionPolicy:
       another candidate has more.
     """
 
+    tolerance: float
     mode: RotationMode = "balanced"
-    tolerance: float = 3.0
     max_concurrent: int | None = None
     optimal_concurrent: int | None = None
     multipliers: Mapping[int, float] = field(default_factory=dict)

@@ -8,33 +8,46 @@ the way). Adapters of other protocols translate the request there and the answer
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from keyproxy.errors import UpstreamStatusError
-from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.base import UpstreamRequest
 
 Endpoint = Literal["chat", "embeddings", "messages", "count_tokens"]
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What one client request asks of one provider; each attempt sends it with another key."""
+
+    provider: str
+    model: str
+    """The model name the upstream knows (no provider prefix); `body` already names it."""
+    endpoint: Endpoint
+    body: bytes = field(repr=False)
+    stream: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Client headers the upstream protocol defines and should see (e.g. `anthropic-beta`)."""
+
+
 class ProviderAdapter(Protocol):
-    def request(
-        self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts, *, stream: bool
-    ) -> UpstreamRequest:
-        """The upstream request for one attempt; `body` already names the upstream model."""
+    def request(self, call: Call, secret: str) -> UpstreamRequest:
+        """The upstream request for one attempt with one key."""
         ...
 
-    def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
-        """A complete non-streaming answer, in the endpoint's wire format (`sent` is the request as the
-        endpoint spoke it); raises InvalidUpstreamResponse, or UpstreamClientError for a prompt the
-        upstream refused, when it is not an answer."""
+    def read_body(self, call: Call, body: bytes) -> bytes:
+        """A complete non-streaming answer, in the call endpoint's wire format; raises
+        InvalidUpstreamResponse, or UpstreamClientError for a prompt the upstream refused, when it is
+        not an answer."""
         ...
 
-    def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
-        """The upstream's event stream in the endpoint's wire format. Empty pieces (silences) pass
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The upstream's event stream in the call endpoint's wire format. Empty pieces (silences) pass
         through; a stream that breaks off is not given an end it never had."""
         ...
 
-    def models_request(self, secret: str, timeouts: RequestTimeouts) -> UpstreamRequest: ...
+    def models_request(self, secret: str) -> UpstreamRequest: ...
 
     def parse_models(self, body: bytes) -> list[str]:
         """Model ids from the upstream's model list; raises InvalidUpstreamResponse if unreadable."""

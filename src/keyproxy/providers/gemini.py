@@ -16,7 +16,7 @@ from keyproxy.errors import (
     UpstreamStatusError,
     status_error_class,
 )
-from keyproxy.providers.base import Endpoint
+from keyproxy.providers.base import Call
 from keyproxy.providers.hints.google_errors import parse_google_error
 from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
@@ -24,7 +24,7 @@ from keyproxy.translate.gemini_request import chat_to_gemini, embeddings_to_gemi
 from keyproxy.translate.gemini_response import gemini_embeddings_to_openai, gemini_models, gemini_to_chat
 from keyproxy.translate.gemini_stream import GeminiToChatStream
 from keyproxy.translate.stream import translated
-from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.base import UpstreamRequest
 
 # Gemini answers a bad key with 400 INVALID_ARGUMENT; only this ErrorInfo reason tells it from a bad request.
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED"})
@@ -34,41 +34,36 @@ class GeminiAdapter:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def request(
-        self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts, *, stream: bool
-    ) -> UpstreamRequest:
-        data = msgspec.json.decode(body)
-        model = data.get("model", "")
-        if endpoint == "chat":
-            action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+    def request(self, call: Call, secret: str) -> UpstreamRequest:
+        data = msgspec.json.decode(call.body)
+        if call.endpoint == "chat":
+            action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
             payload = chat_to_gemini(data)
-        elif endpoint == "embeddings":
+        elif call.endpoint == "embeddings":
             action = "batchEmbedContents"
-            payload = embeddings_to_gemini(data, model=model)
+            payload = embeddings_to_gemini(data, model=call.model)
         else:
-            raise InvalidRequest(f"Gemini has no {endpoint} endpoint")
+            raise InvalidRequest(f"Gemini has no {call.endpoint} endpoint")
         headers = {"x-goog-api-key": secret, "content-type": "application/json"}
-        url = f"{self.base_url}/models/{model}:{action}"
-        return UpstreamRequest("POST", url, headers, timeouts, msgspec.json.encode(payload))
+        url = f"{self.base_url}/models/{call.model}:{action}"
+        return UpstreamRequest("POST", url, headers, msgspec.json.encode(payload))
 
-    def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
+    def read_body(self, call: Call, body: bytes) -> bytes:
         data = load_answer(body)
         if not isinstance(data, dict):
             raise InvalidUpstreamResponse("upstream answered 2xx without an object")
-        request = msgspec.json.decode(sent)
-        model = request.get("model", "")
-        if endpoint == "embeddings":
-            encoding = request.get("encoding_format")
-            return msgspec.json.encode(gemini_embeddings_to_openai(data, model=model, encoding_format=encoding))
-        return msgspec.json.encode(gemini_to_chat(data, model=model, created=int(time.time())))
+        if call.endpoint == "embeddings":
+            # The encoding the client asked for decides the answer's shape; Gemini always sends floats.
+            encoding = msgspec.json.decode(call.body).get("encoding_format")
+            embeddings = gemini_embeddings_to_openai(data, model=call.model, encoding_format=encoding)
+            return msgspec.json.encode(embeddings)
+        return msgspec.json.encode(gemini_to_chat(data, model=call.model, created=int(time.time())))
 
-    def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
-        model = msgspec.json.decode(sent).get("model", "")
-        return translated(chunks, GeminiToChatStream(model, int(time.time())))
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        return translated(chunks, GeminiToChatStream(call.model, int(time.time())))
 
-    def models_request(self, secret: str, timeouts: RequestTimeouts) -> UpstreamRequest:
-        url = self.base_url + "/models?pageSize=1000"
-        return UpstreamRequest("GET", url, {"x-goog-api-key": secret}, timeouts)
+    def models_request(self, secret: str) -> UpstreamRequest:
+        return UpstreamRequest("GET", self.base_url + "/models?pageSize=1000", {"x-goog-api-key": secret})
 
     def parse_models(self, body: bytes) -> list[str]:
         data = load_answer(body)

@@ -13,12 +13,12 @@ from keyproxy.errors import (
     UpstreamStatusError,
     status_error_class,
 )
-from keyproxy.providers.base import Endpoint
+from keyproxy.providers.base import Call
 from keyproxy.providers.hints.google_errors import parse_google_error
 from keyproxy.providers.hints.ratelimit_headers import reset_hint
 from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
-from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.base import UpstreamRequest
 
 _PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
 _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
@@ -38,21 +38,14 @@ class OpenAIAdapter:
             headers["Content-Type"] = "application/json"
         return headers
 
-    def request(
-        self, endpoint: Endpoint, secret: str, body: bytes, timeouts: RequestTimeouts, *, stream: bool
-    ) -> UpstreamRequest:
-        if endpoint not in _PATHS:
-            raise InvalidRequest(f"an OpenAI-compatible provider has no {endpoint} endpoint")
-        return UpstreamRequest(
-            method="POST",
-            url=self.root + _PATHS[endpoint],
-            headers=self._headers(secret, json_body=True),
-            timeouts=timeouts,
-            body=body,
-        )
+    def request(self, call: Call, secret: str) -> UpstreamRequest:
+        path = _PATHS.get(call.endpoint)
+        if path is None:
+            raise InvalidRequest(f"an OpenAI-compatible provider has no {call.endpoint} endpoint")
+        return UpstreamRequest("POST", self.root + path, self._headers(secret, json_body=True), call.body)
 
-    def models_request(self, secret: str, timeouts: RequestTimeouts) -> UpstreamRequest:
-        return UpstreamRequest("GET", self.root + "/models", self._headers(secret, json_body=False), timeouts)
+    def models_request(self, secret: str) -> UpstreamRequest:
+        return UpstreamRequest("GET", self.root + "/models", self._headers(secret, json_body=False))
 
     def parse_models(self, body: bytes) -> list[str]:
         data = load_answer(body)
@@ -88,11 +81,11 @@ class OpenAIAdapter:
             retry_after=retry_after,
         )
 
-    def read_body(self, endpoint: Endpoint, body: bytes, sent: bytes) -> bytes:
+    def read_body(self, call: Call, body: bytes) -> bytes:
         data = load_answer(body)
         if not isinstance(data, dict) or ("error" in data and not ("choices" in data or "data" in data)):
             raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
         return body
 
-    def read_stream(self, endpoint: Endpoint, chunks: AsyncIterator[bytes], sent: bytes) -> AsyncIterator[bytes]:
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         return chunks  # already OpenAI's format: no extra hop per chunk

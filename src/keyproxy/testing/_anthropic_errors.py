@@ -8,21 +8,7 @@ from typing import Any
 from keyproxy.testing._delivery import JsonReply
 from keyproxy.testing._dialect import bearer
 from keyproxy.testing.faults import Fault, FaultKind
-
-# Anthropic types every error by its status alone; 503 has no type of its own.
-_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    503: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
+from keyproxy.translate.anthropic_errors import TYPES
 
 # `{model}` is the model as requested.
 _FAULTS: dict[FaultKind, tuple[int, str]] = {
@@ -40,7 +26,9 @@ _FAULTS: dict[FaultKind, tuple[int, str]] = {
 
 
 def anthropic_error(status: int, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": _TYPES.get(status, "api_error"), "message": message}}
+    # Anthropic documents one status per error type; for any other status (a 503) it says api_error.
+    kind = next((known.name for known in TYPES if known.status == status), "api_error")
+    return {"type": "error", "error": {"type": kind, "message": message}}
 
 
 class AnthropicDialect:

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyproxy.errors import UpstreamStatusError, status_error_class
+from keyproxy.errors import UpstreamServerError, UpstreamStatusError
+from keyproxy.translate.anthropic_errors import BY_NAME
 from keyproxy.translate.anthropic_mapping import chat_usage, dumps, finish_reason, loads_event
 from keyproxy.translate.sse import Event, SSEParser, encode
-
-ERROR_STATUS: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "overloaded_error": 529,
-}
-"""The HTTP status Anthropic gives each error type; an `error` event mid-stream is classified by it."""
 
 
 class MessagesToChatStream:
@@ -107,7 +96,9 @@ class MessagesToChatStream:
 
 
 def _error(data: dict[str, Any], raw: str) -> UpstreamStatusError:
+    """An `error` event means what the same type means in a whole answer; an unknown type is the upstream's fault."""
     error = data.get("error") or {}
-    status = ERROR_STATUS.get(error.get("type", ""), 500)
+    known = BY_NAME.get(error.get("type", ""))
+    status, cls = (known.status, known.error) if known is not None else (500, UpstreamServerError)
     message = error.get("message") or "the Anthropic stream reported an error"
-    return status_error_class(status)(message, upstream_status=status, body=raw.encode())
+    return cls(message, upstream_status=status, body=raw.encode())

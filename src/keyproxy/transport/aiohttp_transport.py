@@ -9,7 +9,7 @@ import aiohttp
 
 from keyproxy import __version__
 from keyproxy.errors import InvalidUpstreamResponse, UpstreamError, UpstreamTimeout, UpstreamUnreachable
-from keyproxy.transport.base import UpstreamRequest
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
 
 def _translate(exc: BaseException) -> UpstreamError:
@@ -96,8 +96,7 @@ class AiohttpTransport:
             )  # fmt: skip
         return self._session
 
-    async def send(self, request: UpstreamRequest) -> AiohttpResponse:
-        timeouts = request.timeouts
+    async def send(self, request: UpstreamRequest, timeouts: RequestTimeouts) -> AiohttpResponse:
         timeout = aiohttp.ClientTimeout(
             total=None, connect=timeouts.pool + timeouts.connect, sock_connect=timeouts.connect,
             sock_read=timeouts.read,

@@ -26,7 +26,6 @@ class UpstreamRequest:
     method: str
     url: str
     headers: Mapping[str, str] = field(repr=False)
-    timeouts: RequestTimeouts
     body: bytes | None = field(default=None, repr=False)
 
 
@@ -53,7 +52,7 @@ class UpstreamResponse(Protocol):
 
 
 class Transport(Protocol):
-    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+    async def send(self, request: UpstreamRequest, timeouts: RequestTimeouts) -> UpstreamResponse:
         """Send the request; return once the status line and headers are in."""
         ...
 

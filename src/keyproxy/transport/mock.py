@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 
 from keyproxy.errors import UpstreamError
-from keyproxy.transport.base import UpstreamRequest
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
 
 @dataclass(slots=True)
@@ -41,12 +41,16 @@ Handler = Callable[[UpstreamRequest], Awaitable[MockResponse]]
 
 
 class MockTransport:
+    """Answers each request with `handler(request)`; `requests` and `timeouts` record what was sent, in order."""
+
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[UpstreamRequest] = []
+        self.timeouts: list[RequestTimeouts] = []
 
-    async def send(self, request: UpstreamRequest) -> MockResponse:
+    async def send(self, request: UpstreamRequest, timeouts: RequestTimeouts) -> MockResponse:
         self.requests.append(request)
+        self.timeouts.append(timeouts)
         return await self.handler(request)
 
     async def aclose(self) -> None:
