@@ -1,12 +1,18 @@
-"""`keyproxy usage`, run in this process: what it prints when the data dir cannot be read."""
+"""`keyproxy usage`, run in this process: what it prints from a data dir, and when the data dir cannot be read."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from api.api_support import usage_json
 from keyproxy.cli.main import main
+from keyproxy.state.sqlite_writer import Batch, SqliteWriter
+from keyproxy.usage.book import UsageCounters, UsageKey
+
+NOW = 1_700_000_000.0
 
 
 def test_offline_usage_of_a_corrupt_database_says_why_in_one_line(
@@ -23,3 +29,26 @@ def test_offline_usage_of_a_corrupt_database_says_why_in_one_line(
     assert code == 1
     assert err.startswith("keyproxy: cannot read the state database")
     assert err.count("\n") == 1
+
+
+def test_offline_usage_shows_each_model_exactly_as_the_api_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = UsageCounters(
+        requests=3, successes=1, failures={"transient": 2}, prompt_tokens=100, completion_tokens=20, cached_tokens=10,
+        reasoning_tokens=5, estimated=1, cost_usd=0.1234567, last_used=NOW, first_byte_sum=0.75, first_byte_count=2,
+        seconds_sum=3.5,
+    )  # fmt: skip
+    rows = [(UsageKey("2023-11-14", "p", "k", "m"), first), (UsageKey("2023-11-15", "p", "k", "m"), first)]
+    data = tmp_path / "data"
+    writer = SqliteWriter.open(data / "keyproxy.db")
+    for key, counters in rows:
+        writer.apply(Batch({key: counters}))
+    writer.close()
+    (tmp_path / ".env").write_text("")
+
+    code = main(["usage", "--offline", "--json", "--env-file", str(tmp_path / ".env"), "--data-dir", str(data)])
+
+    offline = json.loads(capsys.readouterr().out)["providers"]["p"]["keys"]["id:k"]["models"]
+    assert code == 0
+    assert offline == usage_json(rows)["providers"]["p"]["keys"]["id:k"]["models"]

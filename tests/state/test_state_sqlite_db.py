@@ -10,7 +10,7 @@ import pytest
 
 from keyproxy.errors import DatabaseUnavailable, ErrorClass
 from keyproxy.state.sqlite_db import SCHEMA_VERSION, open_database, schema_version
-from keyproxy.state.sqlite_usage import FAILURE_COLUMNS
+from keyproxy.usage.counters import FAILURE_COUNTERS, FLAT_COUNTERS
 
 TABLES = {"schema_version", "usage_daily", "key_state", "cooldowns", "sticky"}
 
@@ -49,8 +49,15 @@ def test_every_error_class_has_a_failure_column(tmp_path: Path) -> None:
     connection = open_database(tmp_path / "keyproxy.db")
     columns = {row[1] for row in connection.execute("PRAGMA table_info(usage_daily)")}
     connection.close()
-    assert set(FAILURE_COLUMNS) == {reason.value for reason in ErrorClass}
-    assert set(FAILURE_COLUMNS.values()) <= columns
+    assert set(FAILURE_COUNTERS) == {reason.value for reason in ErrorClass}
+    assert set(FAILURE_COUNTERS.values()) <= columns
+
+
+def test_every_declared_counter_has_a_column(tmp_path: Path) -> None:
+    connection = open_database(tmp_path / "keyproxy.db")
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(usage_daily)")}
+    connection.close()
+    assert {counter.name for counter in FLAT_COUNTERS} <= columns
 
 
 def test_a_file_that_is_not_a_database_is_moved_aside_and_logged(

@@ -18,6 +18,7 @@ from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest
 from keyproxy.state.base import StateStore
 from keyproxy.usage.book import UsageCounters, UsageKey
+from keyproxy.usage.counters import report
 from keyproxy.usage.estimates import cost_estimate, token_count
 from keyproxy.usage.prices import PriceTable
 
@@ -70,7 +71,7 @@ class UsageRoutes:
             total.add(counters)
         for data in providers.values():
             for entry in data["keys"].values():
-                entry["models"] = {name: _counters(c) for name, c in entry.get("models", {}).items()}
+                entry["models"] = {name: report(c) for name, c in entry.get("models", {}).items()}
         await send_json(send, 200, {"since": params.get("since"), "until": params.get("until"), "providers": providers})
 
     async def cost_estimate(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,23 +85,6 @@ class UsageRoutes:
         if pool is not None and key_id in pool.key_ids:
             return pool.masks[pool.key_ids.index(key_id)]
         return f"id:{key_id}"  # a key no longer configured is known only by its fingerprint
-
-
-def _counters(c: UsageCounters) -> dict[str, Any]:
-    return {
-        "requests": c.requests,
-        "successes": c.successes,
-        "failures": c.failures,
-        "prompt_tokens": c.prompt_tokens,
-        "completion_tokens": c.completion_tokens,
-        "cached_tokens": c.cached_tokens,
-        "reasoning_tokens": c.reasoning_tokens,
-        "estimated_requests": c.estimated,
-        "cost_usd": round(c.cost_usd, 6),
-        "last_used": c.last_used or None,
-        "avg_first_byte_ms": round(c.first_byte_sum / c.first_byte_count * 1000, 1) if c.first_byte_count else None,
-        "avg_seconds": round(c.seconds_sum / c.requests, 3) if c.requests else None,
-    }
 
 
 async def _json(scope: Scope, receive: Receive) -> dict[str, Any]:

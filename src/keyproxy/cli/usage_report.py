@@ -11,6 +11,7 @@ from keyproxy.cli.status import ask
 from keyproxy.config import CliOptions
 from keyproxy.state.sqlite_usage import read_usage
 from keyproxy.usage.book import UsageCounters
+from keyproxy.usage.counters import report
 
 
 def usage(options: CliOptions, filters: dict[str, str | None], *, as_json: bool, offline: bool) -> int:
@@ -53,9 +54,5 @@ def _from_data_dir(options: CliOptions, filters: dict[str, str | None]) -> dict[
         totals.setdefault(slot, UsageCounters()).add(counters)
     for (provider, key_id, model), c in totals.items():
         keys = providers.setdefault(provider, {"keys": {}})["keys"]
-        keys.setdefault(f"id:{key_id}", {"models": {}})["models"][model] = {
-            "requests": c.requests, "successes": c.successes, "failures": c.failures,
-            "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
-            "cached_tokens": c.cached_tokens, "reasoning_tokens": c.reasoning_tokens, "cost_usd": c.cost_usd,
-        }  # fmt: skip
+        keys.setdefault(f"id:{key_id}", {"models": {}})["models"][model] = report(c)
     return {"source": str(settings.data_dir), "providers": providers}

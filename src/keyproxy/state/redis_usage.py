@@ -12,12 +12,9 @@ from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.redis_keys import RedisKeys, parse_usage_row, usage_row
 from keyproxy.usage.book import Price, UsageBook, UsageCounters, UsageKey, UsageRows, merge, select
+from keyproxy.usage.counters import FLAT_COUNTERS, Merge
 
 _DAY = 86400
-_INTS = ("requests", "successes", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
-         "estimated", "first_byte_count")  # fmt: skip
-_FLOATS = ("cost_usd", "first_byte_sum", "seconds_sum")
-_FAILED = "failed:"
 
 
 class RedisUsage:
@@ -82,30 +79,17 @@ class RedisUsage:
             for key in wanted:
                 pipe.hgetall(keys.usage(key.day, usage_row(key.provider, key.key_id, key.model)))
             found: list[dict[str, str]] = await pipe.execute()
-        stored = [(key, _counters(fields)) for key, fields in zip(wanted, found, strict=True) if fields]
+        stored = [(key, UsageCounters.from_flat(fields)) for key, fields in zip(wanted, found, strict=True) if fields]
         return merge(stored, self.pending(provider, model, since, until))
 
 
 def _increments(counters: UsageCounters) -> list[Any]:
+    """The (i|f, field, amount) triples of the summed counts that are not 0. The script keeps `last_used`,
+    the one latest value, itself: HINCRBY cannot take a max."""
     args: list[Any] = []
-    for name in _INTS:
-        if value := getattr(counters, name):
-            args += ["i", name, value]
-    for reason, count in counters.failures.items():
-        args += ["i", _FAILED + reason, count]
-    for name in _FLOATS:
-        if value := getattr(counters, name):
-            args += ["f", name, repr(value)]
+    flat = counters.flat()
+    for counter in FLAT_COUNTERS:
+        value = flat[counter.name]
+        if value and counter.merge is Merge.SUM:
+            args += ["i", counter.name, value] if counter.kind is int else ["f", counter.name, repr(value)]
     return args
-
-
-def _counters(fields: dict[str, str]) -> UsageCounters:
-    counters = UsageCounters()
-    for name, value in fields.items():
-        if name.startswith(_FAILED):
-            counters.failures[name.removeprefix(_FAILED)] = int(value)
-        elif name in _INTS:
-            setattr(counters, name, int(value))
-        elif name in _FLOATS or name == "last_used":
-            setattr(counters, name, float(value))
-    return counters

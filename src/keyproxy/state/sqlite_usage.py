@@ -2,93 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from keyproxy.errors import DatabaseUnavailable
 from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
+from keyproxy.usage.counters import FLAT_COUNTERS, Merge
 
-# One column per error class, so counts add up in SQL; a new class needs a migration adding its column.
-FAILURE_COLUMNS: Mapping[str, str] = {
-    "rate_limited": "failed_rate_limited",
-    "quota_exhausted": "failed_quota_exhausted",
-    "key_rejected": "failed_key_rejected",
-    "transient": "failed_transient",
-    "client_error": "failed_client_error",
-}
+# Every name below comes from the declarations of UsageKey and UsageCounters, never from input.
+_KEY = tuple(declared.name for declared in dataclasses.fields(UsageKey))
+_COLUMNS = tuple(counter.name for counter in FLAT_COUNTERS)
+_MERGED = {Merge.SUM: "{0} = {0} + excluded.{0}", Merge.LATEST: "{0} = max({0}, excluded.{0})"}
+_NEXT = ",\n    "
 
-UPSERT_USAGE = """
-INSERT INTO usage_daily (
-    day, provider, key_id, model, requests, successes,
-    failed_rate_limited, failed_quota_exhausted, failed_key_rejected, failed_transient, failed_client_error,
-    prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, estimated, cost_usd, last_used,
-    first_byte_sum, first_byte_count, seconds_sum
-) VALUES (
-    :day, :provider, :key_id, :model, :requests, :successes,
-    :failed_rate_limited, :failed_quota_exhausted, :failed_key_rejected, :failed_transient, :failed_client_error,
-    :prompt_tokens, :completion_tokens, :cached_tokens, :reasoning_tokens, :estimated, :cost_usd, :last_used,
-    :first_byte_sum, :first_byte_count, :seconds_sum
-)
-ON CONFLICT (day, provider, key_id, model) DO UPDATE SET
-    requests = requests + excluded.requests,
-    successes = successes + excluded.successes,
-    failed_rate_limited = failed_rate_limited + excluded.failed_rate_limited,
-    failed_quota_exhausted = failed_quota_exhausted + excluded.failed_quota_exhausted,
-    failed_key_rejected = failed_key_rejected + excluded.failed_key_rejected,
-    failed_transient = failed_transient + excluded.failed_transient,
-    failed_client_error = failed_client_error + excluded.failed_client_error,
-    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-    completion_tokens = completion_tokens + excluded.completion_tokens,
-    cached_tokens = cached_tokens + excluded.cached_tokens,
-    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    estimated = estimated + excluded.estimated,
-    cost_usd = cost_usd + excluded.cost_usd,
-    last_used = max(last_used, excluded.last_used),
-    first_byte_sum = first_byte_sum + excluded.first_byte_sum,
-    first_byte_count = first_byte_count + excluded.first_byte_count,
-    seconds_sum = seconds_sum + excluded.seconds_sum
-"""
+UPSERT_USAGE = f"""
+INSERT INTO usage_daily ({", ".join(_KEY + _COLUMNS)})
+VALUES ({", ".join(":" + name for name in _KEY + _COLUMNS)})
+ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
+    {_NEXT.join(_MERGED[counter.merge].format(counter.name) for counter in FLAT_COUNTERS)}
+"""  # noqa: S608
 
-_SELECT_USAGE = """
-SELECT day, provider, key_id, model, requests, successes,
-    failed_rate_limited, failed_quota_exhausted, failed_key_rejected, failed_transient, failed_client_error,
-    prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, estimated, cost_usd, last_used,
-    first_byte_sum, first_byte_count, seconds_sum
+_SELECT_USAGE = f"""
+SELECT {", ".join(_KEY + _COLUMNS)}
 FROM usage_daily
 WHERE (:provider IS NULL OR provider = :provider)
     AND (:model IS NULL OR model = :model)
     AND (:since IS NULL OR day >= :since)
     AND (:until IS NULL OR day <= :until)
-ORDER BY day, provider, key_id, model
-"""
+ORDER BY {", ".join(_KEY)}
+"""  # noqa: S608
 
 _HAS_USAGE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_daily'"
 
 
 def usage_params(key: UsageKey, counters: UsageCounters) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "day": key.day,
-        "provider": key.provider,
-        "key_id": key.key_id,
-        "model": key.model,
-        "requests": counters.requests,
-        "successes": counters.successes,
-        "prompt_tokens": counters.prompt_tokens,
-        "completion_tokens": counters.completion_tokens,
-        "cached_tokens": counters.cached_tokens,
-        "reasoning_tokens": counters.reasoning_tokens,
-        "estimated": counters.estimated,
-        "cost_usd": counters.cost_usd,
-        "last_used": counters.last_used,
-        "first_byte_sum": counters.first_byte_sum,
-        "first_byte_count": counters.first_byte_count,
-        "seconds_sum": counters.seconds_sum,
-    }
-    for reason, column in FAILURE_COLUMNS.items():
-        params[column] = counters.failures.get(reason, 0)
-    return params
+    return {**dataclasses.asdict(key), **counters.flat()}
 
 
 def upsert_usage(connection: sqlite3.Connection, usage: Mapping[UsageKey, UsageCounters]) -> None:
@@ -108,15 +59,9 @@ def select_usage(
     return [_row(values) for values in connection.execute(_SELECT_USAGE, filters)]
 
 
-def _row(values: Iterable[Any]) -> tuple[UsageKey, UsageCounters]:
-    day, provider, key_id, model, requests, successes, *rest = values
-    failed, rest = rest[: len(FAILURE_COLUMNS)], rest[len(FAILURE_COLUMNS) :]
-    prompt, completion, cached, reasoning, estimated, cost, last_used, fb_sum, fb_count, seconds = rest
-    counters = UsageCounters(
-        requests, successes, {reason: n for reason, n in zip(FAILURE_COLUMNS, failed, strict=True) if n},
-        prompt, completion, cached, reasoning, estimated, cost, last_used, fb_sum, fb_count, seconds,
-    )  # fmt: skip
-    return UsageKey(day, provider, key_id, model), counters
+def _row(values: Sequence[Any]) -> tuple[UsageKey, UsageCounters]:
+    key, counts = values[: len(_KEY)], values[len(_KEY) :]
+    return UsageKey(*key), UsageCounters.from_flat(dict(zip(_COLUMNS, counts, strict=True)))
 
 
 def read_usage(

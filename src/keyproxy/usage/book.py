@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from keyproxy.events import AttemptEvent, Tokens
+from keyproxy.usage.counters import UsageCounters
+
+# UsageCounters is part of the book's surface: the book hands them out.
+__all__ = ["Price", "UsageBook", "UsageCounters", "UsageKey", "UsageRows", "merge", "select"]
 
 Price = Callable[[str, str, Tokens], float | None]
 """price(provider, model, tokens) -> USD, or None when the model has no known price."""
@@ -23,47 +26,6 @@ class UsageKey:
     key_id: str
     """The key's fingerprint, never the key."""
     model: str
-
-
-@dataclass(slots=True)
-class UsageCounters:
-    """Sums and counts only, so two of them add up and averages can be computed at read time."""
-
-    requests: int = 0
-    successes: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    """By ErrorClass value."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-    estimated: int = 0
-    """Requests whose tokens were estimated because the upstream reported none."""
-    cost_usd: float = 0.0
-    last_used: float = 0.0
-    first_byte_sum: float = 0.0
-    first_byte_count: int = 0
-    seconds_sum: float = 0.0
-    """Total seconds of every request; the average is seconds_sum / requests."""
-
-    def add(self, other: UsageCounters) -> None:
-        self.requests += other.requests
-        self.successes += other.successes
-        for reason, count in other.failures.items():
-            self.failures[reason] = self.failures.get(reason, 0) + count
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cached_tokens += other.cached_tokens
-        self.reasoning_tokens += other.reasoning_tokens
-        self.estimated += other.estimated
-        self.cost_usd += other.cost_usd
-        self.last_used = max(self.last_used, other.last_used)
-        self.first_byte_sum += other.first_byte_sum
-        self.first_byte_count += other.first_byte_count
-        self.seconds_sum += other.seconds_sum
-
-    def copy(self) -> UsageCounters:
-        return dataclasses.replace(self, failures=dict(self.failures))
 
 
 UsageRows = list[tuple[UsageKey, UsageCounters]]
