@@ -1,4 +1,4 @@
-"""State stores behind one interface: in memory, or in memory and written to SQLite; Redis later."""
+"""State stores behind one interface: in memory, in memory and written to SQLite, or shared through Redis."""
 
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore, Verdict
 from keyproxy.state.memory import MemoryStore
