@@ -14,11 +14,19 @@ from keyproxy.usage.book import UsageRows
 from keyproxy.usage.prices import PriceTable
 
 
+class _Holding(MemoryStore):
+    def __init__(self, rows: UsageRows) -> None:
+        super().__init__()
+        self.rows = rows
+
+    async def usage(
+        self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
+    ) -> UsageRows:
+        return self.rows
+
+
 def usage_json(rows: UsageRows, query: bytes = b"") -> dict[str, Any]:
     """What GET /v1/usage answers when the store holds `rows` and no provider is configured."""
-
-    async def stored(*filters: str | None) -> UsageRows:
-        return rows
 
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -28,7 +36,7 @@ def usage_json(rows: UsageRows, query: bytes = b"") -> dict[str, Any]:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    routes = UsageRoutes({}, MemoryStore(), FakeClock(), stored, PriceTable())
+    routes = UsageRoutes({}, _Holding(rows), FakeClock(), PriceTable())
     scope = {"type": "http", "method": "GET", "path": "/v1/usage", "query_string": query}
     asyncio.run(routes.usage(scope, receive, send))
     assert sent[0]["status"] == 200

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from api.api_support import usage_json
-from keyproxy.usage.book import UsageCounters, UsageKey
+from keyproxy.usage.book import UsageKey
+from keyproxy.usage.counters import UsageCounters
 
 NOW = 1_700_000_000.0
 

@@ -10,7 +10,8 @@ import pytest
 from api.api_support import usage_json
 from keyproxy.cli.main import main
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
-from keyproxy.usage.book import UsageCounters, UsageKey
+from keyproxy.usage.book import UsageKey
+from keyproxy.usage.counters import UsageCounters
 
 NOW = 1_700_000_000.0
 

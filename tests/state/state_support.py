@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from keyproxy.config.settings import StateSettings
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent, Tokens
 from keyproxy.state import KeyStatus, Verdict
@@ -20,6 +21,7 @@ from keyproxy.usage.book import UsageBook
 
 NOW = 1_700_000_000.0
 DAY = 86400.0
+DEFAULTS = StateSettings()
 COOL = Verdict("model", NOW + 60, ErrorClass.RATE_LIMITED)
 BENCH = Verdict("key", NOW + 600, ErrorClass.KEY_REJECTED)
 
@@ -82,8 +84,17 @@ def event(**overrides: Any) -> AttemptEvent:
     return AttemptEvent(**{**values, **overrides})
 
 
+def sqlite_store(path: Path, book: UsageBook | None = None, **options: Any) -> SqliteStore:
+    """A SqliteStore with the default settings, unless `options` say otherwise."""
+    defaults = {
+        "interval": DEFAULTS.flush_interval, "retention_days": DEFAULTS.retention_days,
+        "grace_seconds": DEFAULTS.prune_grace_days * DAY,
+    }  # fmt: skip
+    return SqliteStore(path, book or UsageBook(), **{**defaults, **options})
+
+
 async def started(path: Path, clock: FakeClock | None = None, **options: Any) -> SqliteStore:
-    store = SqliteStore(path, options.pop("book", None) or UsageBook(), **options)
+    store = sqlite_store(path, options.pop("book", None), **options)
     await store.start(clock or HeldClock())
     return store
 

@@ -9,9 +9,11 @@ import pytest
 
 from keyproxy.errors import DatabaseUnavailable, ErrorClass
 from keyproxy.events import AttemptEvent, Tokens
-from keyproxy.state import SqliteStore, UsageBook, UsageKey, read_usage
+from keyproxy.state import read_usage
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.testing import FakeClock
+from keyproxy.usage.book import UsageBook, UsageKey
+from state.state_support import sqlite_store
 
 NOW = 1_700_000_000.0
 
@@ -73,7 +75,7 @@ def test_read_usage_of_a_corrupt_file_is_unavailable(tmp_path: Path) -> None:
 def test_read_usage_works_while_a_proxy_has_the_database_open(tmp_path: Path) -> None:
     async def go() -> int:
         book = UsageBook()
-        store = SqliteStore(tmp_path / "keyproxy.db", book)
+        store = sqlite_store(tmp_path / "keyproxy.db", book)
         await store.start(FakeClock())
         book.emit(event())
         await store.flush()

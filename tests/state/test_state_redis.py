@@ -7,15 +7,16 @@ import logging
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
 from keyproxy.errors import ErrorClass
-from keyproxy.state import SUCCESS, MemoryStore, Verdict
+from keyproxy.state import SUCCESS, MemoryStore, Verdict, read_usage
 from keyproxy.state.redis_store import RedisStore
-from state.state_support import BENCH, COOL, NOW, HeldClock, event
+from state.state_support import BENCH, COOL, DAY, DEFAULTS, NOW, HeldClock, event, sqlite_store
 
 URL = "redis://127.0.0.1:6379/0"
 
@@ -46,7 +47,8 @@ def raw() -> redis.Redis:
 
 
 async def started(url: str, prefix: str, local: Any = None, **options: Any) -> RedisStore:
-    store = RedisStore(url, local if local is not None else MemoryStore(), prefix=prefix, **options)
+    settings = {"interval": DEFAULTS.flush_interval, "retention_days": DEFAULTS.retention_days, **options}
+    store = RedisStore(url, local if local is not None else MemoryStore(), prefix=prefix, **settings)
     await store.start(HeldClock())
     return store
 
@@ -165,6 +167,50 @@ def test_usage_from_two_instances_adds_up(prefix: str) -> None:
     assert (counters.requests, counters.successes, counters.failures) == (4, 3, {"rate_limited": 1})
     assert (counters.prompt_tokens, counters.completion_tokens) == (30, 6)
     assert (counters.first_byte_count, counters.first_byte_sum, counters.last_used) == (1, 0.25, NOW + 5)
+
+
+def test_every_event_is_counted_in_redis_and_by_the_local_store(prefix: str) -> None:
+    async def go() -> tuple[list[Any], list[Any]]:
+        local = MemoryStore()
+        store = await started(URL, prefix, local)
+        store.emit(event())
+        await store.flush()
+        shared = await store.usage()
+        await store.stop()
+        return shared, await local.usage()
+
+    shared, local = asyncio.run(go())
+    assert [counters.requests for _, counters in shared] == [1]
+    assert [counters.requests for _, counters in local] == [1]
+
+
+def test_start_and_stop_start_and_stop_the_local_store(prefix: str, tmp_path: Path) -> None:
+    async def go() -> tuple[bool, bool]:
+        local = sqlite_store(tmp_path / "keyproxy.db")
+        store = await started(URL, prefix, local)
+        opened = local.persistent
+        store.emit(event())
+        await store.stop()
+        return opened, local.persistent
+
+    assert asyncio.run(go()) == (True, False)
+    [(_, counters)] = read_usage(tmp_path / "keyproxy.db")
+    assert counters.requests == 1
+
+
+def test_while_redis_is_down_usage_is_the_local_stores_history(prefix: str) -> None:
+    async def go() -> list[Any]:
+        local = MemoryStore()
+        local.emit(event(at=NOW - DAY))  # counted before this store came in front of it
+        store = await started("redis://127.0.0.1:1/0", prefix, local)
+        store.emit(event())
+        rows = await store.usage()
+        await store.stop()
+        return rows
+
+    assert [(key.day, counters.requests) for key, counters in asyncio.run(go())] == [
+        ("2023-11-13", 1), ("2023-11-14", 1),
+    ]  # fmt: skip
 
 
 def test_every_key_expires_when_its_state_ends(prefix: str) -> None:

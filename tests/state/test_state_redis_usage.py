@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 
 from keyproxy.state.redis_keys import RedisKeys, usage_row
 from keyproxy.state.redis_usage import RedisUsage
-from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
-from keyproxy.usage.counters import FLAT_COUNTERS
+from keyproxy.usage.book import UsageKey, UsageRows
+from keyproxy.usage.counters import FLAT_COUNTERS, UsageCounters
 from usage.usage_support import every_counter_set
 
 URL = "redis://127.0.0.1:6379/0"

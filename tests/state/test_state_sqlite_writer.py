@@ -19,7 +19,8 @@ from keyproxy.state.sqlite_journal import (
     Touched,
 )
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
-from keyproxy.usage.book import UsageCounters, UsageKey
+from keyproxy.usage.book import UsageKey
+from keyproxy.usage.counters import UsageCounters
 
 NOW = 1_700_000_000.0  # 2023-11-14
 DAY = 86400.0

@@ -8,7 +8,8 @@ import pytest
 
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent, Tokens
-from keyproxy.usage.book import UsageBook, UsageCounters, UsageKey, merge, select
+from keyproxy.usage.book import UsageBook, UsageKey, merge, select
+from keyproxy.usage.counters import UsageCounters
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 MIDNIGHT = 1_700_006_400.0  # 2023-11-15T00:00:00Z

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,25 +17,18 @@ from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest
 from keyproxy.state.base import StateStore
-from keyproxy.usage.book import UsageCounters, UsageKey
-from keyproxy.usage.counters import report
+from keyproxy.usage.counters import UsageCounters, report
 from keyproxy.usage.estimates import cost_estimate, token_count
 from keyproxy.usage.prices import PriceTable
 
-UsageQuery = Callable[
-    [str | None, str | None, str | None, str | None], Awaitable[list[tuple[UsageKey, UsageCounters]]]
-]
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class UsageRoutes:
-    def __init__(
-        self, pools: Mapping[str, Pool], state: StateStore, clock: Clock, query: UsageQuery, prices: PriceTable
-    ) -> None:
+    def __init__(self, pools: Mapping[str, Pool], state: StateStore, clock: Clock, prices: PriceTable) -> None:
         self.pools = pools
         self.state = state
         self.clock = clock
-        self.query = query
         self.prices = prices
 
     def routes(self) -> RouteTable:
@@ -52,7 +45,7 @@ class UsageRoutes:
             if name in params and not _DAY.match(params[name]):
                 raise InvalidRequest(f"{name} must be a UTC day as YYYY-MM-DD, got {params[name]!r}")
         provider, model = params.get("provider"), params.get("model")
-        rows = await self.query(provider, model, params.get("since"), params.get("until"))
+        rows = await self.state.usage(provider, model, params.get("since"), params.get("until"))
         now = self.clock.now()
         providers: dict[str, Any] = {}
         for name, pool in self.pools.items():

@@ -10,8 +10,7 @@ from keyproxy.cli.loading import load
 from keyproxy.cli.status import ask
 from keyproxy.config import CliOptions
 from keyproxy.state.sqlite_usage import read_usage
-from keyproxy.usage.book import UsageCounters
-from keyproxy.usage.counters import report
+from keyproxy.usage.counters import UsageCounters, report
 
 
 def usage(options: CliOptions, filters: dict[str, str | None], *, as_json: bool, offline: bool) -> int:

@@ -152,13 +152,14 @@ def _timeouts(reader: ValueReader) -> Timeouts:
 
 
 def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
+    default = StateSettings()
     backends: dict[str, Literal["sqlite", "memory"]] = {"sqlite": "sqlite", "memory": "memory"}
-    retention = reader.integer("KEYPROXY_USAGE_RETENTION_DAYS", 90, minimum=1)
+    retention = reader.integer("KEYPROXY_USAGE_RETENTION_DAYS", default.retention_days, minimum=1)
     return StateSettings(
-        backend=reader.choice("KEYPROXY_STATE", "sqlite", backends),
-        flush_interval=reader.number("KEYPROXY_FLUSH_INTERVAL", 1.0, minimum=0.0, strict_min=True),
-        retention_days=retention if retention is not None else 90,
-        prune_grace_days=reader.number("KEYPROXY_PRUNE_GRACE_DAYS", 7.0),
+        backend=reader.choice("KEYPROXY_STATE", default.backend, backends),
+        flush_interval=reader.number("KEYPROXY_FLUSH_INTERVAL", default.flush_interval, minimum=0.0, strict_min=True),
+        retention_days=retention if retention is not None else default.retention_days,
+        prune_grace_days=reader.number("KEYPROXY_PRUNE_GRACE_DAYS", default.prune_grace_days),
         prices=config.prices if config is not None else {},
         redis_url=_redis_url(reader),
     )

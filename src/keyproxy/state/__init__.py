@@ -1,10 +1,9 @@
-"""State stores behind one interface: in memory, or in memory and written to SQLite; Redis later."""
+"""State stores behind one interface: in memory, in memory and written to SQLite, or shared through Redis."""
 
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore, Verdict
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_usage import read_usage
-from keyproxy.usage.book import UsageBook, UsageCounters, UsageKey
 
 __all__ = [
     "SUCCESS",
@@ -12,9 +11,6 @@ __all__ = [
     "MemoryStore",
     "SqliteStore",
     "StateStore",
-    "UsageBook",
-    "UsageCounters",
-    "UsageKey",
     "Verdict",
     "read_usage",
 ]

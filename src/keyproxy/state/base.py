@@ -1,4 +1,4 @@
-"""The state interface the engine reads and writes: cooldowns, benched keys, in-flight counts.
+"""The state interface the engine reads and writes: cooldowns, benched keys, in-flight counts, usage.
 
 Keys are identified by fingerprint, never by the secret. Times are wall-clock epoch seconds so a
 cooldown means the same thing after a restart or on another instance.
@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
+from keyproxy.clock import Clock
 from keyproxy.errors import ErrorClass
+from keyproxy.events import EventSink
+from keyproxy.usage.book import UsageRows
 
 
 class KeyStatus(NamedTuple):
@@ -65,8 +68,23 @@ class KeyReport:
     last_used: float
 
 
-class StateStore(Protocol):
-    """`model` is the cooldown bucket: the model name, or its quota group's shared name."""
+class StateStore(EventSink, Protocol):
+    """Key state and usage behind one interface, and the sink of attempt events (counted as usage).
+    `model` is the cooldown bucket: the model name, or its quota group's shared name."""
+
+    async def start(self, clock: Clock) -> None:
+        """Before the first request: open what the store keeps state in and start its background work."""
+        ...
+
+    async def stop(self) -> None:
+        """After the last request: write what is pending and close."""
+        ...
+
+    async def usage(
+        self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
+    ) -> UsageRows:
+        """Usage per day, provider, key and model; `since` and `until` are UTC days, both inclusive."""
+        ...
 
     async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]: ...
 

@@ -1,12 +1,15 @@
-"""State kept in this process only: the default until a durable store is configured."""
+"""State and usage kept in this process only: lost at exit (KEYPROXY_STATE=memory)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from keyproxy.clock import Clock
 from keyproxy.errors import ErrorClass
+from keyproxy.events import AttemptEvent
 from keyproxy.state.base import Cooldown, KeyReport, KeyStatus, Verdict
+from keyproxy.usage.book import UsageBook, UsageRows, select
 
 
 @dataclass(slots=True)
@@ -28,10 +31,27 @@ class _Scoped:
 
 
 class MemoryStore:
-    def __init__(self) -> None:
+    """Usage is what `book` has counted since start; it is never drained, since nothing writes it out."""
+
+    def __init__(self, book: UsageBook | None = None) -> None:
+        self._book = book if book is not None else UsageBook()
         self._keys: dict[tuple[str, str], _Key] = {}
         self._scoped: dict[tuple[str, str, str], _Scoped] = {}
         self._sticky: dict[tuple[str, str], str] = {}
+
+    async def start(self, clock: Clock) -> None:
+        """Nothing to open or load: everything lives in this object."""
+
+    async def stop(self) -> None:
+        """Nothing to write: state and usage end with the process."""
+
+    def emit(self, event: AttemptEvent) -> None:
+        self._book.emit(event)
+
+    async def usage(
+        self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
+    ) -> UsageRows:
+        return select(self._book.pending().items(), provider, model, since, until)
 
     def _key(self, provider: str, key_id: str) -> _Key:
         found = self._keys.get((provider, key_id))

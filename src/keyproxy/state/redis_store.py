@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.errors import ErrorClass
@@ -19,43 +16,28 @@ from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
+from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_usage import RedisUsage
 from keyproxy.usage.book import Price, UsageRows
 
-logger = logging.getLogger("keyproxy.state")
-
-_OUTAGE = (RedisError, OSError)
-"""Refused, reset, timed out (TimeoutError is an OSError), or refused by the server (read-only, OOM)."""
-
-
-@runtime_checkable
-class _Durable(Protocol):
-    """What a SqliteStore adds to the protocol; a MemoryStore has none of it."""
-
-    async def start(self, clock: Clock) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def usage(
-        self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
-    ) -> UsageRows: ...
-
 
 class RedisStore:
-    """A StateStore and an EventSink. Every change goes to `local` and to Redis; reads come from Redis,
-    with decayed usage from `local`. When Redis cannot be reached everything is served by `local` until
-    the background task finds Redis again. `start` starts `local` too, and `stop` stops it."""
+    """A StateStore over another one, `local`. Every change goes to `local` and to Redis; reads come from
+    Redis, with decayed usage from `local`. While Redis cannot be reached (see Health) everything is
+    served by `local` until the background task finds Redis again. `start` and `stop` start and stop
+    `local` too. Events are counted by both: Redis holds the sums of every instance, `local` this
+    instance's history."""
 
     def __init__(
         self,
         url: str,
         local: StateStore,
         *,
+        interval: float,
+        retention_days: int,
         prefix: str = "keyproxy:",
         price: Price | None = None,
-        interval: float = 1.0,
-        retention_days: int = 90,
         timeout: float = 0.5,
         slot_ttl: float = 600.0,
         failure_ttl: float = 86400.0,
@@ -78,7 +60,7 @@ class RedisStore:
         self._release = self._redis.register_script(redis_scripts.RELEASE)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
-        self._healthy = True
+        self._health = Health()
         self._held: dict[tuple[str, str], int] = {}
         """Slots this instance holds in Redis, so a slot taken locally in an outage is never released there."""
         self._seen: set[tuple[str, str]] = set()
@@ -88,16 +70,12 @@ class RedisStore:
     @property
     def healthy(self) -> bool:
         """False while Redis cannot be reached and `local` answers alone."""
-        return self._healthy
+        return self._health.up
 
     async def start(self, clock: Clock) -> None:
         self._clock = clock
-        if isinstance(self._local, _Durable):
-            await self._local.start(clock)
-        try:
-            await self._redis.ping()
-        except _OUTAGE as error:
-            self._down(error)
+        await self._local.start(clock)
+        await self._health.attempt(self._redis.ping)
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="keyproxy-redis-flush")
 
     async def stop(self) -> None:
@@ -107,60 +85,37 @@ class RedisStore:
             await asyncio.wait({task})
         await self.flush()
         await self._redis.aclose()
-        if isinstance(self._local, _Durable):
-            await self._local.stop()
+        await self._local.stop()
 
     async def flush(self) -> None:
         """Add pending usage to Redis; while Redis is down, try to reach it instead."""
-        if not self._healthy and not await self.probe():
-            return
-        try:
-            await self._usage.flush(self._clock.now())
-        except _OUTAGE as error:
-            self._down(error)
+        if await self.probe():
+            await self._health.attempt(lambda: self._usage.flush(self._clock.now()))
 
     async def probe(self) -> bool:
         """Whether Redis answers; after an outage, restore the cooldowns and benches set meanwhile first."""
-        if self._healthy:
-            return True
-        try:
-            await self._redis.ping()
-            await self._reconcile()
-        except _OUTAGE:
-            return False
-        self._healthy = True
-        logger.info("Redis state store reachable again; sharing key state with other instances")
-        return True
+        return await self._health.recover(self._reconcile)
 
     def emit(self, event: AttemptEvent) -> None:
-        """The EventSink: counted in memory, added to Redis by the next flush."""
+        """Counted in memory, added to Redis by the next flush; and by `local`, for this instance's history."""
         self._usage.emit(event)
+        self._local.emit(event)
 
     async def usage(
         self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
     ) -> UsageRows:
         """Sums over every instance from Redis; while Redis is down, this instance's own history."""
-        if self._healthy:
-            try:
-                return await self._usage.query(provider, model, since, until)
-            except _OUTAGE as error:
-                self._down(error)
-        if isinstance(self._local, _Durable):
-            return await self._local.usage(provider, model, since, until)
-        return self._usage.pending(provider, model, since, until)
+        rows = await self._health.attempt(lambda: self._usage.query(provider, model, since, until))
+        return await self._local.usage(provider, model, since, until) if rows is DOWN else rows
 
     async def _loop(self) -> None:
         while True:
             await self._clock.sleep(self._interval)
             await self.flush()
 
-    def _down(self, error: BaseException) -> None:
-        if self._healthy:
-            self._healthy = False
-            logger.warning("Redis state store unreachable (%r); serving key state from this instance only", error)
-
     async def _reconcile(self) -> None:
-        """Push this instance's cooldowns and benches still running; never shortens one in Redis."""
+        """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
+        await self._redis.ping()
         now = self._clock.now()
         async with self._redis.pipeline(transaction=False) as pipe:
             for provider, key_id in sorted(self._seen):
@@ -186,21 +141,35 @@ class RedisStore:
             client=client,
         )  # fmt: skip
 
-    # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis.
-
-    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
-        mine = await self._local.statuses(provider, key_ids, model)
-        if not self._healthy:
-            return mine
+    async def _shared_statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[str | None]:
+        """Six values per key, in one round trip: cooldown end, bench end, in flight, failures, headroom, reset."""
         keys, names = self._keys, []
         for key_id in key_ids:
             names += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id),
                       keys.in_flight(provider, key_id), keys.failures(provider, key_id),
                       keys.headroom(provider, key_id, model)]  # fmt: skip
-        try:
-            raw: list[str | None] = await self._statuses(keys=names, args=[model])
-        except _OUTAGE as error:
-            self._down(error)
+        raw: list[str | None] = await self._statuses(keys=names, args=[model])
+        return raw
+
+    async def _put_headroom(
+        self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
+    ) -> None:
+        name = self._keys.headroom(provider, key_id, model)
+        # At least a second, so an answer without a reset time still shows to the next selection.
+        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            shown = "" if fraction is None else repr(fraction)
+            pipe.hset(name, mapping={"fraction": shown, "reset": repr(reset_at)})
+            pipe.pexpire(name, ttl)
+            await pipe.execute()
+
+    # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
+    # each call through Health, which answers DOWN at once while Redis is unreachable.
+
+    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
+        mine = await self._local.statuses(provider, key_ids, model)
+        raw = await self._health.attempt(lambda: self._shared_statuses(provider, key_ids, model))
+        if raw is DOWN:
             return mine
         return [
             KeyStatus(
@@ -215,28 +184,19 @@ class RedisStore:
         await self._local.record(provider, key_id, model, verdict)
         if verdict.reason is not None:
             self._seen.add((provider, key_id))
-        if self._healthy:
-            kind = "ok" if verdict.reason is None else verdict.kind
-            try:
-                await self._write(provider, key_id, model, kind, verdict.until, verdict.reason)
-            except _OUTAGE as error:
-                self._down(error)
+        kind = "ok" if verdict.reason is None else verdict.kind
+        await self._health.attempt(lambda: self._write(provider, key_id, model, kind, verdict.until, verdict.reason))
 
     async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
-        if self._healthy:
-            try:
-                taken = await self._acquire(
-                    keys=[self._keys.in_flight(provider, key_id)], args=["" if cap is None else cap, self._slot_ms]
-                )
-            except _OUTAGE as error:
-                self._down(error)
-            else:
-                if not taken:
-                    return False
-                self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
-                # Redis enforced the cap; local counts this instance's requests for an outage.
-                return await self._local.acquire(provider, key_id, usage, now)
-        return await self._local.acquire(provider, key_id, usage, now, cap)
+        slots, limit = [self._keys.in_flight(provider, key_id)], "" if cap is None else cap
+        taken = await self._health.attempt(lambda: self._acquire(keys=slots, args=[limit, self._slot_ms]))
+        if taken is DOWN:
+            return await self._local.acquire(provider, key_id, usage, now, cap)
+        if not taken:
+            return False
+        self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
+        # Redis enforced the cap; local counts this instance's requests for an outage.
+        return await self._local.acquire(provider, key_id, usage, now)
 
     async def release(self, provider: str, key_id: str) -> None:
         await self._local.release(provider, key_id)
@@ -244,62 +204,34 @@ class RedisStore:
         if not held:
             return
         self._held[(provider, key_id)] = held - 1
-        if self._healthy:
-            try:
-                await self._release(keys=[self._keys.in_flight(provider, key_id)], args=[self._slot_ms])
-            except _OUTAGE as error:
-                self._down(error)
+        slots = [self._keys.in_flight(provider, key_id)]
+        await self._health.attempt(lambda: self._release(keys=slots, args=[self._slot_ms]))
 
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
     ) -> None:
         await self._local.observe_headroom(provider, key_id, model, fraction, reset_at)
-        if not self._healthy:
-            return
-        name = self._keys.headroom(provider, key_id, model)
-        # At least a second, so an answer without a reset time still shows to the next selection.
-        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                shown = "" if fraction is None else repr(fraction)
-                pipe.hset(name, mapping={"fraction": shown, "reset": repr(reset_at)})
-                pipe.pexpire(name, ttl)
-                await pipe.execute()
-        except _OUTAGE as error:
-            self._down(error)
+        await self._health.attempt(lambda: self._put_headroom(provider, key_id, model, fraction, reset_at))
 
     async def sticky(self, provider: str, model: str) -> str | None:
-        if self._healthy:
-            try:
-                found = await self._redis.get(self._keys.sticky(provider, model))
-            except _OUTAGE as error:
-                self._down(error)
-            else:
-                return None if found is None else str(found)
-        return await self._local.sticky(provider, model)
+        found = await self._health.attempt(lambda: self._redis.get(self._keys.sticky(provider, model)))
+        if found is DOWN:
+            return await self._local.sticky(provider, model)
+        return None if found is None else str(found)
 
     async def set_sticky(self, provider: str, model: str, key_id: str) -> None:
         await self._local.set_sticky(provider, model, key_id)
-        if self._healthy:
-            try:
-                await self._redis.set(self._keys.sticky(provider, model), key_id, ex=self._sticky_seconds)
-            except _OUTAGE as error:
-                self._down(error)
+        name = self._keys.sticky(provider, model)
+        await self._health.attempt(lambda: self._redis.set(name, key_id, ex=self._sticky_seconds))
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
         mine = await self._local.report(provider, key_ids, now)
-        if self._healthy:
-            try:
-                return await shared_report(self._redis, self._keys, provider, mine, now)
-            except _OUTAGE as error:
-                self._down(error)
-        return mine
+        shared = await self._health.attempt(lambda: shared_report(self._redis, self._keys, provider, mine, now))
+        return mine if shared is DOWN else shared
 
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         lifted = await self._local.clear(provider, key_id)
-        if self._healthy:
-            try:
-                return await shared_clear(self._redis, self._keys, self._clear, provider, key_id)
-            except _OUTAGE as error:
-                self._down(error)
-        return lifted
+        shared = await self._health.attempt(
+            lambda: shared_clear(self._redis, self._keys, self._clear, provider, key_id)
+        )
+        return lifted if shared is DOWN else shared

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.redis_keys import RedisKeys, parse_usage_row, usage_row
-from keyproxy.usage.book import Price, UsageBook, UsageCounters, UsageKey, UsageRows, merge, select
-from keyproxy.usage.counters import FLAT_COUNTERS, Merge
+from keyproxy.usage.book import Price, UsageBook, UsageKey, UsageRows, merge, select
+from keyproxy.usage.counters import FLAT_COUNTERS, Merge, UsageCounters
 
 _DAY = 86400
 

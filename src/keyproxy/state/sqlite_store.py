@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from keyproxy.clock import Clock
+from keyproxy.events import AttemptEvent
 from keyproxy.state.base import KeyReport, KeyStatus, Verdict
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_journal import (
@@ -43,9 +44,9 @@ class SqliteStore:
         path: Path,
         usage: UsageBook,
         *,
-        interval: float = 1.0,
-        retention_days: int = 90,
-        grace_seconds: float = 7 * _DAY,
+        interval: float,
+        retention_days: int,
+        grace_seconds: float,
         configured: AbstractSet[tuple[str, str]] = frozenset(),
         opener: Callable[[Path], SqliteWriter] = SqliteWriter.open,
     ) -> None:
@@ -56,7 +57,8 @@ class SqliteStore:
         self._grace_seconds = grace_seconds
         self._configured = frozenset(configured)
         self._opener = opener
-        self._memory = MemoryStore()
+        # Key state is answered from memory; the book is the one this store flushes.
+        self._memory = MemoryStore(usage)
         self._journal = Journal()
         # One worker: the connection belongs to its thread, and batches are written in drain order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyproxy-sqlite")
@@ -144,6 +146,9 @@ class SqliteStore:
             if self._failing:
                 self._failing = False
                 logger.info("writing to state database %s again", self.path)
+
+    def emit(self, event: AttemptEvent) -> None:
+        self._book.emit(event)
 
     async def usage(
         self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None

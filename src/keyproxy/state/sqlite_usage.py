@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from keyproxy.errors import DatabaseUnavailable
-from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
-from keyproxy.usage.counters import FLAT_COUNTERS, Merge
+from keyproxy.usage.book import UsageKey, UsageRows
+from keyproxy.usage.counters import FLAT_COUNTERS, Merge, UsageCounters
 
 # Every name below comes from the declarations of UsageKey and UsageCounters, never from input.
 _KEY = tuple(declared.name for declared in dataclasses.fields(UsageKey))

@@ -22,7 +22,8 @@ from keyproxy.state.sqlite_journal import (
     Touched,
 )
 from keyproxy.state.sqlite_usage import select_usage, upsert_usage
-from keyproxy.usage.book import UsageCounters, UsageKey, UsageRows
+from keyproxy.usage.book import UsageKey, UsageRows
+from keyproxy.usage.counters import UsageCounters
 
 
 @dataclass(frozen=True, slots=True)

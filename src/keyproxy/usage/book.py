@@ -10,8 +10,6 @@ from keyproxy.events import AttemptEvent, Tokens
 from keyproxy.usage.counters import UsageCounters
 
 # UsageCounters is part of the book's surface: the book hands them out.
-__all__ = ["Price", "UsageBook", "UsageCounters", "UsageKey", "UsageRows", "merge", "select"]
-
 Price = Callable[[str, str, Tokens], float | None]
 """price(provider, model, tokens) -> USD, or None when the model has no known price."""
 

@@ -1,0 +1,53 @@
+"""MemoryStore as a whole StateStore: usage is what it was sent since start, and start and stop change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from keyproxy.errors import ErrorClass
+from keyproxy.events import Tokens
+from keyproxy.state import MemoryStore
+from keyproxy.testing import FakeClock
+from keyproxy.usage.book import UsageBook
+from state.state_support import COOL, DAY, NOW, event
+
+
+def test_a_memory_store_answers_usage_from_the_events_it_was_sent() -> None:
+    store = MemoryStore()
+    store.emit(event())
+    store.emit(event(outcome=ErrorClass.RATE_LIMITED, tokens=None))
+    store.emit(event(model="other"))
+    rows = asyncio.run(store.usage(provider="p", model="m"))
+    [(key, counters)] = rows
+    assert (key.provider, key.key_id, key.model) == ("p", "k", "m")
+    assert (counters.requests, counters.successes, counters.failures) == (2, 1, {"rate_limited": 1})
+    assert (counters.prompt_tokens, counters.completion_tokens) == (10, 2)
+
+
+def test_a_memory_store_filters_usage_by_day() -> None:
+    store = MemoryStore()
+    store.emit(event())
+    store.emit(event(at=NOW + DAY))
+    [(key, _)] = asyncio.run(store.usage(since="2023-11-15"))
+    [(before, _)] = asyncio.run(store.usage(until="2023-11-14"))
+    assert (before.day, key.day) == ("2023-11-14", "2023-11-15")
+
+
+def test_a_memory_store_prices_usage_with_the_book_it_was_given() -> None:
+    store = MemoryStore(UsageBook(lambda provider, model, tokens: 0.25))
+    store.emit(event(tokens=Tokens(prompt=1)))
+    [(_, counters)] = asyncio.run(store.usage())
+    assert counters.cost_usd == 0.25
+
+
+def test_start_and_stop_keep_a_memory_stores_state_and_usage() -> None:
+    async def go() -> tuple[float, int]:
+        store = MemoryStore()
+        await store.start(FakeClock(NOW))
+        await store.record("p", "k", "m", COOL)
+        store.emit(event())
+        await store.stop()
+        [(_, counters)] = await store.usage()
+        return (await store.statuses("p", ["k"], "m"))[0].cooldown_until, counters.requests
+
+    assert asyncio.run(go()) == (NOW + 60, 1)

@@ -1,0 +1,166 @@
+"""build_app: one state store from the settings, started and stopped with the app, counting every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import redis
+
+from keyproxy.clock import Clock
+from keyproxy.config import Credential, ProviderSettings, Settings
+from keyproxy.config.settings import StateSettings
+from keyproxy.state import MemoryStore, read_usage
+from keyproxy.testing import FakeClock
+from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from keyproxy.wiring import build_app
+
+REDIS = "redis://127.0.0.1:6379/0"
+SECRET = "sk-wiring-000000000001"
+ANSWER = msgspec.json.encode({
+    "id": "c1", "object": "chat.completion", "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+})  # fmt: skip
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=0.2, socket_timeout=0.2).ping())
+    except redis.RedisError:
+        return False
+
+
+class StillClock(FakeClock):
+    """Time does not pass while the app runs: background loops wait until they are cancelled."""
+
+    __slots__ = ()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.Event().wait()
+
+
+class Store(MemoryStore):
+    """A MemoryStore that records its lifecycle, to show the app drives any StateStore the same way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lifecycle: list[str] = []
+
+    async def start(self, clock: Clock) -> None:
+        self.lifecycle.append("start")
+
+    async def stop(self) -> None:
+        self.lifecycle.append("stop")
+
+
+@pytest.fixture
+def provider() -> Iterator[str]:
+    """A provider name no other test uses, and its usage removed from Redis afterwards."""
+    name = f"wiring-{uuid.uuid4().hex[:12]}"
+    yield name
+    if not _redis_up():
+        return
+    client = redis.Redis.from_url(REDIS, decode_responses=True)
+    found = list(client.scan_iter(match=f"keyproxy:*{name}*", count=1000))
+    if found:
+        client.delete(*found)
+    for day in client.scan_iter(match="keyproxy:usage:day:*", count=1000):
+        mine = [row for row in client.smembers(day) if str(row).startswith(name)]
+        if mine:
+            client.srem(day, *mine)
+    client.close()
+
+
+def settings(provider: str, data_dir: Path, state: StateSettings) -> Settings:
+    upstream = ProviderSettings(
+        name=provider, protocol="openai", base_url="http://upstream.test/v1",
+        credentials=(Credential(secret=SECRET, source="TEST"),),
+    )  # fmt: skip
+    return Settings(providers={provider: upstream}, data_dir=data_dir, state=state)
+
+
+async def call(app: Any, method: str, path: str, body: bytes = b"", query: bytes = b"") -> tuple[int, Any]:
+    sent: list[dict[str, Any]] = []
+    unread = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if unread:
+            return unread.pop()
+        await asyncio.Event().wait()  # the client stays connected until the app is done with it
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "headers": [], "query_string": query}
+    await app(scope, receive, send)
+    answer = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+    return sent[0]["status"], msgspec.json.decode(answer)
+
+
+async def served(app: Any, provider: str) -> tuple[int, Any]:
+    """Starts the app through its lifespan, sends one completion, reads /v1/usage, and stops the app."""
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    chat = msgspec.json.encode({"model": f"{provider}/m", "messages": [{"role": "user", "content": "hi"}]})
+    status, _ = await call(app, "POST", "/v1/chat/completions", chat)
+    usage = await call(app, "GET", "/v1/usage", query=f"provider={provider}".encode())
+    await inbox.put({"type": "lifespan.shutdown"})
+    assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+    await lifespan
+    assert status == 200
+    return usage
+
+
+def transport() -> MockTransport:
+    async def handler(request: UpstreamRequest) -> MockResponse:
+        return MockResponse.json(200, ANSWER)
+
+    return MockTransport(handler)
+
+
+def requests_of(usage: Any, provider: str) -> tuple[int, int]:
+    models = usage["providers"][provider]["keys"]["sk-w...0001"]["models"]
+    return models["m"]["requests"], models["m"]["prompt_tokens"]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        pytest.param(StateSettings(backend="memory"), id="memory"),
+        pytest.param(StateSettings(backend="sqlite"), id="sqlite"),
+        pytest.param(
+            StateSettings(backend="sqlite", redis_url=REDIS), id="redis",
+            marks=pytest.mark.skipif(not _redis_up(), reason="needs a Redis server on 127.0.0.1:6379"),
+        ),
+    ],
+)  # fmt: skip
+def test_the_app_built_for_each_backend_counts_a_request_and_keeps_history_where_the_backend_does(
+    state: StateSettings, provider: str, tmp_path: Path
+) -> None:
+    app = build_app(settings(provider, tmp_path, state), transport=transport(), clock=StillClock())
+    status, usage = asyncio.run(served(app, provider))
+    assert status == 200
+    assert requests_of(usage, provider) == (1, 7)
+    history = read_usage(tmp_path / "keyproxy.db", provider)
+    assert [counters.requests for _, counters in history] == ([] if state.backend == "memory" else [1])
+
+
+def test_the_app_starts_stops_and_counts_with_the_store_it_is_given(provider: str, tmp_path: Path) -> None:
+    store = Store()
+    app = build_app(
+        settings(provider, tmp_path, StateSettings()), transport=transport(), clock=StillClock(), state=store
+    )
+    status, usage = asyncio.run(served(app, provider))
+    assert (status, requests_of(usage, provider)) == (200, (1, 7))
+    assert store.lifecycle == ["start", "stop"]
+    assert not (tmp_path / "keyproxy.db").exists()
