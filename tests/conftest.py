@@ -1,39 +1,79 @@
-"""Shared fixtures: a fake upstream on a real socket and a factory for proxies in front of it."""
+"""Shared fixtures: a proxy and its fake upstream in memory, or on real sockets when the socket is the point.
+
+In memory: `fake_upstream` (a fresh FakeUpstream) and `open_proxy(...)`, an AppClient of a proxy whose
+upstream requests go to it through ASGITransport. On sockets: `upstream`, one FakeUpstream server shared
+by the session and reset around each test, and `start_proxy(...)`, a proxy served by uvicorn in front of it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from keyproxy.config import CliOptions, build_settings, parse_config
-from keyproxy.testing import BackgroundServer, FakeUpstream
+from keyproxy.testing import AppClient, ASGITransport, BackgroundServer, FakeUpstream
 from keyproxy.wiring import build_app
-from support import StartProxy, provider_env
+from support import MEMORY_BASE, OpenProxy, StartProxy, Upstream, provider_env, proxy_settings
 
 
 @pytest.fixture
-def upstream() -> Iterator[tuple[FakeUpstream, str]]:
+def fake_upstream() -> FakeUpstream:
+    return FakeUpstream()
+
+
+@pytest.fixture
+def open_proxy(fake_upstream: FakeUpstream, tmp_path: Path) -> Iterator[OpenProxy]:
+    """open_proxy(env, providers=..., config=..., network=False) -> a started AppClient of a proxy.
+
+    Provider `fake` over `fake_upstream` unless `providers` says otherwise. With `network=True` the
+    proxy keeps its real transport, and its upstream requests go over sockets.
+    """
+    numbers = itertools.count()
+    with contextlib.ExitStack() as clients:
+
+        def open_proxy(
+            env: Mapping[str, str] | None = None,
+            *,
+            providers: Mapping[str, str] | None = None,
+            config: str | None = None,
+            network: bool = False,
+        ) -> AppClient:
+            values = {**(providers if providers is not None else provider_env(MEMORY_BASE)), **(env or {})}
+            settings = proxy_settings(values, tmp_path / f"data-{next(numbers)}", config)
+            app = build_app(settings, transport=None if network else ASGITransport(fake_upstream))
+            return clients.enter_context(AppClient(app))
+
+        yield open_proxy
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> Iterator[Upstream]:
     fake = FakeUpstream()
     with BackgroundServer(fake) as server:
         yield fake, server.url + "/v1"
-        fake.release_hangs()
 
 
 @pytest.fixture
-def start_proxy(upstream: tuple[FakeUpstream, str], tmp_path: Path) -> Iterator[StartProxy]:
-    """start_proxy(**env) -> base URL of a proxy for provider `fake` over the fake upstream's keys."""
+def upstream(upstream_server: Upstream) -> Iterator[Upstream]:
+    """The session's fake upstream on a real socket, with no faults, journal or hanging requests left."""
+    upstream_server[0].reset()
+    yield upstream_server
+    upstream_server[0].reset()
+
+
+@pytest.fixture
+def start_proxy(upstream: Upstream, tmp_path: Path) -> Iterator[StartProxy]:
+    """start_proxy(env, providers=..., config=...) -> base URL of a proxy served on a real socket."""
     servers: list[BackgroundServer] = []
 
     def start(
         env: Mapping[str, str] | None = None, *, providers: Mapping[str, str] | None = None, config: str | None = None
     ) -> str:
         values = {**(providers if providers is not None else provider_env(upstream[1])), **(env or {})}
-        values.setdefault("KEYPROXY_DATA_DIR", str(tmp_path / f"data-{len(servers)}"))
-        report = build_settings(values, CliOptions(), config=parse_config(config) if config else None)
-        assert not report.errors, report.errors
-        server = BackgroundServer(build_app(report.settings))
+        server = BackgroundServer(build_app(proxy_settings(values, tmp_path / f"data-{len(servers)}", config)))
         server.start()
         servers.append(server)
         return server.url

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from keyproxy.config import CliOptions, Credential, ProviderSettings, Settings, build_settings, parse_config
+from keyproxy.testing import AppClient, FakeUpstream
 
 KEYS = ("sk-test-alpha-000000001", "sk-test-bravo-000000002", "sk-test-charlie-00000003")
 PROXY_KEY = "kp-proxy-secret-0123456789"
+MEMORY_BASE = "http://fake-upstream.test/v1"
+"""Where a proxy in memory finds its fake upstream; ASGITransport ignores the host."""
 
 StartProxy = Callable[..., str]
+OpenProxy = Callable[..., AppClient]
+Upstream = tuple[FakeUpstream, str]
+"""The shared fake upstream on a socket, and its OpenAI base URL."""
 
 
 def provider_env(base: str, keys: tuple[str, ...] = KEYS, name: str = "fake") -> dict[str, str]:
@@ -15,3 +25,25 @@ def provider_env(base: str, keys: tuple[str, ...] = KEYS, name: str = "fake") ->
     env = {f"{name.upper()}_API_BASE": base, "ROTATION_TOLERANCE": "0"}
     env.update({f"{name.upper()}_API_KEY_{n}": key for n, key in enumerate(keys, start=1)})
     return env
+
+
+def proxy_settings(values: Mapping[str, str], data_dir: Path, config: str | None = None) -> Settings:
+    """Settings as `keyproxy serve` would build them from these variables (and a YAML config file)."""
+    report = build_settings(
+        {"KEYPROXY_DATA_DIR": str(data_dir), **values}, CliOptions(), config=parse_config(config) if config else None
+    )
+    assert not report.errors, report.errors
+    return report.settings
+
+
+def openai_provider(
+    name: str = "p", keys: tuple[str, ...] = KEYS, priorities: tuple[int, ...] | None = None, **tuning: Any
+) -> ProviderSettings:
+    """An OpenAI-protocol provider built directly, for tests that drive the engine without a loader."""
+    credentials = tuple(
+        Credential(secret=key, source="TEST", priority=priority)
+        for key, priority in zip(keys, priorities or (1,) * len(keys), strict=True)
+    )
+    return ProviderSettings(
+        name=name, protocol="openai", base_url=f"http://{name}.test/v1", credentials=credentials, **tuning
+    )

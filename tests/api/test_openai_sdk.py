@@ -1,16 +1,26 @@
-"""The official openai SDK, used as a client through real sockets, works for every OpenAI route."""
+"""The official openai SDK, used as a client through real sockets, works for every OpenAI route.
+
+The SDK is imported inside the fixture and tests: importing it costs most of a second, which collecting the
+rest of the suite should not pay.
+"""
 
 from __future__ import annotations
 
-import openai
+from typing import TYPE_CHECKING
+
 import pytest
 
 from keyproxy.testing import FakeUpstream
 from support import KEYS, PROXY_KEY, StartProxy
 
+if TYPE_CHECKING:
+    import openai
+
 
 @pytest.fixture
 def client(start_proxy: StartProxy) -> openai.OpenAI:
+    import openai
+
     url = start_proxy({"PROXY_API_KEY": PROXY_KEY})
     return openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10)
 
@@ -101,6 +111,8 @@ def test_one_model_can_be_retrieved_by_its_id(client: openai.OpenAI) -> None:
 
 
 def test_unknown_model_id_is_not_found(client: openai.OpenAI) -> None:
+    import openai
+
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("fake/nope")
 
@@ -125,6 +137,8 @@ def test_fields_the_proxy_does_not_know_reach_the_upstream_untouched(
 
 
 def test_requests_rotate_over_every_key(start_proxy: StartProxy, upstream: tuple[FakeUpstream, str]) -> None:
+    import openai
+
     url = start_proxy({"ROTATION_TOLERANCE": "0"})
     client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
     for _ in range(6):

@@ -1,18 +1,22 @@
-"""Each client protocol against each upstream protocol, through real sockets, with the official SDKs."""
+"""Each client protocol against each upstream protocol, through real sockets, with the official SDKs.
+
+The SDKs are imported inside the helpers and tests that use them: importing both costs more than a second,
+which collecting the rest of the suite should not pay.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 import httpx
-import openai
 import pytest
 
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
-from support import KEYS, StartProxy, provider_env
+from support import KEYS, MEMORY_BASE, OpenProxy, StartProxy, Upstream, provider_env
 
-Upstream = tuple[FakeUpstream, str]
+if TYPE_CHECKING:
+    import anthropic
+    import openai
 TOOLS_ANTHROPIC: list[Any] = [
     {"name": "lookup", "description": "weather", "input_schema": {
         "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
@@ -37,10 +41,14 @@ def url(start_proxy: StartProxy, upstream: Upstream) -> str:
 
 
 def claude(url: str) -> anthropic.Anthropic:
+    import anthropic
+
     return anthropic.Anthropic(base_url=url, api_key="unused", max_retries=0, timeout=20)
 
 
 def gpt(url: str) -> openai.OpenAI:
+    import openai
+
     return openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20)
 
 
@@ -114,6 +122,8 @@ def test_an_anthropic_client_fails_over_between_keys(model: str, url: str, upstr
 
 @pytest.mark.parametrize("model", MODELS)
 def test_an_anthropic_client_gets_rate_limit_errors_in_its_own_shape(model: str, url: str, upstream: Upstream) -> None:
+    import anthropic
+
     for key in KEYS:
         upstream[0].set_fault(key, Fault(FaultKind.RATE_LIMIT, retry_after=30))
     with pytest.raises(anthropic.RateLimitError) as caught:
@@ -121,12 +131,13 @@ def test_an_anthropic_client_gets_rate_limit_errors_in_its_own_shape(model: str,
     assert caught.value.body["type"] == "error"  # type: ignore[index]
 
 
-def test_an_anthropic_client_sees_a_cut_stream_as_an_error(url: str, upstream: Upstream) -> None:
-    upstream[0].set_fault(KEYS[0], Fault(FaultKind.CUT_AFTER_FIRST_CHUNK))
+def test_an_anthropic_client_sees_a_cut_stream_as_an_error(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
+    # What the stream says is the point here, not the socket: proxy and upstream run in memory.
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.CUT_AFTER_FIRST_CHUNK))
     body = {"model": "fake/fake-chat", "max_tokens": 64, "stream": True,
             "messages": [{"role": "user", "content": "a b c d"}]}  # fmt: skip
-    with httpx.stream("POST", url + "/v1/messages", json=body, timeout=20) as response:
-        text = response.read().decode()
+    response = open_proxy(providers=all_protocols(MEMORY_BASE)).post("/v1/messages", json=body)
+    text = response.text
     assert "event: error" in text
     assert "message_stop" not in text
 
@@ -219,6 +230,8 @@ def test_an_openai_client_sends_an_image_to_native_upstreams(model: str, url: st
 
 @pytest.mark.parametrize("model", ["anthropic/fake-chat", "gemini/fake-chat"])
 def test_an_openai_client_gets_native_rate_limits_as_429(model: str, url: str, upstream: Upstream) -> None:
+    import openai
+
     for key in KEYS:
         upstream[0].set_fault(key, Fault(FaultKind.RATE_LIMIT, retry_after=30))
     with pytest.raises(openai.RateLimitError) as caught:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 import pytest
 
-from keyproxy.config import Credential, EngineSettings, ProviderSettings, Timeouts
+from keyproxy.config import EngineSettings, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import (
@@ -20,38 +20,26 @@ from keyproxy.errors import (
     UpstreamFailed,
     UpstreamUnreachable,
 )
-from keyproxy.events import AttemptEvent
 from keyproxy.state import MemoryStore
-from keyproxy.testing import FakeClock
+from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from support import openai_provider
 
 KEYS = ("sk-one-0000000000001", "sk-two-0000000000002")
 OK = msgspec.json.encode({"choices": [{"message": {"content": "hi"}}]})
 Reply = Callable[[str], Awaitable[MockResponse]]
 
 
-class Events:
-    def __init__(self) -> None:
-        self.seen: list[AttemptEvent] = []
-
-    def emit(self, event: AttemptEvent) -> None:
-        self.seen.append(event)
-
-
-def make_router(reply: Reply, clock: FakeClock, timeouts: Timeouts | None = None) -> tuple[Router, Events]:
-    provider = ProviderSettings(
-        name="p", protocol="openai", base_url="http://upstream.test/v1",
-        credentials=tuple(Credential(secret=key, source="TEST") for key in KEYS),
-    )  # fmt: skip
+def make_router(reply: Reply, clock: FakeClock, timeouts: Timeouts | None = None) -> tuple[Router, RecordingSink]:
+    provider = openai_provider("p", KEYS)
 
     async def handler(request: UpstreamRequest) -> MockResponse:
         return await reply(request.headers["Authorization"].removeprefix("Bearer "))
 
-    events = Events()
+    sink = RecordingSink()
     pools = {"p": Pool.build(provider, tolerance=0)}
-    transport = MockTransport(handler)
-    router = Router(pools, transport, MemoryStore(), clock, events, timeouts or Timeouts(), EngineSettings())
-    return router, events
+    router = Router(pools, MockTransport(handler), MemoryStore(), clock, sink, timeouts or Timeouts(), EngineSettings())
+    return router, sink
 
 
 def call(stream: bool = False) -> Call:
@@ -72,9 +60,9 @@ async def ok(key: str) -> MockResponse:
 
 
 def test_a_success_comes_back_with_the_upstream_bytes() -> None:
-    router, events = make_router(ok, FakeClock())
+    router, sink = make_router(ok, FakeClock())
     assert run(router) == OK
-    assert [event.outcome for event in events.seen] == [None]
+    assert [event.outcome for event in sink.events] == [None]
 
 
 def test_a_rate_limited_key_comes_back_once_its_cooldown_has_passed() -> None:
@@ -86,15 +74,15 @@ def test_a_rate_limited_key_comes_back_once_its_cooldown_has_passed() -> None:
             return MockResponse.json(429, b'{"error": {"message": "slow"}}', {"retry-after": "20"})
         return MockResponse.json(200, OK)
 
-    router, events = make_router(reply, clock)
+    router, sink = make_router(reply, clock)
     run(router)
     limited.clear()
     for _ in range(4):
         run(router)
-    assert [e.key_mask for e in events.seen].count("sk-o...0001") == 1
+    assert [e.key_mask for e in sink.events].count("sk-o...0001") == 1
     clock.advance(21)
     run(router)
-    assert events.seen[-1].key_mask == "sk-o...0001"
+    assert sink.events[-1].key_mask == "sk-o...0001"
 
 
 def test_every_key_cooling_is_no_key_available_with_the_earliest_recovery() -> None:
@@ -112,23 +100,23 @@ def test_every_key_cooling_is_no_key_available_with_the_earliest_recovery() -> N
 
 
 def test_a_client_error_is_raised_at_once_without_trying_another_key() -> None:
-    router, events = make_router(lambda key: _json(400, b'{"error": {"message": "too long"}}'), FakeClock())
+    router, sink = make_router(lambda key: _json(400, b'{"error": {"message": "too long"}}'), FakeClock())
     with pytest.raises(UpstreamClientError) as caught:
         run(router)
     assert caught.value.message == "too long"
-    assert len(events.seen) == 1 and events.seen[0].outcome is ErrorClass.CLIENT_ERROR
+    assert len(sink.events) == 1 and sink.events[0].outcome is ErrorClass.CLIENT_ERROR
 
 
 def test_every_key_failing_transiently_is_upstream_failed() -> None:
     async def reply(key: str) -> MockResponse:
         raise UpstreamUnreachable("refused")
 
-    router, events = make_router(reply, FakeClock())
+    router, sink = make_router(reply, FakeClock())
     with pytest.raises(UpstreamFailed) as caught:
         run(router)
     # Each key once, then the first again after the 1 s transient-retry pause: its 10 s cooldown has 9 s left.
     assert caught.value.status == 502 and caught.value.retry_after == 9
-    assert [event.outcome for event in events.seen] == [ErrorClass.TRANSIENT] * 3
+    assert [event.outcome for event in sink.events] == [ErrorClass.TRANSIENT] * 3
 
 
 def test_an_empty_stream_fails_over_to_the_next_key() -> None:
@@ -136,9 +124,9 @@ def test_an_empty_stream_fails_over_to_the_next_key() -> None:
         chunks = [] if key == KEYS[0] else [b"data: {}\n\n", b"data: [DONE]\n\n"]
         return MockResponse(200, {"content-type": "text/event-stream"}, chunks)
 
-    router, events = make_router(reply, FakeClock())
+    router, sink = make_router(reply, FakeClock())
     assert run(router, stream=True) == b"data: {}\n\n"
-    assert [event.outcome for event in events.seen] == [ErrorClass.TRANSIENT, None]
+    assert [event.outcome for event in sink.events] == [ErrorClass.TRANSIENT, None]
 
 
 def test_the_deadline_cancels_the_call_in_flight() -> None:
@@ -180,9 +168,9 @@ def test_a_whole_answer_has_its_tokens_read_by_the_engine() -> None:
     async def reply(key: str) -> MockResponse:
         return MockResponse.json(200, body)
 
-    router, events = make_router(reply, FakeClock())
+    router, sink = make_router(reply, FakeClock())
     run(router)
-    tokens = events.seen[-1].tokens
+    tokens = sink.events[-1].tokens
     assert tokens is not None and (tokens.prompt, tokens.completion, tokens.estimated) == (7, 3, False)
 
 
@@ -193,7 +181,7 @@ def test_a_stream_has_its_tokens_read_by_the_engine_as_it_is_relayed() -> None:
     async def reply(key: str) -> MockResponse:
         return MockResponse(200, {"content-type": "text/event-stream"}, chunks)
 
-    router, events = make_router(reply, FakeClock())
+    router, sink = make_router(reply, FakeClock())
 
     async def relay() -> list[bytes]:
         opened = await router.open(call(stream=True))
@@ -204,7 +192,7 @@ def test_a_stream_has_its_tokens_read_by_the_engine_as_it_is_relayed() -> None:
         return pieces
 
     assert asyncio.run(relay()) == chunks
-    tokens = events.seen[-1].tokens
+    tokens = sink.events[-1].tokens
     assert tokens is not None and (tokens.prompt, tokens.completion, tokens.estimated) == (11, 5, False)
 
 

@@ -9,15 +9,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from keyproxy.config import Credential, EngineSettings, ProviderSettings, Timeouts
+from keyproxy.config import EngineSettings, ProviderSettings, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import NoKeyAvailable, UpstreamContextTooLong
-from keyproxy.events import AttemptEvent
 from keyproxy.state import MemoryStore
-from keyproxy.testing import FakeClock
+from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from support import openai_provider
 
 KEYS = ("sk-one-0000000000001", "sk-two-0000000000002", "sk-three-000000000003")
 ONE, TWO, THREE = "sk-o...0001", "sk-t...0002", "sk-t...0003"  # as events show them
@@ -25,28 +25,17 @@ OK = msgspec.json.encode({"choices": [{"message": {"content": "hi"}}]})
 Reply = Callable[[str, UpstreamRequest], Awaitable[MockResponse]]
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-
-    def emit(self, event: AttemptEvent) -> None:
-        self.keys.append(event.key_mask)
-
-
 def provider(name: str = "p", **tuning: Any) -> ProviderSettings:
-    priorities = tuning.pop("priorities", (1, 1, 1))
-    credentials = tuple(Credential(key, "TEST", priority) for key, priority in zip(KEYS, priorities, strict=True))
-    return ProviderSettings(name=name, protocol="openai", base_url=f"http://{name}.test/v1", credentials=credentials,
-                            **tuning)  # fmt: skip
+    return openai_provider(name, KEYS, **tuning)
 
 
 def build(
     reply: Reply, clock: FakeClock, *providers: ProviderSettings, total: float = 30.0, **engine: Any
-) -> tuple[Router, Recorder]:
+) -> tuple[Router, RecordingSink]:
     async def handler(request: UpstreamRequest) -> MockResponse:
         return await reply(request.headers["Authorization"].removeprefix("Bearer ")[:6], request)
 
-    recorder = Recorder()
+    recorder = RecordingSink()
     pools = {p.name: Pool.build(p, tolerance=0) for p in providers or (provider(),)}
     settings = EngineSettings(**engine)
     built = Router(pools, MockTransport(handler), MemoryStore(), clock, recorder, Timeouts(total=total), settings)
@@ -100,7 +89,7 @@ def test_a_recovery_later_than_the_deadline_is_not_waited_for() -> None:
     with pytest.raises(NoKeyAvailable):
         run(router)
     assert clock.now() == started
-    assert len(recorder.keys) == 3
+    assert len(recorder.key_masks) == 3
 
 
 def test_a_request_waits_for_a_key_at_its_concurrency_cap_to_free() -> None:
@@ -114,8 +103,7 @@ def test_a_request_waits_for_a_key_at_its_concurrency_cap_to_free() -> None:
             await release.wait()
         return ok()
 
-    one_key = ProviderSettings(name="p", protocol="openai", base_url="http://p.test/v1",
-                               credentials=(Credential(KEYS[0], "TEST"),), max_concurrent_per_key=1)  # fmt: skip
+    one_key = openai_provider("p", KEYS[:1], max_concurrent_per_key=1)
     router, _ = build(reply, clock, one_key)
 
     async def go() -> None:
@@ -145,7 +133,7 @@ def test_sequential_rotation_sticks_to_one_key_until_it_fails() -> None:
     failing.add("sk-one")
     for _ in range(3):
         run(router)
-    assert recorder.keys == [ONE] * 4 + [TWO] * 3
+    assert recorder.key_masks == [ONE] * 4 + [TWO] * 3
 
 
 def test_a_lower_priority_tier_is_used_only_when_the_higher_one_has_no_key() -> None:
@@ -158,10 +146,10 @@ def test_a_lower_priority_tier_is_used_only_when_the_higher_one_has_no_key() -> 
     router, recorder = build(reply, clock, provider(priorities=(2, 1, 2)))
     for _ in range(3):
         run(router)
-    assert recorder.keys == [TWO] * 3
+    assert recorder.key_masks == [TWO] * 3
     failing.add("sk-two")
     run(router)
-    assert recorder.keys[-2:] == [TWO, ONE]
+    assert recorder.key_masks[-2:] == [TWO, ONE]
 
 
 def test_a_quota_group_cools_together() -> None:
@@ -173,7 +161,7 @@ def test_a_quota_group_cools_together() -> None:
     router, recorder = build(reply, clock, provider(quota_groups={"g": ("a", "b")}))
     run(router, call(model="a"))
     run(router, call(model="b"))
-    assert recorder.keys == [ONE, TWO, THREE]  # key one is not tried for b: its group is cooling
+    assert recorder.key_masks == [ONE, TWO, THREE]  # key one is not tried for b: its group is cooling
 
 
 def test_a_key_that_reports_no_requests_left_is_avoided_until_its_window_resets() -> None:
@@ -188,11 +176,11 @@ def test_a_key_that_reports_no_requests_left_is_avoided_until_its_window_resets(
     router, recorder = build(reply, clock)
     for _ in range(4):
         run(router)
-    assert recorder.keys.count(ONE) == 1
+    assert recorder.key_masks.count(ONE) == 1
     clock.advance(31)
     for _ in range(3):
         run(router)
-    assert recorder.keys.count(ONE) == 2
+    assert recorder.key_masks.count(ONE) == 2
 
 
 def test_max_attempts_bounds_the_keys_tried() -> None:
@@ -200,7 +188,7 @@ def test_max_attempts_bounds_the_keys_tried() -> None:
     router, recorder = build(lambda key, request: _value(limited("60")), clock, max_attempts=2)
     with pytest.raises(NoKeyAvailable):
         run(router)
-    assert len(recorder.keys) == 2
+    assert len(recorder.key_masks) == 2
 
 
 def test_a_fallback_chain_moves_on_when_a_target_has_no_usable_key() -> None:

@@ -7,25 +7,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from keyproxy.state.sqlite_usage import read_usage
-from keyproxy.testing import BackgroundServer, FakeUpstream, Fault, FaultKind
-from support import KEYS
+from keyproxy.testing import Fault, FaultKind
+from support import KEYS, Upstream
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi there"}]}
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeUpstream, str]]:
-    upstream = FakeUpstream()
-    with BackgroundServer(upstream) as server:
-        yield upstream, server.url + "/v1"
-        upstream.release_hangs()
 
 
 class Proxy:
@@ -73,8 +63,8 @@ def wait_for_flush(db: Path, count: int) -> None:
         time.sleep(0.05)
 
 
-def test_a_clean_stop_keeps_every_request(tmp_path: Path, fake: tuple[FakeUpstream, str]) -> None:
-    proxy = Proxy(tmp_path, fake[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")  # nothing flushes before the stop
+def test_a_clean_stop_keeps_every_request(tmp_path: Path, upstream: Upstream) -> None:
+    proxy = Proxy(tmp_path, upstream[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")  # nothing flushes before the stop
     for _ in range(7):
         assert proxy.chat().status_code == 200
     proxy.stop(signal.SIGTERM)
@@ -84,15 +74,15 @@ def test_a_clean_stop_keeps_every_request(tmp_path: Path, fake: tuple[FakeUpstre
     assert all(key.key_id not in KEYS and len(key.key_id) == 12 for key, _ in rows)
 
 
-def test_sigint_flushes_too(tmp_path: Path, fake: tuple[FakeUpstream, str]) -> None:
-    proxy = Proxy(tmp_path, fake[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")
+def test_sigint_flushes_too(tmp_path: Path, upstream: Upstream) -> None:
+    proxy = Proxy(tmp_path, upstream[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")
     proxy.chat()
     proxy.stop(signal.SIGINT)
     assert requests_stored(proxy.db) == 1
 
 
-def test_a_kill_loses_at_most_the_last_flush_interval(tmp_path: Path, fake: tuple[FakeUpstream, str]) -> None:
-    proxy = Proxy(tmp_path, fake[1])
+def test_a_kill_loses_at_most_the_last_flush_interval(tmp_path: Path, upstream: Upstream) -> None:
+    proxy = Proxy(tmp_path, upstream[1])
     for _ in range(5):
         proxy.chat()
     wait_for_flush(proxy.db, 5)
@@ -101,25 +91,25 @@ def test_a_kill_loses_at_most_the_last_flush_interval(tmp_path: Path, fake: tupl
     assert requests_stored(proxy.db) in (5, 6)
 
 
-def test_a_cooldown_survives_a_restart(tmp_path: Path, fake: tuple[FakeUpstream, str]) -> None:
-    fake[0].set_fault(KEYS[0], Fault(FaultKind.RATE_LIMIT, retry_after=3600, times=1))
-    proxy = Proxy(tmp_path, fake[1])
+def test_a_cooldown_survives_a_restart(tmp_path: Path, upstream: Upstream) -> None:
+    upstream[0].set_fault(KEYS[0], Fault(FaultKind.RATE_LIMIT, retry_after=3600, times=1))
+    proxy = Proxy(tmp_path, upstream[1])
     assert proxy.chat().status_code == 200
     proxy.stop()
-    again = Proxy(tmp_path, fake[1])
+    again = Proxy(tmp_path, upstream[1])
     keys = httpx.get(again.url + "/v1/status").json()["providers"]["fake"]["keys"]
     assert keys[0]["status"] == "cooling"
     assert keys[0]["cooldowns"][0]["until"] > time.time() + 3000
     again.chat()
     again.chat()
     again.stop()
-    assert [r.key for r in fake[0].requests].count(KEYS[0]) == 1
+    assert [r.key for r in upstream[0].requests].count(KEYS[0]) == 1
 
 
-def test_a_corrupt_database_is_moved_aside_and_the_proxy_serves(tmp_path: Path, fake: tuple[FakeUpstream, str]) -> None:
+def test_a_corrupt_database_is_moved_aside_and_the_proxy_serves(tmp_path: Path, upstream: Upstream) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "keyproxy.db").write_bytes(b"this is not a database" * 100)
-    proxy = Proxy(tmp_path, fake[1])
+    proxy = Proxy(tmp_path, upstream[1])
     assert proxy.chat().status_code == 200
     stderr = proxy.stop()
     assert "keyproxy.db" in stderr and "corrupt" in stderr.lower()
@@ -127,9 +117,9 @@ def test_a_corrupt_database_is_moved_aside_and_the_proxy_serves(tmp_path: Path, 
     assert requests_stored(proxy.db) == 1
 
 
-def test_usage_shows_tokens_per_key_and_model(tmp_path: Path, fake: tuple[FakeUpstream, str]) -> None:
-    fake[0].set_fault(KEYS[0], Fault(FaultKind.SERVER_ERROR, times=1))
-    proxy = Proxy(tmp_path, fake[1])
+def test_usage_shows_tokens_per_key_and_model(tmp_path: Path, upstream: Upstream) -> None:
+    upstream[0].set_fault(KEYS[0], Fault(FaultKind.SERVER_ERROR, times=1))
+    proxy = Proxy(tmp_path, upstream[1])
     proxy.chat()
     report = httpx.get(proxy.url + "/v1/usage", params={"provider": "fake"}).json()
     keys = report["providers"]["fake"]["keys"]

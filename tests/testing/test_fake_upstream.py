@@ -4,14 +4,17 @@ import asyncio
 import base64
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
-import openai
 import pytest
 
-from keyproxy.testing import BackgroundServer, FakeClock, FakeUpstream
+from keyproxy.testing import BackgroundServer, FakeClock, FakeUpstream, Response, request
+
+# The SDK is imported inside the tests that use it, so collecting the suite does not pay for it.
+if TYPE_CHECKING:
+    import openai
 
 KEY = "sk-fake-0001-abcdefghijkl"
 TOOLS: list[Any] = [
@@ -45,6 +48,8 @@ def upstream(served: tuple[FakeUpstream, BackgroundServer]) -> FakeUpstream:
 
 @pytest.fixture(scope="module")
 def client(served: tuple[FakeUpstream, BackgroundServer]) -> Iterator[openai.OpenAI]:
+    import openai
+
     with openai.OpenAI(base_url=f"{served[1].url}/v1", api_key=KEY, max_retries=0) as client:
         yield client
 
@@ -59,13 +64,8 @@ def ask(client: openai.OpenAI, content: Any, **extra: Any) -> Any:
     return client.chat.completions.create(model="fake-chat", messages=[{"role": "user", "content": content}], **extra)
 
 
-def in_memory(app: FakeUpstream, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
-            return await http.request(method, path, **kwargs)
-
-    return asyncio.run(call())
+def in_memory(app: FakeUpstream, method: str, path: str, **kwargs: Any) -> Response:
+    return asyncio.run(request(app, method, path, **kwargs))
 
 
 def test_chat_echoes_the_last_user_message(client: openai.OpenAI, upstream: FakeUpstream) -> None:
@@ -315,6 +315,8 @@ def test_recorded_requests_keep_only_the_most_recent() -> None:
 
 
 def test_stats_count_requests_and_statuses_per_key(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     ask(client, "hi")
     list(client.models.list())
     with pytest.raises(openai.BadRequestError):

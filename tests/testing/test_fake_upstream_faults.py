@@ -3,15 +3,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
-import openai
 import pytest
 
 from keyproxy.redact import fingerprint
 from keyproxy.testing import BackgroundServer, FakeUpstream, Fault, FaultKind
+
+# The SDK is imported inside the tests that use it, so collecting the suite does not pay for it.
+if TYPE_CHECKING:
+    import openai
 
 KEY = "sk-fake-0001-abcdefghijkl"
 OTHER = "sk-fake-0002-mnopqrstuvwx"
@@ -39,6 +42,8 @@ def url(served: tuple[FakeUpstream, BackgroundServer]) -> str:
 
 @pytest.fixture(scope="module")
 def client(url: str) -> Iterator[openai.OpenAI]:
+    import openai
+
     with openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0) as client:
         yield client
 
@@ -61,6 +66,8 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 
 
 def test_rate_limit_is_429_with_retry_after(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(FaultKind.RATE_LIMIT, retry_after=2))
     with pytest.raises(openai.RateLimitError) as caught:
         chat(client)
@@ -79,6 +86,8 @@ def test_rate_limit_can_say_retry_after_ms(http: httpx.Client, upstream: FakeUps
 
 
 def test_quota_is_429_insufficient_quota(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(FaultKind.QUOTA))
     with pytest.raises(openai.RateLimitError) as caught:
         chat(client)
@@ -96,6 +105,8 @@ def test_unauthorized_is_401_naming_the_key_only_masked(http: httpx.Client, upst
 
 
 def test_forbidden_is_403(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(FaultKind.FORBIDDEN))
     with pytest.raises(openai.PermissionDeniedError):
         chat(client)
@@ -108,6 +119,8 @@ def test_forbidden_is_403(client: openai.OpenAI, upstream: FakeUpstream) -> None
 def test_server_side_faults_answer_their_status(
     client: openai.OpenAI, upstream: FakeUpstream, kind: FaultKind, status: int
 ) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(kind))
     with pytest.raises(openai.InternalServerError) as caught:
         chat(client)
@@ -120,6 +133,8 @@ def test_server_error_carries_retry_after_when_set(http: httpx.Client, upstream:
 
 
 def test_bad_request_is_400_context_length_exceeded(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(FaultKind.BAD_REQUEST))
     with pytest.raises(openai.BadRequestError) as caught:
         chat(client)
@@ -127,6 +142,8 @@ def test_bad_request_is_400_context_length_exceeded(client: openai.OpenAI, upstr
 
 
 def test_not_found_is_404_model_not_found_naming_the_model(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(FaultKind.NOT_FOUND))
     with pytest.raises(openai.NotFoundError) as caught:
         chat(client)
@@ -135,6 +152,8 @@ def test_not_found_is_404_model_not_found_naming_the_model(client: openai.OpenAI
 
 
 def test_unprocessable_is_422(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    import openai
+
     upstream.set_fault(KEY, Fault(FaultKind.UNPROCESSABLE))
     with pytest.raises(openai.UnprocessableEntityError):
         chat(client)

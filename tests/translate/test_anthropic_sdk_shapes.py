@@ -1,22 +1,19 @@
-"""The official SDKs read what the Anthropic translators write."""
+"""The official SDKs read what the Anthropic translators write.
+
+The SDKs are imported inside the tests: importing them costs more than a second, which collecting the rest
+of the suite should not pay.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import anthropic
-import pydantic
-from openai.lib.streaming.chat import ChatCompletionStreamState
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-
 from keyproxy.translate.anthropic_inbound_response import chat_response_to_messages
 from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
 from keyproxy.translate.anthropic_response import messages_response_to_chat
 from keyproxy.translate.anthropic_stream import MessagesToChatStream
 from keyproxy.translate.sse import SSEParser
-
-STREAM_EVENT = pydantic.TypeAdapter(anthropic.types.RawMessageStreamEvent)
 
 
 def data(payload: dict[str, Any], event: str | None = None) -> bytes:
@@ -36,6 +33,10 @@ def chat_chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes
 
 
 def test_every_event_translated_from_chat_chunks_is_a_valid_sdk_stream_event() -> None:
+    import anthropic
+    import pydantic
+
+    stream_event = pydantic.TypeAdapter(anthropic.types.RawMessageStreamEvent)
     call = {
         "index": 0,
         "id": "call_1",
@@ -58,11 +59,13 @@ def test_every_event_translated_from_chat_chunks_is_a_valid_sdk_stream_event() -
         + b"data: [DONE]\n\n"
     )
     events = SSEParser().feed(ChatToMessagesStream("m", "msg_1").feed(raw))
-    parsed = [STREAM_EVENT.validate_python(json.loads(event.data)) for event in events]
+    parsed = [stream_event.validate_python(json.loads(event.data)) for event in events]
     assert [event.type for event in parsed][-2:] == ["message_delta", "message_stop"]
 
 
 def test_a_message_translated_from_a_chat_completion_is_a_valid_sdk_message() -> None:
+    import anthropic
+
     call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
     message = {"role": "assistant", "content": "Checking.", "reasoning_content": "Hmm", "tool_calls": [call]}
     resp = {"id": "chatcmpl-1", "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
@@ -72,6 +75,9 @@ def test_a_message_translated_from_a_chat_completion_is_a_valid_sdk_message() ->
 
 
 def test_chunks_translated_from_an_anthropic_stream_accumulate_in_the_openai_sdk() -> None:
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
     start = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude", "content": [],
              "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 1}}  # fmt: skip
     tool = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
@@ -105,6 +111,8 @@ def test_chunks_translated_from_an_anthropic_stream_accumulate_in_the_openai_sdk
 
 
 def test_a_completion_translated_from_an_anthropic_message_is_a_valid_sdk_completion() -> None:
+    from openai.types.chat import ChatCompletion
+
     resp = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude",
             "content": [{"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}],
             "stop_reason": "tool_use", "stop_sequence": None,

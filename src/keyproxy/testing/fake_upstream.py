@@ -94,9 +94,11 @@ class FakeUpstream:
         self._faults.clear()
 
     def reset(self) -> None:
-        """Clear faults, stats and recorded requests, so one upstream can serve many tests."""
+        """Clear faults, stats and recorded requests, and release hanging requests, so one upstream can
+        serve many tests."""
         self._faults.clear()
         self._journal.reset()
+        self._hangs.release()
 
     @property
     def requests(self) -> list[ReceivedRequest]:

@@ -1,0 +1,121 @@
+"""Rotation and fail-over, proxy and upstream in memory: every failure class of one key, the client never sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyproxy.testing import AppClient, FakeUpstream, Fault, FaultKind, Response
+from support import KEYS, OpenProxy
+
+CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def chat(proxy: AppClient, **extra: object) -> Response:
+    return proxy.post("/v1/chat/completions", json={**CHAT, **extra})
+
+
+def used_keys(fake: FakeUpstream) -> list[str | None]:
+    return [request.key for request in fake.requests]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        FaultKind.RATE_LIMIT, FaultKind.QUOTA, FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE,
+        FaultKind.OVERLOADED, FaultKind.GARBAGE, FaultKind.EMPTY, FaultKind.UNAUTHORIZED, FaultKind.FORBIDDEN,
+        FaultKind.CUT_BEFORE_FIRST_CHUNK,
+    ],
+)  # fmt: skip
+def test_a_failing_key_is_skipped_and_the_next_key_answers(
+    kind: FaultKind, open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(kind))
+    response = chat(open_proxy())
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == "Echo: hi"
+    assert used_keys(fake_upstream) == [KEYS[0], KEYS[1]]
+
+
+def test_a_rate_limited_key_is_not_used_again_while_it_cools(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.RATE_LIMIT, retry_after=60))
+    proxy = open_proxy()
+    for _ in range(6):
+        assert chat(proxy).status_code == 200
+    assert used_keys(fake_upstream).count(KEYS[0]) == 1
+    assert fake_upstream.stats[KEYS[0]].responses == {429: 1}
+
+
+def test_a_rejected_key_is_benched_for_every_model(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.set_fault(KEYS[1], Fault(FaultKind.UNAUTHORIZED))
+    proxy = open_proxy()
+    for model in ("fake/fake-chat", "fake/fake-chat-large", "fake/fake-chat", "fake/fake-chat-large"):
+        assert chat(proxy, model=model).status_code == 200
+    assert used_keys(fake_upstream).count(KEYS[1]) == 1
+
+
+def test_every_key_rate_limited_answers_429_with_retry_after(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    for key in KEYS:
+        fake_upstream.set_fault(key, Fault(FaultKind.RATE_LIMIT, retry_after=40))
+    proxy = open_proxy()
+    response = chat(proxy)
+    assert response.status_code == 429
+    assert 30 <= int(response.headers["retry-after"]) <= 40
+    assert response.json()["error"]["code"] == "no_key_available"
+    again = chat(proxy)
+    assert again.status_code == 429
+    assert len(fake_upstream.requests) == len(KEYS)
+
+
+def test_every_key_broken_answers_502_with_the_earliest_recovery(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    for key in KEYS:
+        fake_upstream.set_fault(key, Fault(FaultKind.GARBAGE))
+    response = chat(open_proxy())
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_failed"
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_every_key_rejected_answers_502_then_503_while_they_are_benched(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    for key in KEYS:
+        fake_upstream.set_fault(key, Fault(FaultKind.UNAUTHORIZED))
+    proxy = open_proxy()
+    assert chat(proxy).status_code == 502
+    again = chat(proxy)
+    assert again.status_code == 503
+    assert again.json()["error"]["code"] == "no_key_available"
+    assert int(again.headers["retry-after"]) > 500
+    assert len(fake_upstream.requests) == len(KEYS)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"), [(FaultKind.BAD_REQUEST, 400), (FaultKind.NOT_FOUND, 404), (FaultKind.UNPROCESSABLE, 422)]
+)
+def test_an_upstream_client_error_goes_back_as_is_without_trying_other_keys(
+    kind: FaultKind, status: int, open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(kind))
+    response = chat(open_proxy())
+    assert response.status_code == status
+    assert response.json()["error"]["message"]
+    assert used_keys(fake_upstream) == [KEYS[0]]
+
+
+def test_a_stream_cut_after_content_ends_with_an_error_event_and_no_done(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.CUT_AFTER_FIRST_CHUNK))
+    response = open_proxy().post("/v1/chat/completions", json={**CHAT, "stream": True})
+    body = response.text
+    assert response.status_code == 200
+    assert body.startswith("data: {")
+    assert '"code":"stream_interrupted"' in body
+    assert "[DONE]" not in body
+    assert used_keys(fake_upstream) == [KEYS[0]]
