@@ -1,0 +1,105 @@
+"""keyproxy's own cost per request, in process: the app driven through ASGI in front of MockTransport.
+
+No sockets, no upstream, no load generator: what is left is the work keyproxy adds to each request
+(routing, the envelope, key choice, the store, the adapter, relaying, usage), so two commits can be
+compared within a few percent on a machine whose speed drifts. The shared harness (`run.sh`) stays the
+measure of the whole proxy; this one points at the request path.
+
+    uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
+
+Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
+request, which do not drift with the machine's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import msgspec
+
+from keyproxy.config import Credential, ProviderSettings, Settings
+from keyproxy.config.settings import StateSettings
+from keyproxy.testing import FakeClock
+from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from keyproxy.wiring import build_app
+
+KEYS = tuple(f"sk-bench-key-{n}-0123456789" for n in range(1, 5))
+ANSWER = msgspec.json.encode(
+    {
+        "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "fast",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "x" * 200}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 50, "total_tokens": 60},
+    }
+)  # fmt: skip
+CHUNK = b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"xxxx"}}]}\n\n'
+STREAM = CHUNK * 50 + b"data: [DONE]\n\n"
+
+
+def request_body(stream: bool) -> bytes:
+    message = {"role": "user", "content": "hello"}
+    return msgspec.json.encode({"model": "bench/fast", "messages": [message], "stream": stream})
+
+
+def app() -> Any:
+    async def answer(request: UpstreamRequest) -> MockResponse:
+        if b'"stream":true' in (request.body or b""):
+            return MockResponse(200, {"content-type": "text/event-stream"}, [STREAM])
+        return MockResponse.json(200, ANSWER)
+
+    provider = ProviderSettings(
+        name="bench", protocol="openai", base_url="http://upstream.test/v1",
+        credentials=tuple(Credential(key, f"BENCH_API_KEY_{n}") for n, key in enumerate(KEYS, 1)),
+    )  # fmt: skip
+    settings = Settings(providers={"bench": provider}, state=StateSettings(backend="memory"))
+    return build_app(settings, transport=MockTransport(answer), clock=FakeClock())
+
+
+async def run(application: Any, body: bytes, count: int) -> float:
+    """Seconds per request over `count` requests, one after another."""
+    scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": [], "query_string": b""}
+    request = {"type": "http.request", "body": body, "more_body": False}
+    loop = asyncio.get_running_loop()
+
+    async def receive() -> dict[str, Any]:
+        if request_pending[0]:
+            request_pending[0] = False
+            return request
+        return await loop.create_future()  # the client stays connected
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    request_pending = [True]
+    started = time.perf_counter()
+    for _ in range(count):
+        request_pending[0] = True
+        await application(scope, receive, send)
+    return (time.perf_counter() - started) / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--kind", choices=["plain", "stream", "both"], default="both")
+    args = parser.parse_args()
+    kinds = ["plain", "stream"] if args.kind == "both" else [args.kind]
+
+    async def measure() -> dict[str, list[float]]:
+        application = app()
+        results: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(args.runs):
+            for kind in results:
+                results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+        return results
+
+    for kind, seconds in asyncio.run(measure()).items():
+        print(f"{kind}: median {statistics.median(seconds) * 1e6:.1f} us/request, best {min(seconds) * 1e6:.1f}")
+
+
+if __name__ == "__main__":
+    main()
