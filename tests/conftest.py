@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import redis
 
 from keyproxy.testing import AppClient, ASGITransport, BackgroundServer, FakeUpstream
 from keyproxy.wiring import build_app
-from support import MEMORY_BASE, OpenProxy, StartProxy, Upstream, provider_env, proxy_settings
+from support import MEMORY_BASE, REDIS_URL, OpenProxy, StartProxy, Upstream, provider_env, proxy_settings
 
 
 @pytest.fixture
@@ -82,3 +84,15 @@ def start_proxy(upstream: Upstream, tmp_path: Path) -> Iterator[StartProxy]:
     upstream[0].release_hangs()
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix no other test uses; every Redis key under it is deleted afterwards."""
+    name = f"keyproxy-test:{uuid.uuid4().hex}:"
+    yield name
+    client = redis.Redis.from_url(REDIS_URL)
+    found = list(client.scan_iter(match=name + "*", count=1000))
+    if found:
+        client.delete(*found)
+    client.close()

@@ -6,6 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+import redis
+
 from keyproxy.config import CliOptions, Credential, ProviderSettings, Settings, build_settings, parse_config
 from keyproxy.testing import AppClient, FakeUpstream
 
@@ -13,6 +16,18 @@ KEYS = ("sk-test-alpha-000000001", "sk-test-bravo-000000002", "sk-test-charlie-0
 PROXY_KEY = "kp-proxy-secret-0123456789"
 MEMORY_BASE = "http://fake-upstream.test/v1"
 """Where a proxy in memory finds its fake upstream; ASGITransport ignores the host."""
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not redis_up(), reason="needs a Redis server on 127.0.0.1:6379 (.ci/run starts one)")
 
 StartProxy = Callable[..., str]
 OpenProxy = Callable[..., AppClient]

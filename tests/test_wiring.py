@@ -19,8 +19,8 @@ from keyproxy.state import MemoryStore, read_usage
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
+from support import REDIS_URL, needs_redis, redis_up
 
-REDIS = "redis://127.0.0.1:6379/0"
 SECRET = "sk-wiring-000000000001"
 ANSWER = msgspec.json.encode({
     "id": "c1", "object": "chat.completion", "model": "m",
@@ -28,12 +28,6 @@ ANSWER = msgspec.json.encode({
     "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
 })  # fmt: skip
 
-
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=0.2, socket_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
 
 
 class StillClock(FakeClock):
@@ -64,9 +58,9 @@ def provider() -> Iterator[str]:
     """A provider name no other test uses, and its usage removed from Redis afterwards."""
     name = f"wiring-{uuid.uuid4().hex[:12]}"
     yield name
-    if not _redis_up():
+    if not redis_up():
         return
-    client = redis.Redis.from_url(REDIS, decode_responses=True)
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     found = list(client.scan_iter(match=f"keyproxy:*{name}*", count=1000))
     if found:
         client.delete(*found)
@@ -139,8 +133,8 @@ def requests_of(usage: Any, provider: str) -> tuple[int, int]:
         pytest.param(StateSettings(backend="memory"), id="memory"),
         pytest.param(StateSettings(backend="sqlite"), id="sqlite"),
         pytest.param(
-            StateSettings(backend="sqlite", redis_url=REDIS), id="redis",
-            marks=pytest.mark.skipif(not _redis_up(), reason="needs a Redis server on 127.0.0.1:6379"),
+            StateSettings(backend="sqlite", redis_url=REDIS_URL), id="redis",
+            marks=needs_redis,
         ),
     ],
 )  # fmt: skip

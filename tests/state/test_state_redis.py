@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +15,15 @@ from keyproxy.errors import ErrorClass
 from keyproxy.state import SUCCESS, MemoryStore, Verdict, read_usage
 from keyproxy.state.redis_store import RedisStore
 from state.state_support import BENCH, COOL, DAY, DEFAULTS, NOW, HeldClock, event, sqlite_store
+from support import REDIS_URL, needs_redis
 
-URL = "redis://127.0.0.1:6379/0"
-
-
-def _reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(URL, socket_connect_timeout=0.2, socket_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _reachable(), reason="needs a Redis server on 127.0.0.1:6379")
+URL = REDIS_URL
+pytestmark = needs_redis
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
-    name = f"keyproxy-test:{uuid.uuid4().hex}:"
-    yield name
-    client = redis.Redis.from_url(URL)
-    keys = list(client.scan_iter(match=name + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 def raw() -> redis.Redis:

@@ -9,22 +9,12 @@ import threading
 import time
 
 import httpx
-import pytest
 
 from keyproxy.redact import mask
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
-from support import StartProxy, provider_env
+from support import StartProxy, needs_redis, provider_env
 
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+pytestmark = needs_redis
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -14,32 +12,19 @@ from keyproxy.state.redis_keys import RedisKeys, usage_row
 from keyproxy.state.redis_usage import RedisUsage
 from keyproxy.usage.book import UsageKey, UsageRows
 from keyproxy.usage.counters import FLAT_COUNTERS, UsageCounters
+from support import REDIS_URL, needs_redis
 from usage.usage_support import every_counter_set
 
-URL = "redis://127.0.0.1:6379/0"
+URL = REDIS_URL
 NOW = 1_700_000_000.0  # 2023-11-14
 KEY = UsageKey("2023-11-14", "p", "k", "m")
 
-
-def _reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(URL, socket_connect_timeout=0.2, socket_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _reachable(), reason="needs a Redis server on 127.0.0.1:6379")
+pytestmark = needs_redis
 
 
 @pytest.fixture
-def keys() -> Iterator[RedisKeys]:
-    prefix = f"keyproxy-test:{uuid.uuid4().hex}:"
-    yield RedisKeys(prefix)
-    client = redis.Redis.from_url(URL)
-    found = list(client.scan_iter(match=prefix + "*", count=1000))
-    if found:
-        client.delete(*found)
-    client.close()
+def keys(redis_prefix: str) -> RedisKeys:
+    return RedisKeys(redis_prefix)
 
 
 def flushed(keys: RedisKeys, *batches: UsageCounters) -> UsageRows:
