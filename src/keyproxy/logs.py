@@ -8,15 +8,27 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from keyproxy.redact import mask
+from keyproxy.redact import scrub_text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class RedactSecrets(logging.Filter):
-    """Masks any configured secret that slipped into a record (for example in an upstream's error text)."""
+    """Masks any configured secret that slipped into a record (for example in an upstream's error text),
+    in its message and in the traceback or stack it carries, in any encoding `redact` knows. Control
+    characters in the message are escaped: a model name or path a client chose cannot forge a log line."""
+
+    _format = logging.Formatter()
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -24,12 +36,16 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            if secret in redacted:
-                redacted = redacted.replace(secret, mask(secret))
-        if redacted is not message and redacted != message:
+        redacted = _CONTROL.sub(_escaped, scrub_text(message, self.secrets))
+        if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text once set, so the traceback is formatted (and scrubbed) once, here.
+            record.exc_text = self._format.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub_text(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = scrub_text(record.stack_info, self.secrets)
         return True
 
 

@@ -1,7 +1,9 @@
-"""Listening sockets bound before the server starts, so port 0 yields a known free port."""
+"""Listening addresses: sockets bound before the server starts (so port 0 yields a known free port), and
+whether an address is reachable from this machine only."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 
@@ -16,3 +18,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

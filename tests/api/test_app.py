@@ -103,3 +103,16 @@ def test_without_the_proxy_key_a_route_answers_401_in_its_dialect() -> None:
     sent = exchange(app, "/v1/x")
     assert sent[0]["status"] == 401
     assert msgspec.json.decode(body(sent))["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize("scheme", [b"Bearer", b"bearer", b"BEARER"])
+def test_the_bearer_scheme_is_read_whatever_its_case(scheme: bytes) -> None:
+    app = KeyproxyApp("kp-secret-0123456789", [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
+    sent = exchange(app, "/v1/x", [(b"authorization", scheme + b" kp-secret-0123456789")])
+    assert sent[0]["status"] == 200
+
+
+def test_a_bearer_key_in_another_case_is_refused() -> None:
+    app = KeyproxyApp("kp-secret-0123456789", [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
+    sent = exchange(app, "/v1/x", [(b"authorization", b"Bearer KP-SECRET-0123456789")])
+    assert sent[0]["status"] == 401

@@ -452,3 +452,8 @@ def test_proxy_api_key_priority_is_not_a_provider_priority() -> None:
     report = build({"PROXY_API_KEY_PRIORITY": "2"})
 
     assert (report.settings.providers, report.settings.warnings, report.errors) == ({}, (), ())
+
+
+@pytest.mark.parametrize("key", ["sk-abc\x00def-0123456789", "sk-abc def-0123456789", "sk-abc\x1bdef-0123456789"])
+def test_a_key_no_http_header_can_carry_is_an_error_naming_its_variable(key: str) -> None:
+    assert error_variables({"OPENAI_API_KEY_1": key, "OPENAI_API_KEY_2": "sk-fine-0123456789"}) == ["OPENAI_API_KEY_1"]

@@ -35,7 +35,6 @@ class KeyproxyApp:
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
         self._key = proxy_key.encode() if proxy_key else None
-        self._bearer = b"Bearer " + self._key if self._key else None
         table = {where: route for group in routes for where, route in group.items()}
         # Clients configured with a base URL lacking /v1 call the bare paths.
         bare = {(method, path[3:]): route for (method, path), route in table.items() if path.startswith("/v1/")}
@@ -86,7 +85,8 @@ class KeyproxyApp:
         if self._key is None:
             return
         bearer = header(scope, b"authorization")
-        if bearer is not None and hmac.compare_digest(bearer, self._bearer or b""):
+        # The scheme is case-insensitive (RFC 9110); the key is not.
+        if bearer is not None and bearer[:7].lower() == b"bearer " and hmac.compare_digest(bearer[7:], self._key):
             return
         api_key = header(scope, b"x-api-key")
         if api_key is not None and hmac.compare_digest(api_key, self._key):

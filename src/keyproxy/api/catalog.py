@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from keyproxy import __version__
 from keyproxy.api.asgi import Receive, Scope, Send, send_json
@@ -13,6 +12,7 @@ from keyproxy.api.route import Route, RouteTable
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import ModelNotFound
+from keyproxy.redact import shown_url
 
 _MODELS = "/models/"
 
@@ -55,7 +55,7 @@ class CatalogRoutes:
             {
                 "name": name,
                 "protocol": pool.settings.protocol,
-                "base_url": _without_userinfo(pool.settings.base_url),
+                "base_url": shown_url(pool.settings.base_url),
                 "keys": len(pool.key_ids),
                 "custom": pool.settings.custom,
             }
@@ -70,10 +70,3 @@ async def health(scope: Scope, receive: Receive, send: Send) -> None:
 
 def _model(model_id: str, owner: str | None = None) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": owner or model_id.partition("/")[0]}
-
-
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

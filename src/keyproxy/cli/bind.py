@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+from keyproxy.net import is_loopback
 
 
 def bind_problem(host: str, proxy_key: str | None) -> str | None:

@@ -6,7 +6,7 @@ import sys
 
 from keyproxy.cli.bind import bind_problem
 from keyproxy.config import CliOptions, inspect_config
-from keyproxy.redact import mask
+from keyproxy.redact import mask, shown_url
 
 
 def check(options: CliOptions) -> int:
@@ -27,7 +27,7 @@ def check(options: CliOptions) -> int:
     out.write(f"providers ({len(settings.providers)}):\n")
     for name, provider in settings.providers.items():
         kind = "custom" if provider.custom else "built-in"
-        out.write(f"  {name}  [{provider.protocol}, {kind}]  {provider.base_url}\n")
+        out.write(f"  {name}  [{provider.protocol}, {kind}]  {shown_url(provider.base_url)}\n")
         for credential in provider.credentials:
             shown = mask(credential.secret) if credential.secret else "(no key)"
             out.write(f"    {shown}  from {credential.source}  priority {credential.priority}\n")

@@ -57,9 +57,7 @@ async def _serve(options: CliOptions) -> int:
         except OSError as exc:
             sys.stderr.write(f"keyproxy: cannot start: {exc.strerror}: {exc.filename or settings.port}\n")
             return 1
-        secrets = [c.secret for p in settings.providers.values() for c in p.credentials]
-        secrets.append(settings.proxy_api_key or "")
-        stop_logging = configure_logging(settings.log_level, secrets, settings.data_dir)
+        stop_logging = configure_logging(settings.log_level, settings.secrets(), settings.data_dir)
         for warning in settings.warnings:
             logger.warning("%s", warning)
         _announce(settings, listener)

@@ -23,6 +23,7 @@ from keyproxy.config.settings import (
 from keyproxy.config.sources import gather
 from keyproxy.config.values import ValueReader
 from keyproxy.errors import ConfigError, InvalidConfiguration
+from keyproxy.net import is_loopback
 
 _DEFAULT = Settings()
 """Every default is written once, in the settings classes; the loader falls back to them."""
@@ -108,10 +109,13 @@ def build_settings(
     data_dir = options.data_dir or Path(reader.raw("KEYPROXY_DATA_DIR") or _DEFAULT.data_dir)
     if not data_dir.is_absolute():
         data_dir = (cwd or Path.cwd()) / data_dir
+    host = options.host or reader.raw("KEYPROXY_HOST") or _DEFAULT.host
+    proxy_key = reader.raw("PROXY_API_KEY")
+    weak = _weak_proxy_key(host, proxy_key)
     settings = Settings(
-        host=options.host or reader.raw("KEYPROXY_HOST") or _DEFAULT.host,
+        host=host,
         port=_port(reader, options.port),
-        proxy_api_key=reader.raw("PROXY_API_KEY"),
+        proxy_api_key=proxy_key,
         data_dir=data_dir,
         demo=options.demo,
         providers=providers,
@@ -131,7 +135,7 @@ def build_settings(
         log_level=_log_level(reader, options.log_level),
         env_file=env_path,
         config_file=config.path if config else None,
-        warnings=(*warnings, *_not_applied(values)),
+        warnings=(*warnings, *_not_applied(values), *([weak] if weak else [])),
     )
     return ConfigReport(settings, (*(config.errors if config else ()), *reader.errors))
 
@@ -200,6 +204,19 @@ def _log_level(reader: ValueReader, cli: str | None) -> str:
     if cli is not None:
         return levels.get(cli.lower(), _DEFAULT.log_level)
     return reader.choice("KEYPROXY_LOG_LEVEL", _DEFAULT.log_level, levels)
+
+
+STRONG_KEY = 16
+"""Characters a proxy key on a non-loopback address should have at least: fewer can be guessed online."""
+
+
+def _weak_proxy_key(host: str, proxy_key: str | None) -> str | None:
+    if proxy_key is None or is_loopback(host) or len(proxy_key) >= STRONG_KEY:
+        return None
+    return (
+        f"PROXY_API_KEY has {len(proxy_key)} characters and {host} is not loopback: anyone who can reach it "
+        f"may guess it; use {STRONG_KEY} or more random characters (32 is better)"
+    )
 
 
 def _not_applied(values: Mapping[str, str]) -> list[str]:

@@ -39,7 +39,7 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
     tiers = _priorities(reader, found, warnings)
     providers: dict[str, ProviderSettings] = {}
     for name in sorted(set(found.keys) | set(found.bases)):
-        credentials = _credentials(name, found.keys.get(name, []), tiers, warnings)
+        credentials = _credentials(reader, name, found.keys.get(name, []), tiers, warnings)
         base = found.bases.get(name)
         known = CATALOGUE.get(name)
         if base is not None:
@@ -119,7 +119,7 @@ def _priorities(reader: ValueReader, found: _Found, warnings: list[str]) -> dict
 
 
 def _credentials(
-    name: str, entries: list[tuple[int, str, str]], tiers: Mapping[str, int], warnings: list[str]
+    reader: ValueReader, name: str, entries: list[tuple[int, str, str]], tiers: Mapping[str, int], warnings: list[str]
 ) -> tuple[Credential, ...]:
     seen: set[str] = set()
     credentials: list[Credential] = []
@@ -127,6 +127,10 @@ def _credentials(
         secret = value.strip()
         if not secret:
             warnings.append(f"{variable} is empty; ignored")
+            continue
+        if not secret.isprintable() or any(char.isspace() for char in secret):
+            # A key travels in an HTTP header, which cannot carry it; every request would fail.
+            reader.fail(variable, "contains a space or a control character, which no HTTP header can carry")
             continue
         if secret in seen:
             warnings.append(f"{variable} repeats a key already configured for {name} ({mask(secret)}); ignored")

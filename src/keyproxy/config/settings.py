@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from keyproxy.config.prices import Price
+from keyproxy.redact import url_secrets
 
 UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
 RotationMode = Literal["balanced", "sequential"]
@@ -48,6 +49,11 @@ class ProviderSettings:
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """What must never be shown: the keys, and whatever credentials the base URL carries."""
+        keys = (credential.secret for credential in self.credentials if credential.secret)
+        return (*keys, *url_secrets(self.base_url))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +115,12 @@ class Settings:
     env_file: Path | None = None
     config_file: Path | None = None
     warnings: tuple[str, ...] = ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value the logs, the answers and the files keyproxy writes must mask."""
+        found = [secret for provider in self.providers.values() for secret in provider.secrets()]
+        if self.proxy_api_key:
+            found.append(self.proxy_api_key)
+        if self.state.redis_url:
+            found += url_secrets(self.state.redis_url)
+        return tuple(found)

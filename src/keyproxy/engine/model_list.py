@@ -70,7 +70,7 @@ class ModelList:
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
                     response = await self.transport.send(request, self.timeouts)
-                    body = scrub(await response.read(), pool.secrets)
+                    body = scrub(await response.read(), pool.hidden)
                 if response.status >= 400:
                     raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
                 models = pool.adapter.parse_models(body)

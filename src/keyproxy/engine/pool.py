@@ -19,6 +19,8 @@ class Pool:
     adapter: ProviderAdapter
     policy: SelectionPolicy
     secrets: tuple[str, ...] = field(repr=False)
+    hidden: tuple[str, ...] = field(repr=False)
+    """Everything an answer must not show: the keys and the base URL's credentials."""
     key_ids: tuple[str, ...]
     masks: tuple[str, ...]
     priorities: tuple[int, ...]
@@ -41,6 +43,7 @@ class Pool:
             adapter=adapter_for(settings),
             policy=policy,
             secrets=secrets,
+            hidden=settings.secrets(),
             key_ids=tuple(fingerprint(secret) if secret else f"anonymous-{settings.name}" for secret in secrets),
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
             priorities=tuple(credential.priority for credential in settings.credentials),

@@ -165,7 +165,7 @@ class Router:
             response = await self.transport.send(request, timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
             if response.status >= 400:
-                body = scrub(await response.read(), pool.secrets)
+                body = scrub(await response.read(), pool.hidden)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
             if call.stream and _is_event_stream(response.headers):
                 chunks = pool.adapter.read_stream(call, response.iter_chunks(self.keepalive))

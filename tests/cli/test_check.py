@@ -1,0 +1,40 @@
+"""`keyproxy check`, run in this process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keyproxy.cli.main import main
+
+
+def test_check_shows_a_base_url_without_its_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = tmp_path / ".env"
+    env.write_text("LOCAL_API_BASE=https://user:pa55word-0001@llm.example.test/v1?key=query-secret-0001\n")
+
+    assert main(["check", "--env-file", str(env), "--data-dir", str(tmp_path / "data")]) == 0
+
+    out = capsys.readouterr().out
+    assert "https://llm.example.test/v1?key=quer...0001" in out
+    assert "query-secret-0001" not in out and "pa55word" not in out
+
+
+def test_a_short_proxy_key_on_a_public_address_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text("PROXY_API_KEY=x\nOPENAI_API_KEY=sk-fine-0123456789abcdef\n")
+
+    assert main(["check", "--env-file", str(env), "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d")]) == 0
+
+    assert "warning: PROXY_API_KEY has 1 characters and 0.0.0.0 is not loopback" in capsys.readouterr().out
+
+
+def test_a_short_proxy_key_on_loopback_is_no_concern(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = tmp_path / ".env"
+    env.write_text("PROXY_API_KEY=x\n")
+
+    assert main(["check", "--env-file", str(env), "--data-dir", str(tmp_path / "d")]) == 0
+
+    assert "PROXY_API_KEY has" not in capsys.readouterr().out
