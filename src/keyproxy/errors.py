@@ -24,7 +24,8 @@ KeyproxyError
 └── GatewayError                    the final answer when no attempt could succeed
     ├── NoKeyAvailable              429 or 503 with Retry-After
     ├── DeadlineExceeded            504
-    └── UpstreamFailed              502
+    ├── UpstreamFailed              502
+    └── LocalExhaustion             503  this machine is out of sockets or memory: no verdict on any key
 """
 
 from __future__ import annotations
@@ -217,6 +218,15 @@ class UpstreamFailed(GatewayError):
     status = 502
     error_type = "upstream_error"
     code = "upstream_failed"
+
+
+class LocalExhaustion(GatewayError):
+    """The machine keyproxy runs on could not open a connection (too many open files, no buffer space).
+    Every key would fail the same way, and none of them is at fault."""
+
+    status = 503
+    error_type = "server_error"
+    code = "gateway_overloaded"
 
 
 STATUS_ERRORS: dict[int, type[UpstreamStatusError]] = {

@@ -15,6 +15,7 @@ from keyproxy.errors import (
     DeadlineExceeded,
     ErrorClass,
     InvalidRequest,
+    LocalExhaustion,
     NoKeyAvailable,
     UpstreamClientError,
     UpstreamFailed,
@@ -209,3 +210,16 @@ def test_each_attempt_is_sent_with_the_read_timeout_of_its_kind() -> None:
     transport = router.transport
     assert isinstance(transport, MockTransport)
     assert [timeouts.read for timeouts in transport.timeouts] == [7.0, 70.0]
+
+
+def test_a_machine_out_of_sockets_fails_the_request_at_once_and_blames_no_key() -> None:
+    async def reply(key: str) -> MockResponse:
+        raise LocalExhaustion("keyproxy cannot open another upstream connection: Too many open files")
+
+    clock = FakeClock()
+    router, sink = make_router(reply, clock)
+    with pytest.raises(LocalExhaustion):
+        run(router)
+    assert sink.events == []
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert [(status.cooldown_until, status.benched_until, status.in_flight) for status in statuses] == [(0, 0, 0)] * 2

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 
 from keyproxy import __version__
-from keyproxy.errors import InvalidUpstreamResponse, UpstreamError, UpstreamTimeout, UpstreamUnreachable
+from keyproxy.errors import (
+    InvalidUpstreamResponse,
+    LocalExhaustion,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
 
-def _translate(exc: BaseException) -> UpstreamError:
-    """aiohttp's exceptions onto ours, by type only."""
+# The local machine ran out of something a connection needs; no upstream was even reached.
+_LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+def _translate(exc: BaseException) -> UpstreamError | LocalExhaustion:
+    """aiohttp's exceptions onto ours, by type and errno only."""
+    if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS:
+        return LocalExhaustion(f"keyproxy cannot open another upstream connection: {os.strerror(exc.errno)}")
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return UpstreamTimeout("upstream timed out")
     if isinstance(exc, aiohttp.ClientPayloadError):

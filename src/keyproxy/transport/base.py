@@ -1,7 +1,8 @@
 """The one upstream transport seam: adapters describe requests, a Transport performs them.
 
-Transports raise only UpstreamUnreachable, UpstreamTimeout and InvalidUpstreamResponse; an HTTP
-error status is a normal response here and is classified by the provider adapter.
+Transports raise only UpstreamUnreachable, UpstreamTimeout and InvalidUpstreamResponse, and
+LocalExhaustion when this machine cannot open a connection (which says nothing about any key); an
+HTTP error status is a normal response here and is classified by the provider adapter.
 """
 
 from __future__ import annotations
