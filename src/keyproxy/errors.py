@@ -7,6 +7,7 @@ KeyproxyError
 ├── RequestError                    the client's request cannot be served as sent
 │   ├── InvalidRequest              400  bad JSON, missing model, unknown provider
 │   ├── AuthenticationFailed        401  missing or wrong proxy key
+│   ├── OriginNotAllowed            403  a browser page from an origin the proxy does not serve
 │   ├── NotFound                    404  no such route
 │   │   └── ModelNotFound           404  filtered out or not offered
 │   └── PayloadTooLarge             413  body over the configured limit
@@ -94,6 +95,12 @@ class AuthenticationFailed(RequestError):
     status = 401
     error_type = "authentication_error"
     code = "invalid_api_key"
+
+
+class OriginNotAllowed(RequestError):
+    status = 403
+    error_type = "permission_error"
+    code = "origin_not_allowed"
 
 
 class NotFound(RequestError):

@@ -10,6 +10,7 @@ from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
+from keyproxy.api.cors import CorsPolicy
 from keyproxy.api.messages import MessagesRoutes
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
@@ -61,6 +62,7 @@ def build_app(
     return KeyproxyApp(
         settings.proxy_api_key,
         [group.routes() for group in routes],
+        cors=CorsPolicy(settings.cors_origins, keyed=settings.proxy_api_key is not None),
         background=(reprober.run,),
         startup=(partial(store.start, clock),),
         shutdown=(store.stop, transport.aclose),

@@ -528,3 +528,15 @@ def test_redis_url_is_read_and_checked() -> None:
     bad = build_settings({"KEYPROXY_REDIS_URL": "http://nope"}, CliOptions())
     assert [error.variable for error in bad.errors] == ["KEYPROXY_REDIS_URL"]
     assert "nope" not in str(bad.errors[0])
+
+
+def test_cors_origins_are_read_as_a_list_and_star_means_any() -> None:
+    assert settings({"KEYPROXY_CORS_ORIGINS": "https://a.example, http://b.test:3000/"}).cors_origins == (
+        "https://a.example", "http://b.test:3000",
+    )  # fmt: skip
+    assert settings({"KEYPROXY_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+    assert settings({}).cors_origins is None
+
+
+def test_a_cors_origin_that_is_not_an_origin_is_an_error_naming_it() -> None:
+    assert error_variables({"KEYPROXY_CORS_ORIGINS": "chat.example.com"}) == ["KEYPROXY_CORS_ORIGINS"]

@@ -8,11 +8,12 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
-from keyproxy.api.asgi import Message, Receive, Scope, Send, header
+from keyproxy.api.asgi import Message, Receive, Scope, Send, header, send_bytes
+from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
-from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound
+from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound, OriginNotAllowed
 
 logger = logging.getLogger("keyproxy.api")
 
@@ -26,6 +27,7 @@ class KeyproxyApp:
         proxy_key: str | None,
         routes: Iterable[RouteTable],
         *,
+        cors: CorsPolicy | None = None,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
         shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -35,6 +37,7 @@ class KeyproxyApp:
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
         self._key = proxy_key.encode() if proxy_key else None
+        self._cors = cors or CorsPolicy(None, keyed=proxy_key is not None)
         table = {where: route for group in routes for where, route in group.items()}
         # Clients configured with a base URL lacking /v1 call the bare paths.
         bare = {(method, path[3:]): route for (method, path), route in table.items() if path.startswith("/v1/")}
@@ -52,6 +55,15 @@ class KeyproxyApp:
         route = self.routes.get((scope["method"], scope["path"])) or self._by_prefix(scope)
         response = _Response(send)
         try:
+            origin = header(scope, b"origin")
+            if origin is not None:
+                # Before authentication: a page's preflight carries no key, and a refused page touches nothing.
+                if not self._cors.allows(origin, scope):
+                    raise OriginNotAllowed(f"requests from {origin.decode('latin-1')} are not allowed here")
+                if is_preflight(scope):
+                    await send_bytes(send, 204, b"", extra=self._cors.preflight(origin, scope))
+                    return
+                response.extra = self._cors.headers(origin)
             if route is None or not route.public:
                 self._authenticate(scope)
             if route is None:
@@ -115,7 +127,7 @@ class _Response:
     """The handler's `send`, remembering what went out, so an error after the response started never
     starts a second one: a stream ends with the dialect's error event, anything else is left cut."""
 
-    __slots__ = ("ended", "last", "send", "started", "streaming")
+    __slots__ = ("ended", "extra", "last", "send", "started", "streaming")
 
     def __init__(self, send: Send) -> None:
         self.send = send
@@ -123,9 +135,13 @@ class _Response:
         self.streaming = False
         self.ended = False
         self.last = b"\n\n"
+        self.extra: list[tuple[bytes, bytes]] = []
+        """Headers every answer gets (CORS)."""
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
+            if self.extra:
+                message["headers"] = [*message["headers"], *self.extra]
             self.started = True
             self.streaming = any(
                 name == b"content-type" and value.startswith(b"text/event-stream") for name, value in message["headers"]
@@ -138,7 +154,7 @@ class _Response:
 
     async def fail(self, dialect: Dialect, error: KeyproxyError) -> None:
         if not self.started:
-            await dialect.send_error(self.send, error)
+            await dialect.send_error(self, error)
             return
         logger.error("error after the response started, ending it: %s", error.message)
         if self.streaming and not self.ended:

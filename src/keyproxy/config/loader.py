@@ -116,6 +116,7 @@ def build_settings(
         host=host,
         port=_port(reader, options.port),
         proxy_api_key=proxy_key,
+        cors_origins=_cors_origins(reader),
         data_dir=data_dir,
         demo=options.demo,
         providers=providers,
@@ -167,6 +168,21 @@ def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
         prices=config.prices if config is not None else {},
         redis_url=_redis_url(reader),
     )
+
+
+_ORIGIN = re.compile(r"^https?://[^/\s]+$")
+
+
+def _cors_origins(reader: ValueReader) -> tuple[str, ...] | None:
+    raw = reader.raw("KEYPROXY_CORS_ORIGINS")
+    if raw is None:
+        return None
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    wrong = [origin for origin in origins if origin != "*" and not _ORIGIN.match(origin)]
+    if wrong:
+        reader.fail("KEYPROXY_CORS_ORIGINS", f"expected * or origins like https://chat.example.com, got {wrong[0]!r}")
+        return None
+    return origins
 
 
 def _redis_url(reader: ValueReader) -> str | None:

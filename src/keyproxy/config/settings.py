@@ -99,6 +99,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] | None = None
+    """Origins whose pages may call the proxy from a browser ("*" for any); None: any when a proxy key is
+    set, none otherwise."""
     data_dir: Path = Path("data")
     demo: bool = False
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)

@@ -19,7 +19,6 @@ from keyproxy.errors import (
 )
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
-
 # The local machine ran out of something a connection needs; no upstream was even reached.
 _LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
