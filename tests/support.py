@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -62,3 +69,45 @@ def openai_provider(
     return ProviderSettings(
         name=name, protocol="openai", base_url=f"http://{name}.test/v1", credentials=credentials, **tuning
     )
+
+
+class ServeProcess:
+    """`keyproxy serve` as a user runs it: a real process, a .env in `folder`, provider `fake` over `base`."""
+
+    def __init__(self, folder: Path, base: str, extra: str = "") -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        keys = "".join(f"FAKE_API_KEY_{n}={key}\n" for n, key in enumerate(KEYS, start=1))
+        (folder / ".env").write_text(
+            f"FAKE_API_BASE={base}\n{keys}ROTATION_TOLERANCE=0\nKEYPROXY_PORT={self.port}\n"
+            f"KEYPROXY_FLUSH_INTERVAL=0.2\n{extra}"
+        )
+        env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "keyproxy", "serve"], cwd=folder, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = folder / "data" / "keyproxy.db"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/health", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(self.stop(signal.SIGKILL))
+
+    def chat(self) -> httpx.Response:
+        chat = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi there"}]}
+        return httpx.post(self.url + "/v1/chat/completions", json=chat, timeout=10)
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        self.process.send_signal(sig)
+        return self.ended()
+
+    def ended(self) -> str:
+        """Wait for the process to end; its stderr."""
+        _, stderr = self.process.communicate(timeout=20)
+        return stderr

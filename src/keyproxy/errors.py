@@ -26,7 +26,8 @@ KeyproxyError
     ├── NoKeyAvailable              429 or 503 with Retry-After
     ├── DeadlineExceeded            504
     ├── UpstreamFailed              502
-    └── LocalExhaustion             503  this machine is out of sockets or memory: no verdict on any key
+    ├── LocalExhaustion             503  this machine is out of sockets or memory: no verdict on any key
+    └── ShuttingDown                503  the proxy is stopping and its drain time ran out
 """
 
 from __future__ import annotations
@@ -234,6 +235,14 @@ class LocalExhaustion(GatewayError):
     status = 503
     error_type = "server_error"
     code = "gateway_overloaded"
+
+
+class ShuttingDown(GatewayError):
+    """The proxy was told to stop, and this request outlasted KEYPROXY_DRAIN_SECONDS."""
+
+    status = 503
+    error_type = "server_error"
+    code = "shutting_down"
 
 
 STATUS_ERRORS: dict[int, type[UpstreamStatusError]] = {

@@ -13,44 +13,9 @@ import httpx
 
 from keyproxy.state.sqlite_usage import read_usage
 from keyproxy.testing import Fault, FaultKind
-from support import KEYS, Upstream
+from support import KEYS, ServeProcess, Upstream
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi there"}]}
-
-
-class Proxy:
-    def __init__(self, folder: Path, base: str, extra: str = "") -> None:
-        with __import__("socket").socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        keys = "".join(f"FAKE_API_KEY_{n}={key}\n" for n, key in enumerate(KEYS, start=1))
-        (folder / ".env").write_text(
-            f"FAKE_API_BASE={base}\n{keys}ROTATION_TOLERANCE=0\nKEYPROXY_PORT={self.port}\n"
-            f"KEYPROXY_FLUSH_INTERVAL=0.2\n{extra}"
-        )
-        env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "keyproxy", "serve"], cwd=folder, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = folder / "data" / "keyproxy.db"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.url + "/health", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(self.stop(signal.SIGKILL))
-
-    def chat(self) -> httpx.Response:
-        return httpx.post(self.url + "/v1/chat/completions", json=CHAT, timeout=10)
-
-    def stop(self, sig: int = signal.SIGTERM) -> str:
-        self.process.send_signal(sig)
-        _, stderr = self.process.communicate(timeout=20)
-        return stderr
 
 
 def requests_stored(db: Path) -> int:
@@ -64,7 +29,7 @@ def wait_for_flush(db: Path, count: int) -> None:
 
 
 def test_a_clean_stop_keeps_every_request(tmp_path: Path, upstream: Upstream) -> None:
-    proxy = Proxy(tmp_path, upstream[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")  # nothing flushes before the stop
+    proxy = ServeProcess(tmp_path, upstream[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")  # nothing flushes before the stop
     for _ in range(7):
         assert proxy.chat().status_code == 200
     proxy.stop(signal.SIGTERM)
@@ -75,14 +40,14 @@ def test_a_clean_stop_keeps_every_request(tmp_path: Path, upstream: Upstream) ->
 
 
 def test_sigint_flushes_too(tmp_path: Path, upstream: Upstream) -> None:
-    proxy = Proxy(tmp_path, upstream[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")
+    proxy = ServeProcess(tmp_path, upstream[1], "KEYPROXY_FLUSH_INTERVAL=3600\n")
     proxy.chat()
     proxy.stop(signal.SIGINT)
     assert requests_stored(proxy.db) == 1
 
 
 def test_a_kill_loses_at_most_the_last_flush_interval(tmp_path: Path, upstream: Upstream) -> None:
-    proxy = Proxy(tmp_path, upstream[1])
+    proxy = ServeProcess(tmp_path, upstream[1])
     for _ in range(5):
         proxy.chat()
     wait_for_flush(proxy.db, 5)
@@ -93,10 +58,10 @@ def test_a_kill_loses_at_most_the_last_flush_interval(tmp_path: Path, upstream: 
 
 def test_a_cooldown_survives_a_restart(tmp_path: Path, upstream: Upstream) -> None:
     upstream[0].set_fault(KEYS[0], Fault(FaultKind.RATE_LIMIT, retry_after=3600, times=1))
-    proxy = Proxy(tmp_path, upstream[1])
+    proxy = ServeProcess(tmp_path, upstream[1])
     assert proxy.chat().status_code == 200
     proxy.stop()
-    again = Proxy(tmp_path, upstream[1])
+    again = ServeProcess(tmp_path, upstream[1])
     keys = httpx.get(again.url + "/v1/status").json()["providers"]["fake"]["keys"]
     assert keys[0]["status"] == "cooling"
     assert keys[0]["cooldowns"][0]["until"] > time.time() + 3000
@@ -109,7 +74,7 @@ def test_a_cooldown_survives_a_restart(tmp_path: Path, upstream: Upstream) -> No
 def test_a_corrupt_database_is_moved_aside_and_the_proxy_serves(tmp_path: Path, upstream: Upstream) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "keyproxy.db").write_bytes(b"this is not a database" * 100)
-    proxy = Proxy(tmp_path, upstream[1])
+    proxy = ServeProcess(tmp_path, upstream[1])
     assert proxy.chat().status_code == 200
     stderr = proxy.stop()
     assert "keyproxy.db" in stderr and "corrupt" in stderr.lower()
@@ -119,7 +84,7 @@ def test_a_corrupt_database_is_moved_aside_and_the_proxy_serves(tmp_path: Path, 
 
 def test_usage_shows_tokens_per_key_and_model(tmp_path: Path, upstream: Upstream) -> None:
     upstream[0].set_fault(KEYS[0], Fault(FaultKind.SERVER_ERROR, times=1))
-    proxy = Proxy(tmp_path, upstream[1])
+    proxy = ServeProcess(tmp_path, upstream[1])
     proxy.chat()
     report = httpx.get(proxy.url + "/v1/usage", params={"provider": "fake"}).json()
     keys = report["providers"]["fake"]["keys"]

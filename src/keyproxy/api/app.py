@@ -13,7 +13,7 @@ from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
-from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound, OriginNotAllowed
+from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
 
 logger = logging.getLogger("keyproxy.api")
 
@@ -71,6 +71,12 @@ class KeyproxyApp:
             await route.handler(scope, receive, response)
         except KeyproxyError as error:
             await response.fail(route.dialect if route else self._dialect_of(scope["path"]), error)
+        except asyncio.CancelledError:
+            # The server is stopping and the drain time ran out; a stream has already said so itself.
+            if not response.started:
+                stopping = ShuttingDown("keyproxy is shutting down; retry the request")
+                await (route.dialect if route else OPENAI).send_error(response, stopping)
+            raise
         except Exception:
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
             internal = KeyproxyError("internal error in keyproxy; see its log")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from keyproxy.api.asgi import Receive, Send
 from keyproxy.api.dialect import Dialect
 from keyproxy.engine.router import Opened
-from keyproxy.errors import InvalidUpstreamResponse, UpstreamError
+from keyproxy.errors import InvalidUpstreamResponse, ShuttingDown, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
 
 _TAIL = 32
@@ -43,6 +43,14 @@ async def relay_stream(
                 await out.write(translator.close())
         except UpstreamError as exc:
             error = exc
+        except asyncio.CancelledError:
+            if not guard.gone:
+                # The server is stopping and the drain time ran out: say so, rather than just cut off.
+                end = dialect.error_event(ShuttingDown("keyproxy is shutting down; retry the request"))
+                separator = b"" if out.last.endswith(b"\n\n") else b"\n\n"
+                await send({"type": "http.response.body", "body": separator + end, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            raise
         if error is None and dialect.end_marker not in out.tail:
             error = InvalidUpstreamResponse("upstream ended the stream without its end marker")
         if error is not None:
@@ -93,6 +101,11 @@ class DisconnectGuard:
         self._receive = receive
         self._gone = False
         self.responded = False
+
+    @property
+    def gone(self) -> bool:
+        """Whether the client went away (rather than the server cancelling the request)."""
+        return self._gone
 
     async def run(self, work: Callable[[], Awaitable[None]]) -> None:
         task = asyncio.current_task()

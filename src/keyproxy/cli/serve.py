@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import signal
 import socket
 import sys
@@ -61,7 +62,8 @@ async def _serve(options: CliOptions) -> int:
         for warning in settings.warnings:
             logger.warning("%s", warning)
         _announce(settings, listener)
-        server = _server(build_app(settings), "debug" if settings.log_level == "DEBUG" else "warning")
+        level = "debug" if settings.log_level == "DEBUG" else "warning"
+        server = _server(build_app(settings), level, settings.drain_seconds)
         _stop_on_signals(server)
         await server.serve(sockets=[listener])
         return 0
@@ -113,10 +115,11 @@ def _stop_on_signals(server: uvicorn.Server) -> None:
         loop.add_signal_handler(sig, stop)
 
 
-def _server(app: AsgiApp, log_level: str) -> uvicorn.Server:
+def _server(app: AsgiApp, log_level: str, drain: float = 5.0) -> uvicorn.Server:
+    """`drain`: seconds requests in flight get to finish once a stop is asked for (whole seconds)."""
     config = uvicorn.Config(
         app, http="httptools", lifespan="on", access_log=False, log_config=None, log_level=log_level,
-        server_header=False, timeout_graceful_shutdown=5, backlog=2048,
+        server_header=False, timeout_graceful_shutdown=math.ceil(drain), backlog=2048,
     )  # fmt: skip
     return _Server(config)
 

@@ -133,6 +133,7 @@ def build_settings(
         keepalive_interval=reader.number(
             "KEYPROXY_KEEPALIVE_INTERVAL", _DEFAULT.keepalive_interval, minimum=0.0, strict_min=True
         ),
+        drain_seconds=reader.number("KEYPROXY_DRAIN_SECONDS", _DEFAULT.drain_seconds),
         log_level=_log_level(reader, options.log_level),
         env_file=env_path,
         config_file=config.path if config else None,

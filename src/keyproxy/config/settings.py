@@ -114,6 +114,8 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     models_cache_ttl: float = 300.0
     keepalive_interval: float = 15.0
+    drain_seconds: float = 30.0
+    """On SIGTERM/SIGINT: how long requests and streams in flight may take to finish."""
     log_level: str = "INFO"
     env_file: Path | None = None
     config_file: Path | None = None
