@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from keyproxy.translate.gemini_stream import GeminiToChatStream
 from keyproxy.translate.stream import translated
 from keyproxy.transport.base import UpstreamRequest
 
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Gemini answers a bad key with 400 INVALID_ARGUMENT; only this ErrorInfo reason tells it from a bad request.
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED"})
 
@@ -35,6 +37,7 @@ class GeminiAdapter:
         self.base_url = base_url
 
     def request(self, call: Call, secret: str) -> UpstreamRequest:
+        model = _model_segment(call.model)
         data = msgspec.json.decode(call.body)
         if call.endpoint == "chat":
             action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
@@ -45,7 +48,7 @@ class GeminiAdapter:
         else:
             raise InvalidRequest(f"Gemini has no {call.endpoint} endpoint")
         headers = {"x-goog-api-key": secret, "content-type": "application/json"}
-        url = f"{self.base_url}/models/{call.model}:{action}"
+        url = f"{self.base_url}/models/{model}:{action}"
         return UpstreamRequest("POST", url, headers, msgspec.json.encode(payload))
 
     def read_body(self, call: Call, body: bytes) -> bytes:
@@ -86,6 +89,15 @@ class GeminiAdapter:
             error_message(error, status), upstream_status=status, body=body, headers=headers,
             retry_after=retry_after,
         )  # fmt: skip
+
+
+def _model_segment(model: str) -> str:
+    """The model as one safe path segment of the URL; a name that would be more (a `/`, `..`, a `?` or `#`
+    starting a query, a `%`, a `:` naming another action) is refused before the key leaves the proxy."""
+    name = model.removeprefix("models/")
+    if not _SEGMENT.fullmatch(name):
+        raise InvalidRequest(f"model {model!r} is not a Gemini model name (letters, digits, '.', '_' and '-')")
+    return name
 
 
 def _reasons(error: Mapping[str, Any]) -> set[str]:
