@@ -44,6 +44,12 @@ def test_token_arrays_and_empty_input_are_refused(tokens: Any) -> None:
         embeddings_to_gemini({"input": tokens}, model="gemini-embedding-001")
 
 
+@pytest.mark.parametrize("tokens", [[1, 2, 3], [[1, 2], [3]]])
+def test_token_arrays_are_refused_naming_the_fix(tokens: Any) -> None:
+    with pytest.raises(InvalidRequest, match="send the text itself.*check_embedding_ctx_length=False"):
+        embeddings_to_gemini({"input": tokens}, model="gemini-embedding-001")
+
+
 def test_the_answer_is_an_openai_embedding_list_with_zero_usage() -> None:
     assert to_openai(ANSWER) == {
         "object": "list",
