@@ -386,7 +386,7 @@ def test_the_json_schema_description_describes_the_schema() -> None:
 
 
 def test_json_object_response_format_is_refused_naming_json_schema() -> None:
-    with pytest.raises(InvalidRequest, match="json_object.*json_schema"):
+    with pytest.raises(InvalidRequest, match=r"json_object.*json_schema"):
         convert(say("Hi"), response_format={"type": "json_object"})
 
 

@@ -46,7 +46,7 @@ def test_token_arrays_and_empty_input_are_refused(tokens: Any) -> None:
 
 @pytest.mark.parametrize("tokens", [[1, 2, 3], [[1, 2], [3]]])
 def test_token_arrays_are_refused_naming_the_fix(tokens: Any) -> None:
-    with pytest.raises(InvalidRequest, match="send the text itself.*check_embedding_ctx_length=False"):
+    with pytest.raises(InvalidRequest, match=r"send the text itself.*check_embedding_ctx_length=False"):
         embeddings_to_gemini({"input": tokens}, model="gemini-embedding-001")
 
 

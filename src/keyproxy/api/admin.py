@@ -44,7 +44,7 @@ class AdminRoutes:
         try:
             request = msgspec.json.decode(raw or b"{}", type=_Reset)
         except msgspec.DecodeError as exc:
-            raise InvalidRequest(f'expected {{"provider": ..., "key": optional}}: {exc}') from None
+            raise InvalidRequest(f"expected {{\"provider\": ..., \"key\": optional}}: {exc}") from None
         pool = self.pools.get(request.provider)
         if pool is None:
             raise NotFound(f"no provider {request.provider!r}")

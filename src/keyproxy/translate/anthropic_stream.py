@@ -108,9 +108,10 @@ class MessagesToChatStream:
 
     def _encode(self, fields: dict[str, Any]) -> bytes:
         chunk = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model}
+        chunk |= fields
         if self._include_usage:
-            chunk["usage"] = None
-        return encode(dumps(chunk | fields))
+            chunk.setdefault("usage", None)
+        return encode(dumps(chunk))
 
 
 def _error(data: dict[str, Any], raw: str) -> UpstreamStatusError:
