@@ -75,3 +75,8 @@ def test_float_encoding_keeps_the_values() -> None:
 def test_an_answer_without_vectors_is_invalid(resp: dict[str, Any]) -> None:
     with pytest.raises(InvalidUpstreamResponse):
         to_openai(resp)
+
+
+def test_a_field_gemini_embeddings_cannot_honour_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="'input_type' cannot be sent to Gemini"):
+        embeddings_to_gemini({"input": "a", "input_type": "query"}, model="gemini-embedding-001")

@@ -54,6 +54,8 @@ _HANDLED = frozenset(
     }
 )
 _TARGET = "Gemini"
+# `user` changes nothing in the vectors; the encoding is applied to Gemini's floats on the way back.
+_EMBEDDINGS_HANDLED = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
 
 
 def chat_to_gemini(chat: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +90,7 @@ def chat_to_gemini(chat: dict[str, Any]) -> dict[str, Any]:
 
 def embeddings_to_gemini(req: dict[str, Any], *, model: str) -> dict[str, Any]:
     """The batchEmbedContents body for an OpenAI embeddings request: one request per input string."""
+    refuse_unhandled(req, _EMBEDDINGS_HANDLED, _TARGET)
     texts = req.get("input")
     if isinstance(texts, str):
         texts = [texts]
