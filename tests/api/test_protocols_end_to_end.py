@@ -6,17 +6,15 @@ which collecting the rest of the suite should not pay.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
 
+from api.sdk_support import all_protocols, claude, gpt
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
-from support import KEYS, MEMORY_BASE, OpenProxy, StartProxy, Upstream, provider_env
+from support import KEYS, MEMORY_BASE, OpenProxy, StartProxy, Upstream
 
-if TYPE_CHECKING:
-    import anthropic
-    import openai
 TOOLS_ANTHROPIC: list[Any] = [
     {"name": "lookup", "description": "weather", "input_schema": {
         "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
@@ -27,29 +25,9 @@ TOOLS_OPENAI: list[Any] = [
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
-def all_protocols(base: str) -> dict[str, str]:
-    root = base.removesuffix("/v1")
-    env = provider_env(base)
-    env.update(provider_env(base, name="anthropic"))
-    env.update(provider_env(root + "/v1beta", name="gemini"))
-    return env
-
-
 @pytest.fixture
 def url(start_proxy: StartProxy, upstream: Upstream) -> str:
     return start_proxy(providers=all_protocols(upstream[1]))
-
-
-def claude(url: str) -> anthropic.Anthropic:
-    import anthropic
-
-    return anthropic.Anthropic(base_url=url, api_key="unused", max_retries=0, timeout=20)
-
-
-def gpt(url: str) -> openai.OpenAI:
-    import openai
-
-    return openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20)
 
 
 MODELS = ["fake/fake-chat", "gemini/fake-chat", "anthropic/fake-chat"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from keyproxy.errors import (
@@ -83,3 +85,27 @@ def test_a_valid_answer_is_passed_on_byte_for_byte() -> None:
 def test_the_messages_endpoint_is_not_offered() -> None:
     with pytest.raises(InvalidRequest):
         ADAPTER.request(call("messages"), "sk-x")
+
+
+def test_a_client_error_keeps_the_upstreams_string_code() -> None:
+    body = b'{"error": {"message": "too long", "type": "invalid_request_error", "code": "context_length_exceeded"}}'
+    error = ADAPTER.classify(400, {}, body, 0.0)
+    assert (type(error).__name__, error.code) == ("UpstreamContextTooLong", "context_length_exceeded")
+
+
+def test_a_numeric_code_is_not_taken_as_the_code() -> None:
+    assert ADAPTER.classify(400, {}, b'{"error": {"message": "bad", "code": 400}}', 0.0).code == "upstream_client_error"
+
+
+def test_an_error_with_its_fields_at_the_top_level_is_read() -> None:
+    body = b'{"object": "error", "message": "max_tokens is too large", "type": "BadRequestError", "code": 400}'
+    assert ADAPTER.classify(400, {}, body, 0.0).message == "max_tokens is too large"
+
+
+def test_a_stream_is_relayed_as_it_is_and_reports_nothing_aside() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"data: {}\n\n"
+
+    source = chunks()
+    reported: list[object] = []
+    assert ADAPTER.read_stream(call(), source, reported.append) is source

@@ -286,3 +286,103 @@ def test_a_round_trip_keeps_images_and_documents() -> None:
     pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"}}
     original = {"model": "m", "max_tokens": 10, "messages": [user(image, linked, pdf, text("Compare"))]}
     assert chat_to_messages(messages_to_chat(original))["messages"] == original["messages"]
+
+
+PERSON = {
+    "type": "object",
+    "title": "Person",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+
+
+def test_output_config_format_becomes_a_json_schema_response_format() -> None:
+    out = convert([user(text("Hi"))], output_config={"format": {"type": "json_schema", "schema": PERSON}})
+    assert out["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "Person", "schema": PERSON, "strict": True},
+    }
+
+
+def test_the_older_output_format_field_is_read_too() -> None:
+    out = convert([user(text("Hi"))], output_format={"type": "json_schema", "schema": PERSON})
+    assert out["response_format"]["json_schema"]["schema"] == PERSON
+
+
+def test_a_schema_with_optional_properties_is_sent_without_strict_mode() -> None:
+    schema = {**PERSON, "required": ["name"]}
+    out = convert([user(text("Hi"))], output_config={"format": {"type": "json_schema", "schema": schema}})
+    assert out["response_format"]["json_schema"]["strict"] is False
+
+
+def test_a_schema_title_that_is_no_valid_name_gives_a_generic_name() -> None:
+    schema = {**PERSON, "title": "A person!"}
+    out = convert([user(text("Hi"))], output_config={"format": {"type": "json_schema", "schema": schema}})
+    assert out["response_format"]["json_schema"]["name"] == "response"
+
+
+def test_a_malformed_output_format_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match=r"output_config\.format"):
+        convert([user(text("Hi"))], output_config={"format": {"type": "json_object"}})
+
+
+def test_adaptive_thinking_asks_for_the_default_reasoning_effort() -> None:
+    assert convert([user(text("Hi"))], thinking={"type": "adaptive"})["reasoning_effort"] == "medium"
+
+
+@pytest.mark.parametrize("effort", ["low", "medium", "high", "xhigh", "max"])
+def test_an_explicit_effort_becomes_the_reasoning_effort(effort: str) -> None:
+    out = convert([user(text("Hi"))], thinking={"type": "adaptive"}, output_config={"effort": effort})
+    assert out["reasoning_effort"] == effort
+
+
+def test_an_explicit_effort_wins_over_a_thinking_budget() -> None:
+    thinking = {"type": "enabled", "budget_tokens": 16384}
+    assert convert([user(text("Hi"))], thinking=thinking, output_config={"effort": "low"})["reasoning_effort"] == "low"
+
+
+def test_an_unknown_effort_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="extreme"):
+        convert([user(text("Hi"))], output_config={"effort": "extreme"})
+
+
+def test_an_unknown_thinking_type_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidRequest, match="between_tools"):
+        convert([user(text("Hi"))], thinking={"type": "between_tools"})
+
+
+def test_a_strict_tool_becomes_a_strict_function() -> None:
+    out = convert([user(text("Hi"))], tools=[{**WEATHER_TOOL, "strict": True}])
+    assert out["tools"][0]["function"]["strict"] is True
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("container", "container_1"),
+        ("inference_geo", "eu"),
+        ("mcp_servers", [{"type": "url", "url": "https://mcp.example", "name": "x"}]),
+        ("diagnostics", {"previous_message_id": "msg_1"}),
+        ("speed", "fast"),
+        ("output_config", {"task_budget": 100}),
+    ],
+)
+def test_a_field_chat_completions_cannot_honour_is_refused_naming_it(field: str, value: Any) -> None:
+    with pytest.raises(InvalidRequest, match="cannot be sent to a chat-completions upstream"):
+        convert([user(text("Hi"))], **{field: value})
+
+
+def test_fields_that_change_nothing_in_the_answer_pass() -> None:
+    out = convert(
+        [user(text("Hi"))],
+        cache_control={"type": "ephemeral"},
+        context_management={"edits": []},
+        speed="standard",
+        service_tier="auto",
+    )
+    assert set(out) == {"model", "max_tokens", "messages"}
+
+
+def test_standard_only_service_tier_asks_for_the_default_tier() -> None:
+    assert convert([user(text("Hi"))], service_tier="standard_only")["service_tier"] == "default"

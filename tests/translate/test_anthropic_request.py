@@ -315,16 +315,90 @@ def test_n_above_one_is_rejected() -> None:
         convert(say("Hi"), n=2)
 
 
-def test_fields_without_an_anthropic_equivalent_are_dropped() -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("logprobs", True),
+        ("top_logprobs", 3),
+        ("presence_penalty", 0.5),
+        ("frequency_penalty", 0.5),
+        ("seed", 7),
+        ("logit_bias", {"1": 2}),
+        ("audio", {"voice": "alloy", "format": "wav"}),
+        ("modalities", ["text", "audio"]),
+        ("functions", [{"name": "f"}]),
+        ("web_search_options", {}),
+        ("verbosity", "low"),
+        ("store", True),
+        ("service_tier", "flex"),
+        ("min_p", 0.1),
+    ],
+)
+def test_a_field_anthropic_cannot_honour_is_refused_naming_it(field: str, value: Any) -> None:
+    with pytest.raises(InvalidRequest, match=f"{field}.*Anthropic"):
+        convert(say("Hi"), **{field: value})
+
+
+def test_fields_at_their_default_ask_for_nothing_and_pass() -> None:
     out = convert(
         say("Hi"),
         n=1,
-        logprobs=True,
-        presence_penalty=0.5,
-        frequency_penalty=0.5,
-        seed=7,
-        logit_bias={"1": 2},
-        response_format={"type": "json_object"},
+        logprobs=False,
+        presence_penalty=0,
+        frequency_penalty=0.0,
+        seed=None,
+        logit_bias={},
+        store=False,
+        modalities=["text"],
+        response_format={"type": "text"},
         stream_options={"include_usage": True},
+        metadata={"run": "7"},
+        prompt_cache_key="k",
     )
     assert set(out) == {"model", "messages", "max_tokens"}
+
+
+def test_json_schema_response_format_becomes_output_config_format() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+        "additionalProperties": False,
+    }
+    response_format = {"type": "json_schema", "json_schema": {"name": "out", "strict": True, "schema": schema}}
+    out = convert(say("Hi"), response_format=response_format)
+    assert out["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+
+
+def test_an_open_object_in_a_json_schema_is_closed_as_anthropic_requires() -> None:
+    schema = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "object"}}}}
+    response_format = {"type": "json_schema", "json_schema": {"name": "out", "schema": schema}}
+    sent = convert(say("Hi"), response_format=response_format)["output_config"]["format"]["schema"]
+    assert sent["additionalProperties"] is False
+    assert sent["properties"]["tags"]["items"] == {"type": "object", "additionalProperties": False}
+    assert "additionalProperties" not in schema  # the client's schema is left as it was
+
+
+def test_the_json_schema_description_describes_the_schema() -> None:
+    spec = {"name": "out", "description": "A person", "schema": {"type": "object", "properties": {}}}
+    out = convert(say("Hi"), response_format={"type": "json_schema", "json_schema": spec})
+    assert out["output_config"]["format"]["schema"]["description"] == "A person"
+
+
+def test_json_object_response_format_is_refused_naming_json_schema() -> None:
+    with pytest.raises(InvalidRequest, match=r"json_object.*json_schema"):
+        convert(say("Hi"), response_format={"type": "json_object"})
+
+
+def test_a_strict_function_becomes_a_strict_tool() -> None:
+    tool = {"type": "function", "function": {**WEATHER_TOOL["function"], "strict": True}}  # type: ignore[dict-item]
+    assert convert(say("Hi"), tools=[tool])["tools"][0]["strict"] is True
+
+
+def test_safety_identifier_becomes_metadata_user_id() -> None:
+    assert convert(say("Hi"), safety_identifier="hash-1")["metadata"] == {"user_id": "hash-1"}
+
+
+@pytest.mark.parametrize(("tier", "expected"), [("auto", "auto"), ("default", "standard_only")])
+def test_service_tier_maps_to_anthropics(tier: str, expected: str) -> None:
+    assert convert(say("Hi"), service_tier=tier)["service_tier"] == expected

@@ -100,7 +100,7 @@ def test_chunks_translated_from_an_anthropic_stream_accumulate_in_the_openai_sdk
         + anthropic_event("message_stop")
     )
     state: ChatCompletionStreamState[None] = ChatCompletionStreamState()
-    for event in SSEParser().feed(MessagesToChatStream("claude", 1).feed(raw)):
+    for event in SSEParser().feed(MessagesToChatStream("claude", 1, include_usage=True).feed(raw)):
         if event.data != "[DONE]":
             state.handle_chunk(ChatCompletionChunk.model_validate(json.loads(event.data)))
     final = state.get_final_completion()

@@ -59,8 +59,10 @@ def end(stop_reason: str = "end_turn", output_tokens: int = 15, **usage: int) ->
 TEXT_STREAM = start() + sse("ping") + text_block(0, "Hello", "!") + end()
 
 
-def translate(data: bytes, *, one_byte_at_a_time: bool = False) -> tuple[list[Any], MessagesToChatStream]:
-    stream = MessagesToChatStream("anthropic/claude-sonnet-4", 1700000000)
+def translate(
+    data: bytes, *, one_byte_at_a_time: bool = False, include_usage: bool = False
+) -> tuple[list[Any], MessagesToChatStream]:
+    stream = MessagesToChatStream("anthropic/claude-sonnet-4", 1700000000, include_usage=include_usage)
     pieces = [data[i : i + 1] for i in range(len(data))] if one_byte_at_a_time else [data]
     out = b"".join(stream.feed(piece) for piece in pieces)
     assert out.endswith(b"\n\n") or not out
@@ -72,12 +74,36 @@ def deltas(chunks: list[Any]) -> list[dict[str, Any]]:
     return [chunk["choices"][0]["delta"] for chunk in chunks if chunk != "[DONE]" and chunk["choices"]]
 
 
-def test_a_text_stream_becomes_role_text_finish_usage_and_done() -> None:
+def test_a_text_stream_becomes_role_text_finish_and_done() -> None:
     chunks, _ = translate(TEXT_STREAM)
     assert deltas(chunks) == [{"role": "assistant", "content": ""}, {"content": "Hello"}, {"content": "!"}, {}]
     assert [chunk["choices"][0]["finish_reason"] for chunk in chunks[:4]] == [None, None, None, "stop"]
-    assert chunks[4]["choices"] == []
-    assert chunks[5] == "[DONE]"
+    assert chunks[4] == "[DONE]"
+
+
+def test_without_include_usage_no_chunk_has_usage_and_every_chunk_has_a_choice() -> None:
+    chunks, _ = translate(TEXT_STREAM)
+    assert all("usage" not in chunk and chunk["choices"] for chunk in chunks[:-1])
+
+
+def test_with_include_usage_a_usage_chunk_without_choices_comes_last_before_done() -> None:
+    chunks, _ = translate(TEXT_STREAM, include_usage=True)
+    assert chunks[-2]["choices"] == []
+    assert chunks[-2]["usage"]["completion_tokens"] == 15
+    assert chunks[-1] == "[DONE]"
+
+
+def test_with_include_usage_every_other_chunk_carries_a_null_usage() -> None:
+    chunks, _ = translate(TEXT_STREAM, include_usage=True)
+    assert [chunk["usage"] for chunk in chunks[:-2]] == [None] * 4
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_the_usage_is_reported_whether_or_not_the_client_sees_it(include_usage: bool) -> None:
+    reported: list[Any] = []
+    stream = MessagesToChatStream("m", 0, include_usage=include_usage, on_usage=reported.append)
+    stream.feed(TEXT_STREAM)
+    assert [usage["completion_tokens"] for usage in reported] == [15]
 
 
 def test_bytes_fed_one_at_a_time_translate_the_same_as_whole() -> None:
@@ -141,11 +167,12 @@ def test_tool_use_stop_becomes_finish_reason_tool_calls() -> None:
 
 def test_max_tokens_stop_becomes_finish_reason_length() -> None:
     chunks, _ = translate(start() + text_block(0, "Hel") + end("max_tokens"))
-    assert chunks[-3]["choices"][0]["finish_reason"] == "length"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "length"
 
 
 def test_the_usage_chunk_takes_input_from_message_start_and_output_from_message_delta() -> None:
-    chunks, _ = translate(start(4, cache_read_input_tokens=100, cache_creation_input_tokens=20) + end(output_tokens=58))
+    raw = start(4, cache_read_input_tokens=100, cache_creation_input_tokens=20) + end(output_tokens=58)
+    chunks, _ = translate(raw, include_usage=True)
     assert chunks[-2]["usage"] == {
         "prompt_tokens": 124,
         "completion_tokens": 58,
@@ -155,7 +182,7 @@ def test_the_usage_chunk_takes_input_from_message_start_and_output_from_message_
 
 
 def test_a_zero_input_count_in_message_delta_does_not_erase_the_one_from_message_start() -> None:
-    chunks, _ = translate(start(471) + end(output_tokens=80, input_tokens=0))
+    chunks, _ = translate(start(471) + end(output_tokens=80, input_tokens=0), include_usage=True)
     assert chunks[-2]["usage"]["prompt_tokens"] == 471
 
 

@@ -44,6 +44,12 @@ def test_token_arrays_and_empty_input_are_refused(tokens: Any) -> None:
         embeddings_to_gemini({"input": tokens}, model="gemini-embedding-001")
 
 
+@pytest.mark.parametrize("tokens", [[1, 2, 3], [[1, 2], [3]]])
+def test_token_arrays_are_refused_naming_the_fix(tokens: Any) -> None:
+    with pytest.raises(InvalidRequest, match=r"send the text itself.*check_embedding_ctx_length=False"):
+        embeddings_to_gemini({"input": tokens}, model="gemini-embedding-001")
+
+
 def test_the_answer_is_an_openai_embedding_list_with_zero_usage() -> None:
     assert to_openai(ANSWER) == {
         "object": "list",
@@ -69,3 +75,8 @@ def test_float_encoding_keeps_the_values() -> None:
 def test_an_answer_without_vectors_is_invalid(resp: dict[str, Any]) -> None:
     with pytest.raises(InvalidUpstreamResponse):
         to_openai(resp)
+
+
+def test_a_field_gemini_embeddings_cannot_honour_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="'input_type' cannot be sent to Gemini"):
+        embeddings_to_gemini({"input": "a", "input_type": "query"}, model="gemini-embedding-001")

@@ -281,17 +281,70 @@ def test_reasoning_effort_becomes_a_thinking_budget_with_thoughts(effort: str, b
     assert body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": budget, "includeThoughts": True}
 
 
-def test_fields_gemini_lacks_are_dropped() -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("logit_bias", {"1": 2}),
+        ("audio", {"voice": "alloy", "format": "wav"}),
+        ("modalities", ["text", "audio"]),
+        ("function_call", "auto"),
+        ("web_search_options", {}),
+        ("verbosity", "high"),
+        ("store", True),
+        ("service_tier", "priority"),
+        ("repetition_penalty", 1.1),
+    ],
+)
+def test_a_field_gemini_cannot_honour_is_refused_naming_it(field: str, value: Any) -> None:
+    with pytest.raises(InvalidRequest, match=f"{field}.*Gemini"):
+        chat_to_gemini(chat(user("Hi"), **{field: value}))
+
+
+def test_fields_that_change_nothing_in_the_answer_are_not_sent() -> None:
     body = chat_to_gemini(
         chat(
             user("Hi"),
             stream=True,
             stream_options={"include_usage": True},
-            frequency_penalty=0.5,
-            presence_penalty=0.5,
-            logit_bias={"1": 2},
             user="u-1",
-            parallel_tool_calls=False,
+            safety_identifier="hash-1",
+            metadata={"run": "7"},
+            store=False,
+            service_tier="auto",
+            logit_bias={},
+            modalities=["text"],
         )
     )
     assert body == {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+
+
+def test_penalties_become_generation_config_penalties() -> None:
+    body = chat_to_gemini(chat(user("Hi"), presence_penalty=0.5, frequency_penalty=-0.25))
+    assert body["generationConfig"] == {"presencePenalty": 0.5, "frequencyPenalty": -0.25}
+
+
+def test_logprobs_ask_gemini_for_logprobs_and_top_logprobs_for_that_many_alternatives() -> None:
+    assert chat_to_gemini(chat(user("Hi"), logprobs=True))["generationConfig"] == {"responseLogprobs": True}
+    body = chat_to_gemini(chat(user("Hi"), logprobs=True, top_logprobs=3))
+    assert body["generationConfig"] == {"responseLogprobs": True, "logprobs": 3}
+
+
+def test_parallel_tool_calls_false_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="parallel_tool_calls"):
+        chat_to_gemini(chat(user("Hi"), tools=[WEATHER_TOOL], parallel_tool_calls=False))
+
+
+def test_reasoning_effort_none_turns_thinking_off() -> None:
+    body = chat_to_gemini(chat(user("Hi"), reasoning_effort="none"))
+    assert body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 0}
+
+
+@pytest.mark.parametrize("effort", ["xhigh", "max"])
+def test_a_reasoning_effort_without_a_budget_is_refused(effort: str) -> None:
+    with pytest.raises(InvalidRequest, match=effort):
+        chat_to_gemini(chat(user("Hi"), reasoning_effort=effort))
+
+
+def test_an_unknown_response_format_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="response_format"):
+        chat_to_gemini(chat(user("Hi"), response_format={"type": "grammar"}))

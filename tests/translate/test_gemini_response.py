@@ -185,6 +185,7 @@ def test_a_blocked_prompt_is_a_client_error() -> None:
     with pytest.raises(UpstreamClientError, match="prompt blocked by Gemini: PROHIBITED_CONTENT") as caught:
         to_chat(resp)
     assert caught.value.upstream_status == 400
+    assert caught.value.code == "content_filter"
 
 
 def test_no_candidates_and_no_block_reason_is_an_invalid_answer() -> None:
@@ -216,3 +217,54 @@ def test_models_without_a_methods_list_are_kept() -> None:
 def test_a_model_list_without_models_is_invalid() -> None:
     with pytest.raises(InvalidUpstreamResponse):
         gemini_models({"error": "nope"})
+
+
+LOGPROBS_RESULT = {
+    "topCandidates": [
+        {
+            "candidates": [
+                {"token": "Paris", "tokenId": 1, "logProbability": -0.01},
+                {"token": "Lyon", "logProbability": -4.6},
+            ]
+        },
+        {"candidates": [{"token": "!", "tokenId": 2}]},
+    ],
+    "chosenCandidates": [{"token": "Paris", "tokenId": 1, "logProbability": -0.01}, {"token": "!", "tokenId": 2}],
+}
+
+
+def test_logprobs_results_become_openai_logprobs_with_their_alternatives() -> None:
+    candidate = {"content": {"parts": [{"text": "Paris!"}], "role": "model"}, "logprobsResult": LOGPROBS_RESULT}
+    choice = to_chat({"candidates": [candidate]})["choices"][0]
+    assert choice["logprobs"] == {
+        "content": [
+            {
+                "token": "Paris",
+                "logprob": -0.01,
+                "bytes": list(b"Paris"),
+                "top_logprobs": [
+                    {"token": "Paris", "logprob": -0.01, "bytes": list(b"Paris")},
+                    {"token": "Lyon", "logprob": -4.6, "bytes": list(b"Lyon")},
+                ],
+            },
+            # Protobuf JSON leaves out a log probability of 0.
+            {
+                "token": "!",
+                "logprob": 0.0,
+                "bytes": [33],
+                "top_logprobs": [{"token": "!", "logprob": 0.0, "bytes": [33]}],
+            },
+        ],
+        "refusal": None,
+    }
+
+
+def test_logprobs_without_alternatives_have_empty_top_logprobs() -> None:
+    result = {"chosenCandidates": [{"token": "Hi", "logProbability": -0.5}]}
+    candidate = {"content": {"parts": [{"text": "Hi"}], "role": "model"}, "logprobsResult": result}
+    content = to_chat({"candidates": [candidate]})["choices"][0]["logprobs"]["content"]
+    assert content == [{"token": "Hi", "logprob": -0.5, "bytes": list(b"Hi"), "top_logprobs": []}]
+
+
+def test_a_candidate_without_logprobs_has_null_logprobs() -> None:
+    assert to_chat(THINKING_ANSWER)["choices"][0]["logprobs"] is None

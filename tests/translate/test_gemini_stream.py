@@ -41,8 +41,10 @@ THINKING_STREAM = wire(
 )
 
 
-def translate(raw: bytes, *, piecewise: bool = False) -> tuple[list[Any], GeminiToChatStream]:
-    stream = GeminiToChatStream("gemini-2.5-flash", 1_700_000_000)
+def translate(
+    raw: bytes, *, piecewise: bool = False, include_usage: bool = False
+) -> tuple[list[Any], GeminiToChatStream]:
+    stream = GeminiToChatStream("gemini-2.5-flash", 1_700_000_000, include_usage=include_usage)
     pieces = [raw[i : i + 1] for i in range(len(raw))] if piecewise else [raw]
     out = b"".join(stream.feed(piece) for piece in pieces) + stream.close()
     return [_load(e.data) for e in SSEParser().feed(out)], stream
@@ -78,15 +80,35 @@ def test_thoughts_stream_as_reasoning_content_and_text_as_content() -> None:
 
 def test_a_finish_reason_ends_the_choice_in_its_own_chunk() -> None:
     chunks, _ = translate(THINKING_STREAM)
-    last_choice = chunks[-3]["choices"][0]
+    last_choice = chunks[-2]["choices"][0]
     assert (last_choice["delta"], last_choice["finish_reason"]) == ({}, "stop")
 
 
-def test_a_finished_stream_closes_with_usage_then_done() -> None:
+def test_a_finished_stream_closes_with_done() -> None:
     chunks, _ = translate(THINKING_STREAM)
+    assert chunks[-1] == "[DONE]"
+    assert all("usage" not in chunk and chunk["choices"] for chunk in chunks[:-1])
+
+
+def test_with_include_usage_a_finished_stream_closes_with_usage_then_done() -> None:
+    chunks, _ = translate(THINKING_STREAM, include_usage=True)
     assert chunks[-2]["choices"] == []
     assert chunks[-2]["usage"]["completion_tokens"] == 27
     assert chunks[-1] == "[DONE]"
+
+
+def test_with_include_usage_every_other_chunk_carries_a_null_usage() -> None:
+    chunks, _ = translate(THINKING_STREAM, include_usage=True)
+    assert {chunk["usage"] for chunk in chunks[:-2]} == {None}
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_the_usage_is_reported_whether_or_not_the_client_sees_it(include_usage: bool) -> None:
+    reported: list[Any] = []
+    stream = GeminiToChatStream("m", 0, include_usage=include_usage, on_usage=reported.append)
+    stream.feed(THINKING_STREAM)
+    stream.close()
+    assert [usage["completion_tokens"] for usage in reported] == [27]
 
 
 def test_bytes_fed_one_at_a_time_give_the_same_stream() -> None:
@@ -147,7 +169,7 @@ def test_the_last_usage_seen_is_the_one_reported() -> None:
         says({"text": "Hi"}, usageMetadata={"promptTokenCount": 9, "totalTokenCount": 9}),
         says({"text": "!"}, finish="STOP", usageMetadata=USAGE),
     )
-    assert translate(raw)[0][-2]["usage"]["total_tokens"] == 36
+    assert translate(raw, include_usage=True)[0][-2]["usage"]["total_tokens"] == 36
 
 
 def test_a_stream_without_usage_closes_with_done_alone() -> None:
@@ -226,3 +248,13 @@ def test_a_stream_is_complete_only_once_every_choice_finished() -> None:
     out = stream.feed(wire(two_candidates(), event([{"finishReason": "STOP", "index": 0}])))
     assert stream.close() == b""
     assert b"[DONE]" not in out
+
+
+def test_streamed_logprobs_ride_on_the_content_delta_of_their_event() -> None:
+    result = {"chosenCandidates": [{"token": "Hi", "logProbability": -0.5}]}
+    candidate = {"content": {"parts": [{"text": "Hi"}], "role": "model"}, "index": 0, "logprobsResult": result}
+    chunks, _ = translate(wire(event([candidate]), says({"text": "!"}, finish="STOP")))
+    logprobs = [chunk["choices"][0]["logprobs"] for chunk in chunks if isinstance(chunk, dict)]
+    assert logprobs[1] == {"content": [{"token": "Hi", "logprob": -0.5, "bytes": list(b"Hi"), "top_logprobs": []}],
+                           "refusal": None}  # fmt: skip
+    assert logprobs[0] is None and logprobs[2] is None

@@ -102,3 +102,17 @@ def test_usage_quoted_inside_generated_text_is_not_counted() -> None:
 def test_counts_far_from_any_usage_mark_are_not_read() -> None:
     stray = b'data: {"note":{"prompt_tokens":7}}\n\n' + b"x" * 4096
     assert meter_over(pieces(stray, 512)).tokens() is None
+
+
+def test_a_usage_object_recorded_aside_counts_as_if_it_had_passed() -> None:
+    meter = UsageMeter()
+    meter.record({"prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290,
+                  "prompt_tokens_details": {"cached_tokens": 1024},
+                  "completion_tokens_details": {"reasoning_tokens": 12}})  # fmt: skip
+    assert meter.tokens() == OPENAI_TOKENS
+
+
+def test_usage_recorded_aside_and_usage_seen_in_the_stream_are_not_added_twice() -> None:
+    meter = meter_over(OPENAI_STREAM.split(b"\n\n"))
+    meter.record({"prompt_tokens": 1234, "completion_tokens": 56, "prompt_tokens_details": {"cached_tokens": 1024}})
+    assert meter.tokens() == OPENAI_TOKENS

@@ -65,7 +65,8 @@ class CompletionRoutes:
                 body = _without_zero_temperature(raw, target.model, mode)
             else:
                 body = with_model(raw, model, target.model)
-            calls.append(Call(target.provider.name, target.model, endpoint, body, stream=envelope.stream is True))
+            stream = envelope.stream is True
+            calls.append(Call(target.provider.name, target.model, endpoint, body, stream, client_model=model))
         return calls, on_context_length
 
 

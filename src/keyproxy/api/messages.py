@@ -91,7 +91,7 @@ class MessagesRoutes:
             if chat is None:
                 chat = messages_to_chat(msgspec.json.decode(raw))
             body = msgspec.json.encode({**chat, "model": target.model})
-            calls.append(Call(name, target.model, "chat", body, stream))
+            calls.append(Call(name, target.model, "chat", body, stream, client_model=model))
         return calls, on_context_length
 
 

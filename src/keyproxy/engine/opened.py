@@ -34,8 +34,9 @@ class Opened:
     attempts: int = 0
     upstream_seconds: float = 0.0
     """Time spent waiting on upstreams, across every attempt, until this answer (or its first chunk)."""
+    meter: UsageMeter = field(default_factory=UsageMeter, repr=False)
+    """Reads a stream's tokens as its chunks pass; a translator also hands it usage kept from the client."""
     _settle: Settle | None = field(default=None, repr=False)
-    _meter: UsageMeter | None = field(default=None, repr=False)
     _streamed: int = 0
     _first_taken: bool = False
     _done: bool = False
@@ -56,9 +57,7 @@ class Opened:
             except StopAsyncIteration:
                 return None
         if chunk:
-            if self._meter is None:
-                self._meter = UsageMeter()
-            self._meter.observe(chunk)
+            self.meter.observe(chunk)
             self._streamed += len(chunk)
         return chunk
 
@@ -76,6 +75,6 @@ class Opened:
         if self._settle is None:
             return
         if self.streaming:
-            await self._settle(error, record, self._meter.tokens() if self._meter else None, self._streamed)
+            await self._settle(error, record, self.meter.tokens(), self._streamed)
         else:
             await self._settle(error, record, tokens_from_body(self.body), len(self.body))

@@ -34,7 +34,7 @@ from keyproxy.providers.hints.ratelimit_headers import parse_headroom
 from keyproxy.redact import scrub
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.transport.base import Transport, UpstreamResponse
-from keyproxy.usage.tokens import estimate
+from keyproxy.usage.tokens import UsageMeter, estimate
 
 __all__ = ["Call", "Opened", "Router"]
 
@@ -168,9 +168,13 @@ class Router:
                 body = scrub(await response.read(), pool.hidden)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
             if call.stream and _is_event_stream(response.headers):
-                chunks = pool.adapter.read_stream(call, response.iter_chunks(self.keepalive))
+                # The meter reads usage from the relayed chunks, and takes what a translator keeps from the client.
+                meter = UsageMeter()
+                chunks = pool.adapter.read_stream(call, response.iter_chunks(self.keepalive), meter.record)
                 first = await _first_chunk(chunks)
-                opened = Opened(response.status, response.headers, first_chunk=first, response=response, chunks=chunks)
+                opened = Opened(
+                    response.status, response.headers, first_chunk=first, response=response, chunks=chunks, meter=meter
+                )
             else:
                 body = pool.adapter.read_body(call, await response.read())
                 opened = Opened(response.status, response.headers, body=body)
@@ -188,9 +192,7 @@ class Router:
         opened.upstream_seconds = first_byte
         # A key with nothing to clear needs no success written: one store round trip less per request.
         clean = status.failures == 0 and status.cooldown_until == 0 and status.benched_until == 0
-        opened._settle = functools.partial(
-            self._settle, pool, index, call, bucket, attempt, started, first_byte, clean
-        )
+        opened._settle = functools.partial(self._settle, pool, index, call, bucket, attempt, started, first_byte, clean)
         if not opened.streaming:
             await opened.finish()
         return opened

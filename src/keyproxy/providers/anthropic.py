@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator, Mapping
 import msgspec
 
 from keyproxy.errors import (
+    ErrorClass,
     InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamRateLimited,
     UpstreamStatusError,
     status_error_class,
 )
-from keyproxy.providers.base import Call
+from keyproxy.providers.base import Call, UsageReport, refusing_for
 from keyproxy.providers.hints.ratelimit_headers import reset_hint
 from keyproxy.providers.hints.retry_after import parse_retry_after
-from keyproxy.providers.wire import error_message, error_object, load_answer
+from keyproxy.providers.wire import asks_for_usage, error_message, error_object, load_answer
 from keyproxy.translate.anthropic_errors import BY_NAME
 from keyproxy.translate.anthropic_request import chat_to_messages
 from keyproxy.translate.anthropic_response import messages_response_to_chat
@@ -42,7 +43,8 @@ class AnthropicAdapter:
             raise InvalidRequest("Anthropic offers no embeddings endpoint")
         body = call.body
         if call.endpoint == "chat":
-            body = msgspec.json.encode(chat_to_messages(msgspec.json.decode(body)))
+            with refusing_for(call):
+                body = msgspec.json.encode(chat_to_messages(msgspec.json.decode(body)))
         # The client's own anthropic-version and anthropic-beta go through: it knows what it asks for.
         headers = {**self._headers(secret), **call.headers}
         return UpstreamRequest("POST", self.base_url + path, headers, body)
@@ -55,13 +57,15 @@ class AnthropicAdapter:
             raise InvalidUpstreamResponse("upstream answered 2xx without a message")
         if call.endpoint == "messages":
             return body
-        model = data.get("model") or ""
-        return msgspec.json.encode(messages_response_to_chat(data, model=model, created=int(time.time())))
+        answer = messages_response_to_chat(data, model=call.answer_model, created=int(time.time()))
+        return msgspec.json.encode(answer)
 
-    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes], report: UsageReport) -> AsyncIterator[bytes]:
         if call.endpoint == "messages":
             return chunks
-        return translated(chunks, MessagesToChatStream(call.model, int(time.time())))
+        include_usage = asks_for_usage(call.body)
+        stream = MessagesToChatStream(call.answer_model, int(time.time()), include_usage=include_usage, on_usage=report)
+        return translated(chunks, stream)
 
     def models_request(self, secret: str) -> UpstreamRequest:
         headers = self._headers(secret)
@@ -82,7 +86,11 @@ class AnthropicAdapter:
         retry_after = parse_retry_after(headers, now)
         if retry_after is None and cls is UpstreamRateLimited:
             retry_after = reset_hint(headers, now)
-        return cls(
+        classified = cls(
             error_message(error, status), upstream_status=status, body=body, headers=headers,
             retry_after=retry_after,
         )  # fmt: skip
+        if known is not None and classified.error_class is ErrorClass.CLIENT_ERROR:
+            # The type is Anthropic's code for what went wrong; clients of other dialects see it as the code.
+            classified.code = known.name
+        return classified

@@ -7,14 +7,17 @@ the way). Adapters of other protocols translate the request there and the answer
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from keyproxy.errors import UpstreamStatusError
+from keyproxy.errors import InvalidRequest, UpstreamStatusError
 from keyproxy.transport.base import UpstreamRequest
 
 Endpoint = Literal["chat", "embeddings", "messages", "count_tokens"]
+UsageReport = Callable[[Mapping[str, Any]], None]
+"""Takes a usage object (OpenAI's or Anthropic's shape) a stream reported without showing it to the client."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,12 @@ class Call:
     stream: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
     """Client headers the upstream protocol defines and should see (e.g. `anthropic-beta`)."""
+    client_model: str = ""
+    """The model as the client named it, which a translated answer carries; "" means `model`."""
+
+    @property
+    def answer_model(self) -> str:
+        return self.client_model or self.model
 
 
 class ProviderAdapter(Protocol):
@@ -42,9 +51,10 @@ class ProviderAdapter(Protocol):
         not an answer."""
         ...
 
-    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes], report: UsageReport) -> AsyncIterator[bytes]:
         """The upstream's event stream in the call endpoint's wire format. Empty pieces (silences) pass
-        through; a stream that breaks off is not given an end it never had."""
+        through; a stream that breaks off is not given an end it never had. Usage the stream carries but the
+        client did not ask to see (a translated stream without `include_usage`) goes to `report` instead."""
         ...
 
     def models_request(self, secret: str) -> UpstreamRequest: ...
@@ -56,3 +66,12 @@ class ProviderAdapter(Protocol):
     def classify(self, status: int, headers: Mapping[str, str], body: bytes, now: float) -> UpstreamStatusError:
         """The error an error status means, with the upstream's retry hint when it gave one."""
         ...
+
+
+@contextmanager
+def refusing_for(call: Call) -> Iterator[None]:
+    """A request a translator refuses says which configured provider it was meant for."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"{exc.message} (provider {call.provider!r}, model {call.model!r})") from None

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from keyproxy.errors import (
+    ErrorClass,
     InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamKeyRejected,
@@ -17,10 +18,10 @@ from keyproxy.errors import (
     UpstreamStatusError,
     status_error_class,
 )
-from keyproxy.providers.base import Call
+from keyproxy.providers.base import Call, UsageReport, refusing_for
 from keyproxy.providers.hints.google_errors import parse_google_error
 from keyproxy.providers.hints.retry_after import parse_retry_after
-from keyproxy.providers.wire import error_message, error_object, load_answer
+from keyproxy.providers.wire import asks_for_usage, error_message, error_object, load_answer
 from keyproxy.translate.gemini_request import chat_to_gemini, embeddings_to_gemini
 from keyproxy.translate.gemini_response import gemini_embeddings_to_openai, gemini_models, gemini_to_chat
 from keyproxy.translate.gemini_stream import GeminiToChatStream
@@ -39,14 +40,15 @@ class GeminiAdapter:
     def request(self, call: Call, secret: str) -> UpstreamRequest:
         model = _model_segment(call.model)
         data = msgspec.json.decode(call.body)
-        if call.endpoint == "chat":
-            action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
-            payload = chat_to_gemini(data)
-        elif call.endpoint == "embeddings":
-            action = "batchEmbedContents"
-            payload = embeddings_to_gemini(data, model=call.model)
-        else:
-            raise InvalidRequest(f"Gemini has no {call.endpoint} endpoint")
+        with refusing_for(call):
+            if call.endpoint == "chat":
+                action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
+                payload = chat_to_gemini(data)
+            elif call.endpoint == "embeddings":
+                action = "batchEmbedContents"
+                payload = embeddings_to_gemini(data, model=call.model)
+            else:
+                raise InvalidRequest(f"Gemini has no {call.endpoint} endpoint")
         headers = {"x-goog-api-key": secret, "content-type": "application/json"}
         url = f"{self.base_url}/models/{model}:{action}"
         return UpstreamRequest("POST", url, headers, msgspec.json.encode(payload))
@@ -58,12 +60,14 @@ class GeminiAdapter:
         if call.endpoint == "embeddings":
             # The encoding the client asked for decides the answer's shape; Gemini always sends floats.
             encoding = msgspec.json.decode(call.body).get("encoding_format")
-            embeddings = gemini_embeddings_to_openai(data, model=call.model, encoding_format=encoding)
+            embeddings = gemini_embeddings_to_openai(data, model=call.answer_model, encoding_format=encoding)
             return msgspec.json.encode(embeddings)
-        return msgspec.json.encode(gemini_to_chat(data, model=call.model, created=int(time.time())))
+        return msgspec.json.encode(gemini_to_chat(data, model=call.answer_model, created=int(time.time())))
 
-    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        return translated(chunks, GeminiToChatStream(call.model, int(time.time())))
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes], report: UsageReport) -> AsyncIterator[bytes]:
+        include_usage = asks_for_usage(call.body)
+        stream = GeminiToChatStream(call.answer_model, int(time.time()), include_usage=include_usage, on_usage=report)
+        return translated(chunks, stream)
 
     def models_request(self, secret: str) -> UpstreamRequest:
         return UpstreamRequest("GET", self.base_url + "/models?pageSize=1000", {"x-goog-api-key": secret})
@@ -85,10 +89,14 @@ class GeminiAdapter:
             retry_after = retry_after if retry_after is not None else quota.retry_after
             if quota.daily:
                 cls = UpstreamQuotaExhausted
-        return cls(
+        classified = cls(
             error_message(error, status), upstream_status=status, body=body, headers=headers,
             retry_after=retry_after,
         )  # fmt: skip
+        if classified.error_class is ErrorClass.CLIENT_ERROR and isinstance(error.get("status"), str):
+            # Google's canonical code (INVALID_ARGUMENT, NOT_FOUND...): what clients of other dialects see as code.
+            classified.code = error["status"].lower()
+        return classified
 
 
 def _model_segment(model: str) -> str:

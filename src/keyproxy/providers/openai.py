@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 from keyproxy.errors import (
+    ErrorClass,
     InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamClientError,
@@ -13,7 +14,7 @@ from keyproxy.errors import (
     UpstreamStatusError,
     status_error_class,
 )
-from keyproxy.providers.base import Call
+from keyproxy.providers.base import Call, UsageReport
 from keyproxy.providers.hints.google_errors import parse_google_error
 from keyproxy.providers.hints.ratelimit_headers import reset_hint
 from keyproxy.providers.hints.retry_after import parse_retry_after
@@ -73,13 +74,17 @@ class OpenAIAdapter:
                 retry_after = reset_hint(headers, now)
         elif cls is UpstreamClientError and error.get("code") == "context_length_exceeded":
             cls = UpstreamContextTooLong
-        return cls(
+        classified = cls(
             error_message(error, status),
             upstream_status=status,
             body=body,
             headers=headers,
             retry_after=retry_after,
         )
+        if classified.error_class is ErrorClass.CLIENT_ERROR and isinstance(error.get("code"), str) and error["code"]:
+            # Kept for a client of another dialect, or when the body is rebuilt in OpenAI's shape.
+            classified.code = error["code"]
+        return classified
 
     def read_body(self, call: Call, body: bytes) -> bytes:
         data = load_answer(body)
@@ -87,5 +92,5 @@ class OpenAIAdapter:
             raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
         return body
 
-    def read_stream(self, call: Call, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        return chunks  # already OpenAI's format: no extra hop per chunk
+    def read_stream(self, call: Call, chunks: AsyncIterator[bytes], report: UsageReport) -> AsyncIterator[bytes]:
+        return chunks  # already OpenAI's format, usage chunk included when asked for: no extra hop per chunk

@@ -1,4 +1,5 @@
-"""JSON reading every adapter shares: an upstream's answer, and the error object inside an error body."""
+"""JSON reading every adapter shares: an upstream's answer, the error object inside an error body, and what an
+OpenAI request asks of its stream."""
 
 from __future__ import annotations
 
@@ -20,15 +21,34 @@ def load_answer(body: bytes) -> Any:
 
 
 def error_object(body: bytes) -> dict[str, Any]:
-    """The `error` object of an error body, or {} when there is none; some servers wrap it in a list."""
+    """The `error` object of an error body, or {} when there is none; some servers wrap it in a list, and some
+    (vLLM, Mistral) put its fields at the top level as `{"object": "error", "message", ...}`."""
     try:
         data = msgspec.json.decode(body) if body else None
     except msgspec.DecodeError:
         return {}
     if isinstance(data, list) and data:
         data = data[0]
+    if isinstance(data, dict) and data.get("object") == "error":
+        return data
     error = data.get("error") if isinstance(data, dict) else None
     return error if isinstance(error, dict) else {}
+
+
+class _Streaming(msgspec.Struct):
+    stream_options: Any = None
+
+
+_streaming = msgspec.json.Decoder(_Streaming)
+
+
+def asks_for_usage(body: bytes) -> bool:
+    """Whether an OpenAI chat request asks for the stream's usage chunk (`stream_options.include_usage`)."""
+    try:
+        options = _streaming.decode(body).stream_options
+    except msgspec.DecodeError:
+        return False
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def error_message(error: dict[str, Any], status: int) -> str:

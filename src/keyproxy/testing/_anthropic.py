@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from keyproxy.testing._anthropic_errors import anthropic_error
 from keyproxy.testing._anthropic_stream import message_stream
 from keyproxy.testing._delivery import JsonReply, Reply
-from keyproxy.testing._text import fake_arguments, images_note, words
+from keyproxy.testing._schema import instance, open_object
+from keyproxy.testing._text import fake_arguments, images_note, named_tools, words
 
 THOUGHT = "Thinking about it."
 SIGNATURE = "sig_fake"
@@ -64,6 +67,12 @@ def _problem(body: dict[str, Any], *, need_max_tokens: bool) -> str | None:
         return "messages: Field required"
     if not messages:
         return "messages: at least one message is required"
+    schema = _output_schema(body)
+    where = open_object(schema) if schema is not None else None
+    if where is not None:
+        return (
+            f"output_config.format.{where}: For 'object' type, 'additionalProperties' must be explicitly set to false"
+        )
     return None
 
 
@@ -75,27 +84,45 @@ def _content(body: dict[str, Any], serial: int) -> list[dict[str, Any]]:
     user: dict[str, Any] = next((m for m in reversed(body["messages"]) if m.get("role") == "user"), {})
     content = user.get("content")
     results = [block for block in _blocks(content) if block.get("type") == "tool_result"]
-    tool = None if results else _chosen_tool(body.get("tools"), body.get("tool_choice"))
+    tools = [] if results else _chosen_tools(body.get("tools"), body.get("tool_choice"), _text(content))
+    schema = _output_schema(body)
     if results:
         said = " ".join(_text(block.get("content")) for block in results)
         blocks.append({"type": "text", "text": "Tool said: " + said})
-    elif tool is not None:
-        arguments = fake_arguments(tool.get("input_schema"))
-        blocks.append({"type": "tool_use", "id": f"toolu_fake_{serial}", "name": tool["name"], "input": arguments})
+    elif tools:
+        for n, tool in enumerate(tools):
+            arguments = fake_arguments(tool.get("input_schema"))
+            call_id = f"toolu_fake_{serial}_{n}" if n else f"toolu_fake_{serial}"
+            blocks.append({"type": "tool_use", "id": call_id, "name": tool["name"], "input": arguments})
+    elif schema is not None:
+        blocks.append({"type": "text", "text": msgspec.json.encode(instance(schema)).decode()})
     else:
         images = sum(1 for block in _blocks(content) if block.get("type") == "image")
         blocks.append({"type": "text", "text": "Echo: " + _text(content) + images_note(images)})
     return blocks
 
 
-def _chosen_tool(tools: object, choice: object) -> dict[str, Any] | None:
-    """The tool named by `tool_choice`, else the first; None when tools are off or absent."""
+def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema of `output_config.format`, or of the older `output_format`, that the answer must follow."""
+    config = body.get("output_config")
+    found = config.get("format") if isinstance(config, dict) else None
+    found = found or body.get("output_format")
+    schema = found.get("schema") if isinstance(found, dict) and found.get("type") == "json_schema" else None
+    return schema if isinstance(schema, dict) else None
+
+
+def _chosen_tools(tools: object, choice: object, said: str) -> list[dict[str, Any]]:
+    """The tool named by `tool_choice`, else those the prompt names (one if parallel use is disabled), else the
+    first; none when tools are off or absent."""
     if not isinstance(tools, list) or (isinstance(choice, dict) and choice.get("type") == "none"):
-        return None
+        return []
     named = [tool for tool in tools if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
     if isinstance(choice, dict) and choice.get("type") == "tool":
-        named = [tool for tool in named if tool["name"] == choice.get("name")] or named
-    return named[0] if named else None
+        return ([tool for tool in named if tool["name"] == choice.get("name")] or named)[:1]
+    wanted = named_tools([tool["name"] for tool in named], said)
+    if wanted and not (isinstance(choice, dict) and choice.get("disable_parallel_tool_use") is True):
+        return [tool for tool in named if tool["name"] in wanted]
+    return named[:1]
 
 
 def _blocks(content: object) -> list[dict[str, Any]]:

@@ -14,10 +14,13 @@ import msgspec
 
 from keyproxy.testing._delivery import JsonReply, Reply, StreamReply, data_frames
 from keyproxy.testing._gemini_errors import google_error
-from keyproxy.testing._text import fake_arguments, images_note, word_pieces, words
+from keyproxy.testing._schema import instance
+from keyproxy.testing._text import echo_object, fake_arguments, images_note, named_tools, word_pieces, words
 
 BLOCKED_MODEL = "blocked-model"
 THOUGHT = "Thinking about it."
+LOGPROB = -0.25
+"""The log probability of every token the fake says; the alternatives it offers are each one less likely."""
 
 Stream = Literal["sse", "json"]
 
@@ -35,17 +38,24 @@ def generate_reply(body: dict[str, Any], *, model: str, stream: Stream | None) -
         blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage, "modelVersion": model}
         return _delivered([blocked], stream)
 
+    config = _mapping(pick(body, "generationConfig"))
+    count = pick(config, "candidateCount") or 1
+    if not isinstance(count, int) or not 1 <= count <= 8:
+        return JsonReply(
+            400, google_error(400, "* GenerateContentRequest.generation_config.candidate_count: must be 1 to 8")
+        )
+    shape = _Shape(model, count, _top_logprobs(config))
     parts = _answer(body, contents)
     thoughts = sum(words(part["text"]) for part in parts if part.get("thought"))
-    answer = sum(_words(part) for part in parts if not part.get("thought"))
+    answer = sum(_words(part) for part in parts if not part.get("thought")) * count
     usage = {"promptTokenCount": prompt, "candidatesTokenCount": answer, "totalTokenCount": prompt + answer + thoughts}
     if thoughts:
         usage["thoughtsTokenCount"] = thoughts
     if stream is None:
-        return JsonReply(200, _response(parts, model, usage))
+        return JsonReply(200, shape.response(parts, usage))
     pieces = [piece for part in parts for piece in _pieces(part)]
-    responses = [_response([piece], model) for piece in pieces[:-1]]
-    responses.append(_response(pieces[-1:], model, usage))
+    responses = [shape.response([piece]) for piece in pieces[:-1]]
+    responses.append(shape.response(pieces[-1:], usage))
     return _delivered(responses, stream)
 
 
@@ -74,32 +84,87 @@ def _proto_name(name: str) -> str:
     return _UPPER.sub(r"_\1", name).lower()
 
 
+class _Shape:
+    """What every response of one answer shares: the model, how many candidates, whether logprobs were asked."""
+
+    __slots__ = ("count", "model", "top")
+
+    def __init__(self, model: str, count: int, top: int | None) -> None:
+        self.model = model
+        self.count = count
+        self.top = top
+
+    def response(self, parts: list[dict[str, Any]], usage: dict[str, int] | None = None) -> dict[str, Any]:
+        """One GenerateContentResponse; `usage` marks the last one, which also carries the finish reason."""
+        candidates = []
+        for index in range(self.count):
+            candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
+            if usage is not None:
+                candidate["finishReason"] = "STOP"
+            if self.top is not None:
+                candidate["logprobsResult"] = _logprobs(parts, self.top)
+            candidate["index"] = index
+            candidates.append(candidate)
+        response: dict[str, Any] = {"candidates": candidates}
+        if usage is not None:
+            response["usageMetadata"] = usage
+        response["modelVersion"] = self.model
+        return response
+
+
+def _top_logprobs(config: dict[str, Any]) -> int | None:
+    """None without responseLogprobs; else how many alternatives each token lists (`logprobs`, 0 if absent)."""
+    if pick(config, "responseLogprobs") is not True:
+        return None
+    top = pick(config, "logprobs")
+    return top if isinstance(top, int) else 0
+
+
+def _logprobs(parts: list[dict[str, Any]], top: int) -> dict[str, Any]:
+    tokens = [piece for part in parts if isinstance(part.get("text"), str) and not part.get("thought")
+              for piece in word_pieces(part["text"])]  # fmt: skip
+    result: dict[str, Any] = {"chosenCandidates": [{"token": token, "logProbability": LOGPROB} for token in tokens]}
+    if top:
+        alternatives = [{"token": f"alt{n}", "logProbability": LOGPROB - n} for n in range(1, top)]
+        result["topCandidates"] = [
+            {"candidates": [{"token": token, "logProbability": LOGPROB}, *alternatives]} for token in tokens
+        ]
+    return result
+
+
 def _answer(body: dict[str, Any], contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
-    thinking = pick(_mapping(pick(body, "generationConfig")), "thinkingConfig")
+    config = _mapping(pick(body, "generationConfig"))
+    thinking = pick(config, "thinkingConfig")
     if isinstance(thinking, dict) and pick(thinking, "includeThoughts") is True:
         parts.append({"text": THOUGHT, "thought": True})
     results = [pick(part, "functionResponse") for part in parts_of(contents[-1])]
     results = [result for result in results if isinstance(result, dict)]
-    declaration = None if results else _chosen_function(body)
+    user: dict[str, Any] = next((c for c in reversed(contents) if c.get("role", "user") == "user"), {})
+    declarations = [] if results else _chosen_functions(body, _text(user))
     if results:
         said = " ".join(msgspec.json.encode(result.get("response")).decode() for result in results)
         parts.append({"text": "Tool said: " + said})
-    elif declaration is not None:
-        schema = pick(declaration, "parameters") or pick(declaration, "parametersJsonSchema")
-        parts.append({"functionCall": {"name": declaration["name"], "args": fake_arguments(schema)}})
+    elif declarations:
+        for declaration in declarations:
+            schema = pick(declaration, "parameters") or pick(declaration, "parametersJsonSchema")
+            parts.append({"functionCall": {"name": declaration["name"], "args": fake_arguments(schema)}})
+    elif pick(config, "responseMimeType") == "application/json":
+        schema = pick(config, "responseSchema") or pick(config, "responseJsonSchema")
+        value = instance(schema) if isinstance(schema, dict) else echo_object(_text(user))
+        parts.append({"text": msgspec.json.encode(value).decode()})
     else:
-        user: dict[str, Any] = next((c for c in reversed(contents) if c.get("role", "user") == "user"), {})
         images = sum(1 for part in parts_of(user) if isinstance(pick(part, "inlineData"), dict))
         parts.append({"text": "Echo: " + _text(user) + images_note(images)})
     return parts
 
 
-def _chosen_function(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The first declared function (of those allowed, in mode ANY); None in mode NONE or without any."""
+def _chosen_functions(body: dict[str, Any], said: str) -> list[dict[str, Any]]:
+    """The declared functions the prompt names (of those allowed), else the first; none in mode NONE or without
+    any. Gemini has no switch for one call per turn, so every named function is called."""
     calling = _mapping(pick(_mapping(pick(body, "toolConfig")), "functionCallingConfig"))
     if str(calling.get("mode", "AUTO")).upper() == "NONE":
-        return None
+        return []
     tools = body.get("tools")
     declared = [
         declaration
@@ -111,7 +176,8 @@ def _chosen_function(body: dict[str, Any]) -> dict[str, Any] | None:
     allowed = pick(calling, "allowedFunctionNames")
     if isinstance(allowed, list):
         declared = [d for d in declared if d["name"] in allowed] or declared
-    return declared[0] if declared else None
+    wanted = named_tools([d["name"] for d in declared], said)
+    return [d for d in declared if d["name"] in wanted] or declared[:1]
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -139,19 +205,6 @@ def _pieces(part: dict[str, Any]) -> list[dict[str, Any]]:
         return [part]
     # Every answer text starts with two pieces ("Echo:", " ..."), so there are always two events.
     return [{"text": piece} for piece in word_pieces(text)]
-
-
-def _response(parts: list[dict[str, Any]], model: str, usage: dict[str, int] | None = None) -> dict[str, Any]:
-    """One GenerateContentResponse; `usage` marks the last one, which also carries the finish reason."""
-    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
-    if usage is not None:
-        candidate["finishReason"] = "STOP"
-    candidate["index"] = 0
-    response: dict[str, Any] = {"candidates": [candidate]}
-    if usage is not None:
-        response["usageMetadata"] = usage
-    response["modelVersion"] = model
-    return response
 
 
 def _delivered(responses: list[dict[str, Any]], stream: Stream | None) -> Reply:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 _PIECES = re.compile(r"\s*\S+|\s+")
+_WORDS = re.compile(r"[\w-]+")
 _JSON_PIECE = 8
 
 
@@ -45,3 +47,15 @@ def images_note(count: int) -> str:
     if not count:
         return ""
     return f" [{count} image]" if count == 1 else f" [{count} images]"
+
+
+def named_tools(names: Sequence[str], text: str) -> list[str]:
+    """The offered tool names that `text` mentions as words, in the order offered: a prompt that names two
+    tools gets two calls in one turn, unless the request allows one call at a time."""
+    said = set(_WORDS.findall(text))
+    return [name for name in names if name in said]
+
+
+def echo_object(text: str) -> dict[str, str]:
+    """The answer to a request for any JSON object (OpenAI's json_object, Gemini's JSON MIME type)."""
+    return {"echo": text}

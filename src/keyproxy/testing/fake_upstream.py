@@ -151,7 +151,7 @@ class FakeUpstream:
         body = json_object(raw) if raw else {}
         fields = body or {}
         key = dialect.key(headers, query)
-        self._journal.record(ReceivedRequest(method, path, key, fields, headers))
+        self._journal.record(ReceivedRequest(method, path, key, fields, headers, query))
         send = self._journal.counting(key, send)
         model = route.model or str(fields.get("model", "unknown"))
         if key is None:

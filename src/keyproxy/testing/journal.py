@@ -13,9 +13,11 @@ from keyproxy.testing._asgi import Message, Send
 
 @dataclass(frozen=True, slots=True)
 class ReceivedRequest:
-    """One request as it arrived; `body` is the parsed JSON object, or empty when there was none.
+    """One request as it arrived: `body` is the parsed JSON object (empty when there was none), `query` the
+    query string's parameters, so tests can assert on exactly what went over the wire.
 
-    The key and headers are left out of the repr so a failing assertion does not print a key.
+    The key, headers and query (Gemini takes `?key=`) are left out of the repr so a failing assertion does not
+    print a key.
     """
 
     method: str
@@ -23,6 +25,7 @@ class ReceivedRequest:
     key: str | None = field(repr=False)
     body: dict[str, Any]
     headers: Mapping[str, str] = field(repr=False)
+    query: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,36 @@ from typing import Any
 
 from keyproxy.errors import InvalidRequest
 from keyproxy.translate.anthropic_mapping import dumps
+from keyproxy.translate.fields import refuse, refuse_unhandled
+from keyproxy.translate.structured import chat_response_format
 
 _TOOL_CHOICE: dict[str, str] = {"auto": "auto", "any": "required", "none": "none"}
 _PASSED = ("model", "max_tokens", "temperature", "top_p", "top_k")
+_EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
+_ADAPTIVE_EFFORT = "medium"
+"""Adaptive thinking without an effort: OpenAI's own default effort, and a thinking budget on Gemini."""
+_HANDLED = frozenset(
+    {
+        *_PASSED,
+        "messages",
+        "system",
+        "stop_sequences",
+        "metadata",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "output_config",
+        "output_format",
+        "stream",
+        "service_tier",
+        "speed",
+        # Automatic prompt caching: chat-completions upstreams cache repeated prefixes on their own.
+        "cache_control",
+        # Anthropic's server-side clearing of old tool results: the upstream gets the whole conversation.
+        "context_management",
+    }
+)
+_TARGET = "a chat-completions upstream"
 
 
 def messages_to_chat(msg: dict[str, Any]) -> dict[str, Any]:
@@ -20,6 +47,7 @@ def messages_to_chat(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _request(msg: dict[str, Any]) -> dict[str, Any]:
+    refuse_unhandled(msg, _HANDLED, _TARGET)
     out: dict[str, Any] = {key: msg[key] for key in _PASSED if msg.get(key) is not None}
     messages: list[dict[str, Any]] = []
     if msg.get("system"):
@@ -45,14 +73,38 @@ def _request(msg: dict[str, Any]) -> dict[str, Any]:
             out["tool_choice"] = _tool_choice(choice)
             if choice.get("disable_parallel_tool_use"):
                 out["parallel_tool_calls"] = False
-    thinking = msg.get("thinking") or {}
-    if thinking.get("type") == "enabled":
-        out["reasoning_effort"] = _effort(thinking["budget_tokens"])
+    output_config = msg.get("output_config") or {}
+    refuse_unhandled(output_config, ("effort", "format"), _TARGET)
+    effort = _reasoning_effort(msg.get("thinking") or {}, output_config.get("effort"))
+    if effort is not None:
+        out["reasoning_effort"] = effort
+    output_format = output_config.get("format") or msg.get("output_format")
+    if output_format:
+        out["response_format"] = chat_response_format(output_format)
+    if msg.get("service_tier") == "standard_only":
+        out["service_tier"] = "default"
+    if msg.get("speed") not in (None, "standard"):
+        raise refuse("speed", _TARGET)
     if msg.get("stream") is not None:
         out["stream"] = msg["stream"]
         if msg["stream"]:
             out["stream_options"] = {"include_usage": True}
     return out
+
+
+def _reasoning_effort(thinking: dict[str, Any], effort: Any) -> str | None:
+    """An explicit `output_config.effort` wins; else an enabled budget maps to its effort, adaptive to the
+    default one; disabled (or no thinking) asks for none, which is every target's default."""
+    if effort is not None and effort not in _EFFORTS:
+        raise InvalidRequest(f"output_config.effort {effort!r} is not one of {', '.join(sorted(_EFFORTS))}")
+    kind = thinking.get("type")
+    if kind not in (None, "enabled", "adaptive", "disabled"):
+        raise InvalidRequest(f"thinking type {kind!r} cannot be sent to {_TARGET}: it has no equivalent")
+    if effort is not None:
+        return str(effort)
+    if kind == "enabled":
+        return _effort(thinking["budget_tokens"])
+    return _ADAPTIVE_EFFORT if kind == "adaptive" else None
 
 
 def _effort(budget_tokens: int) -> str:
@@ -150,6 +202,8 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("description"):
         function["description"] = tool["description"]
     function["parameters"] = tool["input_schema"]
+    if tool.get("strict") is True:
+        function["strict"] = True
     return {"type": "function", "function": function}
 
 

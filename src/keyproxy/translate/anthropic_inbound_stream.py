@@ -42,7 +42,6 @@ class ChatToMessagesStream:
         self._usage: dict[str, Any] | None = None
         self._stopped = False
 
-
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(event) for event in self._parser.feed(chunk))
 

@@ -7,12 +7,43 @@ from typing import Any
 import msgspec
 
 from keyproxy.errors import InvalidRequest
+from keyproxy.translate.fields import refuse, refuse_unhandled
+from keyproxy.translate.structured import anthropic_format
 
 THINKING_BUDGET: dict[str, int] = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 """`reasoning_effort` -> `thinking.budget_tokens`; 1024 is the smallest budget Anthropic accepts."""
 
 _TOOL_CHOICE: dict[str, str] = {"auto": "auto", "required": "any", "none": "none"}
 _PASSED = ("model", "temperature", "top_p", "top_k", "stream")
+_SERVICE_TIER: dict[str, str] = {"auto": "auto", "default": "standard_only"}
+_HANDLED = frozenset(
+    {
+        *_PASSED,
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "user",
+        "safety_identifier",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning_effort",
+        "n",
+        "response_format",
+        "service_tier",
+        "modalities",
+        # Asked of the answer, not of Anthropic: the usage chunk is the stream translator's to send.
+        "stream_options",
+        # Change nothing in the answer: OpenAI's cache routing and stored-completion tags, predicted output.
+        "metadata",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "prediction",
+    }
+)
+_TARGET = "Anthropic"
 
 
 def chat_to_messages(chat: dict[str, Any], *, default_max_tokens: int = 4096) -> dict[str, Any]:
@@ -24,8 +55,11 @@ def chat_to_messages(chat: dict[str, Any], *, default_max_tokens: int = 4096) ->
 
 
 def _request(chat: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
+    refuse_unhandled(chat, _HANDLED, _TARGET)
     if (chat.get("n") or 1) > 1:
         raise InvalidRequest("n > 1 cannot be sent to Anthropic, which returns one choice per request")
+    if chat.get("modalities") not in (None, ["text"]):
+        raise refuse("modalities", _TARGET)
     system, messages = _conversation(chat["messages"])
     out: dict[str, Any] = {key: chat[key] for key in _PASSED if chat.get(key) is not None}
     out["messages"] = messages
@@ -35,8 +69,18 @@ def _request(chat: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
     stop = chat.get("stop")
     if stop:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    if chat.get("user"):
-        out["metadata"] = {"user_id": chat["user"]}
+    # Both name the end user to the provider's abuse detection, which is what metadata.user_id is for.
+    user = chat.get("user") or chat.get("safety_identifier")
+    if user:
+        out["metadata"] = {"user_id": user}
+    tier = chat.get("service_tier")
+    if tier is not None:
+        if tier not in _SERVICE_TIER:
+            raise refuse("service_tier", _TARGET)
+        out["service_tier"] = _SERVICE_TIER[tier]
+    output_format = anthropic_format(chat.get("response_format"))
+    if output_format is not None:
+        out["output_config"] = {"format": output_format}
     if chat.get("tools"):
         # Without tools a tool_choice means nothing, and Anthropic rejects one sent alone.
         out["tools"] = [_tool(tool) for tool in chat["tools"]]
@@ -184,6 +228,9 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     if function.get("description"):
         out["description"] = function["description"]
     out["input_schema"] = function.get("parameters") or {"type": "object", "properties": {}}
+    if function.get("strict") is True:
+        # Anthropic's strict tool use guarantees the same as OpenAI's: arguments that match the schema.
+        out["strict"] = True
     return out
 
 

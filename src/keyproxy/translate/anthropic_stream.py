@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from keyproxy.errors import UpstreamServerError, UpstreamStatusError
@@ -11,20 +12,32 @@ from keyproxy.translate.sse import Event, SSEParser, encode
 
 
 class MessagesToChatStream:
-    """Feed it upstream bytes in any pieces; each call returns the chunks they complete, possibly none."""
+    """Feed it upstream bytes in any pieces; each call returns the chunks they complete, possibly none.
 
-    __slots__ = ("_created", "_id", "_model", "_parser", "_stopped", "_tools", "_usage")
+    As OpenAI does, the usage chunk (`choices: []`) goes out only with `include_usage`, and every other chunk
+    then carries `usage: null`. Either way the final usage is handed to `on_usage`, for the gateway's records.
+    """
 
-    def __init__(self, model: str, created: int) -> None:
+    __slots__ = ("_created", "_id", "_include_usage", "_model", "_on_usage", "_parser", "_stopped", "_tools", "_usage")
+
+    def __init__(
+        self,
+        model: str,
+        created: int,
+        *,
+        include_usage: bool = False,
+        on_usage: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> None:
         self._model = model
         self._created = created
+        self._include_usage = include_usage
+        self._on_usage = on_usage
         self._parser = SSEParser()
         self._id = ""
         self._usage: dict[str, int] = {}
         # Anthropic block index -> OpenAI tool call index, which counts tool calls only.
         self._tools: dict[int, int] = {}
         self._stopped = False
-
 
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(event) for event in self._parser.feed(chunk))
@@ -53,9 +66,12 @@ class MessagesToChatStream:
             return self._chunk({}, finish_reason(reason)) if reason else b""
         if kind == "message_stop":
             self._stopped = True
-            # Sent whether or not the client asked for stream usage: usage tracking reads it.
-            usage = self._encode({"choices": [], "usage": chat_usage(self._usage)})
-            return usage + encode("[DONE]")
+            usage = chat_usage(self._usage)
+            if self._on_usage is not None:
+                self._on_usage(usage)
+            if not self._include_usage:
+                return encode("[DONE]")
+            return self._encode({"choices": [], "usage": usage}) + encode("[DONE]")
         if kind == "error":
             raise _error(data, event.data)
         # ping, content_block_stop, and whatever event types Anthropic adds later.
@@ -92,7 +108,10 @@ class MessagesToChatStream:
 
     def _encode(self, fields: dict[str, Any]) -> bytes:
         chunk = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model}
-        return encode(dumps(chunk | fields))
+        chunk |= fields
+        if self._include_usage:
+            chunk.setdefault("usage", None)
+        return encode(dumps(chunk))
 
 
 def _error(data: dict[str, Any], raw: str) -> UpstreamStatusError:

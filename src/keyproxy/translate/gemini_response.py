@@ -54,7 +54,7 @@ def gemini_to_chat(resp: dict[str, Any], *, model: str, created: int) -> dict[st
         if parts.tool_calls:
             message["tool_calls"] = parts.tool_calls
         reason = finish_reason(candidate.get("finishReason") or "STOP", has_calls=bool(parts.tool_calls))
-        choices.append({"index": index, "message": message, "finish_reason": reason, "logprobs": None})
+        choices.append({"index": index, "message": message, "finish_reason": reason, "logprobs": logprobs(candidate)})
     completion: dict[str, Any] = {
         "id": completion_id(response_id, model, created),
         "object": "chat.completion",
@@ -105,7 +105,10 @@ def prompt_blocked(resp: dict[str, Any]) -> UpstreamClientError | None:
     reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
     if not reason:
         return None
-    return UpstreamClientError(f"prompt blocked by Gemini: {reason}", upstream_status=400)
+    blocked = UpstreamClientError(f"prompt blocked by Gemini: {reason}", upstream_status=400)
+    # What OpenAI-compatible servers (Azure's among them) call a prompt their filter refused.
+    blocked.code = "content_filter"
+    return blocked
 
 
 def choice_index(candidate: dict[str, Any], position: int) -> int:
@@ -131,6 +134,34 @@ def read_parts(candidate: dict[str, Any], *, response_id: Any, choice: int, firs
         elif isinstance(part.get("text"), str):
             (reasoning if part.get("thought") is True else text).append(part["text"])
     return Parts("".join(text), "".join(reasoning), calls)
+
+
+def logprobs(candidate: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's `logprobs` for a candidate's `logprobsResult`: each chosen token with its log probability and,
+    when asked for, the top alternatives at that position."""
+    result = candidate.get("logprobsResult")
+    chosen = result.get("chosenCandidates") if isinstance(result, dict) else None
+    if not isinstance(chosen, list):
+        return None
+    top = result.get("topCandidates") if isinstance(result, dict) else None
+    tops = top if isinstance(top, list) else []
+    content = []
+    for position, token in enumerate(chosen):
+        entry = _token_logprob(token)
+        alternatives = (
+            tops[position].get("candidates") if position < len(tops) and isinstance(tops[position], dict) else None
+        )
+        entry["top_logprobs"] = [_token_logprob(alt) for alt in alternatives] if isinstance(alternatives, list) else []
+        content.append(entry)
+    return {"content": content, "refusal": None}
+
+
+def _token_logprob(token: Any) -> dict[str, Any]:
+    text = token.get("token") if isinstance(token, dict) else None
+    text = text if isinstance(text, str) else ""
+    value = token.get("logProbability") if isinstance(token, dict) else None
+    # Gemini leaves out a log probability of 0, as protobuf JSON leaves out every zero.
+    return {"token": text, "logprob": value if isinstance(value, int | float) else 0.0, "bytes": list(text.encode())}
 
 
 def finish_reason(reason: str, *, has_calls: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -12,6 +13,7 @@ from keyproxy.translate.gemini_response import (
     choice_index,
     completion_id,
     finish_reason,
+    logprobs,
     prompt_blocked,
     read_parts,
 )
@@ -20,13 +22,37 @@ from keyproxy.translate.sse import SSEParser, encode
 
 class GeminiToChatStream:
     """Raw upstream bytes in, OpenAI SSE bytes out. Gemini sends no end marker, so the caller's `close()` at the
-    end of the upstream stream decides: the stream is whole only if every choice got a finish reason."""
+    end of the upstream stream decides: the stream is whole only if every choice got a finish reason.
 
-    __slots__ = ("_calls", "_created", "_finished", "_id", "_model", "_parser", "_response_id", "_usage")
+    As OpenAI does, the usage chunk (`choices: []`) goes out only with `include_usage`, and every other chunk
+    then carries `usage: null`. Either way the final usage is handed to `on_usage`, for the gateway's records.
+    """
 
-    def __init__(self, model: str, created: int) -> None:
+    __slots__ = (
+        "_calls",
+        "_created",
+        "_finished",
+        "_id",
+        "_include_usage",
+        "_model",
+        "_on_usage",
+        "_parser",
+        "_response_id",
+        "_usage",
+    )
+
+    def __init__(
+        self,
+        model: str,
+        created: int,
+        *,
+        include_usage: bool = False,
+        on_usage: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> None:
         self._model = model
         self._created = created
+        self._include_usage = include_usage
+        self._on_usage = on_usage
         self._parser = SSEParser()
         self._id = ""
         self._response_id: Any = None
@@ -42,8 +68,12 @@ class GeminiToChatStream:
         """Usage and `[DONE]` after a finished stream; nothing after a cut one, which must not look whole."""
         if not self._calls or self._finished != set(self._calls):
             return b""
-        usage = self._chunk([], usage=chat_usage(self._usage)) if self._usage is not None else b""
-        return usage + encode("[DONE]")
+        if self._usage is None:
+            return encode("[DONE]")
+        usage = chat_usage(self._usage)
+        if self._on_usage is not None:
+            self._on_usage(usage)
+        return (self._chunk([], usage=usage) if self._include_usage else b"") + encode("[DONE]")
 
     def _event(self, response: dict[str, Any]) -> bytes:
         if "error" in response:
@@ -85,7 +115,7 @@ class GeminiToChatStream:
             delta["tool_calls"] = [{"index": first + n, **call} for n, call in enumerate(parts.tool_calls)]
             self._calls[index] += len(parts.tool_calls)
         if delta:
-            out.append(self._chunk([_choice(index, delta)]))
+            out.append(self._chunk([_choice(index, delta, logprobs=logprobs(candidate))]))
         reason = candidate.get("finishReason")
         if isinstance(reason, str) and reason and index not in self._finished:
             self._finished.add(index)
@@ -101,7 +131,7 @@ class GeminiToChatStream:
             "model": self._model,
             "choices": choices,
         }
-        if usage is not None:
+        if usage is not None or self._include_usage:
             chunk["usage"] = usage
         return encode(msgspec.json.encode(chunk).decode())
 
@@ -115,8 +145,10 @@ class GeminiToChatStream:
         return status_error_class(code)(message, upstream_status=code)
 
 
-def _choice(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
+def _choice(
+    index: int, delta: dict[str, Any], finish: str | None = None, *, logprobs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"index": index, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
 
 
 def _decode(data: str) -> dict[str, Any]:

@@ -37,6 +37,11 @@ def tokens_from_usage(usage: Mapping[str, Any]) -> Tokens | None:
     if not isinstance(usage, Mapping):
         return None
     fields: dict[str, int] = {}
+    _read_usage(fields, usage)
+    return _tokens(fields)
+
+
+def _read_usage(fields: dict[str, int], usage: Mapping[str, Any]) -> None:
     for name in _FIELDS:
         _put(fields, name, usage.get(name))
     # OpenAI chat nests these; the Responses API nests the same counts under input_/output_ names.
@@ -46,7 +51,6 @@ def tokens_from_usage(usage: Mapping[str, Any]) -> Tokens | None:
     for details in ("completion_tokens_details", "output_tokens_details"):
         if isinstance(nested := usage.get(details), Mapping):
             _put(fields, "reasoning_tokens", nested.get("reasoning_tokens"))
-    return _tokens(fields)
 
 
 class _Answer(msgspec.Struct, gc=False):
@@ -113,6 +117,12 @@ class UsageMeter:
             name, value = match.group(1).decode(), int(match.group(2))
             if value > fields.get(name, -1):
                 fields[name] = value
+
+    def record(self, usage: Mapping[str, Any]) -> None:
+        """A usage object the stream carried but did not relay (a translator kept it from a client that did not
+        ask for usage); combined with what was seen by the same largest-value rule."""
+        if isinstance(usage, Mapping):
+            _read_usage(self._fields, usage)
 
     def tokens(self) -> Tokens | None:
         """What the stream reported, by the same rules as tokens_from_usage; None if it reported nothing."""
