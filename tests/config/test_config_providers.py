@@ -452,3 +452,30 @@ def test_proxy_api_key_priority_is_not_a_provider_priority() -> None:
     report = build({"PROXY_API_KEY_PRIORITY": "2"})
 
     assert (report.settings.providers, report.settings.warnings, report.errors) == ({}, (), ())
+
+
+def test_openai_serves_the_responses_api_itself_and_other_catalogued_providers_are_translated() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "GROQ_API_KEY": KEY_B, "GEMINI_API_KEY": KEY_C}
+    found = build(values).settings.providers
+    assert {name: found[name].responses for name in found} == {
+        "openai": "native", "groq": "translate", "gemini": "translate"}  # fmt: skip
+
+
+def test_a_custom_provider_opts_in_to_the_native_responses_api() -> None:
+    values = {"LOCAL_API_BASE": "http://127.0.0.1:8080/v1", "RESPONSES_API_LOCAL": "Native"}
+    assert provider(values, "local").responses == "native"
+    assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").responses == "translate"
+
+
+def test_openai_can_be_told_to_translate_the_responses_api() -> None:
+    assert provider({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "translate"}, "openai").responses == "translate"
+
+
+@pytest.mark.parametrize(("values", "variable"), [
+    ({"ANTHROPIC_API_KEY": KEY_A, "RESPONSES_API_ANTHROPIC": "native"}, "RESPONSES_API_ANTHROPIC"),
+    ({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "maybe"}, "RESPONSES_API_OPENAI"),
+])  # fmt: skip
+def test_a_responses_mode_that_cannot_be_is_an_error_naming_the_variable(
+    values: dict[str, str], variable: str
+) -> None:
+    assert error_variables(values) == [variable]
