@@ -1,8 +1,10 @@
-"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server."""
+"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server; and
+OpenAI's Responses API, for upstreams that serve it themselves."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import quote
 
 from keyproxy.errors import (
     InvalidRequest,
@@ -20,7 +22,7 @@ from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
 from keyproxy.transport.base import UpstreamRequest
 
-_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
+_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings", "responses": "/responses"}
 _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
 
 
@@ -42,7 +44,11 @@ class OpenAIAdapter:
         path = _PATHS.get(call.endpoint)
         if path is None:
             raise InvalidRequest(f"an OpenAI-compatible provider has no {call.endpoint} endpoint")
-        return UpstreamRequest("POST", self.root + path, self._headers(secret, json_body=True), call.body)
+        if call.resource:
+            path += "/" + quote(call.resource, safe="")
+        posted = call.method == "POST"
+        headers = self._headers(secret, json_body=posted)
+        return UpstreamRequest(call.method, self.root + path, headers, call.body if posted else None)
 
     def models_request(self, secret: str) -> UpstreamRequest:
         return UpstreamRequest("GET", self.root + "/models", self._headers(secret, json_body=False))
@@ -83,6 +89,11 @@ class OpenAIAdapter:
 
     def read_body(self, call: Call, body: bytes) -> bytes:
         data = load_answer(body)
+        if call.endpoint == "responses":
+            # A response (or the answer to its deletion) always has an id; its `error` field is null or a failure.
+            if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+                raise InvalidUpstreamResponse("upstream answered 2xx without a response")
+            return body
         if not isinstance(data, dict) or ("error" in data and not ("choices" in data or "data" in data)):
             raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
         return body
