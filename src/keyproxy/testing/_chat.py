@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from keyproxy.testing._delivery import DONE, JsonReply, Reply, StreamReply, data_frames
-from keyproxy.testing._text import fake_arguments, images_note, json_pieces, word_pieces, words
+from keyproxy.testing._text import fake_arguments, fake_json, images_note, json_pieces, word_pieces, words
 from keyproxy.testing.responses import invalid_request
 
 
@@ -73,6 +73,9 @@ def _answer(messages: list[dict[str, Any]], body: dict[str, Any], serial: int) -
     tool = _chosen_tool(body.get("tools"), body.get("tool_choice"))
     if tool is not None:
         return None, _ToolCall(f"call_fake_{serial}", tool["name"], _arguments(tool.get("parameters")))
+    form = body.get("response_format")
+    if isinstance(form, dict) and form.get("type") == "json_schema" and isinstance(form.get("json_schema"), dict):
+        return fake_json(form["json_schema"].get("schema")), None
     user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     return "Echo: " + _text(user.get("content")) + _images(user.get("content")), None
 

@@ -14,7 +14,7 @@ import msgspec
 
 from keyproxy.testing._delivery import JsonReply, Reply, StreamReply, data_frames
 from keyproxy.testing._gemini_errors import google_error
-from keyproxy.testing._text import fake_arguments, images_note, word_pieces, words
+from keyproxy.testing._text import fake_arguments, fake_json, images_note, word_pieces, words
 
 BLOCKED_MODEL = "blocked-model"
 THOUGHT = "Thinking about it."
@@ -88,6 +88,8 @@ def _answer(body: dict[str, Any], contents: list[dict[str, Any]]) -> list[dict[s
     elif declaration is not None:
         schema = pick(declaration, "parameters") or pick(declaration, "parametersJsonSchema")
         parts.append({"functionCall": {"name": declaration["name"], "args": fake_arguments(schema)}})
+    elif (answer_schema := pick(_mapping(pick(body, "generationConfig")), "responseSchema")) is not None:
+        parts.append({"text": fake_json(answer_schema)})
     else:
         user: dict[str, Any] = next((c for c in reversed(contents) if c.get("role", "user") == "user"), {})
         images = sum(1 for part in parts_of(user) if isinstance(pick(part, "inlineData"), dict))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -39,6 +40,27 @@ def fake_arguments(schema: object) -> dict[str, Any]:
         and isinstance(properties.get(name), dict)
         and str(properties[name].get("type", "")).lower() == "string"
     }
+
+
+def fake_json(schema: object) -> str:
+    """A JSON text matching a JSON schema (or Gemini's schema): "fake" for strings, 1 for numbers, true,
+    empty arrays, the first enum value; every property filled, as strict schemas require."""
+    return json.dumps(_fake_value(schema), separators=(",", ":"))
+
+
+def _fake_value(schema: object) -> Any:
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(options, list) and options:
+        return _fake_value(options[0])
+    kind = str(schema.get("type", "object" if "properties" in schema else "")).lower()
+    if kind == "object":
+        properties = schema.get("properties")
+        return {name: _fake_value(sub) for name, sub in properties.items()} if isinstance(properties, dict) else {}
+    return {"string": "fake", "integer": 1, "number": 1, "boolean": True, "array": []}.get(kind)
 
 
 def images_note(count: int) -> str:
