@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from keyproxy.api.asgi import Receive, Send
 from keyproxy.api.dialect import Dialect
 from keyproxy.engine.router import Opened
-from keyproxy.errors import InvalidUpstreamResponse, UpstreamError
+from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
 
 _TAIL = 32
@@ -19,6 +20,20 @@ SSE_HEADERS = [
 ]
 
 
+class StreamEnd(Protocol):
+    """How a stream ends when its end and its error event depend on what went before: the Responses API
+    numbers every event and ends with the whole response, which no fixed marker at the tail can show."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream's own last event has been relayed."""
+        ...
+
+    def error_event(self, error: KeyproxyError) -> bytes:
+        """The event that ends the stream when it broke off."""
+        ...
+
+
 async def relay_stream(
     send: Send,
     opened: Opened,
@@ -26,8 +41,11 @@ async def relay_stream(
     dialect: Dialect,
     headers: Sequence[tuple[bytes, bytes]] = (),
     translator: StreamTranslator | None = None,
+    *,
+    end: StreamEnd | None = None,
 ) -> None:
-    """Send the stream; if it breaks or ends without the dialect's end marker, end with its error event instead."""
+    """Send the stream; if it breaks or ends without the dialect's end marker (or `end` says it did not
+    end), end with its error event instead."""
     error: UpstreamError | None = None
     await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
     out = _Outbound(send)
@@ -43,12 +61,13 @@ async def relay_stream(
                 await out.write(translator.close())
         except UpstreamError as exc:
             error = exc
-        if error is None and dialect.end_marker not in out.tail:
+        ended = end.complete if end is not None else dialect.end_marker in out.tail
+        if error is None and not ended:
             error = InvalidUpstreamResponse("upstream ended the stream without its end marker")
         if error is not None:
             separator = b"" if out.last.endswith(b"\n\n") else b"\n\n"
-            await send({"type": "http.response.body", "body": separator + dialect.error_event(_cut(error)),
-                        "more_body": True})  # fmt: skip
+            event = end.error_event(_cut(error)) if end is not None else dialect.error_event(_cut(error))
+            await send({"type": "http.response.body", "body": separator + event, "more_body": True})
         guard.responded = True
         await send({"type": "http.response.body", "body": b""})
     finally:
