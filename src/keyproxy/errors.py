@@ -6,10 +6,12 @@ KeyproxyError
 ├── DatabaseUnavailable             the state database cannot be used (and must not be replaced)
 ├── RequestError                    the client's request cannot be served as sent
 │   ├── InvalidRequest              400  bad JSON, missing model, unknown provider
+│   │   └── PreviousResponseNotFound 400 previous_response_id names no stored response
 │   ├── AuthenticationFailed        401  missing or wrong proxy key
 │   ├── OriginNotAllowed            403  a browser page from an origin the proxy does not serve
 │   ├── NotFound                    404  no such route
-│   │   └── ModelNotFound           404  filtered out or not offered
+│   │   ├── ModelNotFound           404  filtered out or not offered
+│   │   └── ResponseNotFound        404  no stored response with that id
 │   └── PayloadTooLarge             413  body over the configured limit
 ├── UpstreamError                   one attempt with one key failed; `error_class` drives the engine
 │   ├── UpstreamUnreachable         connection refused, reset, DNS failure    (transient)
@@ -52,6 +54,8 @@ class KeyproxyError(Exception):
     status: int = 500
     error_type: str = "server_error"
     code: str | None = None
+    param: str | None = None
+    """The request field the error is about, for dialects that name it (the Responses API's)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -92,6 +96,14 @@ class InvalidRequest(RequestError):
     code = "invalid_request"
 
 
+class PreviousResponseNotFound(InvalidRequest):
+    code = "previous_response_not_found"
+    param = "previous_response_id"
+
+    def __init__(self, response_id: str) -> None:
+        super().__init__(f"Previous response with id '{response_id}' not found.")
+
+
 class AuthenticationFailed(RequestError):
     status = 401
     error_type = "authentication_error"
@@ -111,6 +123,13 @@ class NotFound(RequestError):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class ResponseNotFound(NotFound):
+    code = "response_not_found"
+
+    def __init__(self, response_id: str) -> None:
+        super().__init__(f"Response with id '{response_id}' not found.")
 
 
 class PayloadTooLarge(RequestError):

@@ -12,6 +12,7 @@ from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
@@ -55,6 +56,7 @@ def build_app(
     routes = (
         CompletionRoutes(settings, router),
         MessagesRoutes(settings, router),
+        ResponsesRoutes(settings, router, store, clock),
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, store, clock),
         UsageRoutes(pools, store, clock, prices),
@@ -89,5 +91,6 @@ def _state(settings: Settings, pools: Mapping[str, Pool], prices: PriceTable) ->
     from keyproxy.state.redis_store import RedisStore
 
     return RedisStore(
-        config.redis_url, local, interval=config.flush_interval, retention_days=config.retention_days, price=prices
+        config.redis_url, local, interval=config.flush_interval, retention_days=config.retention_days, price=prices,
+        response_ttl=config.responses_retention_days * 86400.0,
     )

@@ -41,6 +41,7 @@ def test_check_lists_providers_with_masked_keys_only(tmp_path: Path) -> None:
     assert "openai" in result.stdout and "sk-p...0123" in result.stdout
     assert SECRET not in result.stdout + result.stderr
     assert "proxy-key-0123456789" not in result.stdout
+    assert "[openai, built-in, own Responses API]" in result.stdout
 
 
 def test_check_reports_every_invalid_value_and_fails(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from keyproxy.errors import InvalidConfiguration
 # Every variable keyproxy reads, so the machine's own keys and settings cannot leak into a test.
 _CONFIG_VARIABLE = re.compile(
     r"_API_KEY|_API_BASE|^KEYPROXY_|TIMEOUT|^ROTATION_|CONCURREN|^QUOTA_GROUPS_|_MODELS_|^OVERRIDE_TEMPERATURE|OAUTH"
+    r"|^RESPONSES_API_"
 )
 
 OLD_PROXY_ENV = """\
@@ -120,6 +121,16 @@ def test_proxy_api_key_is_never_a_provider() -> None:
 
 def test_empty_proxy_api_key_means_none() -> None:
     assert settings({"PROXY_API_KEY": ""}).proxy_api_key is None
+
+
+def test_stored_responses_are_kept_thirty_days_unless_told_otherwise() -> None:
+    assert settings({}).state.responses_retention_days == 30
+    assert settings({"KEYPROXY_RESPONSES_RETENTION_DAYS": "0"}).state.responses_retention_days == 0
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon"])
+def test_an_invalid_responses_retention_is_an_error_naming_it(raw: str) -> None:
+    assert error_variables({"KEYPROXY_RESPONSES_RETENTION_DAYS": raw}) == ["KEYPROXY_RESPONSES_RETENTION_DAYS"]
 
 
 def test_timeouts_default_to_the_old_proxy_values() -> None:

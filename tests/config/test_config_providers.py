@@ -457,3 +457,30 @@ def test_proxy_api_key_priority_is_not_a_provider_priority() -> None:
 @pytest.mark.parametrize("key", ["sk-abc\x00def-0123456789", "sk-abc def-0123456789", "sk-abc\x1bdef-0123456789"])
 def test_a_key_no_http_header_can_carry_is_an_error_naming_its_variable(key: str) -> None:
     assert error_variables({"OPENAI_API_KEY_1": key, "OPENAI_API_KEY_2": "sk-fine-0123456789"}) == ["OPENAI_API_KEY_1"]
+
+
+def test_openai_serves_the_responses_api_itself_and_other_catalogued_providers_are_translated() -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "GROQ_API_KEY": KEY_B, "GEMINI_API_KEY": KEY_C}
+    found = build(values).settings.providers
+    assert {name: found[name].responses for name in found} == {
+        "openai": "native", "groq": "translate", "gemini": "translate"}  # fmt: skip
+
+
+def test_a_custom_provider_opts_in_to_the_native_responses_api() -> None:
+    values = {"LOCAL_API_BASE": "http://127.0.0.1:8080/v1", "RESPONSES_API_LOCAL": "Native"}
+    assert provider(values, "local").responses == "native"
+    assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").responses == "translate"
+
+
+def test_openai_can_be_told_to_translate_the_responses_api() -> None:
+    assert provider({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "translate"}, "openai").responses == "translate"
+
+
+@pytest.mark.parametrize(("values", "variable"), [
+    ({"ANTHROPIC_API_KEY": KEY_A, "RESPONSES_API_ANTHROPIC": "native"}, "RESPONSES_API_ANTHROPIC"),
+    ({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "maybe"}, "RESPONSES_API_OPENAI"),
+])  # fmt: skip
+def test_a_responses_mode_that_cannot_be_is_an_error_naming_the_variable(
+    values: dict[str, str], variable: str
+) -> None:
+    assert error_variables(values) == [variable]

@@ -223,3 +223,54 @@ def test_a_machine_out_of_sockets_fails_the_request_at_once_and_blames_no_key() 
     assert sink.events == []
     statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
     assert [(status.cooldown_until, status.benched_until, status.in_flight) for status in statuses] == [(0, 0, 0)] * 2
+
+
+def test_a_pinned_call_uses_only_its_key_even_when_rotation_would_pick_another() -> None:
+    used: list[str] = []
+
+    async def reply(key: str) -> MockResponse:
+        used.append(key)
+        return MockResponse.json(200, OK)
+
+    router, _ = make_router(reply, FakeClock())
+    pinned = Call("p", "m", "chat", b'{"model":"m"}', key_id=router.pools["p"].key_ids[1])
+
+    async def go() -> None:
+        for _ in range(2):
+            await (await router.open(pinned)).finish()
+
+    asyncio.run(go())
+    assert used == [KEYS[1], KEYS[1]]
+
+
+def test_a_pinned_key_that_fails_is_not_replaced_by_another() -> None:
+    used: list[str] = []
+
+    async def reply(key: str) -> MockResponse:
+        used.append(key)
+        return MockResponse.json(401, b'{"error": {"message": "no"}}')
+
+    router, _ = make_router(reply, FakeClock())
+    pinned = Call("p", "m", "chat", b'{"model":"m"}', key_id=router.pools["p"].key_ids[0])
+    with pytest.raises(UpstreamFailed):
+        asyncio.run(router.open(pinned))
+    assert used == [KEYS[0]]
+
+
+def test_reading_what_the_upstream_keeps_costs_no_tokens() -> None:
+    async def reply(key: str) -> MockResponse:
+        return MockResponse.json(200, b'{"id": "resp_1", "usage": {"input_tokens": 9, "output_tokens": 9}}')
+
+    router, sink = make_router(reply, FakeClock())
+    read = Call("p", "m", "chat", b"", method="GET", resource="resp_1")
+    asyncio.run(router.open(read))
+    [event] = sink.events
+    assert event.tokens is not None and (event.tokens.prompt, event.tokens.completion) == (0, 0)
+    assert not event.tokens.estimated
+
+
+def test_has_key_knows_the_keys_of_each_provider() -> None:
+    router, _ = make_router(ok, FakeClock())
+    key_id = router.pools["p"].key_ids[0]
+    assert router.has_key("p", key_id)
+    assert not router.has_key("p", "nope") and not router.has_key("q", key_id)

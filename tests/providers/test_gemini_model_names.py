@@ -35,7 +35,7 @@ def call(model: str) -> Call:
     ],
 )
 def test_a_model_that_is_not_one_path_segment_is_refused(model: str) -> None:
-    with pytest.raises(InvalidRequest, match="not a Gemini model name"):
+    with pytest.raises(InvalidRequest, match="not a valid Gemini model name"):
         ADAPTER.request(call(model), "key")
 
 

@@ -109,3 +109,35 @@ def test_a_stream_is_relayed_as_it_is_and_reports_nothing_aside() -> None:
     source = chunks()
     reported: list[object] = []
     assert ADAPTER.read_stream(call(), source, reported.append) is source
+
+
+def test_a_responses_call_posts_the_body_to_responses() -> None:
+    request = ADAPTER.request(call("responses", b'{"model":"m"}'), "sk-1")
+    assert (request.method, request.url, request.body) == ("POST", "https://api.example.test/v1/responses",
+                                                           b'{"model":"m"}')  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_reading_or_deleting_a_response_names_it_in_the_path_and_sends_no_body(method: str) -> None:
+    held = Call("p", "m", "responses", b"", method=method, resource="resp_a1b2")  # type: ignore[arg-type]
+    request = ADAPTER.request(held, "sk-1")
+    assert (request.method, request.url, request.body) == (method, "https://api.example.test/v1/responses/resp_a1b2",
+                                                           None)  # fmt: skip
+    assert "Content-Type" not in request.headers
+
+
+def test_a_response_with_a_null_error_is_an_answer() -> None:
+    body = b'{"id": "resp_1", "object": "response", "error": null, "output": []}'
+    assert ADAPTER.read_body(call("responses"), body) == body
+
+
+def test_a_responses_answer_without_an_id_is_invalid() -> None:
+    with pytest.raises(InvalidUpstreamResponse):
+        ADAPTER.read_body(call("responses"), b'{"error": {"message": "x"}}')
+
+
+@pytest.mark.parametrize("resource", ["..", "resp_a/../../models", "resp?x=1", "resp#a", "resp%2F"])
+def test_a_response_id_that_is_not_one_path_segment_is_refused(resource: str) -> None:
+    held = Call("p", "m", "responses", b"", method="GET", resource=resource)
+    with pytest.raises(InvalidRequest, match="not a valid response id"):
+        ADAPTER.request(held, "sk-1")

@@ -316,3 +316,42 @@ def test_reconciling_never_shortens_a_longer_cooldown_in_redis(prefix: str) -> N
         return until
 
     assert asyncio.run(go()) == NOW + 300
+
+
+def test_a_stored_response_is_shared_and_expires_with_its_retention(prefix: str) -> None:
+    async def go() -> list[Any]:
+        one, two = await started(URL, prefix), await started(URL, prefix)
+        await one.put_response("resp_a", b'{"a":1}', NOW, NOW + 3600)
+        seen = [await two.get_response("resp_a", NOW), await two.delete_response("resp_a", NOW)]
+        seen += [await one.get_response("resp_a", NOW), await one.delete_response("resp_a", NOW)]
+        await one.put_response("resp_b", b"{}", NOW, NOW + 3600)
+        await one.stop()
+        await two.stop()
+        return seen
+
+    assert asyncio.run(go()) == [b'{"a":1}', True, None, False]
+    client = raw()
+    assert 3_599_000 < client.pttl(prefix + "resp:resp_b") <= 3_600_000
+    client.close()
+
+
+def test_while_redis_is_down_responses_are_kept_locally_and_shared_when_it_returns(prefix: str) -> None:
+    async def go() -> list[Any]:
+        port = _closed_port()
+        local = MemoryStore()
+        store = await started(f"redis://127.0.0.1:{port}/0", prefix, local)
+        await store.put_response("resp_new", b'{"n":1}', NOW, NOW + 3600)
+        seen: list[Any] = [await store.get_response("resp_new", NOW)]
+        other = await started(URL, prefix)
+        await other.put_response("resp_old", b"{}", NOW, NOW + 3600)
+        seen.append(await store.delete_response("resp_old", NOW))  # only local answers: it has none
+        server = await _forward(port)
+        seen.append(await store.probe())
+        seen += [await other.get_response("resp_new", NOW), await other.get_response("resp_old", NOW)]
+        await store.stop()
+        await other.stop()
+        server.close()
+        await server.wait_closed()
+        return seen
+
+    assert asyncio.run(go()) == [b'{"n":1}', False, True, b'{"n":1}', None]

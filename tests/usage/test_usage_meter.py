@@ -38,6 +38,27 @@ ANTHROPIC_STREAM = (
 ANTHROPIC_TOKENS = Tokens(prompt=2125, completion=15, cached=2000)
 
 
+_RESPONSE = (
+    b'{"id":"resp_1","object":"response","status":"%s","model":"gpt-5","output":%s,"tools":[],'
+    b'"max_output_tokens":4096,"usage":%s,"user":null,"metadata":{}}'
+)
+RESPONSES_STREAM = (
+    b'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":'
+    + _RESPONSE % (b"in_progress", b"[]", b"null") + b"}\n\n"
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":1,'
+    b'"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hello","logprobs":[]}\n\n'
+    b'event: response.completed\ndata: {"type":"response.completed","sequence_number":2,"response":'
+    + _RESPONSE % (
+        b"completed",
+        b'[{"type":"message","content":[{"type":"output_text","text":"' + b"Hello " * 300 + b'"}]}]',
+        b'{"input_tokens":900,"input_tokens_details":{"cached_tokens":512},"output_tokens":301,'
+        b'"output_tokens_details":{"reasoning_tokens":64},"total_tokens":1201}',
+    )
+    + b"}\n\n"
+)  # fmt: skip
+RESPONSES_TOKENS = Tokens(prompt=900, completion=301, cached=512, reasoning=64)
+
+
 def meter_over(chunks: Iterable[bytes]) -> UsageMeter:
     meter = UsageMeter()
     for chunk in chunks:
@@ -51,6 +72,15 @@ def pieces(data: bytes, size: int) -> list[bytes]:
 
 def test_openai_stream_with_include_usage_reports_the_final_usage() -> None:
     assert meter_over(OPENAI_STREAM.split(b"\n\n")).tokens() == OPENAI_TOKENS
+
+
+def test_a_responses_api_stream_reports_the_usage_of_its_completed_response() -> None:
+    assert meter_over(RESPONSES_STREAM.split(b"\n\n")).tokens() == RESPONSES_TOKENS
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, 1000])
+def test_a_responses_api_stream_in_any_pieces_reads_the_same_counts(size: int) -> None:
+    assert meter_over(pieces(RESPONSES_STREAM, size)).tokens() == RESPONSES_TOKENS
 
 
 def test_anthropic_stream_combines_message_start_and_message_delta() -> None:

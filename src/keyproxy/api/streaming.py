@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from keyproxy.api.asgi import Receive, Send
 from keyproxy.api.dialect import Dialect
 from keyproxy.engine.router import Opened
-from keyproxy.errors import InvalidUpstreamResponse, ShuttingDown, UpstreamError
+from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, ShuttingDown, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
 
 _TAIL = 32
@@ -19,6 +20,20 @@ SSE_HEADERS = [
 ]
 
 
+class StreamEnd(Protocol):
+    """How a stream ends when its end and its error event depend on what went before: the Responses API
+    numbers every event and ends with the whole response, which no fixed marker at the tail can show."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream's own last event has been relayed."""
+        ...
+
+    def error_event(self, error: KeyproxyError) -> bytes:
+        """The event that ends the stream when it broke off."""
+        ...
+
+
 async def relay_stream(
     send: Send,
     opened: Opened,
@@ -26,9 +41,13 @@ async def relay_stream(
     dialect: Dialect,
     headers: Sequence[tuple[bytes, bytes]] = (),
     translator: StreamTranslator | None = None,
+    *,
+    end: StreamEnd | None = None,
 ) -> None:
-    """Send the stream; if it breaks or ends without the dialect's end marker, end with its error event instead."""
+    """Send the stream; if it breaks or ends without the dialect's end marker (or `end` says it did not
+    end), end with its error event instead."""
     error: UpstreamError | None = None
+    error_event = end.error_event if end is not None else dialect.error_event
     await send({"type": "http.response.start", "status": opened.status, "headers": [*SSE_HEADERS, *headers]})
     out = _Outbound(send)
     try:
@@ -46,17 +65,17 @@ async def relay_stream(
         except asyncio.CancelledError:
             if not guard.gone:
                 # The server is stopping and the drain time ran out: say so, rather than just cut off.
-                end = dialect.error_event(ShuttingDown("keyproxy is shutting down; retry the request"))
+                stopping = ShuttingDown("keyproxy is shutting down; retry the request")
                 separator = b"" if out.last.endswith(b"\n\n") else b"\n\n"
-                await send({"type": "http.response.body", "body": separator + end, "more_body": True})
+                await send({"type": "http.response.body", "body": separator + error_event(stopping), "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
             raise
-        if error is None and dialect.end_marker not in out.tail:
+        ended = end.complete if end is not None else dialect.end_marker in out.tail
+        if error is None and not ended:
             error = InvalidUpstreamResponse("upstream ended the stream without its end marker")
         if error is not None:
             separator = b"" if out.last.endswith(b"\n\n") else b"\n\n"
-            await send({"type": "http.response.body", "body": separator + dialect.error_event(_cut(error)),
-                        "more_body": True})  # fmt: skip
+            await send({"type": "http.response.body", "body": separator + error_event(_cut(error)), "more_body": True})
         guard.responded = True
         await send({"type": "http.response.body", "body": b""})
     finally:

@@ -27,7 +27,8 @@ def check(options: CliOptions) -> int:
     out.write(f"providers ({len(settings.providers)}):\n")
     for name, provider in settings.providers.items():
         kind = "custom" if provider.custom else "built-in"
-        out.write(f"  {name}  [{provider.protocol}, {kind}]  {shown_url(provider.base_url)}\n")
+        native = ", own Responses API" if provider.responses == "native" else ""
+        out.write(f"  {name}  [{provider.protocol}, {kind}{native}]  {shown_url(provider.base_url)}\n")
         for credential in provider.credentials:
             shown = mask(credential.secret) if credential.secret else "(no key)"
             out.write(f"    {shown}  from {credential.source}  priority {credential.priority}\n")

@@ -1,20 +1,23 @@
-"""Built-in providers: name, wire protocol and default base URL (the URL the protocol path is appended to)."""
+"""Built-in providers: name, wire protocol, default base URL (the URL the protocol path is appended to) and
+whether the upstream serves the Responses API itself."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyproxy.config.settings import UpstreamProtocol
+from keyproxy.config.settings import ResponsesMode, UpstreamProtocol
 
 
 @dataclass(frozen=True, slots=True)
 class KnownProvider:
     protocol: UpstreamProtocol
     base_url: str
+    responses: ResponsesMode = "translate"
+    """"native" when the upstream has its own /responses, with stored responses, GET and DELETE."""
 
 
 CATALOGUE: dict[str, KnownProvider] = {
-    "openai": KnownProvider("openai", "https://api.openai.com/v1"),
+    "openai": KnownProvider("openai", "https://api.openai.com/v1", responses="native"),
     "anthropic": KnownProvider("anthropic", "https://api.anthropic.com/v1"),
     "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
     "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),

@@ -161,11 +161,13 @@ def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
     default = StateSettings()
     backends: dict[str, Literal["sqlite", "memory"]] = {"sqlite": "sqlite", "memory": "memory"}
     retention = reader.integer("KEYPROXY_USAGE_RETENTION_DAYS", default.retention_days, minimum=1)
+    kept = reader.integer("KEYPROXY_RESPONSES_RETENTION_DAYS", default.responses_retention_days, minimum=0)
     return StateSettings(
         backend=reader.choice("KEYPROXY_STATE", default.backend, backends),
         flush_interval=reader.number("KEYPROXY_FLUSH_INTERVAL", default.flush_interval, minimum=0.0, strict_min=True),
         retention_days=retention if retention is not None else default.retention_days,
         prune_grace_days=reader.number("KEYPROXY_PRUNE_GRACE_DAYS", default.prune_grace_days),
+        responses_retention_days=kept if kept is not None else default.responses_retention_days,
         prices=config.prices if config is not None else {},
         redis_url=_redis_url(reader),
     )

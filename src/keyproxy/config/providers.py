@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from keyproxy.config.catalogue import ALIASES, CATALOGUE
-from keyproxy.config.settings import Credential, ProviderSettings, RotationMode
+from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
+from keyproxy.config.settings import Credential, ProviderSettings, ResponsesMode, RotationMode, UpstreamProtocol
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
@@ -19,6 +19,7 @@ _MULTIPLIER = re.compile(r"^CONCURRENCY_MULTIPLIER_(?P<provider>[A-Z0-9_]+?)_PRI
 _QUOTA_GROUP = re.compile(r"^QUOTA_GROUPS_(?P<provider>[A-Z0-9_]+)_(?P<group>[A-Z0-9]+)$")
 _NOT_PROVIDERS = frozenset({"PROXY"})
 _ROTATION: dict[str, RotationMode] = {"balanced": "balanced", "sequential": "sequential"}
+_RESPONSES: dict[str, ResponsesMode] = {"native": "native", "translate": "translate"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +161,14 @@ def _tuned(
 
     max_concurrent = reader.integer(variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), None)
     optimal = reader.integer(variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), None, minimum=1)
+    protocol: UpstreamProtocol = known.protocol if known else "openai"
     return ProviderSettings(
         name=name,
-        protocol=known.protocol if known else "openai",
+        protocol=protocol,
         base_url=base_url,
         credentials=credentials,
         custom=custom,
+        responses=_responses_mode(reader, variable("RESPONSES_API_"), known, protocol),
         rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
         max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
         optimal_concurrent_per_key=optimal,
@@ -174,6 +177,18 @@ def _tuned(
         ignore_models=split_list(reader.values.get(variable("IGNORE_MODELS_"))),
         whitelist_models=split_list(reader.values.get(variable("WHITELIST_MODELS_"))),
     )
+
+
+def _responses_mode(
+    reader: ValueReader, variable: str, known: KnownProvider | None, protocol: UpstreamProtocol
+) -> ResponsesMode:
+    """The catalogue's choice unless `RESPONSES_API_<P>` says otherwise (a custom provider translates by
+    default). Only an OpenAI-protocol upstream can have the Responses API itself."""
+    mode = reader.choice(variable, known.responses if known else "translate", _RESPONSES)
+    if mode == "native" and protocol != "openai":
+        reader.fail(variable, f"a {protocol} provider has no Responses API of its own; only translate is possible")
+        return "translate"
+    return mode
 
 
 def _prefixes(name: str) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ from keyproxy.redact import url_secrets
 UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
+ResponsesMode = Literal["native", "translate"]
+"""How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class ProviderSettings:
     base_url: str
     credentials: tuple[Credential, ...]
     custom: bool = False
+    responses: ResponsesMode = "translate"
     rotation_mode: RotationMode = "balanced"
     max_concurrent_per_key: int | None = None
     optimal_concurrent_per_key: int | None = None
@@ -88,6 +91,8 @@ class StateSettings:
     flush_interval: float = 1.0
     retention_days: int = 90
     prune_grace_days: float = 7.0
+    responses_retention_days: int = 30
+    """How long a stored Responses-API response is kept (OpenAI keeps them 30 days); 0 stores none."""
     prices: Mapping[str, Price] = field(default_factory=dict)
     """Price overrides from the config file, by model name or glob."""
     redis_url: str | None = field(default=None, repr=False)

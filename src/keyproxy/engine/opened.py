@@ -31,6 +31,8 @@ class Opened:
     provider: str = ""
     key_mask: str = ""
     """The key that answered, masked."""
+    key_id: str = ""
+    """The key that answered, by fingerprint: what the upstream keeps of this answer belongs to it."""
     attempts: int = 0
     upstream_seconds: float = 0.0
     """Time spent waiting on upstreams, across every attempt, until this answer (or its first chunk)."""

@@ -91,11 +91,17 @@ class Router:
         except TimeoutError:
             raise DeadlineExceeded(f"no answer within GLOBAL_TIMEOUT ({self.timeouts.total:g} s)") from None
 
+    def has_key(self, provider: str, key_id: str) -> bool:
+        """Whether the provider still has the key (by fingerprint): a pinned call needs it."""
+        pool = self.pools.get(provider)
+        return pool is not None and key_id in pool.key_ids
+
     async def _attempts(self, call: Call, deadline: float) -> Opened:
         pool = self.pools[call.provider]
         bucket = pool.bucket(call.model)
         sequential = pool.policy.mode == "sequential"
-        tried: set[str] = set()
+        # A pinned call may use its one key only: every other key counts as tried from the start.
+        tried = set() if call.key_id is None else {key for key in pool.key_ids if key != call.key_id}
         transient: list[int] = []
         second_chance = True
         last_error: UpstreamError | None = None
@@ -134,7 +140,7 @@ class Router:
                 continue
             attempts += 1
             tried.add(key_id)
-            if sequential and sticky != key_id:
+            if sequential and sticky != key_id and call.key_id is None:
                 await self.state.set_sticky(pool.name, bucket, key_id)
             started = time.perf_counter()
             try:
@@ -188,6 +194,7 @@ class Router:
             raise
         first_byte = time.perf_counter() - started
         opened.provider, opened.key_mask, opened.attempts = pool.name, pool.masks[index], attempt
+        opened.key_id = key_id
         opened.endpoint = call.endpoint
         opened.upstream_seconds = first_byte
         # A key with nothing to clear needs no success written: one store round trip less per request.
@@ -214,8 +221,9 @@ class Router:
             status = (await self.state.statuses(pool.name, (key_id,), bucket))[0]
             await self._failed(pool, index, call, bucket, attempt, error, started, status.failures)
             return
-        # A client that left still cost tokens; the key, though, did nothing wrong.
-        used = tokens or estimate(len(call.body), answer_bytes)
+        # A client that left still cost tokens; the key, though, did nothing wrong. Reading or deleting what
+        # the upstream keeps costs none, though the answer may repeat the usage of what it keeps.
+        used = (tokens or estimate(len(call.body), answer_bytes)) if call.method == "POST" else _NO_TOKENS
         self._emit(pool, index, call, attempt, 200, None, "ok", started, first_byte, used)
         if record and not clean:
             await self.state.record(pool.name, key_id, bucket, SUCCESS)
@@ -260,6 +268,7 @@ class Router:
         return failure
 
 
+_NO_TOKENS = Tokens()
 _OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 _BUSY_POLL = 0.25
 

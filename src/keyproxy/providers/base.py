@@ -2,7 +2,8 @@
 
 Requests arrive in the wire format of their endpoint: OpenAI for "chat" and "embeddings", Anthropic
 for "messages" and "count_tokens" (only Anthropic-protocol adapters take those, so nothing is lost on
-the way). Adapters of other protocols translate the request there and the answer back.
+the way), OpenAI's Responses API for "responses" (only OpenAI-protocol upstreams that serve it natively
+get those). Adapters of other protocols translate the request there and the answer back.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any, Literal, Protocol
 from keyproxy.errors import InvalidRequest, UpstreamStatusError
 from keyproxy.transport.base import UpstreamRequest
 
-Endpoint = Literal["chat", "embeddings", "messages", "count_tokens"]
+Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses"]
+Method = Literal["POST", "GET", "DELETE"]
 UsageReport = Callable[[Mapping[str, Any]], None]
 """Takes a usage object (OpenAI's or Anthropic's shape) a stream reported without showing it to the client."""
 
@@ -34,6 +36,13 @@ class Call:
     """Client headers the upstream protocol defines and should see (e.g. `anthropic-beta`)."""
     client_model: str = ""
     """The model as the client named it, which a translated answer carries; "" means `model`."""
+    method: Method = "POST"
+    """GET and DELETE act on something the upstream keeps (a stored response), named by `resource`; they
+    cost no tokens, whatever usage the answer shows."""
+    resource: str = ""
+    """The id the endpoint's path ends with (`/responses/{resource}`), for GET and DELETE."""
+    key_id: str | None = None
+    """The only key the call may use (a fingerprint): what an upstream keeps belongs to the key that made it."""
 
     @property
     def answer_model(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -21,14 +20,13 @@ from keyproxy.errors import (
 from keyproxy.providers.base import Call, UsageReport, refusing_for
 from keyproxy.providers.hints.google_errors import parse_google_error
 from keyproxy.providers.hints.retry_after import parse_retry_after
-from keyproxy.providers.wire import asks_for_usage, error_message, error_object, load_answer
+from keyproxy.providers.wire import asks_for_usage, error_message, error_object, load_answer, path_segment
 from keyproxy.translate.gemini_request import chat_to_gemini, embeddings_to_gemini
 from keyproxy.translate.gemini_response import gemini_embeddings_to_openai, gemini_models, gemini_to_chat
 from keyproxy.translate.gemini_stream import GeminiToChatStream
 from keyproxy.translate.stream import translated
 from keyproxy.transport.base import UpstreamRequest
 
-_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Gemini answers a bad key with 400 INVALID_ARGUMENT; only this ErrorInfo reason tells it from a bad request.
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED"})
 
@@ -38,7 +36,7 @@ class GeminiAdapter:
         self.base_url = base_url
 
     def request(self, call: Call, secret: str) -> UpstreamRequest:
-        model = _model_segment(call.model)
+        model = path_segment(call.model.removeprefix("models/"), "Gemini model name")
         data = msgspec.json.decode(call.body)
         with refusing_for(call):
             if call.endpoint == "chat":
@@ -97,15 +95,6 @@ class GeminiAdapter:
             # Google's canonical code (INVALID_ARGUMENT, NOT_FOUND...): what clients of other dialects see as code.
             classified.code = error["status"].lower()
         return classified
-
-
-def _model_segment(model: str) -> str:
-    """The model as one safe path segment of the URL; a name that would be more (a `/`, `..`, a `?` or `#`
-    starting a query, a `%`, a `:` naming another action) is refused before the key leaves the proxy."""
-    name = model.removeprefix("models/")
-    if not _SEGMENT.fullmatch(name):
-        raise InvalidRequest(f"model {model!r} is not a Gemini model name (letters, digits, '.', '_' and '-')")
-    return name
 
 
 def _reasons(error: Mapping[str, Any]) -> set[str]:

@@ -1,4 +1,5 @@
-"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server."""
+"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server; and
+OpenAI's Responses API, for upstreams that serve it themselves."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from keyproxy.providers.base import Call, UsageReport
 from keyproxy.providers.hints.google_errors import parse_google_error
 from keyproxy.providers.hints.ratelimit_headers import reset_hint
 from keyproxy.providers.hints.retry_after import parse_retry_after
-from keyproxy.providers.wire import error_message, error_object, load_answer
+from keyproxy.providers.wire import error_message, error_object, load_answer, path_segment
 from keyproxy.transport.base import UpstreamRequest
 
-_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
+_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings", "responses": "/responses"}
 _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
 
 
@@ -43,7 +44,11 @@ class OpenAIAdapter:
         path = _PATHS.get(call.endpoint)
         if path is None:
             raise InvalidRequest(f"an OpenAI-compatible provider has no {call.endpoint} endpoint")
-        return UpstreamRequest("POST", self.root + path, self._headers(secret, json_body=True), call.body)
+        if call.resource:
+            path += "/" + path_segment(call.resource, "response id")
+        posted = call.method == "POST"
+        headers = self._headers(secret, json_body=posted)
+        return UpstreamRequest(call.method, self.root + path, headers, call.body if posted else None)
 
     def models_request(self, secret: str) -> UpstreamRequest:
         return UpstreamRequest("GET", self.root + "/models", self._headers(secret, json_body=False))
@@ -88,6 +93,11 @@ class OpenAIAdapter:
 
     def read_body(self, call: Call, body: bytes) -> bytes:
         data = load_answer(body)
+        if call.endpoint == "responses":
+            # A response (or the answer to its deletion) always has an id; its `error` field is null or a failure.
+            if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+                raise InvalidUpstreamResponse("upstream answered 2xx without a response")
+            return body
         if not isinstance(data, dict) or ("error" in data and not ("choices" in data or "data" in data)):
             raise InvalidUpstreamResponse("upstream answered 2xx without a completion")
         return body

@@ -3,11 +3,12 @@ OpenAI request asks of its stream."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 
-from keyproxy.errors import InvalidUpstreamResponse
+from keyproxy.errors import InvalidRequest, InvalidUpstreamResponse
 
 
 def load_answer(body: bytes) -> Any:
@@ -54,3 +55,15 @@ def asks_for_usage(body: bytes) -> bool:
 def error_message(error: dict[str, Any], status: int) -> str:
     message = error.get("message")
     return message if isinstance(message, str) and message else f"upstream answered HTTP {status}"
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def path_segment(value: str, what: str) -> str:
+    """Client input that goes into an upstream URL, as exactly one safe path segment: a `/`, `..`, a `?` or
+    `#` starting a query, a `%`, a `:` naming another action would take the key somewhere else, so such
+    a value is refused before the key leaves the proxy."""
+    if not _SEGMENT.fullmatch(value):
+        raise InvalidRequest(f"{value!r} is not a valid {what} (letters, digits, '.', '_' and '-')")
+    return value

@@ -1,4 +1,5 @@
-"""The state interface the engine reads and writes: cooldowns, benched keys, in-flight counts, usage.
+"""The state interface the engine reads and writes: cooldowns, benched keys, in-flight counts, usage,
+and the responses the Responses API stores.
 
 Keys are identified by fingerprint, never by the secret. Times are wall-clock epoch seconds so a
 cooldown means the same thing after a restart or on another instance.
@@ -113,4 +114,17 @@ class StateStore(EventSink, Protocol):
 
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         """Lift cooldowns and benches of one key (or every key of the provider); returns how many were lifted."""
+        ...
+
+    async def put_response(self, response_id: str, record: bytes, now: float, expires_at: float) -> None:
+        """Keep a stored Responses-API response, an opaque record, until `expires_at`; answered at once by
+        `get_response`, never waiting for the disk."""
+        ...
+
+    async def get_response(self, response_id: str, now: float) -> bytes | None:
+        """The record stored under `response_id`; None when there is none or it has expired."""
+        ...
+
+    async def delete_response(self, response_id: str, now: float) -> bool:
+        """Forget a stored response; whether there was one (an expired one does not count)."""
         ...

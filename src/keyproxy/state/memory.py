@@ -1,4 +1,4 @@
-"""State and usage kept in this process only: lost at exit (KEYPROXY_STATE=memory)."""
+"""State, usage and stored responses kept in this process only: lost at exit (KEYPROXY_STATE=memory)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ class MemoryStore:
         self._keys: dict[tuple[str, str], _Key] = {}
         self._scoped: dict[tuple[str, str, str], _Scoped] = {}
         self._sticky: dict[tuple[str, str], str] = {}
+        # In the order they were put, which is (nearly) the order they expire in: pruning looks at the front.
+        self._responses: dict[str, tuple[bytes, float]] = {}
 
     async def start(self, clock: Clock) -> None:
         """Nothing to open or load: everything lives in this object."""
@@ -170,3 +172,25 @@ class MemoryStore:
                 slot.cooldown_until, slot.reason, slot.failures = 0.0, None, 0
                 lifted += 1
         return lifted
+
+    async def put_response(self, response_id: str, record: bytes, now: float, expires_at: float) -> None:
+        self._responses.pop(response_id, None)
+        self._responses[response_id] = (record, expires_at)
+        self._prune_responses(now)
+
+    async def get_response(self, response_id: str, now: float) -> bytes | None:
+        found = self._responses.get(response_id)
+        return found[0] if found is not None and found[1] > now else None
+
+    async def delete_response(self, response_id: str, now: float) -> bool:
+        found = self._responses.pop(response_id, None)
+        return found is not None and found[1] > now
+
+    def _prune_responses(self, now: float) -> None:
+        """Drop expired responses from the front; a few with a later expiry ahead of them wait for their turn."""
+        responses = self._responses
+        while responses:
+            oldest = next(iter(responses))
+            if responses[oldest][1] > now:
+                return
+            del responses[oldest]

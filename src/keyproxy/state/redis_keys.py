@@ -46,6 +46,10 @@ class RedisKeys:
     def headroom(self, provider: str, key_id: str, model: str) -> str:
         return f"{self.prefix}room:{_part(provider)}:{_part(key_id)}:{model}"
 
+    def response(self, response_id: str) -> str:
+        """A stored Responses-API response; the id is the last part, kept as it is."""
+        return f"{self.prefix}resp:{response_id}"
+
     def usage_days(self) -> str:
         return f"{self.prefix}usage:days"
 

@@ -67,7 +67,20 @@ INSERT INTO schema_version (version, applied_at) VALUES (1, strftime('%Y-%m-%dT%
 COMMIT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Stored Responses-API responses: opaque records (they hold conversation content) until they expire.
+_V2 = """
+BEGIN IMMEDIATE;
+CREATE TABLE responses (
+    id TEXT NOT NULL PRIMARY KEY,
+    record BLOB NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX responses_expiry ON responses (expires_at);
+INSERT INTO schema_version (version, applied_at) VALUES (2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+COMMIT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Errors that say the file cannot be reached now, not that its content is bad: the file is kept.

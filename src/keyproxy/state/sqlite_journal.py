@@ -1,4 +1,5 @@
-"""Key state changes waiting to be written: cooldowns, benches, sticky keys and when keys were last used."""
+"""State changes waiting to be written: cooldowns, benches, sticky keys, when keys were last used, and stored
+responses."""
 
 from __future__ import annotations
 
@@ -63,7 +64,24 @@ class Lifted:
     key_id: str | None
 
 
-Change = CooldownSet | CooldownCleared | BenchSet | BenchCleared | StickySet | Touched | Lifted
+@dataclass(frozen=True, slots=True)
+class ResponseStored:
+    """A Responses-API response kept until `expires_at` (its record is opaque to the store)."""
+
+    response_id: str
+    record: bytes
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseDeleted:
+    response_id: str
+
+
+Change = (
+    CooldownSet | CooldownCleared | BenchSet | BenchCleared | StickySet | Touched | Lifted | ResponseStored
+    | ResponseDeleted
+)  # fmt: skip
 
 
 class Journal:

@@ -24,6 +24,7 @@ from keyproxy.state.sqlite_journal import (
     Lifted,
     StickySet,
 )
+from keyproxy.state.sqlite_responses import UnwrittenResponses
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.usage.book import UsageBook, UsageRows, merge, select
 
@@ -60,6 +61,7 @@ class SqliteStore:
         # Key state is answered from memory; the book is the one this store flushes.
         self._memory = MemoryStore(usage)
         self._journal = Journal()
+        self._responses = UnwrittenResponses(self._journal)
         # One worker: the connection belongs to its thread, and batches are written in drain order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyproxy-sqlite")
         self._writer: SqliteWriter | None = None
@@ -143,6 +145,7 @@ class SqliteStore:
                     self._failing = True
                     logger.error("cannot write to state database %s (%s); keeping changes to retry", self.path, error)
                 return
+            self._responses.written(batch.changes)
             if self._failing:
                 self._failing = False
                 logger.info("writing to state database %s again", self.path)
@@ -247,3 +250,28 @@ class SqliteStore:
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         self._journal.add(Lifted(provider, key_id))
         return await self._memory.clear(provider, key_id)
+
+    # Stored responses: the latest change answers until it is written, then the file on the writer thread.
+    # Memory-only, the inner MemoryStore keeps them.
+
+    async def put_response(self, response_id: str, record: bytes, now: float, expires_at: float) -> None:
+        if self._writer is None:
+            await self._memory.put_response(response_id, record, now, expires_at)
+        else:
+            self._responses.put(response_id, record, expires_at)
+
+    async def get_response(self, response_id: str, now: float) -> bytes | None:
+        writer = self._writer
+        if writer is None:
+            return await self._memory.get_response(response_id, now)
+        known, record = self._responses.lookup(response_id, now)
+        if known:
+            return record
+        return await self._call(partial(writer.response, response_id, now))
+
+    async def delete_response(self, response_id: str, now: float) -> bool:
+        if self._writer is None:
+            return await self._memory.delete_response(response_id, now)
+        existed = await self.get_response(response_id, now) is not None
+        self._responses.delete(response_id)
+        return existed

@@ -18,6 +18,8 @@ from keyproxy.state.sqlite_journal import (
     CooldownCleared,
     CooldownSet,
     Lifted,
+    ResponseDeleted,
+    ResponseStored,
     StickySet,
     Touched,
 )
@@ -64,6 +66,10 @@ _STATEMENTS: Mapping[type, str] = {
     Touched: """
         INSERT INTO key_state (provider, key_id, last_seen) VALUES (:provider, :key_id, :at)
         ON CONFLICT (provider, key_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)""",
+    ResponseStored: """
+        INSERT INTO responses (id, record, expires_at) VALUES (:response_id, :record, :expires_at)
+        ON CONFLICT (id) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at""",
+    ResponseDeleted: "DELETE FROM responses WHERE id = :response_id",
 }
 
 _LIFT = (
@@ -77,6 +83,7 @@ _LIFT = (
 _PRUNE = (
     "DELETE FROM usage_daily WHERE day < :oldest_day",
     "DELETE FROM cooldowns WHERE until <= :now",
+    "DELETE FROM responses WHERE expires_at <= :now",
     "UPDATE key_state SET benched_until = 0, bench_reason = NULL WHERE benched_until > 0 AND benched_until <= :now",
     """DELETE FROM cooldowns WHERE NOT EXISTS (
             SELECT 1 FROM temp.configured c
@@ -157,9 +164,16 @@ class SqliteWriter:
     ) -> UsageRows:
         return select_usage(self._connection, provider, model, since, until)
 
+    def response(self, response_id: str, now: float) -> bytes | None:
+        found = self._connection.execute(
+            "SELECT record FROM responses WHERE id = ? AND expires_at > ?", (response_id, now)
+        ).fetchone()
+        return None if found is None else bytes(found[0])
+
     def prune(self, now: float, retention_days: int, configured: Set[tuple[str, str]], grace_seconds: float) -> int:
-        """Deletes usage older than `retention_days` days before today (UTC), expired cooldowns and benches,
-        and the state of keys not configured and not seen for `grace_seconds`; returns the rows changed."""
+        """Deletes usage older than `retention_days` days before today (UTC), expired cooldowns, benches and
+        stored responses, and the state of keys not configured and not seen for `grace_seconds`; returns the
+        rows changed."""
         connection = self._connection
         oldest_day = datetime.fromtimestamp(now - retention_days * 86400.0, UTC).strftime("%Y-%m-%d")
         params = {"oldest_day": oldest_day, "now": now, "cutoff": now - grace_seconds}

@@ -1,6 +1,7 @@
 """FakeUpstream: an OpenAI, Anthropic and Gemini upstream in one pure ASGI app, whose keys misbehave on command.
 
-OpenAI answers under `prefix` (chat/completions, embeddings, models); Anthropic at /v1/messages,
+OpenAI answers under `prefix` (chat/completions, embeddings, models, and the Responses API: POST
+responses, GET and DELETE responses/{id}); Anthropic at /v1/messages,
 /v1/messages/count_tokens and /v1/models (which it takes over from OpenAI when the request carries
 `anthropic-version`, or `x-api-key` and no `Authorization`); Gemini under /v1beta/models. Faults,
 journal and stats are shared.
@@ -32,11 +33,12 @@ from keyproxy.testing._asgi import (
 from keyproxy.testing._chat import chat_reply
 from keyproxy.testing._control import control
 from keyproxy.testing._delivery import Cut, JsonReply, Reply, deliver
-from keyproxy.testing._dialect import Dialect, Handler, Route
+from keyproxy.testing._dialect import Dialect, Handler, Route, bearer
 from keyproxy.testing._embeddings import embeddings_reply
 from keyproxy.testing._gemini import PREFIX as GEMINI_PREFIX
 from keyproxy.testing._gemini import gemini_route
 from keyproxy.testing._hang import HangRelease, hang
+from keyproxy.testing._responses_api import ResponsesAPI
 from keyproxy.testing.faults import Fault, FaultBoard, FaultKind
 from keyproxy.testing.journal import Journal, KeyStats, ReceivedRequest
 from keyproxy.testing.responses import OPENAI, model_list
@@ -76,6 +78,8 @@ class FakeUpstream:
         self._journal = Journal(history)
         self._serial = itertools.count(1)
         self._hangs = HangRelease()
+        self._responses_path = f"{prefix}/responses"
+        self._responses = ResponsesAPI(self._serial, lambda: int(self._clock.now()))
         self._openai: _RouteTable = {
             ("POST", f"{prefix}/chat/completions"): Route(OPENAI, self._chat),
             ("POST", f"{prefix}/embeddings"): Route(OPENAI, embeddings_reply),
@@ -94,10 +98,11 @@ class FakeUpstream:
         self._faults.clear()
 
     def reset(self) -> None:
-        """Clear faults, stats and recorded requests, and release hanging requests, so one upstream can
-        serve many tests."""
+        """Clear faults, stats, recorded requests and stored responses, and release hanging requests, so one
+        upstream can serve many tests."""
         self._faults.clear()
         self._journal.reset()
+        self._responses.reset()
         self._hangs.release()
 
     @property
@@ -184,6 +189,9 @@ class FakeUpstream:
     def _route(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> Route:
         if path.startswith(GEMINI_PREFIX):
             return gemini_route(method, path, query, self._models)
+        if path == self._responses_path or path.startswith(self._responses_path + "/"):
+            rest = path[len(self._responses_path) + 1 :]
+            return Route(OPENAI, self._responses.handler(method, rest, bearer(headers)))
         # Anthropic and OpenAI may share a path (/v1/models): a version header or a key in x-api-key
         # (without Authorization) makes the request Anthropic's.
         anthropic = "anthropic-version" in headers or ("x-api-key" in headers and "authorization" not in headers)
