@@ -50,15 +50,22 @@ class RedactSecrets(logging.Filter):
 
 
 def configure_logging(level: str, secrets: Iterable[str], log_dir: Path | None = None) -> Callable[[], None]:
-    """Route all logging through a queue to stderr (and `log_dir/keyproxy.log`); returns the flush-and-stop."""
+    """Route all logging through a queue to stderr (and `log_dir/keyproxy.log`); returns the flush-and-stop.
+
+    A log file that cannot be opened (a read-only or full data dir) leaves logging on stderr, with one
+    warning, rather than stopping the proxy."""
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    unwritable: OSError | None = None
     if log_dir is not None:
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_dir / "keyproxy.log", maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8"
+        try:
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    log_dir / "keyproxy.log", maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8"
+                )
             )
-        )
+        except OSError as error:
+            unwritable = error
     for handler in handlers:
         handler.setFormatter(formatter)
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
@@ -69,4 +76,12 @@ def configure_logging(level: str, secrets: Iterable[str], log_dir: Path | None =
     root = logging.getLogger()
     root.handlers[:] = [enqueue]
     root.setLevel(level)
-    return listener.stop
+    if unwritable is not None:
+        logging.getLogger("keyproxy").warning("cannot write the log file (%s); logging to stderr only", unwritable)
+
+    def stop() -> None:
+        listener.stop()  # writes what is queued first
+        for handler in handlers:
+            handler.close()
+
+    return stop

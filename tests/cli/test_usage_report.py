@@ -10,8 +10,11 @@ import pytest
 from api.api_support import usage_json
 from keyproxy.cli.main import main
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
+from keyproxy.testing import BackgroundServer
 from keyproxy.usage.book import UsageKey
 from keyproxy.usage.counters import UsageCounters
+from keyproxy.wiring import build_app
+from support import proxy_settings
 
 NOW = 1_700_000_000.0
 
@@ -53,3 +56,30 @@ def test_offline_usage_shows_each_model_exactly_as_the_api_does(
     offline = json.loads(capsys.readouterr().out)["providers"]["p"]["keys"]["id:k"]["models"]
     assert code == 0
     assert offline == usage_json(rows)["providers"]["p"]["keys"]["id:k"]["models"]
+
+
+def running_proxy(tmp_path: Path, key: str) -> BackgroundServer:
+    settings = proxy_settings({"PROXY_API_KEY": key, "KEYPROXY_STATE": "memory"}, tmp_path / "proxy")
+    return BackgroundServer(build_app(settings))
+
+
+def test_a_proxy_that_refuses_the_question_is_reported_not_replaced_by_stale_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running_proxy(tmp_path, "kp-the-real-key-0123456789") as server:
+        (tmp_path / ".env").write_text(f"KEYPROXY_PORT={server.port}\nPROXY_API_KEY=kp-a-wrong-key-0123456789\n")
+        code = main(["usage", "--env-file", str(tmp_path / ".env"), "--data-dir", str(tmp_path / "data")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("keyproxy: ") and "answered 401" in captured.err
+    assert "no usage recorded" not in captured.out and "Traceback" not in captured.err
+
+
+def test_filters_with_reserved_characters_reach_the_proxy_intact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running_proxy(tmp_path, "kp-the-real-key-0123456789") as server:
+        (tmp_path / ".env").write_text(f"KEYPROXY_PORT={server.port}\nPROXY_API_KEY=kp-the-real-key-0123456789\n")
+        code = main(["usage", "--json", "--model", "a&since=2000-01-01#x", "--env-file", str(tmp_path / ".env")])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["since"] is None

@@ -11,6 +11,7 @@ from typing import Any
 
 from keyproxy.cli.loading import load
 from keyproxy.config import CliOptions
+from keyproxy.errors import KeyproxyError
 
 
 def status(options: CliOptions, *, as_json: bool) -> int:
@@ -56,7 +57,10 @@ def _left(until: float, now: float) -> str:
 def ask(
     options: CliOptions, method: str, path: str, body: dict[str, Any] | None = None, *, quiet: bool = False
 ) -> Any:
-    """The running proxy's JSON answer, or None (said on stderr unless `quiet` and it is simply not running)."""
+    """The running proxy's JSON answer, or None when none answers (said on stderr unless `quiet`).
+
+    A proxy that answers with an error raises it: the caller must not fall back to other data as if no
+    proxy were running (a wrong proxy key would otherwise show stale figures without a word)."""
     settings = load(options)
     if settings is None:
         return None
@@ -71,9 +75,19 @@ def ask(
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return json.load(response)
     except urllib.error.HTTPError as error:
-        detail = json.loads(error.read() or b"{}").get("error", {}).get("message", error.reason)
-        sys.stderr.write(f"keyproxy: {url} answered {error.code}: {detail}\n")
+        raise KeyproxyError(f"{url} answered {error.code}: {_message(error.read()) or error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
         if not quiet:
             sys.stderr.write(f"keyproxy: no keyproxy answering at {url} ({error}); is `keyproxy serve` running?\n")
     return None
+
+
+def _message(body: bytes) -> str | None:
+    """The error message of a JSON error body in any dialect's shape; None when the body is not one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+from urllib.parse import urlencode
 
 from keyproxy.cli.loading import load
 from keyproxy.cli.status import ask
@@ -14,7 +15,7 @@ from keyproxy.usage.counters import UsageCounters, report
 
 
 def usage(options: CliOptions, filters: dict[str, str | None], *, as_json: bool, offline: bool) -> int:
-    query = "&".join(f"{name}={value}" for name, value in filters.items() if value)
+    query = urlencode({name: value for name, value in filters.items() if value})
     answer = None if offline else ask(options, "GET", "/v1/usage" + (f"?{query}" if query else ""), quiet=True)
     if answer is None:
         answer = _from_data_dir(options, filters)
