@@ -8,6 +8,7 @@ from functools import partial
 
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
+from keyproxy.api.auth import ProxyKey
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
@@ -62,7 +63,7 @@ def build_app(
         UsageRoutes(pools, store, clock, prices),
     )
     return KeyproxyApp(
-        settings.proxy_api_key,
+        ProxyKey(settings.proxy_api_key, clock, settings.auth_failure_pause),
         [group.routes() for group in routes],
         cors=CorsPolicy(settings.cors_origins, keyed=settings.proxy_api_key is not None),
         background=(reprober.run,),

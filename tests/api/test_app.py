@@ -12,12 +12,18 @@ import pytest
 from keyproxy.api.anthropic_dialect import ANTHROPIC
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.asgi import Receive, Scope, Send, send_bytes
+from keyproxy.api.auth import ProxyKey
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route
 from keyproxy.errors import InvalidRequest
+from keyproxy.testing import FakeClock
 
 SSE = [(b"content-type", b"text/event-stream")]
+
+
+def key(secret: str | None) -> ProxyKey:
+    return ProxyKey(secret, FakeClock(), 0.0)
 
 
 def exchange(app: KeyproxyApp, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> list[dict[str, Any]]:
@@ -56,7 +62,7 @@ async def breaks_after_a_whole_answer(scope: Scope, receive: Receive, send: Send
 
 
 def app_with(handler: Any, dialect: Dialect) -> KeyproxyApp:
-    return KeyproxyApp(None, [{("POST", "/v1/x"): Route(handler, dialect)}])
+    return KeyproxyApp(key(None), [{("POST", "/v1/x"): Route(handler, dialect)}])
 
 
 @pytest.mark.parametrize(("dialect", "event"), [(OPENAI, b"data: {\"error\""), (ANTHROPIC, b"event: error\n")])
@@ -99,7 +105,7 @@ def test_a_path_no_route_serves_is_answered_in_the_dialect_of_the_route_it_exten
 
 
 def test_without_the_proxy_key_a_route_answers_401_in_its_dialect() -> None:
-    app = KeyproxyApp("kp-secret-0123456789", [{("POST", "/v1/x"): Route(refuses, ANTHROPIC)}])
+    app = KeyproxyApp(key("kp-secret-0123456789"), [{("POST", "/v1/x"): Route(refuses, ANTHROPIC)}])
     sent = exchange(app, "/v1/x")
     assert sent[0]["status"] == 401
     assert msgspec.json.decode(body(sent))["error"]["type"] == "authentication_error"
@@ -107,12 +113,12 @@ def test_without_the_proxy_key_a_route_answers_401_in_its_dialect() -> None:
 
 @pytest.mark.parametrize("scheme", [b"Bearer", b"bearer", b"BEARER"])
 def test_the_bearer_scheme_is_read_whatever_its_case(scheme: bytes) -> None:
-    app = KeyproxyApp("kp-secret-0123456789", [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
+    app = KeyproxyApp(key("kp-secret-0123456789"), [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
     sent = exchange(app, "/v1/x", [(b"authorization", scheme + b" kp-secret-0123456789")])
     assert sent[0]["status"] == 200
 
 
 def test_a_bearer_key_in_another_case_is_refused() -> None:
-    app = KeyproxyApp("kp-secret-0123456789", [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
+    app = KeyproxyApp(key("kp-secret-0123456789"), [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
     sent = exchange(app, "/v1/x", [(b"authorization", b"Bearer KP-SECRET-0123456789")])
     assert sent[0]["status"] == 401

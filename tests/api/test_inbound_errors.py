@@ -16,7 +16,9 @@ AUTH = {"Authorization": f"Bearer {PROXY_KEY}"}
 
 @pytest.fixture
 def proxy(open_proxy: OpenProxy) -> AppClient:
-    return open_proxy({"PROXY_API_KEY": PROXY_KEY, "KEYPROXY_MAX_BODY_BYTES": "4096"})
+    # No pause after a wrong key here: the pause has its own tests (test_auth.py).
+    env = {"PROXY_API_KEY": PROXY_KEY, "KEYPROXY_MAX_BODY_BYTES": "4096", "KEYPROXY_AUTH_FAILURE_PAUSE": "0"}
+    return open_proxy(env)
 
 
 def post(proxy: AppClient, body: bytes | None = None, headers: dict[str, str] | None = None) -> Response:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from keyproxy.api.asgi import Message, Receive, Scope, Send, header, send_bytes
+from keyproxy.api.auth import ProxyKey
 from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
-from keyproxy.errors import AuthenticationFailed, KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
+from keyproxy.errors import KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
 
 logger = logging.getLogger("keyproxy.api")
 
@@ -24,7 +24,7 @@ class KeyproxyApp:
 
     def __init__(
         self,
-        proxy_key: str | None,
+        proxy_key: ProxyKey,
         routes: Iterable[RouteTable],
         *,
         cors: CorsPolicy | None = None,
@@ -36,8 +36,8 @@ class KeyproxyApp:
         self.startup = startup
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
-        self._key = proxy_key.encode() if proxy_key else None
-        self._cors = cors or CorsPolicy(None, keyed=proxy_key is not None)
+        self._key = proxy_key
+        self._cors = cors or CorsPolicy(None, keyed=proxy_key.required)
         table = {where: route for group in routes for where, route in group.items()}
         # Clients configured with a base URL lacking /v1 call the bare paths.
         bare = {(method, path[3:]): route for (method, path), route in table.items() if path.startswith("/v1/")}
@@ -64,8 +64,8 @@ class KeyproxyApp:
                     await send_bytes(send, 204, b"", extra=self._cors.preflight(origin, scope))
                     return
                 response.extra = self._cors.headers(origin)
-            if route is None or not route.public:
-                self._authenticate(scope)
+            if (route is None or not route.public) and not self._key.accepts(scope):
+                raise await self._key.refuse(scope)
             if route is None:
                 raise NotFound(f"no route for {scope['method']} {scope['path']}")
             await route.handler(scope, receive, response)
@@ -98,18 +98,6 @@ class KeyproxyApp:
             if len(route_path) > length and path.startswith(route_path.rstrip("/") + "/"):
                 found, length = route.dialect, len(route_path)
         return found
-
-    def _authenticate(self, scope: Scope) -> None:
-        if self._key is None:
-            return
-        bearer = header(scope, b"authorization")
-        # The scheme is case-insensitive (RFC 9110); the key is not.
-        if bearer is not None and bearer[:7].lower() == b"bearer " and hmac.compare_digest(bearer[7:], self._key):
-            return
-        api_key = header(scope, b"x-api-key")
-        if api_key is not None and hmac.compare_digest(api_key, self._key):
-            return
-        raise AuthenticationFailed("missing or invalid proxy key: send Authorization: Bearer <key> or x-api-key")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

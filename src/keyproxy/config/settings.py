@@ -104,6 +104,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: str | None = field(default=None, repr=False)
+    auth_failure_pause: float = 0.5
+    """Seconds before a request with a wrong or missing proxy key is answered: guessing is slow."""
     cors_origins: tuple[str, ...] | None = None
     """Origins whose pages may call the proxy from a browser ("*" for any); None: any when a proxy key is
     set, none otherwise."""
