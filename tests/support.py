@@ -62,3 +62,13 @@ def openai_provider(
     return ProviderSettings(
         name=name, protocol="openai", base_url=f"http://{name}.test/v1", credentials=credentials, **tuning
     )
+
+
+def by_host(upstreams: Mapping[str, FakeUpstream]) -> Callable[..., Any]:
+    """One ASGI app answering each request with the fake upstream named by the request's host, so that in
+    memory each provider can have its own upstream (with its own model list) behind one ASGITransport."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await upstreams[scope["server"][0]](scope, receive, send)
+
+    return app

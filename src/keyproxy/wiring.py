@@ -11,6 +11,7 @@ from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.targets import Resolver
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
@@ -51,9 +52,10 @@ def build_app(
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
     reprober = Reprober(pools, transport, store, clock, engine.bench_seconds)
+    resolver = Resolver(settings, models)
     routes = (
-        CompletionRoutes(settings, router),
-        MessagesRoutes(settings, router),
+        CompletionRoutes(settings, router, resolver),
+        MessagesRoutes(settings, router, resolver),
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, store, clock),
         UsageRoutes(pools, store, clock, prices),

@@ -1,6 +1,7 @@
 """What a provider adapter does: describe upstream requests and read upstream answers. No I/O.
 
-Requests arrive in the wire format of their endpoint: OpenAI for "chat" and "embeddings", Anthropic
+Requests arrive in the wire format of their endpoint: OpenAI for "chat", "embeddings" and the legacy
+"completions" (only OpenAI-protocol adapters take that one, untranslated), Anthropic
 for "messages" and "count_tokens" (only Anthropic-protocol adapters take those, so nothing is lost on
 the way). Adapters of other protocols translate the request there and the answer back.
 """
@@ -11,10 +12,14 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from keyproxy.config.settings import UpstreamProtocol
 from keyproxy.errors import UpstreamStatusError
 from keyproxy.transport.base import UpstreamRequest
 
-Endpoint = Literal["chat", "embeddings", "messages", "count_tokens"]
+Endpoint = Literal["chat", "embeddings", "completions", "messages", "count_tokens"]
+
+LEGACY_COMPLETIONS: frozenset[UpstreamProtocol] = frozenset({"openai"})
+"""The protocols with OpenAI's legacy text completions (`/completions`); the others have no such endpoint."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server."""
+"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server (also its
+embeddings and legacy text completions, passed through as they are)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer
 from keyproxy.transport.base import UpstreamRequest
 
-_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings"}
+_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings", "completions": "/completions"}
 _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
 
 
