@@ -111,3 +111,13 @@ class ServeProcess:
         """Wait for the process to end; its stderr."""
         _, stderr = self.process.communicate(timeout=20)
         return stderr
+
+
+def by_host(upstreams: Mapping[str, FakeUpstream]) -> Callable[..., Any]:
+    """One ASGI app answering each request with the fake upstream named by the request's host, so that in
+    memory each provider can have its own upstream (with its own model list) behind one ASGITransport."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await upstreams[scope["server"][0]](scope, receive, send)
+
+    return app

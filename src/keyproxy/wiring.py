@@ -14,6 +14,7 @@ from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
 from keyproxy.api.messages import MessagesRoutes
 from keyproxy.api.responses import ResponsesRoutes
+from keyproxy.api.targets import Resolver
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
@@ -54,10 +55,11 @@ def build_app(
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
     reprober = Reprober(pools, transport, store, clock, engine.bench_seconds)
+    resolver = Resolver(settings, models)
     routes = (
-        CompletionRoutes(settings, router),
-        MessagesRoutes(settings, router),
-        ResponsesRoutes(settings, router, store, clock),
+        CompletionRoutes(settings, router, resolver),
+        MessagesRoutes(settings, router, resolver),
+        ResponsesRoutes(settings, router, resolver, store, clock),
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, store, clock),
         UsageRoutes(pools, store, clock, prices),

@@ -33,7 +33,7 @@ def test_a_page_the_proxy_serves_itself_is_same_origin_and_allowed(open_proxy: O
 
 
 def test_with_a_proxy_key_any_page_may_call_and_the_key_still_guards_the_route(open_proxy: OpenProxy) -> None:
-    proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY})
+    proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY, "KEYPROXY_AUTH_FAILURE_PAUSE": "0"})
     refused = proxy.post("/v1/chat/completions", json=CHAT, headers={"origin": PAGE})
     answer = proxy.post(
         "/v1/chat/completions", json=CHAT, headers={"origin": PAGE, "authorization": f"Bearer {PROXY_KEY}"}

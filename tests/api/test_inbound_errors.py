@@ -61,11 +61,13 @@ def test_a_request_without_model_is_400(proxy: AppClient) -> None:
     assert post(proxy, b'{"messages": []}').status_code == 400
 
 
-def test_unknown_provider_is_400_naming_it_and_the_configured_ones(proxy: AppClient) -> None:
-    response = post(proxy, b'{"model": "nosuch/x", "messages": []}')
-    assert response.status_code == 400
-    message = str(error_of(response)["message"])
-    assert "'nosuch'" in message and "fake" in message
+def test_an_unknown_provider_prefix_is_a_model_not_found_naming_it_and_the_configured_ones(proxy: AppClient) -> None:
+    # Not a configured provider, so the whole name is a bare model name, and no provider lists it.
+    response = post(proxy, b'{"model": "nosuch/x", "messages": [{"role": "user", "content": "hi"}]}')
+    assert response.status_code == 404
+    error = error_of(response)
+    assert error["code"] == "model_not_found"
+    assert "'nosuch/x'" in str(error["message"]) and "fake" in str(error["message"])
 
 
 def test_a_body_over_the_limit_is_413(proxy: AppClient) -> None:

@@ -6,12 +6,13 @@ rest of the suite should not pay.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from keyproxy.testing import FakeUpstream
-from support import KEYS, PROXY_KEY, StartProxy
+from keyproxy.testing import BackgroundServer, FakeUpstream
+from support import KEYS, PROXY_KEY, StartProxy, provider_env
 
 if TYPE_CHECKING:
     import openai
@@ -145,3 +146,44 @@ def test_requests_rotate_over_every_key(start_proxy: StartProxy, upstream: tuple
         client.chat.completions.create(model="fake/fake-chat", messages=[{"role": "user", "content": "x"}])
     used = [request.key for request in upstream[0].requests]
     assert used == [*KEYS, *KEYS]
+
+
+def test_legacy_completion_with_the_sdk(client: openai.OpenAI) -> None:
+    completion = client.completions.create(model="fake/fake-chat", prompt="def add(a, b):", suffix="\n", max_tokens=8)
+    assert completion.choices[0].text == "Echo: def add(a, b):"
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
+
+
+def test_legacy_completion_streamed_with_the_sdk(client: openai.OpenAI) -> None:
+    stream = client.completions.create(model="fake/fake-chat", prompt="one two", stream=True)
+    chunks = list(stream)
+    assert "".join(chunk.choices[0].text for chunk in chunks if chunk.choices) == "Echo: one two"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+@pytest.fixture
+def with_openai(start_proxy: StartProxy, upstream: tuple[FakeUpstream, str]) -> Iterator[openai.OpenAI]:
+    """A proxy with `fake` and an `openai` provider whose base URL is a second fake listing gpt-4o-mini."""
+    import openai
+
+    with BackgroundServer(FakeUpstream(models=("gpt-4o-mini",))) as other:
+        providers = {**provider_env(upstream[1]), **provider_env(other.url + "/v1", KEYS[:1], "openai")}
+        url = start_proxy({"PROXY_API_KEY": PROXY_KEY}, providers=providers)
+        yield openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10)
+
+
+def test_a_bare_model_name_reaches_the_provider_listing_it(with_openai: openai.OpenAI) -> None:
+    response = with_openai.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]
+    )
+    assert response.headers["x-keyproxy-provider"] == "openai"
+    assert response.parse().choices[0].message.content == "Echo: hello"
+
+
+def test_an_unknown_bare_model_is_not_found_with_code_model_not_found(with_openai: openai.OpenAI) -> None:
+    import openai
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        with_openai.chat.completions.create(model="gpt-4o-maxi", messages=[{"role": "user", "content": "hello"}])
+    assert caught.value.code == "model_not_found"
+    assert "gpt-4o-maxi" in caught.value.message

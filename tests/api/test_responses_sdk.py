@@ -202,11 +202,12 @@ def test_a_rate_limited_key_fails_over_to_the_next(model: str, client: openai.Op
     assert [request.key for request in upstream[0].requests] == [KEYS[0], KEYS[1]]
 
 
-def test_an_unknown_provider_raises_the_sdks_bad_request_error(client: openai.OpenAI) -> None:
+def test_an_unknown_model_raises_the_sdks_not_found_error_with_its_code(client: openai.OpenAI) -> None:
     import openai
 
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.NotFoundError) as caught:
         client.responses.create(model="nowhere/model", input="hi")
+    assert caught.value.code == "model_not_found"
 
 
 def test_an_unknown_response_id_raises_not_found(client: openai.OpenAI) -> None:

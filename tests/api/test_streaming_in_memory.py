@@ -14,7 +14,7 @@ from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
 from support import openai_provider
 
-BODY = msgspec.json.encode({"model": "p/m", "stream": True, "messages": []})
+BODY = msgspec.json.encode({"model": "p/m", "stream": True, "messages": [{"role": "user", "content": "x"}]})
 SSE = {"content-type": "text/event-stream"}
 
 

@@ -133,6 +133,34 @@ def test_an_invalid_responses_retention_is_an_error_naming_it(raw: str) -> None:
     assert error_variables({"KEYPROXY_RESPONSES_RETENTION_DAYS": raw}) == ["KEYPROXY_RESPONSES_RETENTION_DAYS"]
 
 
+def test_default_provider_is_unset_by_default() -> None:
+    assert settings({"OPENAI_API_KEY": "sk-x-1234567890"}).default_provider is None
+
+
+def test_default_provider_names_a_configured_provider() -> None:
+    values = {"OPENAI_API_KEY": "sk-x-1234567890", "KEYPROXY_DEFAULT_PROVIDER": "openai"}
+    assert settings(values).default_provider == "openai"
+
+
+def test_default_provider_may_be_the_demo_provider() -> None:
+    assert settings({"KEYPROXY_DEFAULT_PROVIDER": "demo"}, CliOptions(demo=True)).default_provider == "demo"
+
+
+def test_default_provider_that_is_not_configured_is_an_error_naming_the_configured_ones() -> None:
+    report = build({"OPENAI_API_KEY": "sk-x-1234567890", "KEYPROXY_DEFAULT_PROVIDER": "groq"})
+    assert [error.variable for error in report.errors] == ["KEYPROXY_DEFAULT_PROVIDER"]
+    assert "configured: openai" in report.errors[0].problem
+    assert report.settings.default_provider is None
+
+
+@pytest.mark.parametrize("raw", ["OpenAI", "nvidia"])
+def test_default_provider_spelled_otherwise_is_an_error_suggesting_the_name(raw: str) -> None:
+    values = {"OPENAI_API_KEY": "sk-x-1234567890", "NVIDIA_NIM_API_KEY": "nvapi-x-1234567890",
+              "KEYPROXY_DEFAULT_PROVIDER": raw}  # fmt: skip
+    problem = build(values).errors[0].problem
+    assert "did you mean" in problem and ("'openai'" in problem or "'nvidia_nim'" in problem)
+
+
 def test_timeouts_default_to_the_old_proxy_values() -> None:
     timeouts = settings({}).timeouts
 

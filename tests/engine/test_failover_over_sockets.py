@@ -41,13 +41,26 @@ def test_an_unreachable_upstream_answers_502_never_a_traceback(open_proxy: OpenP
     assert "cannot connect" in response.json()["error"]["message"]
 
 
-def test_the_deadline_answers_504_while_the_upstream_still_hangs(start_proxy: StartProxy, upstream: Upstream) -> None:
+def test_a_hung_key_timing_out_past_the_budget_is_504_with_retry_after(
+    start_proxy: StartProxy, upstream: Upstream
+) -> None:
     fake, _ = upstream
     for key in KEYS:
         fake.set_fault(key, Fault(FaultKind.HANG))
-    response = chat(start_proxy({"GLOBAL_TIMEOUT": "0.3"}))
+    response = chat(start_proxy({"GLOBAL_TIMEOUT": "0.1", "TIMEOUT_READ_NON_STREAMING": "0.3"}))
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "deadline_exceeded"
+    assert response.headers["retry-after"] == "1"  # the other keys are usable at once
+    assert used_keys(fake) == [KEYS[0]]  # the budget was spent while the attempt ran: no second attempt
+
+
+def test_an_answer_slower_than_the_budget_still_arrives(start_proxy: StartProxy, upstream: Upstream) -> None:
+    fake, _ = upstream
+    fake.set_fault(KEYS[0], Fault(FaultKind.SLOW, delay=0.3))
+    response = chat(start_proxy({"GLOBAL_TIMEOUT": "0.1"}))
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == "Echo: hi"
+    assert used_keys(fake) == [KEYS[0]]
 
 
 def test_context_length_error_keeps_the_upstream_code(start_proxy: StartProxy, upstream: Upstream) -> None:

@@ -19,6 +19,7 @@ from keyproxy.errors import (
     NoKeyAvailable,
     UpstreamClientError,
     UpstreamFailed,
+    UpstreamTimeout,
     UpstreamUnreachable,
 )
 from keyproxy.state import MemoryStore
@@ -130,14 +131,64 @@ def test_an_empty_stream_fails_over_to_the_next_key() -> None:
     assert [event.outcome for event in sink.events] == [ErrorClass.TRANSIENT, None]
 
 
-def test_the_deadline_cancels_the_call_in_flight() -> None:
-    async def reply(key: str) -> MockResponse:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
+def test_the_rotation_budget_does_not_cut_an_answer_in_flight() -> None:
+    clock = FakeClock()
 
-    router, _ = make_router(reply, FakeClock(), Timeouts(total=0.01))
-    with pytest.raises(DeadlineExceeded):
+    async def reply(key: str) -> MockResponse:
+        clock.advance(120)  # a long answer: four times GLOBAL_TIMEOUT
+        return MockResponse.json(200, OK)
+
+    router, sink = make_router(reply, clock)
+    assert run(router) == OK
+    assert [event.outcome for event in sink.events] == [None]
+
+
+def test_an_attempt_that_times_out_cools_its_key_and_the_next_key_answers_within_the_budget() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str) -> MockResponse:
+        if key == KEYS[0]:
+            clock.advance(20)  # the attempt's own read timeout, inside the 30 s budget
+            raise UpstreamTimeout("upstream timed out")
+        return MockResponse.json(200, OK)
+
+    router, sink = make_router(reply, clock)
+    assert run(router) == OK
+    assert [(event.key_mask, event.outcome) for event in sink.events] == [
+        ("sk-o...0001", ErrorClass.TRANSIENT), ("sk-t...0002", None)
+    ]  # fmt: skip
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert statuses[0].cooldown_until == clock.now() + 10
+
+
+def test_a_timeout_past_the_budget_starts_no_new_attempt_and_is_504_with_retry_after() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str) -> MockResponse:
+        clock.advance(45)
+        raise UpstreamTimeout("upstream timed out")
+
+    router, sink = make_router(reply, clock)
+    with pytest.raises(DeadlineExceeded) as caught:
         run(router)
+    assert caught.value.status == 504 and caught.value.retry_after == 1  # the other key is usable now
+    assert "GLOBAL_TIMEOUT (30 s)" in caught.value.message
+    assert [event.outcome for event in sink.events] == [ErrorClass.TRANSIENT]
+
+
+def test_past_the_budget_with_every_key_cooling_retry_after_is_the_earliest_recovery() -> None:
+    clock = FakeClock()
+
+    async def reply(key: str) -> MockResponse:
+        clock.advance(16)
+        return MockResponse.json(503, b'{"error": {"message": "busy"}}', {"retry-after": "60"})
+
+    router, sink = make_router(reply, clock)
+    with pytest.raises(DeadlineExceeded) as caught:
+        run(router)
+    # Key 1 failed at 16 s and cools until 76 s; key 2 failed at 32 s, past the budget, so nothing follows.
+    assert len(sink.events) == 2
+    assert caught.value.status == 504 and caught.value.retry_after == 76 - 32
 
 
 def test_the_key_is_released_after_the_answer() -> None:

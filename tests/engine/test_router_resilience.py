@@ -13,7 +13,7 @@ from keyproxy.config import EngineSettings, ProviderSettings, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Call, Router
-from keyproxy.errors import NoKeyAvailable, UpstreamContextTooLong
+from keyproxy.errors import DeadlineExceeded, NoKeyAvailable, UpstreamContextTooLong
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -200,6 +200,22 @@ def test_a_fallback_chain_moves_on_when_a_target_has_no_usable_key() -> None:
     router, _ = build(reply, clock, provider("first"), provider("second"))
     opened = run(router, call("first"), call("second"))
     assert opened.provider == "second" and opened.attempts == 1
+
+
+def test_a_chain_tries_no_further_target_once_the_budget_is_spent() -> None:
+    clock = FakeClock()
+    asked: list[str] = []
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        asked.append(request.url)
+        clock.advance(11)  # three failed keys of "first" take 33 s of the 30 s budget
+        return MockResponse.json(503, b'{"error": {"message": "busy"}}') if "first" in request.url else ok()
+
+    router, _ = build(reply, clock, provider("first"), provider("second"))
+    with pytest.raises(DeadlineExceeded) as caught:
+        run(router, call("first"), call("second"))
+    assert caught.value.status == 504 and caught.value.retry_after is not None
+    assert not [url for url in asked if "second" in url]
 
 
 def test_a_chain_falls_back_on_context_length_only_when_told_to() -> None:

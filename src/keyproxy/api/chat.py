@@ -1,4 +1,4 @@
-"""POST /v1/chat/completions and /v1/embeddings: validate the envelope, route, relay."""
+"""POST /v1/chat/completions, /v1/embeddings and the legacy /v1/completions: validate the envelope, route, relay."""
 
 from __future__ import annotations
 
@@ -11,24 +11,44 @@ from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
-from keyproxy.api.targets import read_envelope, resolve
+from keyproxy.api.targets import (
+    ChatEnvelope,
+    CompletionsEnvelope,
+    EmbeddingsEnvelope,
+    Envelope,
+    Resolution,
+    Resolver,
+    Target,
+    decoder,
+    read_envelope,
+)
 from keyproxy.config.settings import Settings, TemperatureOverride
 from keyproxy.engine.router import Call, Opened, Router
+from keyproxy.errors import InvalidRequest
 from keyproxy.providers import Endpoint
+from keyproxy.providers.base import LEGACY_COMPLETIONS
 from keyproxy.translate.rewrite import with_model
+
+_ENVELOPES: dict[Endpoint, msgspec.json.Decoder[Any]] = {
+    "chat": decoder(ChatEnvelope),
+    "embeddings": decoder(EmbeddingsEnvelope),
+    "completions": decoder(CompletionsEnvelope),
+}
 
 
 class CompletionRoutes:
     """OpenAI's own routes, in OpenAI's dialect."""
 
-    def __init__(self, settings: Settings, router: Router) -> None:
+    def __init__(self, settings: Settings, router: Router, resolver: Resolver) -> None:
         self.settings = settings
         self.router = router
+        self.resolver = resolver
 
     def routes(self) -> RouteTable:
         return {
             ("POST", "/v1/chat/completions"): Route(self.chat, OPENAI),
             ("POST", "/v1/embeddings"): Route(self.embeddings, OPENAI),
+            ("POST", "/v1/completions"): Route(self.completions, OPENAI),
         }
 
     async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,10 +57,18 @@ class CompletionRoutes:
     async def embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve("embeddings", scope, receive, send)
 
+    async def completions(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The legacy text completions autocomplete and fill-in-the-middle tools call: passed through to
+        OpenAI-compatible providers only, since a bare prompt has no faithful Messages or Gemini form."""
+        await self._serve("completions", scope, receive, send)
+
     async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
-        calls, on_context_length = self._calls(endpoint, raw)
+        envelope: Envelope
+        envelope, model = read_envelope(raw, _ENVELOPES[endpoint])
+        resolved = self.resolver.named(model) or await self.resolver.bare(model)
+        calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
@@ -55,9 +83,12 @@ class CompletionRoutes:
 
         await guard.run(work)
 
-    def _calls(self, endpoint: Endpoint, raw: bytes) -> tuple[list[Call], bool]:
-        envelope, model = read_envelope(raw)
-        targets, on_context_length = resolve(self.settings, model)
+    def _calls(
+        self, endpoint: Endpoint, raw: bytes, envelope: Envelope, model: str, resolved: Resolution
+    ) -> tuple[list[Call], bool]:
+        targets, on_context_length = resolved
+        if endpoint == "completions":
+            targets = _serving_completions(targets)
         mode = self.settings.override_temperature_zero
         calls = []
         for target in targets:
@@ -79,6 +110,18 @@ def served_by(opened: Opened, started: float) -> list[tuple[bytes, bytes]]:
         (b"x-keyproxy-attempts", str(opened.attempts).encode()),
         (b"x-keyproxy-overhead-ms", f"{overhead_ms:.2f}".encode()),
     ]
+
+
+def _serving_completions(targets: list[Target]) -> list[Target]:
+    """The targets whose protocol has the legacy completions endpoint; a 400 naming them when none has."""
+    serving = [target for target in targets if target.provider.protocol in LEGACY_COMPLETIONS]
+    if not serving:
+        names = ", ".join(f"{t.provider.name} ({t.provider.protocol} protocol)" for t in targets)
+        raise InvalidRequest(
+            f"/v1/completions is served by OpenAI-compatible providers only, not by {names}; "
+            "use /v1/chat/completions for this model"
+        )
+    return serving
 
 
 def _without_zero_temperature(raw: bytes, upstream_model: str, mode: TemperatureOverride) -> bytes:

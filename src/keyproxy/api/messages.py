@@ -17,7 +17,14 @@ from keyproxy.api.asgi import JSON, Receive, Scope, Send, header, read_body, sen
 from keyproxy.api.chat import served_by
 from keyproxy.api.route import Route, RouteTable
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
-from keyproxy.api.targets import read_envelope, resolve
+from keyproxy.api.targets import (
+    CountTokensEnvelope,
+    MessagesEnvelope,
+    Resolution,
+    Resolver,
+    decoder,
+    read_envelope,
+)
 from keyproxy.config.settings import Settings
 from keyproxy.engine.router import Call, Router
 from keyproxy.translate.anthropic_inbound_request import messages_to_chat
@@ -26,14 +33,17 @@ from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
 from keyproxy.translate.rewrite import with_model
 
 _FORWARDED = (b"anthropic-beta", b"anthropic-version")
+_MESSAGES = decoder(MessagesEnvelope)
+_COUNT_TOKENS = decoder(CountTokensEnvelope)
 
 
 class MessagesRoutes:
     """Anthropic's routes, in Anthropic's dialect."""
 
-    def __init__(self, settings: Settings, router: Router) -> None:
+    def __init__(self, settings: Settings, router: Router, resolver: Resolver) -> None:
         self.settings = settings
         self.router = router
+        self.resolver = resolver
 
     def routes(self) -> RouteTable:
         return {
@@ -44,8 +54,9 @@ class MessagesRoutes:
     async def messages(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
-        envelope, model = read_envelope(raw)
-        calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True)
+        envelope, model = read_envelope(raw, _MESSAGES)
+        resolved = self.resolver.named(model) or await self.resolver.bare(model)
+        calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
@@ -68,8 +79,8 @@ class MessagesRoutes:
         """Exact from an Anthropic target (its own count endpoint); elsewhere an estimate of 4 characters
         per token over every text in the request, since other providers offer no count for this format."""
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
-        _, model = read_envelope(raw)
-        target = resolve(self.settings, model)[0][0]
+        _, model = read_envelope(raw, _COUNT_TOKENS)
+        target = (await self.resolver.resolve(model))[0][0]
         if target.provider.protocol == "anthropic":
             body = with_model(raw, model, target.model)
             call = Call(target.provider.name, target.model, "count_tokens", body, headers=_forwarded(scope))
@@ -78,8 +89,10 @@ class MessagesRoutes:
             return
         await send_json(send, 200, {"input_tokens": _estimate(msgspec.json.decode(raw))})
 
-    def _calls(self, scope: Scope, raw: bytes, model: str, stream: bool) -> tuple[list[Call], bool]:
-        targets, on_context_length = resolve(self.settings, model)
+    def _calls(
+        self, scope: Scope, raw: bytes, model: str, stream: bool, resolved: Resolution
+    ) -> tuple[list[Call], bool]:
+        targets, on_context_length = resolved
         chat: dict[str, Any] | None = None
         calls = []
         for target in targets:

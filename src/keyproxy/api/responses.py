@@ -21,7 +21,7 @@ from keyproxy.api.responses_plan import Plan, plan_calls
 from keyproxy.api.route import Route, RouteTable
 from keyproxy.api.stored_responses import Stored, StoredResponses
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
-from keyproxy.api.targets import read_envelope
+from keyproxy.api.targets import Resolver, read_envelope
 from keyproxy.clock import Clock
 from keyproxy.config.settings import Settings
 from keyproxy.engine.router import Call, Opened, Router
@@ -48,9 +48,10 @@ _extra = msgspec.json.Decoder(_Extra)
 class ResponsesRoutes:
     """The Responses API's routes, in its dialect; responses are kept in the state store (docs/state.md)."""
 
-    def __init__(self, settings: Settings, router: Router, store: StateStore, clock: Clock) -> None:
+    def __init__(self, settings: Settings, router: Router, resolver: Resolver, store: StateStore, clock: Clock) -> None:
         self.settings = settings
         self.router = router
+        self.resolver = resolver
         self.clock = clock
         self.stored = StoredResponses(store, clock, settings.state.responses_retention_days)
 
@@ -69,7 +70,7 @@ class ResponsesRoutes:
         previous = extra.previous_response_id
         if previous is not None and (not isinstance(previous, str) or not previous):
             raise InvalidRequest('"previous_response_id" must be a response id')
-        plan = await plan_calls(self.settings, self.router, self.stored, raw, model, previous,
+        plan = await plan_calls(self.resolver, self.router, self.stored, raw, model, previous,
                                 stream=envelope.stream is True)
         keep = extra.store is not False and self.stored.enabled
         guard = DisconnectGuard(receive)

@@ -9,8 +9,7 @@ from typing import Any
 import msgspec
 
 from keyproxy.api.stored_responses import StoredResponses
-from keyproxy.api.targets import Target, resolve
-from keyproxy.config.settings import Settings
+from keyproxy.api.targets import Resolver, Target
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import InvalidRequest, PreviousResponseNotFound
 from keyproxy.translate.responses_request import input_items, replayable, responses_to_chat
@@ -60,12 +59,12 @@ class Plan:
 
 
 async def plan_calls(
-    settings: Settings, router: Router, kept: StoredResponses, raw: bytes, model: str, previous: str | None,
+    resolver: Resolver, router: Router, kept: StoredResponses, raw: bytes, model: str, previous: str | None,
     *, stream: bool,
 ) -> Plan:  # fmt: skip
     """One call per target: the client's bytes for a native target, the request as chat for the others
     (whose translation to their own protocol refuses what they cannot honour)."""
-    targets, on_context_length = resolve(settings, model)
+    targets, on_context_length = await resolver.resolve(model)
     plan = Plan(raw, model, previous, on_context_length)
     if previous is not None:
         targets = await _continuing(router, kept, plan, targets, previous)

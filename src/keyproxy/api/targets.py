@@ -1,26 +1,91 @@
-"""From a request body to the targets it names: the routing envelope, aliases, provider and model checks."""
+"""From a request body to the targets it names: the routing envelope of each route, checked by type while it
+is decoded, and model names as clients send them (`provider/model`, an alias, or a bare name)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar, overload
 
 import msgspec
 
 from keyproxy.config.filters import model_allowed
 from keyproxy.config.settings import ProviderSettings, Settings
+from keyproxy.engine.model_list import ModelList
 from keyproxy.errors import InvalidRequest, ModelNotFound
 
-
-class Envelope(msgspec.Struct):
-    """The only fields routing needs; the rest of the body is validated as JSON but not built."""
-
-    model: Any = None
-    stream: Any = None
-    temperature: Any = None
+# The envelope is only what routing reads and what every upstream requires; msgspec checks its types
+# while it decodes and skips the rest of the body (validated as JSON, never built), so a request no
+# upstream could serve is a 400 before any key is touched.
 
 
-_DECODER = msgspec.json.Decoder(Envelope)
+class Envelope(msgspec.Struct, kw_only=True):
+    """The fields every route reads."""
+
+    model: str | None = None
+    stream: bool | None = None
+    temperature: float | None = None
+
+
+class _Message(msgspec.Struct, gc=False):
+    """Only the role is read; the content is skipped. Holding a string only, it can be left out of the GC."""
+
+    role: str
+
+
+_Messages = Annotated[list[_Message], msgspec.Meta(min_length=1)]
+
+
+class ChatEnvelope(Envelope, kw_only=True):
+    messages: _Messages
+
+
+class EmbeddingsEnvelope(Envelope, kw_only=True):
+    input: str | list[Any]
+
+
+class CompletionsEnvelope(Envelope, kw_only=True):
+    prompt: str | list[Any]
+
+
+class MessagesEnvelope(Envelope, kw_only=True):
+    messages: _Messages
+    max_tokens: int
+
+
+class CountTokensEnvelope(Envelope, kw_only=True):
+    messages: _Messages
+
+
+E = TypeVar("E", bound=Envelope)
+
+
+def decoder(envelope: type[E]) -> msgspec.json.Decoder[E]:
+    return msgspec.json.Decoder(envelope)
+
+
+_ENVELOPE = decoder(Envelope)
+
+
+@overload
+def read_envelope(raw: bytes) -> tuple[Envelope, str]: ...
+@overload
+def read_envelope(raw: bytes, envelope: msgspec.json.Decoder[E]) -> tuple[E, str]: ...
+
+
+def read_envelope(raw: bytes, envelope: msgspec.json.Decoder[Any] = _ENVELOPE) -> tuple[Any, str]:
+    """The envelope (of the route's type) and its model name; every way the body can be unusable is a 400
+    saying which, with the path of the field at fault."""
+    try:
+        found = envelope.decode(raw)
+    except msgspec.ValidationError as error:
+        if not raw.lstrip().startswith(b"{"):
+            raise InvalidRequest("request body must be a JSON object") from None
+        raise InvalidRequest(f"invalid request body: {error}") from None
+    except msgspec.DecodeError:
+        raise InvalidRequest("request body is not valid JSON") from None
+    if not found.model:
+        raise InvalidRequest('"model" is required, as "provider/model", an alias or a model name')
+    return found, found.model
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,36 +95,56 @@ class Target:
     """The model name the upstream knows."""
 
 
-def read_envelope(raw: bytes) -> tuple[Envelope, str]:
-    """The envelope and its model name; every way the body can be unusable is a 400 saying which."""
-    try:
-        envelope = _DECODER.decode(raw)
-    except msgspec.ValidationError:
-        raise InvalidRequest("request body must be a JSON object") from None
-    except msgspec.DecodeError:
-        raise InvalidRequest("request body is not valid JSON") from None
-    if not isinstance(envelope.model, str) or not envelope.model:
-        raise InvalidRequest('"model" is required, as "provider/model" or an alias')
-    return envelope, envelope.model
+Resolution = tuple[list[Target], bool]
+"""The targets to try in order (one, or an alias's chain) and whether the chain also moves on when a target
+rejects the prompt's length."""
 
 
-def resolve(settings: Settings, model: str) -> tuple[list[Target], bool]:
-    """The targets to try in order (one for `provider/model`, the chain for an alias) and whether the
-    chain also moves on when a target rejects the prompt's length."""
-    alias = settings.aliases.get(model)
-    names = alias.targets if alias is not None else (model,)
-    targets = []
-    for name in names:
-        provider_name, _, upstream_model = name.partition("/")
-        provider = settings.providers.get(provider_name)
-        if provider is None or not upstream_model:
-            configured = ", ".join(sorted(settings.providers)) or "none"
-            aliases = f"; aliases: {', '.join(sorted(settings.aliases))}" if settings.aliases else ""
-            raise InvalidRequest(
-                f"unknown provider {provider_name!r} in model {model!r}; "
-                f"use provider/model with one of: {configured}{aliases}"
-            )
-        if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
-            raise ModelNotFound(f"model {name!r} is not offered by this proxy")
-        targets.append(Target(provider, upstream_model))
-    return targets, alias is not None and alias.on_context_length
+class Resolver:
+    """Model names as clients send them, resolved in this order: an alias; `provider/model` naming a
+    configured provider (no model list is read); a bare name goes to KEYPROXY_DEFAULT_PROVIDER when it is
+    set, else to the provider whose model list names it (the first in provider order when several do);
+    anything else is 404 model_not_found."""
+
+    def __init__(self, settings: Settings, models: ModelList) -> None:
+        self.settings = settings
+        self.models = models
+
+    async def resolve(self, model: str) -> Resolution:
+        return self.named(model) or await self.bare(model)
+
+    def named(self, model: str) -> Resolution | None:
+        """An alias or `provider/model`, known without any I/O (the hot path stays synchronous); None for
+        a bare name."""
+        alias = self.settings.aliases.get(model)
+        if alias is not None:
+            targets = [_target(self.settings.providers[name.partition("/")[0]], name) for name in alias.targets]
+            return targets, alias.on_context_length
+        provider_name, _, upstream_model = model.partition("/")
+        provider = self.settings.providers.get(provider_name)
+        if provider is not None and upstream_model:
+            return [_target(provider, model)], False
+        return None
+
+    async def bare(self, model: str) -> Resolution:
+        """A model name without a configured provider's prefix: the default provider, or the one listing it."""
+        default = self.settings.default_provider
+        if default is not None:
+            return [_target(self.settings.providers[default], f"{default}/{model}")], False
+        listing = await self.models.providers_listing(model)
+        if listing:
+            return [_target(self.settings.providers[listing[0]], f"{listing[0]}/{model}")], False
+        configured = ", ".join(sorted(self.settings.providers)) or "none"
+        aliases = f"; aliases: {', '.join(sorted(self.settings.aliases))}" if self.settings.aliases else ""
+        raise ModelNotFound(
+            f"model {model!r} not found: no configured provider lists it; "
+            f"name it as provider/model with one of: {configured}{aliases}"
+        )
+
+
+def _target(provider: ProviderSettings, name: str) -> Target:
+    """`name` is `provider/model`; the model must pass the provider's model filters."""
+    upstream_model = name[len(provider.name) + 1 :]
+    if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
+        raise ModelNotFound(f"model {name!r} is not offered by this proxy")
+    return Target(provider, upstream_model)

@@ -1,15 +1,26 @@
-"""`keyproxy check`: the configuration exactly as `serve` would load it, with every problem, no secrets."""
+"""`keyproxy check`: the configuration exactly as `serve` would load it, with every problem, no secrets.
+
+With `--models` it also lists every provider's models, over the network, and says where a bare model name
+that several providers list goes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from typing import TextIO
 
 from keyproxy.cli.bind import bind_problem
-from keyproxy.config import CliOptions, inspect_config
+from keyproxy.clock import SystemClock
+from keyproxy.config import CliOptions, Settings, inspect_config
+from keyproxy.engine.model_list import ModelList
+from keyproxy.engine.pool import Pool
 from keyproxy.redact import mask, shown_url
+from keyproxy.transport.base import Transport
 
 
-def check(options: CliOptions) -> int:
+def check(options: CliOptions, *, models: bool = False, transport: Transport | None = None) -> int:
+    """`transport` is the upstream seam for `--models` (aiohttp unless given)."""
     report = inspect_config(options)
     settings = report.settings
     out = sys.stdout
@@ -43,6 +54,8 @@ def check(options: CliOptions) -> int:
     for name, alias in settings.aliases.items():
         fallback = "  (also on context length)" if alias.on_context_length else ""
         out.write(f"  {name} -> {', '.join(alias.targets)}{fallback}\n")
+    if settings.default_provider is not None:
+        out.write(f"default provider: {settings.default_provider} (bare model names that are not aliases go there)\n")
     errors = [str(error) for error in report.errors]
     problem = bind_problem(settings.host, settings.proxy_api_key)
     if problem:
@@ -51,5 +64,40 @@ def check(options: CliOptions) -> int:
         out.write(f"warning: {warning}\n")
     for error in errors:
         out.write(f"error: {error}\n")
+    if models and not errors:
+        asyncio.run(_models(settings, transport, out))
     out.write("ok\n" if not errors else f"{len(errors)} error(s)\n")
     return 1 if errors else 0
+
+
+async def _models(settings: Settings, transport: Transport | None, out: TextIO) -> None:
+    """Every provider's model list as the proxy gathers it, and where each bare name listed more than once goes."""
+    if transport is None:
+        from keyproxy.transport.aiohttp_transport import AiohttpTransport
+
+        transport = AiohttpTransport()
+    pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
+    try:
+        listings = await ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0).listings()
+    finally:
+        await transport.aclose()
+    out.write("models:\n")
+    listed_by: dict[str, list[str]] = {}
+    for name, listed in listings.items():
+        if listed is None:
+            out.write(f"  {name}: could not be listed; bare names cannot reach it, {name}/<model> still does\n")
+            continue
+        out.write(f"  {name}: {len(listed)} model(s)\n")
+        for model in listed:
+            listed_by.setdefault(model, []).append(name)
+    if settings.default_provider is not None:
+        default = settings.default_provider
+        out.write(f"bare model names go to {default} (KEYPROXY_DEFAULT_PROVIDER), whoever lists them\n")
+        return
+    shared = {model: names for model, names in listed_by.items() if len(names) > 1}
+    if not shared:
+        out.write("no bare model name is listed by more than one provider\n")
+        return
+    out.write(f"bare model names listed by more than one provider ({len(shared)}): the first provider serves them\n")
+    for model, names in sorted(shared.items()):
+        out.write(f"  {model} -> {names[0]}/{model}  (also listed by {', '.join(names[1:])})\n")

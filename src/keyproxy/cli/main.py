@@ -30,6 +30,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     check = commands.add_parser("check", help="load the configuration as serve would and report problems")
     _config_flags(check)
+    check.add_argument(
+        "--models", action="store_true",
+        help="also fetch every provider's model list (network) and show where ambiguous bare model names go",
+    )  # fmt: skip
     status = commands.add_parser("status", help="show every key's state in the running proxy")
     _config_flags(status)
     status.add_argument("--json", action="store_true", help="print the raw JSON")
@@ -82,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from keyproxy.cli.check import check
 
-        return check(options_from(args))
+        return check(options_from(args), models=args.models)
     if args.command == "status":
         from keyproxy.cli.status import status
 

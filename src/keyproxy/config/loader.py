@@ -10,7 +10,7 @@ from typing import Literal
 
 from keyproxy.config.aliases import read_aliases
 from keyproxy.config.file import ConfigFile, read_config_file
-from keyproxy.config.providers import read_providers
+from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
     Credential,
     EngineSettings,
@@ -44,8 +44,7 @@ _NOT_APPLIED = (
      "OAUTH_REFRESH_INTERVAL is recognised but has no effect yet (no OAuth providers)"),
     (re.compile(r"_OAUTH_\d+$"), "<PROVIDER>_OAUTH_<N> OAuth credentials are recognised but not supported yet"),
     (re.compile(r"^TIMEOUT_WRITE$"),
-     "TIMEOUT_WRITE is recognised but not applied: the upstream client has no write timeout, "
-     "and GLOBAL_TIMEOUT bounds a stalled upload"),
+     "TIMEOUT_WRITE is recognised but not applied: the upstream client has no write timeout"),
 )  # fmt: skip
 
 
@@ -122,6 +121,7 @@ def build_settings(
         demo=options.demo,
         providers=providers,
         aliases=aliases,
+        default_provider=_default_provider(reader, providers),
         timeouts=_timeouts(reader),
         engine=_engine(reader),
         state=_state(reader, config),
@@ -141,6 +141,23 @@ def build_settings(
         warnings=(*warnings, *_not_applied(values), *([weak] if weak else [])),
     )
     return ConfigReport(settings, (*(config.errors if config else ()), *reader.errors))
+
+
+def _default_provider(reader: ValueReader, providers: Mapping[str, ProviderSettings]) -> str | None:
+    """KEYPROXY_DEFAULT_PROVIDER must name a configured provider, spelled as `provider/model` spells it."""
+    name = "KEYPROXY_DEFAULT_PROVIDER"
+    raw = reader.raw(name)
+    if raw is None:
+        return None
+    if raw in providers:
+        return raw
+    known = provider_name(raw.replace("-", "_"))
+    if known in providers:
+        reader.fail(name, f"{raw!r} is not a provider name; did you mean {known!r}?")
+    else:
+        configured = ", ".join(sorted(providers)) or "none"
+        reader.fail(name, f"{raw!r} is not a configured provider (configured: {configured})")
+    return None
 
 
 def _timeouts(reader: ValueReader) -> Timeouts:

@@ -19,7 +19,8 @@ ResponsesMode = Literal["native", "translate"]
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds. `total` is GLOBAL_TIMEOUT: the budget of one client request across all its attempts."""
+    """Seconds. `total` is GLOBAL_TIMEOUT: the budget for choosing keys, failing over and waiting, after which no
+    attempt starts; an attempt already in flight runs to its own timeouts (docs/resilience.md)."""
 
     total: float = 30.0
     connect: float = 30.0
@@ -113,6 +114,8 @@ class Settings:
     demo: bool = False
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     aliases: Mapping[str, Alias] = field(default_factory=dict)
+    default_provider: str | None = None
+    """KEYPROXY_DEFAULT_PROVIDER: where a bare model name that is not an alias goes."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     engine: EngineSettings = field(default_factory=EngineSettings)
     state: StateSettings = field(default_factory=StateSettings)

@@ -1,6 +1,8 @@
 """The model list: gathered from every provider's own list, cached with expiry, filtered.
 
-A provider that cannot be listed contributes nothing for a short while; it never breaks the list.
+A provider that cannot be listed keeps its last list, or contributes nothing, for a short while; it
+never breaks the list. Bare model names are looked up here, in the cache: a list that has expired is
+still used while it is refreshed in the background, so only the first lookup ever waits for the lists.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ _KEYS_TRIED = 3
 @dataclass(frozen=True, slots=True)
 class _Entry:
     models: tuple[str, ...]
+    names: frozenset[str]
     expires: float
+    listed: bool
+    """False when no key could list the provider (the models are then the last ones it listed, if any)."""
 
 
 class ModelList:
@@ -50,19 +55,59 @@ class ModelList:
         return [f"{name}/{model}" for name, models in zip(self.pools, lists, strict=True) for model in models]
 
     async def provider_models(self, name: str) -> tuple[str, ...]:
+        """The provider's models, refreshed first when the cached list has expired."""
         entry = self._cache.get(name)
         if entry is None or entry.expires <= self.clock.now():
-            task = self._refreshing.get(name)
-            if task is None:
-                # One refresh per provider at a time; concurrent callers share it.
-                task = asyncio.ensure_future(self._fetch(name))
-                self._refreshing[name] = task
-                task.add_done_callback(lambda _: self._refreshing.pop(name, None))
-            entry = await asyncio.shield(task)
-            self._cache[name] = entry
+            entry = await asyncio.shield(self._refresh(name))
         return entry.models
 
-    async def _fetch(self, name: str) -> _Entry:
+    async def providers_listing(self, model: str) -> tuple[str, ...]:
+        """The providers whose list names `model`, in provider order, from the cache.
+
+        Providers never listed yet are listed first (concurrently, once, whoever asks); an expired list
+        answers as it is and is refreshed in the background, so requests do not wait for model lists.
+        """
+        missing = [name for name in self.pools if name not in self._cache]
+        if missing:
+            await asyncio.gather(*(asyncio.shield(self._refresh(name)) for name in missing))
+        now = self.clock.now()
+        found = []
+        for name in self.pools:
+            entry = self._cache[name]
+            if entry.expires <= now:
+                self._refresh(name)
+            if model in entry.names:
+                found.append(name)
+        return tuple(found)
+
+    async def listings(self) -> dict[str, tuple[str, ...] | None]:
+        """Each provider's models freshly listed, None for a provider no key could list (`keyproxy check`)."""
+        entries = await asyncio.gather(*(asyncio.shield(self._refresh(name)) for name in self.pools))
+        return {name: entry.models if entry.listed else None for name, entry in zip(self.pools, entries, strict=True)}
+
+    def _refresh(self, name: str) -> asyncio.Task[_Entry]:
+        """The provider's list being fetched into the cache; one refresh per provider at a time, shared."""
+        task = self._refreshing.get(name)
+        if task is None:
+            task = asyncio.ensure_future(self._store(name))
+            self._refreshing[name] = task
+            task.add_done_callback(lambda _: self._refreshing.pop(name, None))
+        return task
+
+    async def _store(self, name: str) -> _Entry:
+        models = await self._fetch(name)
+        now = self.clock.now()
+        if models is not None:
+            entry = _Entry(models, frozenset(models), now + self.ttl, listed=True)
+        else:
+            # A provider that fails to list keeps the models it listed last: it still serves them.
+            last = self._cache.get(name)
+            kept = last.models if last is not None else ()
+            entry = _Entry(kept, frozenset(kept), now + min(self.ttl, _RETRY_FAILED_AFTER), listed=False)
+        self._cache[name] = entry
+        return entry
+
+    async def _fetch(self, name: str) -> tuple[str, ...] | None:
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
@@ -79,5 +124,5 @@ class ModelList:
                 logger.warning("model list failed provider=%s key=%s: %s", name, pool.masks[index], reason)
                 continue
             allowed = (m for m in models if model_allowed(m, settings.ignore_models, settings.whitelist_models))
-            return _Entry(tuple(dict.fromkeys(allowed)), self.clock.now() + self.ttl)
-        return _Entry((), self.clock.now() + min(self.ttl, _RETRY_FAILED_AFTER))
+            return tuple(dict.fromkeys(allowed))
+        return None

@@ -1,12 +1,12 @@
 """The router: picks a key, sends through the transport, classifies the outcome, fails over, waits.
 
-Selection and cooldown are pure policies; the router only sequences them with I/O under the
-request's deadline, and reports every attempt to the event sink.
+Selection and cooldown are pure policies; the router only sequences them with I/O within the request's
+rotation budget (GLOBAL_TIMEOUT: no attempt starts and no wait runs past it), bounds each attempt by its
+own timeouts, and reports every attempt to the event sink.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import random
 import time
@@ -66,30 +66,31 @@ class Router:
         self.rng = rng
 
     async def open(self, call: Call) -> Opened:
-        """The first successful answer across the provider's keys, within GLOBAL_TIMEOUT."""
+        """The first successful answer across the provider's keys, within the rotation budget."""
         return await self.open_chain((call,))
 
     async def open_chain(self, calls: Sequence[Call], *, on_context_length: bool = False) -> Opened:
         """Try each target in order (a fallback chain); the next one is tried when a target has no
         usable key or all its keys failed, and with `on_context_length` when it rejects the prompt's
-        length. GLOBAL_TIMEOUT covers the whole chain."""
+        length. GLOBAL_TIMEOUT is the budget of the whole chain for choosing keys, failing over and
+        waiting; it never cuts an attempt in flight, which its own timeouts bound."""
         deadline = self.clock.now() + self.timeouts.total
-        try:
-            async with asyncio.timeout(self.timeouts.total):
-                failure: Exception | None = None
-                for call in calls:
-                    try:
-                        return await self._attempts(call, deadline)
-                    except GatewayError as error:
-                        failure = error
-                    except UpstreamContextTooLong as error:
-                        if not on_context_length:
-                            raise
-                        failure = error
-                assert failure is not None
-                raise failure
-        except TimeoutError:
-            raise DeadlineExceeded(f"no answer within GLOBAL_TIMEOUT ({self.timeouts.total:g} s)") from None
+        failure: Exception | None = None
+        for call in calls:
+            if failure is not None and self.clock.now() >= deadline:
+                break  # no budget left for the next target: the last one's answer stands
+            try:
+                return await self._attempts(call, deadline)
+            except DeadlineExceeded:
+                raise
+            except GatewayError as error:
+                failure = error
+            except UpstreamContextTooLong as error:
+                if not on_context_length:
+                    raise
+                failure = error
+        assert failure is not None
+        raise failure
 
     def has_key(self, provider: str, key_id: str) -> bool:
         """Whether the provider still has the key (by fingerprint): a pinned call needs it."""
@@ -110,6 +111,8 @@ class Router:
         limit = self.max_attempts or len(pool.key_ids) + 1
         while attempts < limit:
             now = self.clock.now()
+            if now >= deadline:
+                raise await self._give_up(pool, bucket, last_error, out_of_time=True)
             statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
             sticky = await self.state.sticky(pool.name, bucket) if sequential else None
             choice = choose(statuses, pool.priorities, now, pool.policy, exclude=tried, sticky=sticky, rng=self.rng)
@@ -249,22 +252,36 @@ class Router:
         )  # fmt: skip
         self.events.emit(event)
 
-    async def _give_up(self, pool: Pool, bucket: str, last_error: UpstreamError | None) -> GatewayError:
-        """No attempt succeeded. Keys out of quota, or none to try: 429 (503 if none is merely cooling).
-        Keys that failed otherwise: 502, or 504 for a timeout. Retry-After says when a key is back."""
+    async def _give_up(
+        self, pool: Pool, bucket: str, last_error: UpstreamError | None, *, out_of_time: bool = False
+    ) -> GatewayError:
+        """No attempt succeeded, and none is in flight. Keys out of quota, or none to try: 429 (503 if none
+        is merely cooling). Keys that failed otherwise: 502, or 504 for a timeout or when the rotation
+        budget ran out (`out_of_time`). Retry-After says when a key is back; past the budget it is always
+        sent, since a client retrying at once is then what would work."""
         statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
         now = self.clock.now()
         choice = choose(statuses, pool.priorities, now, pool.policy)
         wait = max(1.0, choice.retry_at - now) if isinstance(choice, Exhausted) and choice.retry_at else None
+        failure: GatewayError
         if last_error is None or last_error.error_class in _OUT_OF_QUOTA:
             cooling = any(status.cooldown_until > now for status in statuses)
             later = f"; retry in {wait:.0f} s" if wait else ""
-            return NoKeyAvailable(
+            failure = NoKeyAvailable(
                 f"no key of provider {pool.name} is available{later}", retry_after=wait, recoverable=cooling
             )
-        failure = UpstreamFailed(f"every key failed; last error: {last_error.message}", retry_after=wait)
-        if last_error.status == 504:
-            failure.status = 504
+        elif out_of_time:
+            budget = f"GLOBAL_TIMEOUT ({self.timeouts.total:g} s)"
+            failure = DeadlineExceeded(
+                f"no answer within the rotation budget of {budget}; last error: {last_error.message}",
+                retry_after=wait,
+            )
+        else:
+            failure = UpstreamFailed(f"every key failed; last error: {last_error.message}", retry_after=wait)
+            if last_error.status == 504:
+                failure.status = 504
+        if out_of_time and failure.retry_after is None:
+            failure.retry_after = 1.0
         return failure
 
 

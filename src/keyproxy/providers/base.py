@@ -1,6 +1,7 @@
 """What a provider adapter does: describe upstream requests and read upstream answers. No I/O.
 
-Requests arrive in the wire format of their endpoint: OpenAI for "chat" and "embeddings", Anthropic
+Requests arrive in the wire format of their endpoint: OpenAI for "chat", "embeddings" and the legacy
+"completions" (only OpenAI-protocol adapters take that one, untranslated), Anthropic
 for "messages" and "count_tokens" (only Anthropic-protocol adapters take those, so nothing is lost on
 the way), OpenAI's Responses API for "responses" (only OpenAI-protocol upstreams that serve it natively
 get those). Adapters of other protocols translate the request there and the answer back.
@@ -13,13 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from keyproxy.config.settings import UpstreamProtocol
 from keyproxy.errors import InvalidRequest, UpstreamStatusError
 from keyproxy.transport.base import UpstreamRequest
 
-Endpoint = Literal["chat", "embeddings", "messages", "count_tokens", "responses"]
+Endpoint = Literal["chat", "embeddings", "completions", "messages", "count_tokens", "responses"]
 Method = Literal["POST", "GET", "DELETE"]
 UsageReport = Callable[[Mapping[str, Any]], None]
 """Takes a usage object (OpenAI's or Anthropic's shape) a stream reported without showing it to the client."""
+
+LEGACY_COMPLETIONS: frozenset[UpstreamProtocol] = frozenset({"openai"})
+"""The protocols with OpenAI's legacy text completions (`/completions`); the others have no such endpoint."""
 
 
 @dataclass(frozen=True, slots=True)

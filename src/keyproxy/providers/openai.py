@@ -1,5 +1,6 @@
-"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server; and
-OpenAI's Responses API, for upstreams that serve it themselves."""
+"""The OpenAI chat-completions protocol, spoken by most providers and by any OpenAI-compatible server (also its
+embeddings and legacy text completions, passed through as they are); and OpenAI's Responses API, for
+upstreams that serve it themselves."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from keyproxy.providers.hints.retry_after import parse_retry_after
 from keyproxy.providers.wire import error_message, error_object, load_answer, path_segment
 from keyproxy.transport.base import UpstreamRequest
 
-_PATHS: dict[str, str] = {"chat": "/chat/completions", "embeddings": "/embeddings", "responses": "/responses"}
+_PATHS: dict[str, str] = {
+    "chat": "/chat/completions", "embeddings": "/embeddings", "completions": "/completions", "responses": "/responses"
+}  # fmt: skip
 _QUOTA_CODES = frozenset({"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"})
 
 

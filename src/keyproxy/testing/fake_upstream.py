@@ -1,7 +1,7 @@
 """FakeUpstream: an OpenAI, Anthropic and Gemini upstream in one pure ASGI app, whose keys misbehave on command.
 
-OpenAI answers under `prefix` (chat/completions, embeddings, models, and the Responses API: POST
-responses, GET and DELETE responses/{id}); Anthropic at /v1/messages,
+OpenAI answers under `prefix` (chat/completions, the legacy completions, embeddings, models, and the Responses
+API: POST responses, GET and DELETE responses/{id}); Anthropic at /v1/messages,
 /v1/messages/count_tokens and /v1/models (which it takes over from OpenAI when the request carries
 `anthropic-version`, or `x-api-key` and no `Authorization`); Gemini under /v1beta/models. Faults,
 journal and stats are shared.
@@ -31,6 +31,7 @@ from keyproxy.testing._asgi import (
     send_json,
 )
 from keyproxy.testing._chat import chat_reply
+from keyproxy.testing._completions import completions_reply
 from keyproxy.testing._control import control
 from keyproxy.testing._delivery import Cut, JsonReply, Reply, deliver
 from keyproxy.testing._dialect import Dialect, Handler, Route, bearer
@@ -82,6 +83,7 @@ class FakeUpstream:
         self._responses = ResponsesAPI(self._serial, lambda: int(self._clock.now()))
         self._openai: _RouteTable = {
             ("POST", f"{prefix}/chat/completions"): Route(OPENAI, self._chat),
+            ("POST", f"{prefix}/completions"): Route(OPENAI, self._completions),
             ("POST", f"{prefix}/embeddings"): Route(OPENAI, embeddings_reply),
             ("GET", f"{prefix}/models"): Route(OPENAI, self._model_list),
         }
@@ -206,6 +208,9 @@ class FakeUpstream:
 
     def _chat(self, body: dict[str, Any]) -> Reply:
         return chat_reply(body, serial=next(self._serial), created=int(self._clock.now()))
+
+    def _completions(self, body: dict[str, Any]) -> Reply:
+        return completions_reply(body, serial=next(self._serial), created=int(self._clock.now()))
 
     def _messages(self, body: dict[str, Any]) -> Reply:
         return messages_reply(body, serial=next(self._serial))

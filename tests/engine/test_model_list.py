@@ -1,0 +1,120 @@
+"""The model lists in memory (MockTransport, FakeClock): bare names are looked up in the cache, which only the
+first lookup waits for; an expired list answers while it is refreshed; a provider that fails keeps its list."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+
+from keyproxy.config import Timeouts
+from keyproxy.engine.model_list import ModelList
+from keyproxy.engine.pool import Pool
+from keyproxy.testing import FakeClock
+from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from support import openai_provider
+
+LISTS = {"a.test": ["gpt-4o-mini", "shared"], "b.test": ["shared", "other"]}
+
+
+class Upstreams:
+    """Each provider's /models answer, which a test may hold back or turn into a failure."""
+
+    def __init__(self) -> None:
+        self.lists = {host: list(models) for host, models in LISTS.items()}
+        self.failing: set[str] = set()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.asked: list[str] = []
+
+    async def answer(self, request: UpstreamRequest) -> MockResponse:
+        host = request.url.split("/")[2]
+        self.asked.append(host)
+        await self.gate.wait()
+        if host in self.failing:
+            return MockResponse.json(503, b'{"error": {"message": "down"}}')
+        data = [{"id": model, "object": "model"} for model in self.lists[host]]
+        return MockResponse.json(200, msgspec.json.encode({"object": "list", "data": data}))
+
+
+def model_list(upstreams: Upstreams, clock: FakeClock, ttl: float = 300.0) -> ModelList:
+    pools = {name: Pool.build(openai_provider(name, ("sk-key-000000000001",)), 0) for name in ("a", "b")}
+    return ModelList(pools, MockTransport(upstreams.answer), clock, Timeouts(), ttl)
+
+
+def test_a_bare_name_is_found_in_every_list_that_names_it_in_provider_order() -> None:
+    models = model_list(Upstreams(), FakeClock())
+
+    async def go() -> list[tuple[str, ...]]:
+        return [await models.providers_listing(name) for name in ("gpt-4o-mini", "shared", "other", "none")]
+
+    assert asyncio.run(go()) == [("a",), ("a", "b"), ("b",), ()]
+
+
+def test_concurrent_first_lookups_share_one_fetch_per_provider() -> None:
+    upstreams = Upstreams()
+    models = model_list(upstreams, FakeClock())
+
+    async def go() -> None:
+        await asyncio.gather(*(models.providers_listing("shared") for _ in range(5)))
+
+    asyncio.run(go())
+    assert sorted(upstreams.asked) == ["a.test", "b.test"]
+
+
+def test_an_expired_list_answers_at_once_and_is_refreshed_in_the_background() -> None:
+    upstreams = Upstreams()
+    clock = FakeClock()
+    models = model_list(upstreams, clock)
+
+    async def go() -> None:
+        await models.providers_listing("shared")
+        clock.advance(301)
+        upstreams.lists["a.test"] = ["brand-new"]
+        upstreams.gate.clear()  # the refresh is held back: a lookup must not wait for it
+        assert await models.providers_listing("gpt-4o-mini") == ("a",)
+        upstreams.gate.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert await models.providers_listing("brand-new") == ("a",)
+        assert await models.providers_listing("gpt-4o-mini") == ()
+
+    asyncio.run(go())
+
+
+def test_a_provider_that_fails_to_list_keeps_its_last_list() -> None:
+    upstreams = Upstreams()
+    clock = FakeClock()
+    models = model_list(upstreams, clock)
+
+    async def go() -> tuple[str, ...]:
+        await models.providers_listing("shared")
+        upstreams.failing.add("a.test")
+        clock.advance(301)
+        await models.provider_models("a")  # a refresh that fails
+        return await models.providers_listing("gpt-4o-mini")
+
+    assert asyncio.run(go()) == ("a",)
+
+
+def test_a_provider_never_listed_contributes_nothing_and_is_retried_within_a_minute() -> None:
+    upstreams = Upstreams()
+    upstreams.failing.add("a.test")
+    clock = FakeClock()
+    models = model_list(upstreams, clock)
+
+    async def go() -> list[tuple[str, ...]]:
+        first = await models.providers_listing("gpt-4o-mini")
+        upstreams.failing.clear()
+        clock.advance(61)
+        await models.provider_models("a")
+        return [first, await models.providers_listing("gpt-4o-mini")]
+
+    assert asyncio.run(go()) == [(), ("a",)]
+
+
+def test_listings_say_which_provider_could_not_be_listed() -> None:
+    upstreams = Upstreams()
+    upstreams.failing.add("b.test")
+    models = model_list(upstreams, FakeClock())
+    assert asyncio.run(models.listings()) == {"a": ("gpt-4o-mini", "shared"), "b": None}
