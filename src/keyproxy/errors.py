@@ -20,7 +20,9 @@ KeyproxyError
 │   └── UpstreamStatusError         an HTTP error status, class from STATUS_ERRORS
 │       ├── UpstreamRateLimited     429                                      (rate limited)
 │       ├── UpstreamQuotaExhausted  429 with a quota error type              (quota exhausted)
-│       ├── UpstreamKeyRejected     401, 403                                 (key rejected)
+│       ├── UpstreamKeyRejected     401                                      (key rejected)
+│       │   ├── UpstreamForbidden   403: the key, or what was asked? a probe of the key decides
+│       │   └── UpstreamModelRefused  403/404 naming the model: this key may not use it (rejected for it)
 │       ├── UpstreamServerError     5xx, 529                                 (transient)
 │       └── UpstreamClientError     400, 404, 413, 422, other 4xx            (client error)
 │           └── UpstreamContextTooLong  the prompt exceeds the model's context
@@ -199,6 +201,28 @@ class UpstreamKeyRejected(UpstreamStatusError):
     error_class = ErrorClass.KEY_REJECTED
 
 
+class UpstreamForbidden(UpstreamKeyRejected):
+    """A 403 says "no" without saying whether to the key or to the request (OpenRouter answers 403 for
+    moderation-flagged input). The engine probes the key before it benches it (engine/forbidden.py)."""
+
+    code = "upstream_forbidden"
+
+
+class UpstreamModelRefused(UpstreamKeyRejected):
+    """The upstream says, in its structured fields, that this key may not use this model (or that the
+    model does not exist for it): the key is excluded for that model only, and the next key is tried."""
+
+    code = "model_not_found"
+
+    def as_client_error(self) -> UpstreamClientError:
+        """When every key said so, the client's answer: the upstream's own status and words."""
+        refused = UpstreamClientError(
+            self.message, upstream_status=self.upstream_status, body=self.body, headers=self.headers
+        )
+        refused.code = self.code
+        return refused
+
+
 class UpstreamServerError(UpstreamStatusError):
     code = "upstream_server_error"
 
@@ -267,7 +291,7 @@ class ShuttingDown(GatewayError):
 STATUS_ERRORS: dict[int, type[UpstreamStatusError]] = {
     400: UpstreamClientError,
     401: UpstreamKeyRejected,
-    403: UpstreamKeyRejected,
+    403: UpstreamForbidden,
     404: UpstreamClientError,
     408: UpstreamServerError,
     409: UpstreamServerError,

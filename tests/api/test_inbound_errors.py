@@ -116,7 +116,9 @@ def test_paths_without_the_v1_prefix_work_too(proxy: AppClient) -> None:
 def test_an_upstream_error_that_echoes_the_key_reaches_the_client_masked(
     open_proxy: OpenProxy, fake_upstream: FakeUpstream
 ) -> None:
-    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.NOT_FOUND))
+    # Every key says the model is not theirs (a key refused alone is replaced by the next one).
+    for key in KEYS:
+        fake_upstream.set_fault(key, Fault(FaultKind.NOT_FOUND))
     proxy = open_proxy()
     response = proxy.post("/v1/chat/completions", json={**CHAT, "model": f"fake/{KEYS[0]}"})
     assert response.status_code == 404

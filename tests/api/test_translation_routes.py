@@ -155,11 +155,12 @@ def test_a_gemini_error_reaches_an_openai_client_in_openais_shape(
 def test_an_anthropic_error_reaches_an_openai_client_in_openais_shape(
     proxy: AppClient, fake_upstream: FakeUpstream
 ) -> None:
-    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.NOT_FOUND))
+    for key in KEYS:  # a model refused by one key alone is tried on the next
+        fake_upstream.set_fault(key, Fault(FaultKind.NOT_FOUND))
     response = chat(proxy, "anthropic/fake-chat")
     assert response.status_code == 404
     assert "type" not in response.json()
-    assert response.json()["error"]["code"] == "not_found_error"
+    assert response.json()["error"]["code"] == "model_not_found"
 
 
 def test_an_openai_error_reaches_an_openai_client_as_it_was(proxy: AppClient, fake_upstream: FakeUpstream) -> None:

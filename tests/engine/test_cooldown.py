@@ -9,6 +9,7 @@ from keyproxy.errors import (
     InvalidUpstreamResponse,
     UpstreamClientError,
     UpstreamKeyRejected,
+    UpstreamModelRefused,
     UpstreamQuotaExhausted,
     UpstreamRateLimited,
     UpstreamServerError,
@@ -61,3 +62,10 @@ def test_transient_failures_cool_briefly(error: Exception) -> None:
 
 def test_a_client_error_leaves_the_key_alone() -> None:
     assert POLICY.verdict(UpstreamClientError("bad", upstream_status=400), failures=3, now=NOW) is None
+
+
+def test_a_key_refused_for_a_model_is_left_out_for_that_model_only() -> None:
+    verdict = POLICY.verdict(UpstreamModelRefused("no such model for you", upstream_status=404), 0, NOW)
+    assert verdict is not None and (verdict.kind, verdict.until) == ("model", NOW + 600)
+    assert not POLICY.benches(UpstreamModelRefused("no", upstream_status=404))
+    assert POLICY.benches(UpstreamKeyRejected("no", upstream_status=401))

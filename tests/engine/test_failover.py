@@ -15,7 +15,8 @@ def chat(proxy: AppClient, **extra: object) -> Response:
 
 
 def used_keys(fake: FakeUpstream) -> list[str | None]:
-    return [request.key for request in fake.requests]
+    """The keys the answers were asked of, in order (a probe of a key's model list is not an answer)."""
+    return [request.key for request in fake.requests if request.method == "POST"]
 
 
 @pytest.mark.parametrize(
@@ -81,23 +82,61 @@ def test_every_key_broken_answers_502_with_the_earliest_recovery(
     assert int(response.headers["retry-after"]) >= 1
 
 
-def test_every_key_rejected_answers_502_then_503_while_they_are_benched(
+def test_every_key_rejected_answers_502_then_503_once_they_are_all_benched(
     open_proxy: OpenProxy, fake_upstream: FakeUpstream
 ) -> None:
     for key in KEYS:
         fake_upstream.set_fault(key, Fault(FaultKind.UNAUTHORIZED))
     proxy = open_proxy()
-    assert chat(proxy).status_code == 502
+    # One request benches at most one key, whatever it carries: it takes as many requests as keys.
+    for _ in KEYS:
+        assert chat(proxy).status_code == 502
     again = chat(proxy)
     assert again.status_code == 503
     assert again.json()["error"]["code"] == "no_key_available"
     assert int(again.headers["retry-after"]) > 500
-    assert len(fake_upstream.requests) == len(KEYS)
+    asked = len(fake_upstream.requests)
+    assert chat(proxy).status_code == 503 and len(fake_upstream.requests) == asked
 
 
-@pytest.mark.parametrize(
-    ("kind", "status"), [(FaultKind.BAD_REQUEST, 400), (FaultKind.NOT_FOUND, 404), (FaultKind.UNPROCESSABLE, 422)]
-)
+def test_one_request_benches_at_most_one_key(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
+    for key in KEYS:
+        fake_upstream.set_fault(key, Fault(FaultKind.UNAUTHORIZED))
+    proxy = open_proxy()
+    assert chat(proxy).status_code == 502
+    status = proxy.get("/v1/status").json()
+    assert [key["status"] for key in status["providers"]["fake"]["keys"]].count("benched") == 1
+
+
+def test_a_403_about_the_request_goes_back_and_benches_no_key(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    # The key works (its model list answers); only this request is refused, as OpenRouter does with
+    # moderation-flagged input: trying every key would spread the refusal, so the client gets it.
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.FORBIDDEN, times=1))
+    proxy = open_proxy()
+    response = chat(proxy)
+    assert response.status_code == 403
+    assert used_keys(fake_upstream) == [KEYS[0]]
+    assert chat(proxy).status_code == 200
+    assert used_keys(fake_upstream) == [KEYS[0], KEYS[1]]
+
+
+def test_a_key_refused_for_a_model_is_left_out_for_that_model_only(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.NOT_FOUND, times=1))
+    proxy = open_proxy()
+    assert chat(proxy).status_code == 200
+    for _ in range(3):
+        assert chat(proxy).status_code == 200
+    assert used_keys(fake_upstream)[:2] == [KEYS[0], KEYS[1]]
+    assert KEYS[0] not in used_keys(fake_upstream)[1:]
+    assert chat(proxy, model="fake/fake-chat-large").status_code == 200
+    assert KEYS[0] in used_keys(fake_upstream)[5:]
+
+
+@pytest.mark.parametrize(("kind", "status"), [(FaultKind.BAD_REQUEST, 400), (FaultKind.UNPROCESSABLE, 422)])
 def test_an_upstream_client_error_goes_back_as_is_without_trying_other_keys(
     kind: FaultKind, status: int, open_proxy: OpenProxy, fake_upstream: FakeUpstream
 ) -> None:

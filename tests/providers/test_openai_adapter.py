@@ -8,6 +8,7 @@ from keyproxy.errors import (
     InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamClientError,
+    UpstreamForbidden,
     UpstreamKeyRejected,
     UpstreamQuotaExhausted,
     UpstreamRateLimited,
@@ -26,7 +27,7 @@ def call(endpoint: Endpoint = "chat", body: bytes = b"{}") -> Call:
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (400, UpstreamClientError), (401, UpstreamKeyRejected), (403, UpstreamKeyRejected),
+        (400, UpstreamClientError), (401, UpstreamKeyRejected), (403, UpstreamForbidden),
         (404, UpstreamClientError), (413, UpstreamClientError), (422, UpstreamClientError),
         (429, UpstreamRateLimited), (500, UpstreamServerError), (502, UpstreamServerError),
         (503, UpstreamServerError), (529, UpstreamServerError),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keyproxy.config.settings import EngineSettings
-from keyproxy.errors import ErrorClass, UpstreamError
+from keyproxy.errors import ErrorClass, UpstreamError, UpstreamModelRefused
 from keyproxy.state.base import Verdict
 
 
@@ -29,12 +29,20 @@ class CooldownPolicy:
             max_hint=engine.max_cooldown,
         )
 
+    @staticmethod
+    def benches(error: UpstreamError) -> bool:
+        """Whether the failure takes the key out of rotation for every model."""
+        return error.error_class is ErrorClass.KEY_REJECTED and not isinstance(error, UpstreamModelRefused)
+
     def verdict(self, error: UpstreamError, failures: int, now: float) -> Verdict | None:
         """None when the failure says nothing about the key (the client's own mistake)."""
         kind = error.error_class
         if kind is ErrorClass.CLIENT_ERROR:
             return None
         if kind is ErrorClass.KEY_REJECTED:
+            if isinstance(error, UpstreamModelRefused):
+                # A key refused for one model may still serve the others.
+                return Verdict("model", now + self.bench_seconds, kind)
             return Verdict("key", now + self.bench_seconds, kind)
         steps = {
             ErrorClass.RATE_LIMITED: self.rate_limit_steps,

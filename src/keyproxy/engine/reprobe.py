@@ -43,18 +43,25 @@ class Reprober:
 
     async def _probe(self, pool: Pool, index: int) -> None:
         key_id = pool.key_ids[index]
-        request = pool.adapter.models_request(pool.secrets[index])
-        try:
-            async with asyncio.timeout(_PROBE_TIMEOUTS.read):
-                response = await self.transport.send(request, _PROBE_TIMEOUTS)
-                await response.read()
-            status = response.status
-        except (UpstreamError, TimeoutError):
-            return  # the upstream is unreachable, which says nothing about the key
-        now = self.clock.now()
-        if status < 400:
+        works = await key_works(self.transport, pool, index)
+        if works:
             logger.info("key is accepted again provider=%s key=%s", pool.name, pool.masks[index])
             await self.state.record(pool.name, key_id, "", SUCCESS)
-        elif status in (401, 403):
-            verdict = Verdict("key", now + self.bench_seconds, ErrorClass.KEY_REJECTED)
+        elif works is False:
+            verdict = Verdict("key", self.clock.now() + self.bench_seconds, ErrorClass.KEY_REJECTED)
             await self.state.record(pool.name, key_id, "", verdict)
+
+
+async def key_works(transport: Transport, pool: Pool, index: int) -> bool | None:
+    """One cheap authenticated call (the model list) with the key: True when it is accepted, False when it
+    is refused (401 or 403), None when the answer says nothing about the key (unreachable, 5xx, 429)."""
+    request = pool.adapter.models_request(pool.secrets[index])
+    try:
+        async with asyncio.timeout(_PROBE_TIMEOUTS.read):
+            response = await transport.send(request, _PROBE_TIMEOUTS)
+            await response.read()
+    except (UpstreamError, TimeoutError):
+        return None
+    if response.status < 400:
+        return True
+    return False if response.status in (401, 403) else None

@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from keyproxy.clock import Clock
 from keyproxy.config.settings import EngineSettings, Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
+from keyproxy.engine.forbidden import judge_forbidden
 from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
+from keyproxy.engine.reprobe import key_works
 from keyproxy.engine.selection import Exhausted, Pick, cap, choose, decayed_usage
 from keyproxy.errors import (
     DeadlineExceeded,
@@ -27,6 +29,8 @@ from keyproxy.errors import (
     UpstreamContextTooLong,
     UpstreamError,
     UpstreamFailed,
+    UpstreamForbidden,
+    UpstreamModelRefused,
 )
 from keyproxy.events import AttemptEvent, EventSink, Tokens
 from keyproxy.providers import Call
@@ -105,6 +109,7 @@ class Router:
         tried = set() if call.key_id is None else {key for key in pool.key_ids if key != call.key_id}
         transient: list[int] = []
         second_chance = True
+        benched = False
         last_error: UpstreamError | None = None
         spent = 0.0
         attempts = 0
@@ -147,23 +152,29 @@ class Router:
                 await self.state.set_sticky(pool.name, bucket, key_id)
             started = time.perf_counter()
             try:
-                opened = await self._attempt(pool, index, call, bucket, attempts, status)
+                opened = await self._attempt(pool, index, call, bucket, attempts, status, may_bench=not benched)
             except UpstreamError as error:
                 spent += time.perf_counter() - started
                 if error.error_class is ErrorClass.CLIENT_ERROR:
                     raise
                 if error.error_class is ErrorClass.TRANSIENT:
                     transient.append(index)
+                benched = benched or self.cooldowns.benches(error)
                 last_error = error
                 continue
             opened.upstream_seconds += spent
             return opened
+        if isinstance(last_error, UpstreamModelRefused):
+            # Every key that was asked said the model is not theirs: that is the client's answer.
+            raise last_error.as_client_error()
         raise await self._give_up(pool, bucket, last_error)
 
     async def _attempt(
-        self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus
+        self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus, *, may_bench: bool
     ) -> Opened:
-        """One request on a key already acquired; the key is released when the answer is settled."""
+        """One request on a key already acquired; the key is released when the answer is settled. With
+        `may_bench` False (a key was benched already in this request) a refused key is not benched: one
+        request, whatever it carries, takes at most one key out of rotation."""
         key_id = pool.key_ids[index]
         timeouts = request_timeouts(self.timeouts, stream=call.stream)
         started = time.perf_counter()
@@ -192,9 +203,15 @@ class Router:
                 response.close()
             await self.state.release(pool.name, key_id)
             pool.notify_freed()
-            if isinstance(exc, UpstreamError):
-                await self._failed(pool, index, call, bucket, attempt, exc, started, status.failures)
-            raise
+            if not isinstance(exc, UpstreamError):
+                raise
+            failure = exc
+            if isinstance(exc, UpstreamForbidden):
+                failure = judge_forbidden(exc, await key_works(self.transport, pool, index))
+            await self._failed(pool, index, call, bucket, attempt, failure, started, status.failures, may_bench)
+            if failure is exc:
+                raise
+            raise failure from exc
         first_byte = time.perf_counter() - started
         opened.provider, opened.key_mask, opened.attempts = pool.name, pool.masks[index], attempt
         opened.key_id = key_id
@@ -233,12 +250,12 @@ class Router:
 
     async def _failed(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, error: UpstreamError,
-        started: float, failures: int,
+        started: float, failures: int, may_bench: bool = True,
     ) -> None:  # fmt: skip
         status = getattr(error, "upstream_status", None)
         self._emit(pool, index, call, attempt, status, error.error_class, error.message, started)
         verdict = self.cooldowns.verdict(error, failures, self.clock.now())
-        if verdict is not None:
+        if verdict is not None and (may_bench or verdict.kind != "key"):
             await self.state.record(pool.name, pool.key_ids[index], bucket, verdict)
 
     def _emit(

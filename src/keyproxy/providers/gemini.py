@@ -13,6 +13,7 @@ from keyproxy.errors import (
     InvalidRequest,
     InvalidUpstreamResponse,
     UpstreamKeyRejected,
+    UpstreamModelRefused,
     UpstreamQuotaExhausted,
     UpstreamStatusError,
     status_error_class,
@@ -82,6 +83,9 @@ class GeminiAdapter:
         retry_after = parse_retry_after(headers, now)
         if status == 400 and _reasons(error) & _KEY_REASONS:
             cls = UpstreamKeyRejected
+        elif status == 404 and error.get("status") == "NOT_FOUND":
+            # On a model's own URL, Google's NOT_FOUND is about the model.
+            cls = UpstreamModelRefused
         quota = parse_google_error(error) if status == 429 else None
         if quota is not None:
             retry_after = retry_after if retry_after is not None else quota.retry_after

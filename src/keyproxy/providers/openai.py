@@ -12,6 +12,7 @@ from keyproxy.errors import (
     InvalidUpstreamResponse,
     UpstreamClientError,
     UpstreamContextTooLong,
+    UpstreamModelRefused,
     UpstreamQuotaExhausted,
     UpstreamStatusError,
     status_error_class,
@@ -82,6 +83,8 @@ class OpenAIAdapter:
                 retry_after = reset_hint(headers, now)
         elif cls is UpstreamClientError and error.get("code") == "context_length_exceeded":
             cls = UpstreamContextTooLong
+        elif status in (403, 404) and error.get("code") == "model_not_found":
+            cls = UpstreamModelRefused
         classified = cls(
             error_message(error, status),
             upstream_status=status,

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from keyproxy.errors import (
     UpstreamClientError,
+    UpstreamForbidden,
     UpstreamKeyRejected,
+    UpstreamModelRefused,
     UpstreamRateLimited,
     UpstreamServerError,
     UpstreamStatusError,
@@ -30,8 +32,8 @@ TYPES: tuple[ErrorType, ...] = (
     ErrorType("invalid_request_error", 400, UpstreamClientError),
     ErrorType("authentication_error", 401, UpstreamKeyRejected),
     ErrorType("billing_error", 402, UpstreamKeyRejected),
-    ErrorType("permission_error", 403, UpstreamKeyRejected),
-    ErrorType("not_found_error", 404, UpstreamClientError),
+    ErrorType("permission_error", 403, UpstreamForbidden),
+    ErrorType("not_found_error", 404, UpstreamModelRefused),
     ErrorType("request_too_large", 413, UpstreamClientError),
     ErrorType("rate_limit_error", 429, UpstreamRateLimited),
     ErrorType("api_error", 500, UpstreamServerError),
