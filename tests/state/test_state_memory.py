@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from keyproxy.errors import ErrorClass
 from keyproxy.events import Tokens
-from keyproxy.state import MemoryStore
+from keyproxy.state import MemoryStore, Verdict, memory
 from keyproxy.testing import FakeClock
 from keyproxy.usage.book import UsageBook
 from state.state_support import COOL, DAY, NOW, event
@@ -51,3 +53,17 @@ def test_start_and_stop_keep_a_memory_stores_state_and_usage() -> None:
         return (await store.statuses("p", ["k"], "m"))[0].cooldown_until, counters.requests
 
     assert asyncio.run(go()) == (NOW + 60, 1)
+
+
+def test_per_model_state_is_bounded_and_the_oldest_entry_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "SCOPED_LIMIT", 3)
+    store = MemoryStore()
+
+    async def invent() -> list[float]:
+        for n in range(5):
+            await store.record("p", "k", f"invented-{n}", Verdict("model", NOW + 60, ErrorClass.KEY_REJECTED))
+            await store.set_sticky("p", f"invented-{n}", "k")
+        cooled = [(await store.statuses("p", ["k"], f"invented-{n}"))[0].cooldown_until for n in range(5)]
+        return [*cooled, float(await store.sticky("p", "invented-0") is None)]
+
+    assert asyncio.run(invent()) == [0.0, 0.0, NOW + 60, NOW + 60, NOW + 60, 1.0]

@@ -8,7 +8,8 @@ import pytest
 
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent, Tokens
-from keyproxy.usage.book import UsageBook, UsageKey, merge, select
+from keyproxy.usage import book as book_module
+from keyproxy.usage.book import OTHER_MODELS, UsageBook, UsageKey, merge, select
 from keyproxy.usage.counters import UsageCounters
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
@@ -166,3 +167,12 @@ def test_merge_adds_rows_of_the_same_key_and_sorts() -> None:
 
 def test_an_empty_book_is_still_truthy_so_sink_defaults_chosen_with_or_keep_it() -> None:
     assert UsageBook()
+
+
+def test_a_key_keeps_rows_for_a_bounded_number_of_models_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(book_module, "MODELS_PER_KEY_AND_DAY", 2)
+    book = UsageBook()
+    for model in ("a", "b", "invented-1", "invented-2", "a"):
+        book.emit(event(model=model))
+    rows = {key.model: counters.requests for key, counters in book.drain().items()}
+    assert rows == {"a": 2, "b": 1, OTHER_MODELS: 2}

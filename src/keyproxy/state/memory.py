@@ -30,6 +30,11 @@ class _Scoped:
     headroom_reset: float = 0.0
 
 
+SCOPED_LIMIT = 100_000
+"""Per-model state entries (cooldowns, failure streaks, headroom; sticky keys) kept at most: a client
+inventing model names cannot grow them without bound, and past it the oldest entry goes first."""
+
+
 class MemoryStore:
     """Usage is what `book` has counted since start; it is never drained, since nothing writes it out."""
 
@@ -55,6 +60,14 @@ class MemoryStore:
     ) -> UsageRows:
         return select(self._book.pending().items(), provider, model, since, until)
 
+    def _slot(self, provider: str, key_id: str, model: str) -> _Scoped:
+        slot = self._scoped.get((provider, key_id, model))
+        if slot is None:
+            if len(self._scoped) >= SCOPED_LIMIT:
+                del self._scoped[next(iter(self._scoped))]
+            slot = self._scoped[(provider, key_id, model)] = _Scoped()
+        return slot
+
     def _key(self, provider: str, key_id: str) -> _Key:
         found = self._keys.get((provider, key_id))
         if found is None:
@@ -74,7 +87,7 @@ class MemoryStore:
         self, provider: str, key_id: str, model: str, until: float, reason: ErrorClass, failures: int
     ) -> None:
         """Restore a persisted cooldown as it was."""
-        slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
+        slot = self._slot(provider, key_id, model)
         slot.cooldown_until, slot.reason, slot.failures = until, reason, failures
 
     def put_bench(self, provider: str, key_id: str, until: float, reason: ErrorClass) -> None:
@@ -110,7 +123,7 @@ class MemoryStore:
             if key is not None:
                 key.benched_until, key.bench_reason = 0.0, None
             return
-        slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
+        slot = self._slot(provider, key_id, model)
         slot.failures += 1
         if verdict.kind == "key":
             key = self._key(provider, key_id)
@@ -134,13 +147,15 @@ class MemoryStore:
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
     ) -> None:
-        slot = self._scoped.setdefault((provider, key_id, model), _Scoped())
+        slot = self._slot(provider, key_id, model)
         slot.headroom, slot.headroom_reset = fraction, reset_at
 
     async def sticky(self, provider: str, model: str) -> str | None:
         return self._sticky.get((provider, model))
 
     async def set_sticky(self, provider: str, model: str, key_id: str) -> None:
+        if (provider, model) not in self._sticky and len(self._sticky) >= SCOPED_LIMIT:
+            del self._sticky[next(iter(self._sticky))]
         self._sticky[(provider, model)] = key_id
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:

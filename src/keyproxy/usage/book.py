@@ -29,6 +29,12 @@ class UsageKey:
 UsageRows = list[tuple[UsageKey, UsageCounters]]
 
 
+MODELS_PER_KEY_AND_DAY = 1000
+"""Distinct model names one key's usage is kept under per day; attempts on more go to OTHER_MODELS, so a
+client inventing model names cannot grow the usage rows without bound."""
+OTHER_MODELS = "(other models)"
+
+
 class UsageBook:
     """An EventSink. Every event is one request to one key; `emit` runs on the event loop per attempt,
     so it does a dict lookup and additions and nothing else."""
@@ -36,6 +42,8 @@ class UsageBook:
     def __init__(self, price: Price | None = None) -> None:
         self._price = price
         self._pending: dict[tuple[str, str, str, str], UsageCounters] = {}
+        self._models: dict[tuple[str, str], set[str]] = {}
+        """The model names each (provider, key) has rows under today."""
         self._day = ""
         self._day_start = 0.0
         self._day_end = 0.0
@@ -47,7 +55,8 @@ class UsageBook:
         slot = (self._day, event.provider, event.key_id, event.model)
         counters = self._pending.get(slot)
         if counters is None:
-            counters = self._pending[slot] = UsageCounters()
+            slot = (self._day, event.provider, event.key_id, self._bounded(event))
+            counters = self._pending.get(slot) or self._pending.setdefault(slot, UsageCounters())
         counters.requests += 1
         outcome = event.outcome
         if outcome is None:
@@ -74,8 +83,18 @@ class UsageBook:
             if cost is not None:
                 counters.cost_usd += cost
 
+    def _bounded(self, event: AttemptEvent) -> str:
+        models = self._models.setdefault((event.provider, event.key_id), set())
+        if event.model in models:
+            return event.model
+        if len(models) >= MODELS_PER_KEY_AND_DAY:
+            return OTHER_MODELS
+        models.add(event.model)
+        return event.model
+
     def _turn_day(self, at: float) -> None:
         # Formatting a date per event would dominate emit; it changes once a day.
+        self._models.clear()
         start = at - at % _DAY
         self._day = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d")
         self._day_start, self._day_end = start, start + _DAY
