@@ -10,12 +10,18 @@ from keyproxy.redact import fingerprint, mask, scrub, scrub_text, shown_url, url
 KEY = "sk-live-abcdefghijklmnop"
 
 
-def test_mask_shows_only_the_ends() -> None:
-    assert mask(KEY) == "sk-l...mnop"
+def test_a_long_key_shows_its_first_and_last_four_characters() -> None:
+    assert mask("sk-proj-abcdefghijklmnopqrstuvwxyz0123") == "sk-p...0123"
 
 
-def test_short_secrets_are_fully_hidden() -> None:
-    assert mask("short") == "****"
+def test_a_key_under_32_characters_shows_its_last_four_only() -> None:
+    # With the first four too, the fingerprint would leave too few characters to guess.
+    assert mask(KEY) == "...mnop"
+
+
+@pytest.mark.parametrize("secret", ["short", "fifteen-chars15"])
+def test_a_key_under_16_characters_is_fully_hidden(secret: str) -> None:
+    assert mask(secret) == "****"
 
 
 def test_fingerprint_is_stable_and_not_the_key() -> None:
@@ -23,7 +29,7 @@ def test_fingerprint_is_stable_and_not_the_key() -> None:
 
 
 def test_scrub_masks_a_key_echoed_back() -> None:
-    assert scrub(f"Incorrect API key {KEY}".encode(), (KEY,)) == b"Incorrect API key sk-l...mnop"
+    assert scrub(f"Incorrect API key {KEY}".encode(), (KEY,)) == b"Incorrect API key ...mnop"
 
 
 def test_a_secret_in_a_log_line_is_masked(caplog: pytest.LogCaptureFixture) -> None:
@@ -31,7 +37,7 @@ def test_a_secret_in_a_log_line_is_masked(caplog: pytest.LogCaptureFixture) -> N
     logger.addFilter(RedactSecrets([KEY]))
     with caplog.at_level(logging.INFO):
         logger.info("upstream said: bad key %s", KEY)
-    assert KEY not in caplog.text and "sk-l...mnop" in caplog.text
+    assert KEY not in caplog.text and "...mnop" in caplog.text
 
 
 SLASHED = "sk-live/abcd+efgh=ijkl\"mnop"
@@ -71,7 +77,7 @@ def test_the_credentials_of_a_base_url_are_secrets() -> None:
 
 def test_a_base_url_is_shown_without_userinfo_and_with_its_query_values_masked() -> None:
     url = "https://user:pa55word@llm.example.test/v1?key=query-secret-0001"
-    assert shown_url(url) == "https://llm.example.test/v1?key=quer...0001"
+    assert shown_url(url) == "https://llm.example.test/v1?key=...0001"
     assert shown_url("http://127.0.0.1:11434/v1") == "http://127.0.0.1:11434/v1"
 
 
@@ -84,7 +90,7 @@ def test_a_traceback_in_a_log_record_is_masked(caplog: pytest.LogCaptureFixture)
         except ValueError:
             logger.exception("request failed")
     assert "ValueError" in caplog.text
-    assert KEY not in caplog.text and "sk-l...mnop" in caplog.text
+    assert KEY not in caplog.text and "...mnop" in caplog.text
 
 
 def test_a_json_escaped_key_in_a_log_line_is_masked(caplog: pytest.LogCaptureFixture) -> None:

@@ -123,7 +123,7 @@ def transport() -> MockTransport:
 
 
 def requests_of(usage: Any, provider: str) -> tuple[int, int]:
-    models = usage["providers"][provider]["keys"]["sk-w...0001"]["models"]
+    models = usage["providers"][provider]["keys"]["...0001"]["models"]
     return models["m"]["requests"], models["m"]["prompt_tokens"]
 
 

@@ -13,9 +13,13 @@ _UNICODE_ESCAPE = b"\\u"
 
 
 def mask(secret: str) -> str:
-    """A short recognisable form: enough to tell keys apart, never enough to use one."""
-    if len(secret) < 12:
+    """A short recognisable form: enough to tell keys apart, never enough to use one, nor, with the
+    fingerprint beside it, to guess the rest: a long key shows its first and last four characters, a
+    shorter one its last four only, and one under 16 characters nothing."""
+    if len(secret) < 16:
         return "****"
+    if len(secret) < 32:
+        return f"...{secret[-4:]}"
     return f"{secret[:4]}...{secret[-4:]}"
 
 

@@ -38,7 +38,7 @@ def test_a_key_an_upstream_echoes_in_a_rejection_never_reaches_the_client(tmp_pa
         answer = client.post("/v1/chat/completions", json=CHAT)
     assert answer.status_code == 502
     assert "abcd+efgh" not in answer.text and "abcd%2Befgh" not in answer.text
-    assert "sk-f...6789" in answer.json()["error"]["message"]
+    assert "...6789" in answer.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("echoed", [escaped(KEY), quote(KEY, safe="")], ids=["json-escaped", "url-encoded"])
@@ -54,5 +54,5 @@ def test_providers_shows_a_base_url_without_its_credentials(tmp_path: Path) -> N
     base = "https://user:pa55word-0001@llm.example.test/v1?key=query-secret-0001"
     with proxy(tmp_path, 200, b"{}", base=base) as client:
         answer = client.get("/v1/providers")
-    assert answer.json()["data"][0]["base_url"] == "https://llm.example.test/v1?key=quer...0001"
+    assert answer.json()["data"][0]["base_url"] == "https://llm.example.test/v1?key=...0001"
     assert "query-secret-0001" not in answer.text and "pa55word" not in answer.text

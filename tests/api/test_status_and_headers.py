@@ -13,7 +13,7 @@ def test_an_answer_says_which_provider_and_key_served_it(open_proxy: OpenProxy, 
     fake_upstream.set_fault(KEYS[0], Fault(FaultKind.SERVER_ERROR))
     response = open_proxy().post("/v1/chat/completions", json=CHAT)
     assert response.headers["x-keyproxy-provider"] == "fake"
-    assert response.headers["x-keyproxy-key"] == "sk-t...0002"
+    assert response.headers["x-keyproxy-key"] == "...0002"
     assert response.headers["x-keyproxy-attempts"] == "2"
     assert float(response.headers["x-keyproxy-overhead-ms"]) >= 0
 
@@ -46,7 +46,7 @@ def test_an_operator_can_lift_a_cooldown_by_hand(open_proxy: OpenProxy, fake_ups
     fake_upstream.set_fault(KEYS[0], Fault(FaultKind.RATE_LIMIT, retry_after=300, times=1))
     proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY})
     proxy.post("/v1/chat/completions", json=CHAT, headers=AUTH)
-    reset = proxy.post("/v1/admin/reset", json={"provider": "fake", "key": "sk-t...0001"}, headers=AUTH)
+    reset = proxy.post("/v1/admin/reset", json={"provider": "fake", "key": "...0001"}, headers=AUTH)
     assert reset.json() == {"provider": "fake", "lifted": 1}
     keys = proxy.get("/v1/status", headers=AUTH).json()["providers"]["fake"]["keys"]
     assert keys[0]["status"] == "ok"

@@ -16,7 +16,7 @@ def test_check_shows_a_base_url_without_its_credentials(tmp_path: Path, capsys: 
     assert main(["check", "--env-file", str(env), "--data-dir", str(tmp_path / "data")]) == 0
 
     out = capsys.readouterr().out
-    assert "https://llm.example.test/v1?key=quer...0001" in out
+    assert "https://llm.example.test/v1?key=...0001" in out
     assert "query-secret-0001" not in out and "pa55word" not in out
 
 

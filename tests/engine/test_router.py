@@ -81,10 +81,10 @@ def test_a_rate_limited_key_comes_back_once_its_cooldown_has_passed() -> None:
     limited.clear()
     for _ in range(4):
         run(router)
-    assert [e.key_mask for e in sink.events].count("sk-o...0001") == 1
+    assert [e.key_mask for e in sink.events].count("...0001") == 1
     clock.advance(21)
     run(router)
-    assert sink.events[-1].key_mask == "sk-o...0001"
+    assert sink.events[-1].key_mask == "...0001"
 
 
 def test_every_key_cooling_is_no_key_available_with_the_earliest_recovery() -> None:
@@ -155,7 +155,7 @@ def test_an_attempt_that_times_out_cools_its_key_and_the_next_key_answers_within
     router, sink = make_router(reply, clock)
     assert run(router) == OK
     assert [(event.key_mask, event.outcome) for event in sink.events] == [
-        ("sk-o...0001", ErrorClass.TRANSIENT), ("sk-t...0002", None)
+        ("...0001", ErrorClass.TRANSIENT), ("...0002", None)
     ]  # fmt: skip
     statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
     assert statuses[0].cooldown_until == clock.now() + 10

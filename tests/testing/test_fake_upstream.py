@@ -273,7 +273,7 @@ def test_unknown_key_is_rejected_with_its_masked_form() -> None:
     assert known.status_code == 200
     assert unknown.status_code == 401
     assert unknown.json()["error"]["code"] == "invalid_api_key"
-    assert "sk-o...9012" in unknown.text
+    assert "...9012" in unknown.text
     assert "sk-other-123456789012" not in unknown.text
 
 
