@@ -49,7 +49,7 @@ def build_app(
     store = state if state is not None else _state(settings, pools, prices)
     router = Router(
         pools, transport, store, clock, Sinks(events or LogSink(), store), settings.timeouts, engine,
-        keepalive=settings.keepalive_interval, rng=rng,
+        keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
     reprober = Reprober(pools, transport, store, clock, engine.bench_seconds)
