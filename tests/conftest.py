@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 
 from keyproxy.testing import AppClient, ASGITransport, BackgroundServer, FakeUpstream
 from keyproxy.wiring import build_app
@@ -96,3 +97,12 @@ def redis_prefix() -> Iterator[str]:
     if found:
         client.delete(*found)
     client.close()
+
+
+# Fuzz budgets: a few dozen examples per property in the normal suite, the same ones every run, so a CI run
+# never fails on a find of its own; `--hypothesis-profile=fuzz` runs many more, new ones each time.
+settings.register_profile(
+    "keyproxy", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("fuzz", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("keyproxy")

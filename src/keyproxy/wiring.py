@@ -13,6 +13,7 @@ from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
 from keyproxy.api.usage_routes import UsageRoutes
@@ -51,7 +52,7 @@ def build_app(
     store = state if state is not None else _state(settings, pools, prices)
     router = Router(
         pools, transport, store, clock, Sinks(events or LogSink(), store), settings.timeouts, engine,
-        keepalive=settings.keepalive_interval, rng=rng,
+        keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
     reprober = Reprober(pools, transport, store, clock, engine.bench_seconds)
@@ -63,6 +64,7 @@ def build_app(
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, store, clock),
         UsageRoutes(pools, store, clock, prices),
+        OpenAPIRoutes(),
     )
     return KeyproxyApp(
         ProxyKey(settings.proxy_api_key, clock, settings.auth_failure_pause),

@@ -579,3 +579,15 @@ def test_cors_origins_are_read_as_a_list_and_star_means_any() -> None:
 
 def test_a_cors_origin_that_is_not_an_origin_is_an_error_naming_it() -> None:
     assert error_variables({"KEYPROXY_CORS_ORIGINS": "chat.example.com"}) == ["KEYPROXY_CORS_ORIGINS"]
+
+
+def test_upstream_answers_are_capped_at_128_mib_and_events_at_16_mib_unless_told_otherwise() -> None:
+    assert (settings({}).answer_limits.body_bytes, settings({}).answer_limits.event_bytes) == (128 << 20, 16 << 20)
+    limits = settings({"KEYPROXY_MAX_UPSTREAM_BODY_BYTES": "4096", "KEYPROXY_MAX_UPSTREAM_EVENT_BYTES": "2048"})
+    assert (limits.answer_limits.body_bytes, limits.answer_limits.event_bytes) == (4096, 2048)
+
+
+@pytest.mark.parametrize("variable", ["KEYPROXY_MAX_UPSTREAM_BODY_BYTES", "KEYPROXY_MAX_UPSTREAM_EVENT_BYTES"])
+@pytest.mark.parametrize("raw", ["100", "lots"])
+def test_an_answer_limit_that_is_not_a_size_of_at_least_1024_is_an_error_naming_it(variable: str, raw: str) -> None:
+    assert error_variables({variable: raw}) == [variable]

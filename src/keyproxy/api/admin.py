@@ -14,6 +14,7 @@ from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest, NotFound
 from keyproxy.state.base import KeyReport, StateStore
+from keyproxy.translate.malformed import UNREADABLE
 
 
 class AdminRoutes:
@@ -43,7 +44,7 @@ class AdminRoutes:
         raw = await read_body(scope, receive, 64 * 1024)
         try:
             request = msgspec.json.decode(raw or b"{}", type=_Reset)
-        except msgspec.DecodeError as exc:
+        except UNREADABLE as exc:
             raise InvalidRequest(f"expected {{\"provider\": ..., \"key\": optional}}: {exc}") from None
         pool = self.pools.get(request.provider)
         if pool is None:

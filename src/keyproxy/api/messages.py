@@ -30,6 +30,7 @@ from keyproxy.engine.router import Call, Router
 from keyproxy.translate.anthropic_inbound_request import messages_to_chat
 from keyproxy.translate.anthropic_inbound_response import chat_response_to_messages
 from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
+from keyproxy.translate.malformed import decode_answer, decode_request
 from keyproxy.translate.rewrite import with_model
 
 _FORWARDED = (b"anthropic-beta", b"anthropic-version")
@@ -60,18 +61,14 @@ class MessagesRoutes:
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
+            # A chat answer is already an Anthropic one here: the call's reply translated it within the attempt.
             opened = await self.router.open_chain(calls, on_context_length=on_context_length)
             headers = served_by(opened, started)
-            native = opened.endpoint == "messages"
             if opened.streaming:
-                translator = None if native else ChatToMessagesStream(model, f"msg_{uuid.uuid4().hex[:24]}")
-                await relay_stream(send, opened, guard, ANTHROPIC, headers, translator)
+                await relay_stream(send, opened, guard, ANTHROPIC, headers)
                 return
-            body = opened.body
-            if not native:
-                body = msgspec.json.encode(chat_response_to_messages(msgspec.json.decode(body), model=model))
             guard.responded = True
-            await send_bytes(send, opened.status, body, JSON, headers)
+            await send_bytes(send, opened.status, opened.body, JSON, headers)
 
         await guard.run(work)
 
@@ -87,7 +84,7 @@ class MessagesRoutes:
             opened = await self.router.open(call)
             await send_bytes(send, opened.status, opened.body)
             return
-        await send_json(send, 200, {"input_tokens": _estimate(msgspec.json.decode(raw))})
+        await send_json(send, 200, {"input_tokens": _estimate(decode_request(raw))})
 
     def _calls(
         self, scope: Scope, raw: bytes, model: str, stream: bool, resolved: Resolution
@@ -102,10 +99,25 @@ class MessagesRoutes:
                 calls.append(Call(name, target.model, "messages", body, stream, _forwarded(scope)))
                 continue
             if chat is None:
-                chat = messages_to_chat(msgspec.json.decode(raw))
+                chat = messages_to_chat(decode_request(raw))
             body = msgspec.json.encode({**chat, "model": target.model})
-            calls.append(Call(name, target.model, "chat", body, stream, client_model=model))
+            calls.append(Call(name, target.model, "chat", body, stream, client_model=model, reply=AsMessage(model)))
         return calls, on_context_length
+
+
+class AsMessage:
+    """A chat answer as an Anthropic message (providers.Reply), made within the attempt."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def body(self, body: bytes) -> bytes:
+        return msgspec.json.encode(chat_response_to_messages(decode_answer(body), model=self.model))
+
+    def stream(self) -> ChatToMessagesStream:
+        return ChatToMessagesStream(self.model, f"msg_{uuid.uuid4().hex[:24]}")
 
 
 def _forwarded(scope: Scope) -> dict[str, str]:

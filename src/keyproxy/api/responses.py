@@ -28,6 +28,7 @@ from keyproxy.engine.router import Call, Opened, Router
 from keyproxy.errors import InvalidRequest, NotFound, ResponseNotFound, UpstreamClientError
 from keyproxy.providers import Method
 from keyproxy.state.base import StateStore
+from keyproxy.translate.malformed import UNREADABLE, decode_answer
 from keyproxy.translate.responses_mapping import response_object
 from keyproxy.translate.responses_request import input_items
 from keyproxy.translate.responses_response import chat_to_response
@@ -66,13 +67,17 @@ class ResponsesRoutes:
         started = time.perf_counter()
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
         envelope, model = read_envelope(raw)
-        extra = _extra.decode(raw)
+        try:
+            extra = _extra.decode(raw)
+        except UNREADABLE:
+            raise InvalidRequest("request body is not valid JSON") from None
         previous = extra.previous_response_id
         if previous is not None and (not isinstance(previous, str) or not previous):
             raise InvalidRequest('"previous_response_id" must be a response id')
-        plan = await plan_calls(self.resolver, self.router, self.stored, raw, model, previous,
-                                stream=envelope.stream is True)
         keep = extra.store is not False and self.stored.enabled
+        answer = AsResponse(f"resp_{uuid.uuid4().hex}", int(self.clock.now()), keep)
+        plan = await plan_calls(self.resolver, self.router, self.stored, raw, model, previous,
+                                stream=envelope.stream is True, reply=answer.start)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
@@ -81,7 +86,7 @@ class ResponsesRoutes:
             if opened.endpoint == "responses":
                 await self._native(send, opened, guard, headers, plan, keep=keep)
             else:
-                await self._translated(send, opened, guard, headers, plan, keep=keep)
+                await self._translated(send, opened, guard, headers, plan, answer)
 
         await guard.run(work)
 
@@ -147,29 +152,57 @@ class ResponsesRoutes:
 
     async def _translated(
         self, send: Send, opened: Opened, guard: DisconnectGuard, headers: list[tuple[bytes, bytes]], plan: Plan,
-        *, keep: bool,
+        answer: AsResponse,
     ) -> None:  # fmt: skip
-        response_id = f"resp_{uuid.uuid4().hex}"
-        base = response_object(plan.request, response_id=response_id, model=plan.client_model,
-                               created_at=int(self.clock.now()))  # fmt: skip
-        base["store"] = keep
+        """The chat answer, already a response: the call's reply translated it within the attempt."""
 
         async def save(response: dict[str, Any]) -> None:
             record = Stored(opened.provider, plan.model_of(opened.provider), previous=plan.previous,
                             input=input_items(plan.request), response=response)  # fmt: skip
-            await self.stored.put(response_id, record)
+            await self.stored.put(answer.response_id, record)
 
         if opened.streaming:
-            translator = ChatToResponsesStream(base)
-            if keep:
+            translator = answer.translator
+            assert translator is not None
+            if answer.keep:
                 send = _before(send, lambda: translator.complete, lambda: save(translator.response))
-            await relay_stream(send, opened, guard, RESPONSES, headers, translator, end=translator)
+            await relay_stream(send, opened, guard, RESPONSES, headers, end=translator)
             return
-        response = chat_to_response(msgspec.json.decode(opened.body), base)
-        if keep:
-            await save(response)
+        assert answer.response is not None
+        if answer.keep:
+            await save(answer.response)
         guard.responded = True
-        await send_bytes(send, opened.status, msgspec.json.encode(response), JSON, headers)
+        await send_bytes(send, opened.status, opened.body, JSON, headers)
+
+
+class AsResponse:
+    """A chat answer as a Responses API response (providers.Reply), made within the attempt; it keeps what
+    it made last, which is what the client gets and what is stored."""
+
+    __slots__ = ("base", "created_at", "keep", "response", "response_id", "translator")
+
+    def __init__(self, response_id: str, created_at: int, keep: bool) -> None:
+        self.response_id = response_id
+        self.created_at = created_at
+        self.keep = keep
+        self.base: dict[str, Any] = {}
+        self.response: dict[str, Any] | None = None
+        self.translator: ChatToResponsesStream | None = None
+
+    def start(self, plan: Plan) -> AsResponse:
+        """The response object before output, echoing the request as OpenAI does."""
+        self.base = response_object(plan.request, response_id=self.response_id, model=plan.client_model,
+                                    created_at=self.created_at)  # fmt: skip
+        self.base["store"] = self.keep
+        return self
+
+    def body(self, body: bytes) -> bytes:
+        self.response = chat_to_response(decode_answer(body), self.base)
+        return msgspec.json.encode(self.response)
+
+    def stream(self) -> ChatToResponsesStream:
+        self.translator = ChatToResponsesStream(self.base)
+        return self.translator
 
 
 class _Id(msgspec.Struct):

@@ -4,6 +4,7 @@ continue it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -12,6 +13,8 @@ from keyproxy.api.stored_responses import StoredResponses
 from keyproxy.api.targets import Resolver, Target
 from keyproxy.engine.router import Call, Router
 from keyproxy.errors import InvalidRequest, PreviousResponseNotFound
+from keyproxy.providers import Reply
+from keyproxy.translate.malformed import decode_request
 from keyproxy.translate.responses_request import input_items, replayable, responses_to_chat
 from keyproxy.translate.rewrite import with_model
 
@@ -37,7 +40,7 @@ class Plan:
     @property
     def request(self) -> dict[str, Any]:
         if self._request is None:
-            self._request = msgspec.json.decode(self.raw)
+            self._request = decode_request(self.raw)
         return self._request
 
     def chat(self) -> dict[str, Any]:
@@ -60,10 +63,10 @@ class Plan:
 
 async def plan_calls(
     resolver: Resolver, router: Router, kept: StoredResponses, raw: bytes, model: str, previous: str | None,
-    *, stream: bool,
+    *, stream: bool, reply: Callable[[Plan], Reply] | None = None,
 ) -> Plan:  # fmt: skip
     """One call per target: the client's bytes for a native target, the request as chat for the others
-    (whose translation to their own protocol refuses what they cannot honour)."""
+    (whose translation to their own protocol refuses what they cannot honour), answered through `reply`."""
     targets, on_context_length = await resolver.resolve(model)
     plan = Plan(raw, model, previous, on_context_length)
     if previous is not None:
@@ -75,7 +78,7 @@ async def plan_calls(
             plan.calls.append(Call(name, target.model, "responses", body, stream, key_id=plan.key_id))
             continue
         body = msgspec.json.encode({**plan.chat(), "model": target.model})
-        plan.calls.append(Call(name, target.model, "chat", body, stream))
+        plan.calls.append(Call(name, target.model, "chat", body, stream, reply=reply(plan) if reply else None))
     return plan
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol
 
 from keyproxy.api.asgi import Receive, Send
@@ -11,6 +13,8 @@ from keyproxy.api.dialect import Dialect
 from keyproxy.engine.router import Opened
 from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, ShuttingDown, UpstreamError
 from keyproxy.translate.stream import StreamTranslator
+
+logger = logging.getLogger("keyproxy.api")
 
 _TAIL = 32
 SSE_HEADERS = [
@@ -52,14 +56,21 @@ async def relay_stream(
     out = _Outbound(send)
     try:
         try:
-            while (chunk := await opened.next_chunk()) is not None:
-                if chunk:
-                    await out.write(translator.feed(chunk) if translator is not None else chunk)
+            while True:
+                with _upstream_fault():
+                    chunk = await opened.next_chunk()
+                    if chunk is None:
+                        break
+                    data = translator.feed(chunk) if translator is not None and chunk else chunk
+                if data:
+                    await out.write(data)
                 elif out.last.endswith(b"\n\n"):
                     # Comments are only legal between events, so a silence mid-event stays silent.
                     await send({"type": "http.response.body", "body": dialect.keepalive, "more_body": True})
             if translator is not None:
-                await out.write(translator.close())
+                with _upstream_fault():
+                    tail = translator.close()
+                await out.write(tail)
         except UpstreamError as exc:
             error = exc
         except asyncio.CancelledError:
@@ -81,6 +92,19 @@ async def relay_stream(
     finally:
         # A client that left says nothing about the key: release it without a verdict.
         await opened.finish(error, record=guard.responded)
+
+
+@contextmanager
+def _upstream_fault() -> Iterator[None]:
+    """Reading or translating the upstream's stream: a failure there that is not typed yet is still the
+    answer's fault (an invalid answer: a verdict on the key, an error event for the client), not the proxy's."""
+    try:
+        yield
+    except KeyproxyError:
+        raise
+    except Exception as exc:
+        logger.exception("a stream could not be read or translated")
+        raise InvalidUpstreamResponse(f"the upstream stream could not be translated ({type(exc).__name__})") from exc
 
 
 class _Outbound:

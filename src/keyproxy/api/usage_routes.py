@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-import msgspec
-
 from keyproxy.api.admin import key_state
 from keyproxy.api.asgi import Receive, Scope, Send, read_body, send_json
 from keyproxy.api.openai_dialect import OPENAI
@@ -17,6 +15,7 @@ from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest
 from keyproxy.state.base import StateStore
+from keyproxy.translate.malformed import decode_request
 from keyproxy.usage.counters import UsageCounters, report
 from keyproxy.usage.estimates import cost_estimate, token_count
 from keyproxy.usage.prices import PriceTable
@@ -81,10 +80,7 @@ class UsageRoutes:
 
 
 async def _json(scope: Scope, receive: Receive) -> dict[str, Any]:
-    try:
-        data = msgspec.json.decode(await read_body(scope, receive, 1024 * 1024))
-    except msgspec.DecodeError:
-        raise InvalidRequest("request body is not valid JSON") from None
+    data = decode_request(await read_body(scope, receive, 1024 * 1024))
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
     return data

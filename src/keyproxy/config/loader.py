@@ -12,6 +12,7 @@ from keyproxy.config.aliases import read_aliases
 from keyproxy.config.file import ConfigFile, read_config_file
 from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
+    AnswerLimits,
     Credential,
     EngineSettings,
     ProviderSettings,
@@ -130,6 +131,7 @@ def build_settings(
             "OVERRIDE_TEMPERATURE_ZERO", _DEFAULT.override_temperature_zero, _TEMPERATURE
         ),
         max_body_bytes=reader.integer("KEYPROXY_MAX_BODY_BYTES", _DEFAULT.max_body_bytes, minimum=1024) or 0,
+        answer_limits=_answer_limits(reader),
         models_cache_ttl=reader.number("KEYPROXY_MODELS_CACHE_TTL", _DEFAULT.models_cache_ttl),
         keepalive_interval=reader.number(
             "KEYPROXY_KEEPALIVE_INTERVAL", _DEFAULT.keepalive_interval, minimum=0.0, strict_min=True
@@ -173,6 +175,13 @@ def _timeouts(reader: ValueReader) -> Timeouts:
         read_streaming=read("TIMEOUT_READ_STREAMING", default.read_streaming),
         read_non_streaming=read("TIMEOUT_READ_NON_STREAMING", default.read_non_streaming),
     )
+
+
+def _answer_limits(reader: ValueReader) -> AnswerLimits:
+    default = AnswerLimits()
+    body = reader.integer("KEYPROXY_MAX_UPSTREAM_BODY_BYTES", default.body_bytes, minimum=1024)
+    event = reader.integer("KEYPROXY_MAX_UPSTREAM_EVENT_BYTES", default.event_bytes, minimum=1024)
+    return AnswerLimits(body_bytes=body or default.body_bytes, event_bytes=event or default.event_bytes)
 
 
 def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:

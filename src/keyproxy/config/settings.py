@@ -85,6 +85,19 @@ class EngineSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerLimits:
+    """Bytes an upstream's answer may take, so a broken or hostile upstream cannot exhaust the proxy's memory:
+    a whole body (read before it is relayed), and one event of a stream (held whole while it is translated).
+    An answer past either is invalid: the key gets a transient verdict and the request fails over, or a
+    stream already relayed ends with its error event."""
+
+    body_bytes: int = 128 * 1024 * 1024
+    """Large enough for an embeddings batch of 2,048 inputs of 3,072 floats as JSON text."""
+    event_bytes: int = 16 * 1024 * 1024
+    """Large enough for an image a model returns inline in one event."""
+
+
+@dataclass(frozen=True, slots=True)
 class StateSettings:
     """Where key state and usage live. "sqlite" keeps them in `data_dir/keyproxy.db`; "memory" keeps nothing."""
 
@@ -122,6 +135,7 @@ class Settings:
     rotation_tolerance: float = 3.0
     override_temperature_zero: TemperatureOverride = "off"
     max_body_bytes: int = 32 * 1024 * 1024
+    answer_limits: AnswerLimits = field(default_factory=AnswerLimits)
     models_cache_ttl: float = 300.0
     keepalive_interval: float = 15.0
     drain_seconds: float = 30.0

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 from keyproxy.clock import Clock
-from keyproxy.config.settings import EngineSettings, Timeouts
+from keyproxy.config.settings import AnswerLimits, EngineSettings, Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
 from keyproxy.engine.forbidden import judge_forbidden
 from keyproxy.engine.opened import Opened
@@ -37,6 +37,8 @@ from keyproxy.providers import Call
 from keyproxy.providers.hints.ratelimit_headers import parse_headroom
 from keyproxy.redact import scrub
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
+from keyproxy.translate.sse import capped_events
+from keyproxy.translate.stream import translated
 from keyproxy.transport.base import Transport, UpstreamResponse
 from keyproxy.usage.tokens import UsageMeter, estimate
 
@@ -56,6 +58,7 @@ class Router:
         *,
         keepalive: float | None = None,
         rng: random.Random | None = None,
+        limits: AnswerLimits | None = None,
     ) -> None:
         self.pools = pools
         self.transport = transport
@@ -68,6 +71,7 @@ class Router:
         self.max_attempts = engine.max_attempts
         self.transient_retry_delay = engine.transient_retry_delay
         self.rng = rng
+        self.limits = limits or AnswerLimits()
 
     async def open(self, call: Call) -> Opened:
         """The first successful answer across the provider's keys, within the rotation budget."""
@@ -184,19 +188,28 @@ class Router:
             request = pool.adapter.request(call, pool.secrets[index])
             response = await self.transport.send(request, timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
+            limit = self.limits.body_bytes
             if response.status >= 400:
-                body = scrub(await response.read(), pool.hidden)
+                body = scrub(await response.read(limit), pool.hidden)
                 raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
+            if response.status >= 300:
+                # Redirects are not followed (a key must not follow a Location elsewhere): the answer is not one.
+                raise InvalidUpstreamResponse(f"upstream answered HTTP {response.status}, a redirect")
             if call.stream and _is_event_stream(response.headers):
                 # The meter reads usage from the relayed chunks, and takes what a translator keeps from the client.
                 meter = UsageMeter()
-                chunks = pool.adapter.read_stream(call, response.iter_chunks(self.keepalive), meter.record)
+                events = capped_events(response.iter_chunks(self.keepalive), self.limits.event_bytes)
+                chunks = pool.adapter.read_stream(call, events, meter.record)
+                if call.reply is not None:
+                    chunks = translated(chunks, call.reply.stream())
                 first = await _first_chunk(chunks)
                 opened = Opened(
                     response.status, response.headers, first_chunk=first, response=response, chunks=chunks, meter=meter
                 )
             else:
-                body = pool.adapter.read_body(call, await response.read())
+                body = pool.adapter.read_body(call, await response.read(limit))
+                if call.reply is not None:
+                    body = call.reply.body(body)
                 opened = Opened(response.status, response.headers, body=body)
         except BaseException as exc:
             if response is not None:

@@ -23,6 +23,7 @@ from keyproxy.translate.anthropic_errors import BY_NAME
 from keyproxy.translate.anthropic_request import chat_to_messages
 from keyproxy.translate.anthropic_response import messages_response_to_chat
 from keyproxy.translate.anthropic_stream import MessagesToChatStream
+from keyproxy.translate.malformed import decode_request
 from keyproxy.translate.stream import translated
 from keyproxy.transport.base import UpstreamRequest
 
@@ -44,7 +45,7 @@ class AnthropicAdapter:
         body = call.body
         if call.endpoint == "chat":
             with refusing_for(call):
-                body = msgspec.json.encode(chat_to_messages(msgspec.json.decode(body)))
+                body = msgspec.json.encode(chat_to_messages(decode_request(body)))
         # The client's own anthropic-version and anthropic-beta go through: it knows what it asks for.
         headers = {**self._headers(secret), **call.headers}
         return UpstreamRequest("POST", self.base_url + path, headers, body)

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from keyproxy.config.settings import UpstreamProtocol
 from keyproxy.errors import InvalidRequest, UpstreamStatusError
+from keyproxy.translate.stream import StreamTranslator
 from keyproxy.transport.base import UpstreamRequest
 
 Endpoint = Literal["chat", "embeddings", "completions", "messages", "count_tokens", "responses"]
@@ -25,6 +26,20 @@ UsageReport = Callable[[Mapping[str, Any]], None]
 
 LEGACY_COMPLETIONS: frozenset[UpstreamProtocol] = frozenset({"openai"})
 """The protocols with OpenAI's legacy text completions (`/completions`); the others have no such endpoint."""
+
+
+class Reply(Protocol):
+    """The client's answer made from the call endpoint's answer, when the client speaks another format (an
+    Anthropic or Responses API client of a chat upstream). It runs inside the attempt, so an answer it cannot
+    translate is an invalid answer like any other: the key gets a transient verdict and the next one is tried."""
+
+    def body(self, body: bytes) -> bytes:
+        """A whole answer in the client's format; raises InvalidUpstreamResponse when it cannot be made."""
+        ...
+
+    def stream(self) -> StreamTranslator:
+        """A new translator for one attempt's stream."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +63,8 @@ class Call:
     """The id the endpoint's path ends with (`/responses/{resource}`), for GET and DELETE."""
     key_id: str | None = None
     """The only key the call may use (a fingerprint): what an upstream keeps belongs to the key that made it."""
+    reply: Reply | None = field(default=None, repr=False, compare=False)
+    """How the client's answer is made from this call's, when the client reads another format."""
 
     @property
     def answer_model(self) -> str:

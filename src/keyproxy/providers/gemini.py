@@ -25,6 +25,7 @@ from keyproxy.providers.wire import asks_for_usage, error_message, error_object,
 from keyproxy.translate.gemini_request import chat_to_gemini, embeddings_to_gemini
 from keyproxy.translate.gemini_response import gemini_embeddings_to_openai, gemini_models, gemini_to_chat
 from keyproxy.translate.gemini_stream import GeminiToChatStream
+from keyproxy.translate.malformed import decode_request
 from keyproxy.translate.stream import translated
 from keyproxy.transport.base import UpstreamRequest
 
@@ -38,7 +39,7 @@ class GeminiAdapter:
 
     def request(self, call: Call, secret: str) -> UpstreamRequest:
         model = path_segment(call.model.removeprefix("models/"), "Gemini model name")
-        data = msgspec.json.decode(call.body)
+        data = decode_request(call.body)
         with refusing_for(call):
             if call.endpoint == "chat":
                 action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
@@ -58,7 +59,7 @@ class GeminiAdapter:
             raise InvalidUpstreamResponse("upstream answered 2xx without an object")
         if call.endpoint == "embeddings":
             # The encoding the client asked for decides the answer's shape; Gemini always sends floats.
-            encoding = msgspec.json.decode(call.body).get("encoding_format")
+            encoding = decode_request(call.body).get("encoding_format")
             embeddings = gemini_embeddings_to_openai(data, model=call.answer_model, encoding_format=encoding)
             return msgspec.json.encode(embeddings)
         return msgspec.json.encode(gemini_to_chat(data, model=call.answer_model, created=int(time.time())))

@@ -9,16 +9,14 @@ from typing import Any
 import msgspec
 
 from keyproxy.errors import InvalidRequest, InvalidUpstreamResponse
+from keyproxy.translate.malformed import UNREADABLE, decode_answer
 
 
 def load_answer(body: bytes) -> Any:
     """A 2xx body as JSON; an empty or non-JSON body is an invalid answer (the key gets a transient verdict)."""
     if not body:
         raise InvalidUpstreamResponse("upstream sent an empty body")
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise InvalidUpstreamResponse("upstream sent a body that is not JSON") from exc
+    return decode_answer(body)
 
 
 def error_object(body: bytes) -> dict[str, Any]:
@@ -26,7 +24,7 @@ def error_object(body: bytes) -> dict[str, Any]:
     (vLLM, Mistral) put its fields at the top level as `{"object": "error", "message", ...}`."""
     try:
         data = msgspec.json.decode(body) if body else None
-    except msgspec.DecodeError:
+    except UNREADABLE:
         return {}
     if isinstance(data, list) and data:
         data = data[0]
@@ -47,7 +45,7 @@ def asks_for_usage(body: bytes) -> bool:
     """Whether an OpenAI chat request asks for the stream's usage chunk (`stream_options.include_usage`)."""
     try:
         options = _streaming.decode(body).stream_options
-    except msgspec.DecodeError:
+    except UNREADABLE:
         return False
     return isinstance(options, dict) and options.get("include_usage") is True
 

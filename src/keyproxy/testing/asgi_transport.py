@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from keyproxy.errors import InvalidUpstreamResponse, UpstreamTimeout
 from keyproxy.testing._asgi import ASGIApp, Message, ResponseHeaders, Scope, http_scope
-from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest, declared_too_large, too_large
 
 logger = logging.getLogger("keyproxy.testing")
 
@@ -64,9 +64,18 @@ class ASGIResponse:
         self._whole = whole
         self._ended = False
 
-    async def read(self) -> bytes:
+    async def read(self, limit: int | None = None) -> bytes:
         try:
-            return b"".join([chunk async for chunk in self.iter_chunks()])
+            if declared_too_large(self.headers, limit):
+                raise too_large(limit or 0)
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in self.iter_chunks():
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise too_large(limit)
+                parts.append(chunk)
+            return b"".join(parts)
         finally:
             self.close()
 

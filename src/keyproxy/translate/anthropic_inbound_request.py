@@ -7,6 +7,7 @@ from typing import Any
 from keyproxy.errors import InvalidRequest
 from keyproxy.translate.anthropic_mapping import dumps
 from keyproxy.translate.fields import refuse, refuse_unhandled
+from keyproxy.translate.malformed import malformed_request
 from keyproxy.translate.structured import chat_response_format
 
 _TOOL_CHOICE: dict[str, str] = {"auto": "auto", "any": "required", "none": "none"}
@@ -40,10 +41,8 @@ _TARGET = "a chat-completions upstream"
 
 def messages_to_chat(msg: dict[str, Any]) -> dict[str, Any]:
     """The chat request for `msg`; InvalidRequest names what chat completions cannot express."""
-    try:
+    with malformed_request("messages request"):
         return _request(msg)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InvalidRequest(f"malformed messages request: a field is missing or of the wrong type ({exc!r})") from exc
 
 
 def _request(msg: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,10 @@ import msgspec
 
 from keyproxy.errors import InvalidUpstreamResponse
 from keyproxy.translate.anthropic_mapping import messages_usage, stop_reason
+from keyproxy.translate.malformed import malformed_answer
 
 
+@malformed_answer("chat completion")
 def chat_response_to_messages(resp: dict[str, Any], *, model: str) -> dict[str, Any]:
     """A chat.completion's first choice as an Anthropic message."""
     choices = resp.get("choices")

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from keyproxy.errors import UpstreamServerError
 from keyproxy.translate.anthropic_mapping import dumps, loads_event, messages_usage, stop_reason
+from keyproxy.translate.malformed import malformed_answer
 from keyproxy.translate.sse import Event, SSEParser, encode
 
 _Kind = Literal["text", "thinking", "tool"]
@@ -42,6 +43,7 @@ class ChatToMessagesStream:
         self._usage: dict[str, Any] | None = None
         self._stopped = False
 
+    @malformed_answer("chat stream event")
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(event) for event in self._parser.feed(chunk))
 

@@ -7,7 +7,8 @@ from typing import Any
 import msgspec
 
 from keyproxy.errors import InvalidRequest
-from keyproxy.translate.fields import refuse, refuse_unhandled
+from keyproxy.translate.fields import refuse, refuse_unhandled, stop_sequences
+from keyproxy.translate.malformed import malformed_request
 from keyproxy.translate.structured import anthropic_format
 
 THINKING_BUDGET: dict[str, int] = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
@@ -48,10 +49,8 @@ _TARGET = "Anthropic"
 
 def chat_to_messages(chat: dict[str, Any], *, default_max_tokens: int = 4096) -> dict[str, Any]:
     """The Anthropic request for `chat`; InvalidRequest names what Anthropic cannot express."""
-    try:
+    with malformed_request("chat request"):
         return _request(chat, default_max_tokens)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InvalidRequest(f"malformed chat request: a field is missing or of the wrong type ({exc!r})") from exc
 
 
 def _request(chat: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
@@ -68,7 +67,7 @@ def _request(chat: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
     out["max_tokens"] = chat.get("max_completion_tokens") or chat.get("max_tokens") or default_max_tokens
     stop = chat.get("stop")
     if stop:
-        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        out["stop_sequences"] = stop_sequences(stop)
     # Both name the end user to the provider's abuse detection, which is what metadata.user_id is for.
     user = chat.get("user") or chat.get("safety_identifier")
     if user:

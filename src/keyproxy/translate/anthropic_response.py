@@ -6,8 +6,10 @@ from typing import Any
 
 from keyproxy.errors import InvalidUpstreamResponse
 from keyproxy.translate.anthropic_mapping import chat_usage, dumps, finish_reason
+from keyproxy.translate.malformed import malformed_answer
 
 
+@malformed_answer("Anthropic message")
 def messages_response_to_chat(resp: dict[str, Any], *, model: str, created: int = 0) -> dict[str, Any]:
     """An Anthropic message as a chat.completion; thinking becomes the non-standard `reasoning_content`."""
     content = resp.get("content")

@@ -8,6 +8,7 @@ from typing import Any
 from keyproxy.errors import UpstreamServerError, UpstreamStatusError
 from keyproxy.translate.anthropic_errors import BY_NAME
 from keyproxy.translate.anthropic_mapping import chat_usage, dumps, finish_reason, loads_event
+from keyproxy.translate.malformed import malformed_answer
 from keyproxy.translate.sse import Event, SSEParser, encode
 
 
@@ -39,6 +40,7 @@ class MessagesToChatStream:
         self._tools: dict[int, int] = {}
         self._stopped = False
 
+    @malformed_answer("Anthropic stream event")
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(event) for event in self._parser.feed(chunk))
 

@@ -55,3 +55,12 @@ def refuse_unhandled(request: Mapping[str, Any], handled: Collection[str], targe
     for name, value in request.items():
         if name not in handled and asks(name, value):
             raise refuse(name, target)
+
+
+def stop_sequences(stop: Any) -> list[str]:
+    """OpenAI's `stop` (a string or a list of strings) as a list; anything else is refused."""
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list) and all(isinstance(item, str) for item in stop):
+        return list(stop)
+    raise InvalidRequest("stop must be a string or a list of strings")

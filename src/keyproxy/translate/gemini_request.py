@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from keyproxy.errors import InvalidRequest
-from keyproxy.translate.fields import refuse, refuse_unhandled
+from keyproxy.translate.fields import refuse, refuse_unhandled, stop_sequences
 from keyproxy.translate.gemini_content import convert_messages
 from keyproxy.translate.gemini_schema import clean_schema
+from keyproxy.translate.malformed import malformed_request
 
 # The budgets Gemini's own OpenAI-compatible endpoint gives these efforts; "minimal" gets the smallest of
 # them, and "none" turns thinking off (models that cannot stop thinking answer 400).
@@ -58,6 +59,7 @@ _TARGET = "Gemini"
 _EMBEDDINGS_HANDLED = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
 
 
+@malformed_request("chat request")
 def chat_to_gemini(chat: dict[str, Any]) -> dict[str, Any]:
     """The generateContent body for an OpenAI chat completion request; InvalidRequest names a field Gemini
     cannot honour."""
@@ -88,6 +90,7 @@ def chat_to_gemini(chat: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+@malformed_request("embeddings request")
 def embeddings_to_gemini(req: dict[str, Any], *, model: str) -> dict[str, Any]:
     """The batchEmbedContents body for an OpenAI embeddings request: one request per input string."""
     refuse_unhandled(req, _EMBEDDINGS_HANDLED, _TARGET)
@@ -149,7 +152,7 @@ def _generation_config(chat: dict[str, Any]) -> dict[str, Any]:
         config["maxOutputTokens"] = limit
     stop = chat.get("stop")
     if stop:
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+        config["stopSequences"] = stop_sequences(stop)
     config |= _response_format(chat.get("response_format"))
     if chat.get("logprobs") or chat.get("top_logprobs") is not None:
         config["responseLogprobs"] = True

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from keyproxy.errors import InvalidUpstreamResponse, UpstreamClientError
+from keyproxy.translate.malformed import malformed_answer
 
 _FILTERED = frozenset(
     {
@@ -35,6 +36,7 @@ class Parts:
     tool_calls: list[dict[str, Any]]
 
 
+@malformed_answer("Gemini answer")
 def gemini_to_chat(resp: dict[str, Any], *, model: str, created: int) -> dict[str, Any]:
     """The chat.completion for a GenerateContentResponse; raises when Gemini refused the prompt or said nothing."""
     candidates = resp.get("candidates")
@@ -67,6 +69,7 @@ def gemini_to_chat(resp: dict[str, Any], *, model: str, created: int) -> dict[st
     return completion
 
 
+@malformed_answer("Gemini embeddings answer")
 def gemini_embeddings_to_openai(resp: dict[str, Any], *, model: str, encoding_format: str | None) -> dict[str, Any]:
     """The OpenAI embeddings list for a batchEmbedContents answer; Gemini reports no token counts, so usage is 0."""
     embeddings = resp.get("embeddings")
@@ -75,13 +78,14 @@ def gemini_embeddings_to_openai(resp: dict[str, Any], *, model: str, encoding_fo
     data = []
     for index, embedding in enumerate(embeddings):
         values = embedding.get("values") if isinstance(embedding, dict) else None
-        if not isinstance(values, list):
-            raise InvalidUpstreamResponse("a Gemini embedding has no values")
+        if not isinstance(values, list) or not all(_is_number(value) for value in values):
+            raise InvalidUpstreamResponse("a Gemini embedding has no values, or values that are not numbers")
         vector = _base64_floats(values) if encoding_format == "base64" else values
         data.append({"object": "embedding", "index": index, "embedding": vector})
     return {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
 
 
+@malformed_answer("Gemini model list")
 def gemini_models(resp: dict[str, Any]) -> list[str]:
     """Model ids from a models.list answer, keeping models that chat or embed when Gemini says what they do."""
     entries = resp.get("models")
@@ -209,6 +213,10 @@ def _tool_call(call: dict[str, Any], signature: Any, seed: str) -> dict[str, Any
 def _base64_floats(values: list[float]) -> str:
     """OpenAI's base64 encoding: little-endian float32s."""
     return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _digest(text: str) -> str:

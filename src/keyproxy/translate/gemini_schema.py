@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from keyproxy.errors import InvalidRequest
+from keyproxy.translate.malformed import malformed_request
 
 # Keywords copied as they are; every keyword not named here or handled below is dropped.
 _COPIED = ("description", "minItems", "maxItems", "minimum", "maximum")
@@ -18,6 +19,7 @@ _MAX_REF_DEPTH = 16
 _MAX_REF_EXPANSIONS = 256
 
 
+@malformed_request("JSON schema")
 def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A new schema Gemini accepts: local `$ref`s inlined, `null` unions folded into `nullable`, the rest dropped."""
     return _Cleaner(schema).clean(schema, ())

@@ -17,6 +17,7 @@ from keyproxy.translate.gemini_response import (
     prompt_blocked,
     read_parts,
 )
+from keyproxy.translate.malformed import malformed_answer
 from keyproxy.translate.sse import SSEParser, encode
 
 
@@ -61,6 +62,7 @@ class GeminiToChatStream:
         self._finished: set[int] = set()
         self._usage: dict[str, Any] | None = None
 
+    @malformed_answer("Gemini stream event")
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(_decode(event.data)) for event in self._parser.feed(chunk))
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keyproxy.errors import InvalidRequest
+from keyproxy.translate.malformed import malformed_request
 
 # Fields translated below, or kept by the gateway (store, previous_response_id, metadata are its own business).
 _HANDLED = frozenset({
@@ -24,6 +25,7 @@ _ROLES = {"user": "user", "system": "system", "developer": "system", "assistant"
 _ASSISTANT_SIDE = frozenset({"function_call", "reasoning"})
 
 
+@malformed_request("Responses API input")
 def input_items(request: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The request's `input` as a list of items; a string is one user message."""
     raw = request.get("input")
@@ -34,6 +36,7 @@ def input_items(request: Mapping[str, Any]) -> list[dict[str, Any]]:
     raise InvalidRequest('"input" must be a string or a list of input items')
 
 
+@malformed_request("Responses API request")
 def responses_to_chat(request: Mapping[str, Any], prior: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """`prior` is the stored conversation `previous_response_id` names (its items and outputs), in order."""
     _check_fields(request)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from keyproxy.errors import InvalidUpstreamResponse
+from keyproxy.translate.malformed import malformed_answer
 from keyproxy.translate.responses_mapping import (
     finished,
     function_call_item,
@@ -19,6 +20,7 @@ from keyproxy.translate.responses_mapping import (
 )
 
 
+@malformed_answer("chat completion")
 def chat_to_response(chat: Mapping[str, Any], response: Mapping[str, Any]) -> dict[str, Any]:
     """`response` is the response object before output (`response_object`); its id names the items.
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from keyproxy.errors import KeyproxyError, UpstreamServerError
 from keyproxy.translate.anthropic_mapping import loads_event
+from keyproxy.translate.malformed import malformed_answer
 from keyproxy.translate.responses_mapping import (
     error_event,
     event,
@@ -65,6 +66,7 @@ class ChatToResponsesStream:
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
 
+    @malformed_answer("chat stream event")
     def feed(self, chunk: bytes) -> bytes:
         return b"".join(self._event(parsed) for parsed in self._parser.feed(chunk))
 

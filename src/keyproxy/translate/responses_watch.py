@@ -7,6 +7,7 @@ import re
 
 from keyproxy.errors import KeyproxyError, UpstreamServerError
 from keyproxy.translate.anthropic_mapping import loads_event
+from keyproxy.translate.malformed import malformed_answer
 from keyproxy.translate.responses_mapping import error_event
 from keyproxy.translate.sse import SSEParser
 
@@ -27,6 +28,7 @@ class ResponsesStreamWatch:
         self.complete = False
         self.response_id: str | None = None
 
+    @malformed_answer("Responses API stream event")
     def feed(self, chunk: bytes) -> bytes:
         for parsed in self._parser.feed(chunk):
             kind = parsed.event

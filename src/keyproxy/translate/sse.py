@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+
+from keyproxy.errors import InvalidUpstreamResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,25 +17,33 @@ class Event:
 
 
 class SSEParser:
-    """Feeds on raw stream bytes; events split across pieces are held until their blank line arrives."""
+    """Feeds on raw stream bytes; events split across pieces are held until their blank line arrives.
 
-    __slots__ = ("_buffer",)
+    Only the new bytes are searched for a blank line, so an event that arrives in many pieces costs time in
+    proportion to its size (the upstream answer limits bound that size: `capped_events`)."""
+
+    __slots__ = ("_buffer", "_searched")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._searched = 0
+        """How much of the buffer is known to hold no blank line."""
 
     def feed(self, chunk: bytes) -> list[Event]:
-        buffer = self._buffer + chunk
+        buffer = self._buffer
+        buffer += chunk
         events: list[Event] = []
-        while True:
-            cut, size = _boundary(buffer)
-            if cut < 0:
-                break
-            block, buffer = buffer[:cut], buffer[cut + size :]
-            event = _parse(block)
+        # A blank line may end in the new bytes but start up to three bytes before them.
+        start, search = 0, max(0, self._searched - _LONGEST + 1)
+        while (found := _boundary(buffer, search))[0] >= 0:
+            cut, size = found
+            event = _parse(bytes(buffer[start:cut]))
             if event is not None:
                 events.append(event)
-        self._buffer = buffer
+            start = search = cut + size
+        if start:
+            del buffer[:start]
+        self._searched = len(buffer)
         return events
 
     @property
@@ -46,14 +57,34 @@ def encode(data: str, event: str | None = None) -> bytes:
     return f"{head}data: {data}\n\n".encode()
 
 
-def _boundary(buffer: bytes) -> tuple[int, int]:
-    """The first blank line, whichever line ending the server uses."""
+_SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+_LONGEST = max(len(separator) for separator in _SEPARATORS)
+
+
+def _boundary(buffer: bytes | bytearray, start: int = 0) -> tuple[int, int]:
+    """The first blank line from `start`, whichever line ending the server uses."""
     best, size = -1, 0
-    for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"):
-        found = buffer.find(separator)
+    for separator in _SEPARATORS:
+        found = buffer.find(separator, start)
         if found >= 0 and (best < 0 or found < best):
             best, size = found, len(separator)
     return best, size
+
+
+async def capped_events(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """`chunks` as they come, until an event grows past `limit` bytes: then InvalidUpstreamResponse, before a
+    parser holding it whole (or a client) has to take it."""
+    pending = 0
+    tail = b""
+    async for chunk in chunks:
+        window = tail + chunk
+        end = max((window.rfind(separator) + len(separator) for separator in _SEPARATORS if separator in window),
+                  default=-1)  # fmt: skip
+        pending = len(window) - end if end >= 0 else pending + len(chunk)
+        if pending > limit:
+            raise InvalidUpstreamResponse(f"upstream sent a stream event larger than {limit} bytes")
+        tail = window[-(_LONGEST - 1) :]
+        yield chunk
 
 
 def _parse(block: bytes) -> Event | None:

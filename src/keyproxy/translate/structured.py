@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from keyproxy.errors import InvalidRequest
+from keyproxy.translate.malformed import malformed_request
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Keywords whose values are schemas, or lists or maps of schemas, where objects may hide.
@@ -18,6 +19,7 @@ _SCHEMAS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 
 
+@malformed_request("response_format")
 def anthropic_format(response_format: Any) -> dict[str, Any] | None:
     """`output_config.format` for an OpenAI `response_format`; None for plain text."""
     kind = response_format.get("type") if isinstance(response_format, dict) else None
@@ -38,6 +40,7 @@ def anthropic_format(response_format: Any) -> dict[str, Any] | None:
     return {"type": "json_schema", "schema": schema}
 
 
+@malformed_request("output format")
 def chat_response_format(output_format: Any) -> dict[str, Any]:
     """OpenAI's `response_format` for an Anthropic `output_config.format` (or the older `output_format`)."""
     kind = output_format.get("type") if isinstance(output_format, dict) else None

@@ -17,7 +17,7 @@ from keyproxy.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest, declared_too_large, too_large
 
 # The local machine ran out of something a connection needs; no upstream was even reached.
 _LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
@@ -52,12 +52,24 @@ class AiohttpResponse:
     def headers(self) -> Mapping[str, str]:
         return self._response.headers
 
-    async def read(self) -> bytes:
+    async def read(self, limit: int | None = None) -> bytes:
         try:
-            return await self._response.read()
+            if limit is None:
+                return await self._response.read()
+            if declared_too_large(self._response.headers, limit):
+                raise too_large(limit)
+            parts: list[bytes] = []
+            size = 0
+            while chunk := await self._response.content.readany():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                parts.append(chunk)
+            return b"".join(parts)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _translate(exc) from exc
         finally:
+            # A body read whole goes back to the pool; one left unread closes its connection.
             self._response.release()
 
     async def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from keyproxy.errors import InvalidUpstreamResponse
+
 
 @dataclass(frozen=True, slots=True)
 class RequestTimeouts:
@@ -39,8 +41,9 @@ class UpstreamResponse(Protocol):
         """Case-insensitive."""
         ...
 
-    async def read(self) -> bytes:
-        """The whole body, then the connection goes back to the pool."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body, then the connection goes back to the pool; past `limit` bytes (by Content-Length
+        or while reading) `too_large(limit)` is raised instead and the connection dropped."""
         ...
 
     def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:
@@ -58,3 +61,13 @@ class Transport(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def too_large(limit: int) -> InvalidUpstreamResponse:
+    """What an answer larger than the proxy takes is: invalid, whatever it says (AnswerLimits)."""
+    return InvalidUpstreamResponse(f"upstream sent an answer larger than {limit} bytes")
+
+
+def declared_too_large(headers: Mapping[str, str], limit: int | None) -> bool:
+    declared = headers.get("content-length", "")
+    return limit is not None and declared.isdigit() and int(declared) > limit

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 
 from keyproxy.errors import UpstreamError
-from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest, declared_too_large, too_large
 
 
 @dataclass(slots=True)
@@ -23,9 +23,13 @@ class MockResponse:
     def json(cls, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> MockResponse:
         return cls(status, {"content-type": "application/json", **(headers or {})}, [body])
 
-    async def read(self) -> bytes:
-        parts = [chunk async for chunk in self.iter_chunks() if chunk]
-        return b"".join(parts)
+    async def read(self, limit: int | None = None) -> bytes:
+        if declared_too_large(self.headers, limit):
+            raise too_large(limit or 0)
+        body = b"".join([chunk async for chunk in self.iter_chunks() if chunk])
+        if limit is not None and len(body) > limit:
+            raise too_large(limit)
+        return body
 
     async def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:
         for chunk in self.chunks:

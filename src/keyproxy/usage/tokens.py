@@ -65,7 +65,8 @@ def tokens_from_body(body: bytes) -> Tokens | None:
     """Tokens from the `usage` of a whole JSON answer (chat completion, embeddings list, Anthropic message)."""
     try:
         answer = _answer.decode(body)
-    except msgspec.DecodeError:
+    except (ValueError, RecursionError):
+        # Not JSON, not UTF-8, or nested deeper than the decoder goes: an answer with no usage to read.
         return None
     return tokens_from_usage(answer.usage) if answer.usage is not None else None
 
