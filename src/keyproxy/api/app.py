@@ -13,7 +13,7 @@ from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
-from keyproxy.errors import InvalidRequest, KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
+from keyproxy.errors import KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
 
 logger = logging.getLogger("keyproxy.api")
 
@@ -71,11 +71,6 @@ class KeyproxyApp:
             await route.handler(scope, receive, response)
         except KeyproxyError as error:
             await response.fail(route.dialect if route else self._dialect_of(scope["path"]), error)
-        except (UnicodeDecodeError, RecursionError) as exc:
-            # A client body no decoder could read (bad UTF-8, nesting deeper than it recurses) that the parser
-            # which met it did not already name: the client's to fix, never the proxy's 500.
-            unreadable = InvalidRequest(f"request body cannot be read: {type(exc).__name__}")
-            await response.fail(route.dialect if route else OPENAI, unreadable)
         except asyncio.CancelledError:
             # The server is stopping and the drain time ran out; a stream has already said so itself.
             if not response.started:

@@ -83,6 +83,9 @@ def read_envelope(raw: bytes, envelope: msgspec.json.Decoder[Any] = _ENVELOPE) -
         raise InvalidRequest(f"invalid request body: {error}") from None
     except msgspec.DecodeError:
         raise InvalidRequest("request body is not valid JSON") from None
+    except (UnicodeDecodeError, RecursionError) as error:
+        # msgspec raises these for bytes that are not UTF-8 and for nesting deeper than it recurses.
+        raise InvalidRequest(f"request body cannot be read: {type(error).__name__}") from None
     if not found.model:
         raise InvalidRequest('"model" is required, as "provider/model", an alias or a model name')
     return found, found.model
