@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 
 from keyproxy.testing import AppClient, ASGITransport, BackgroundServer, FakeUpstream
 from keyproxy.wiring import build_app
-from support import MEMORY_BASE, REDIS_URL, OpenProxy, StartProxy, Upstream, provider_env, proxy_settings
+from support import MEMORY_BASE, REDIS_URL, STARTED, OpenProxy, StartProxy, Upstream, provider_env, proxy_settings
 
 
 @pytest.fixture
@@ -106,3 +106,14 @@ settings.register_profile(
 )
 settings.register_profile("fuzz", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("keyproxy")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_left_running() -> Iterator[None]:
+    """A test that started `keyproxy serve` and failed before stopping it still leaves nothing behind."""
+    yield
+    while STARTED:
+        started = STARTED.pop()
+        if started.process.poll() is None:
+            started.process.kill()
+        started.process.communicate()

@@ -72,7 +72,8 @@ def openai_provider(
 
 
 class ServeProcess:
-    """`keyproxy serve` as a user runs it: a real process, a .env in `folder`, provider `fake` over `base`."""
+    """`keyproxy serve` as a user runs it: a real process, a .env in `folder`, provider `fake` over `base`.
+    Every one started is in STARTED, so a test that fails midway leaves none running (conftest.py)."""
 
     def __init__(self, folder: Path, base: str, extra: str = "") -> None:
         with socket.socket() as sock:
@@ -88,6 +89,7 @@ class ServeProcess:
             [sys.executable, "-m", "keyproxy", "serve"], cwd=folder, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        STARTED.append(self)
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = folder / "data" / "keyproxy.db"
         deadline = time.monotonic() + 20
@@ -121,3 +123,6 @@ def by_host(upstreams: Mapping[str, FakeUpstream]) -> Callable[..., Any]:
         await upstreams[scope["server"][0]](scope, receive, send)
 
     return app
+
+
+STARTED: list[ServeProcess] = []
