@@ -63,6 +63,10 @@ _LONGEST = max(len(separator) for separator in _SEPARATORS)
 
 def _boundary(buffer: bytes | bytearray, start: int = 0) -> tuple[int, int]:
     """The first blank line from `start`, whichever line ending the server uses."""
+    found = buffer.find(b"\n\n", start)
+    if buffer.find(b"\r", start, found if found >= 0 else len(buffer)) < 0:
+        # No carriage return before it (nearly every server): the LF blank line is the first one.
+        return (found, 2) if found >= 0 else (-1, 0)
     best, size = -1, 0
     for separator in _SEPARATORS:
         found = buffer.find(separator, start)
@@ -77,14 +81,30 @@ async def capped_events(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterat
     pending = 0
     tail = b""
     async for chunk in chunks:
-        window = tail + chunk
-        end = max((window.rfind(separator) + len(separator) for separator in _SEPARATORS if separator in window),
-                  default=-1)  # fmt: skip
-        pending = len(window) - end if end >= 0 else pending + len(chunk)
+        # Searched from the end, and without copying the chunk: a blank line cut in two is found in the
+        # few bytes around the seam.
+        end = _last_boundary(chunk)
+        if end < 0 and tail:
+            seam = _last_boundary(tail + chunk[: _LONGEST - 1])
+            end = seam - len(tail) if seam > len(tail) else -1
+        pending = len(chunk) - end if end >= 0 else pending + len(chunk)
         if pending > limit:
             raise InvalidUpstreamResponse(f"upstream sent a stream event larger than {limit} bytes")
-        tail = window[-(_LONGEST - 1) :]
+        tail = (tail + chunk)[-(_LONGEST - 1) :] if len(chunk) < _LONGEST - 1 else chunk[-(_LONGEST - 1) :]
         yield chunk
+
+
+def _last_boundary(data: bytes) -> int:
+    """Where the bytes after the last blank line in `data` start; -1 when it holds none."""
+    found = data.rfind(b"\n\n")
+    end = found + 2 if found >= 0 else -1
+    if data.find(b"\r", max(end, 0)) >= 0:
+        # Only a server using carriage returns can have a later blank line of another kind.
+        for separator in _SEPARATORS[1:]:
+            other = data.rfind(separator)
+            if other >= 0:
+                end = max(end, other + len(separator))
+    return end
 
 
 def _parse(block: bytes) -> Event | None:
