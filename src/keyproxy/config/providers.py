@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
-from keyproxy.config.settings import Credential, ProviderSettings, ResponsesMode, RotationMode, UpstreamProtocol
+from keyproxy.config.settings import (
+    Credential,
+    ProviderSettings,
+    ReasoningField,
+    ResponsesMode,
+    RotationMode,
+    UpstreamProtocol,
+)
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
@@ -20,6 +28,9 @@ _QUOTA_GROUP = re.compile(r"^QUOTA_GROUPS_(?P<provider>[A-Z0-9_]+)_(?P<group>[A-
 _NOT_PROVIDERS = frozenset({"PROXY"})
 _ROTATION: dict[str, RotationMode] = {"balanced": "balanced", "sequential": "sequential"}
 _RESPONSES: dict[str, ResponsesMode] = {"native": "native", "translate": "translate"}
+_REASONING: dict[str, ReasoningField | Literal["off"]] = {
+    "reasoning_content": "reasoning_content", "reasoning": "reasoning", "off": "off",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +180,7 @@ def _tuned(
         credentials=credentials,
         custom=custom,
         responses=_responses_mode(reader, variable("RESPONSES_API_"), known, protocol),
+        reasoning_field=_reasoning_field(reader, variable("REASONING_HISTORY_"), known),
         rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
         max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
         optimal_concurrent_per_key=optimal,
@@ -189,6 +201,12 @@ def _responses_mode(
         reader.fail(variable, f"a {protocol} provider has no Responses API of its own; only translate is possible")
         return "translate"
     return mode
+
+
+def _reasoning_field(reader: ValueReader, variable: str, known: KnownProvider | None) -> ReasoningField | None:
+    """The catalogue's field unless `REASONING_HISTORY_<P>` names one (or `off`); a custom provider sends none."""
+    field = reader.choice(variable, (known.reasoning if known else None) or "off", _REASONING)
+    return None if field == "off" else field
 
 
 def _prefixes(name: str) -> tuple[str, ...]:

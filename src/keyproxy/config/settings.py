@@ -14,6 +14,8 @@ UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 ResponsesMode = Literal["native", "translate"]
+ReasoningField = Literal["reasoning_content", "reasoning"]
+"""The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
 """How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
 
 
@@ -46,6 +48,9 @@ class ProviderSettings:
     credentials: tuple[Credential, ...]
     custom: bool = False
     responses: ResponsesMode = "translate"
+    reasoning_field: ReasoningField | None = None
+    """Where translated history carries reasoning to this provider; None: it is not sent (the upstream
+    would refuse an unknown field)."""
     rotation_mode: RotationMode = "balanced"
     max_concurrent_per_key: int | None = None
     optimal_concurrent_per_key: int | None = None
