@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
+from keyproxy.config.proxies import EnvironmentProxies, proxy_for
 from keyproxy.config.settings import (
     Credential,
     ProviderSettings,
@@ -48,6 +49,7 @@ def provider_name(prefix: str) -> str:
 
 def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
+    environment = EnvironmentProxies.read(reader.values)
     tiers = _priorities(reader, found, warnings)
     providers: dict[str, ProviderSettings] = {}
     for name in sorted(set(found.keys) | set(found.bases)):
@@ -73,6 +75,7 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
                 continue
             # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
+        credentials = _proxied(reader, name, base_url, credentials, environment)
         providers[name] = _tuned(reader, name, base_url, credentials, custom=known is None)
     return providers
 
@@ -150,6 +153,18 @@ def _credentials(
         seen.add(secret)
         credentials.append(Credential(secret=secret, source=variable, priority=tiers.get(variable, 1)))
     return tuple(credentials)
+
+
+def _proxied(
+    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], environment: EnvironmentProxies
+) -> tuple[Credential, ...]:
+    prefixes = _prefixes(name)
+    # The provider's own spelling wins over an alias's, as for its other variables.
+    prefix = next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
+    return tuple(
+        replace(credential, proxy=proxy_for(reader, base_url, credential.source, prefix, environment))
+        for credential in credentials
+    )
 
 
 def _base_url(reader: ValueReader, raw: str, variable: str) -> str:

@@ -38,6 +38,8 @@ class Credential:
     secret: str = field(repr=False)
     source: str
     priority: int = 1
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy this key's requests go through (config/proxies.py); it may carry a password."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,8 @@ class ProviderSettings:
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
-        return (*keys, *url_secrets(self.base_url))
+        proxies = {credential.proxy for credential in self.credentials if credential.proxy}
+        return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
 
 
 @dataclass(frozen=True, slots=True)
