@@ -1,5 +1,5 @@
 """Built-in providers: name, wire protocol, default base URL (the URL the protocol path is appended to) and
-whether the upstream serves the Responses API itself."""
+whether the upstream serves the Responses API itself; and the hosts that make any provider an Azure one."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class KnownProvider:
 CATALOGUE: dict[str, KnownProvider] = {
     "openai": KnownProvider("openai", "https://api.openai.com/v1", responses="native"),
     "anthropic": KnownProvider("anthropic", "https://api.anthropic.com/v1"),
+    # No default address: every Azure resource has its own (AZURE_API_BASE).
+    "azure": KnownProvider("azure", ""),
     "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
     "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),
     "mistral": KnownProvider("openai", "https://api.mistral.ai/v1"),
@@ -43,3 +45,6 @@ CATALOGUE: dict[str, KnownProvider] = {
 
 # Names the old proxy's users have in their .env for a provider we know under another name.
 ALIASES: dict[str, str] = {"nvidia": "nvidia_nim", "google": "gemini", "grok": "xai", "x_ai": "xai"}
+
+# A provider whose base URL is on one of these hosts speaks Azure OpenAI, whatever it is called.
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")

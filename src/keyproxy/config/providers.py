@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
+from urllib.parse import urlsplit
 
-from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
+from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
 from keyproxy.config.proxies import EnvironmentProxies, proxy_for
 from keyproxy.config.settings import (
     Credential,
@@ -58,14 +59,12 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
         known = CATALOGUE.get(name)
         if base is not None:
             base_url = _base_url(reader, base[0], base[1])
-        elif known is not None:
+        elif known is not None and known.base_url:
             base_url = known.base_url
         else:
             if credentials:
-                warnings.append(
-                    f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE "
-                    "to use it as an OpenAI-compatible provider"
-                )
+                use = "to its resource's endpoint" if known else "to use it as an OpenAI-compatible provider"
+                warnings.append(f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE {use}")
             continue
         if not credentials:
             if known is not None:
@@ -188,6 +187,8 @@ def _tuned(
     max_concurrent = reader.integer(variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), None)
     optimal = reader.integer(variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), None, minimum=1)
     protocol: UpstreamProtocol = known.protocol if known else "openai"
+    if (urlsplit(base_url).hostname or "").endswith(AZURE_HOSTS):
+        protocol = "azure"
     return ProviderSettings(
         name=name,
         protocol=protocol,
@@ -195,6 +196,7 @@ def _tuned(
         credentials=credentials,
         custom=custom,
         responses=_responses_mode(reader, variable("RESPONSES_API_"), known, protocol),
+        api_version=reader.raw(f"{prefixes[0]}_API_VERSION") if protocol == "azure" else None,
         reasoning_field=_reasoning_field(reader, variable("REASONING_HISTORY_"), known),
         rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
         max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
@@ -212,7 +214,7 @@ def _responses_mode(
     """The catalogue's choice unless `RESPONSES_API_<P>` says otherwise (a custom provider translates by
     default). Only an OpenAI-protocol upstream can have the Responses API itself."""
     mode = reader.choice(variable, known.responses if known else "translate", _RESPONSES)
-    if mode == "native" and protocol != "openai":
+    if mode == "native" and protocol not in ("openai", "azure"):
         reader.fail(variable, f"a {protocol} provider has no Responses API of its own; only translate is possible")
         return "translate"
     return mode

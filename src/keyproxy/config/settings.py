@@ -10,7 +10,7 @@ from typing import Literal
 from keyproxy.config.prices import Price
 from keyproxy.redact import url_secrets
 
-UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
+UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 ResponsesMode = Literal["native", "translate"]
@@ -50,6 +50,8 @@ class ProviderSettings:
     credentials: tuple[Credential, ...]
     custom: bool = False
     responses: ResponsesMode = "translate"
+    api_version: str | None = None
+    """Azure's `api-version` (the classic deployment URLs); None: its v1 API, which needs none."""
     reasoning_field: ReasoningField | None = None
     """Where translated history carries reasoning to this provider; None: it is not sent (the upstream
     would refuse an unknown field)."""
