@@ -78,7 +78,8 @@ async def _models(settings: Settings, transport: Transport | None, out: TextIO) 
         transport = AiohttpTransport()
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     try:
-        listings = await ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0).listings()
+        models = ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0, settings.answer_limits)
+        listings = await models.listings()
     finally:
         await transport.aclose()
     out.write("models:\n")

@@ -226,7 +226,7 @@ class Router:
                 raise
             failure = exc
             if isinstance(exc, UpstreamForbidden):
-                failure = judge_forbidden(exc, await key_works(self.transport, pool, index))
+                failure = judge_forbidden(exc, await key_works(self.transport, pool, index, self.limits.body_bytes))
             await self._failed(pool, index, call, bucket, attempt, failure, started, status.failures, may_bench)
             if failure is exc:
                 raise
