@@ -20,6 +20,19 @@ def test_check_shows_a_base_url_without_its_credentials(tmp_path: Path, capsys: 
     assert "query-secret-0001" not in out and "pa55word" not in out
 
 
+def test_check_shows_each_keys_outbound_proxy_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY_1=sk-fine-0123456789abcdef\nOPENAI_API_KEY_1_PROXY=http://bob:hunter2@squid:3128\n")
+
+    assert main(["check", "--env-file", str(env), "--data-dir", str(tmp_path / "data")]) == 0
+
+    out = capsys.readouterr().out
+    assert "via http://squid:3128" in out
+    assert "hunter2" not in out
+
+
 def test_a_short_proxy_key_on_a_public_address_is_warned_about(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

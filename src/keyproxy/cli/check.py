@@ -42,7 +42,8 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
         out.write(f"  {name}  [{provider.protocol}, {kind}{native}]  {shown_url(provider.base_url)}\n")
         for credential in provider.credentials:
             shown = mask(credential.secret) if credential.secret else "(no key)"
-            out.write(f"    {shown}  from {credential.source}  priority {credential.priority}\n")
+            via = f"  via {shown_url(credential.proxy)}" if credential.proxy else ""
+            out.write(f"    {shown}  from {credential.source}  priority {credential.priority}{via}\n")
         if provider.ignore_models:
             out.write(f"    ignore: {', '.join(provider.ignore_models)}\n")
         if provider.whitelist_models:
