@@ -51,3 +51,15 @@ def test_a_short_proxy_key_on_loopback_is_no_concern(tmp_path: Path, capsys: pyt
     assert main(["check", "--env-file", str(env), "--data-dir", str(tmp_path / "d")]) == 0
 
     assert "PROXY_API_KEY has" not in capsys.readouterr().out
+
+
+def test_check_says_balanced_rotation_keeps_conversations_where_the_old_proxy_was_sequential(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=sk-fine-0123456789abcdef\nGROQ_API_KEY=gsk-fine-0123456789abcdef\nROTATION_MODE_GROQ=sequential\n")
+
+    assert main(["check", "--env-file", str(env), "--data-dir", str(tmp_path / "data")]) == 0
+
+    out = capsys.readouterr().out
+    assert "rotation: balanced with conversation affinity for openai; the old proxy's default was sequential" in out

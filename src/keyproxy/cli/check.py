@@ -50,6 +50,13 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
             out.write(f"    whitelist: {', '.join(provider.whitelist_models)}\n")
     if not settings.providers:
         out.write("  none: set <PROVIDER>_API_KEY variables, or run with --demo\n")
+    balanced = [name for name, provider in settings.providers.items() if provider.rotation_mode == "balanced"]
+    if balanced:
+        affinity = "with conversation affinity" if settings.engine.affinity_seconds else "(conversation affinity off)"
+        out.write(
+            f"rotation: balanced {affinity} for {', '.join(balanced)}; the old proxy's default was sequential "
+            "(ROTATION_MODE_<P>=sequential)\n"
+        )
     if settings.aliases:
         out.write(f"aliases ({len(settings.aliases)}):\n")
     for name, alias in settings.aliases.items():
