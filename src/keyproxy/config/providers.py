@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
+from keyproxy.config.runtime_keys import key_problem
 from keyproxy.config.settings import Credential, ProviderSettings, ResponsesMode, RotationMode, UpstreamProtocol
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
@@ -129,9 +130,10 @@ def _credentials(
         if not secret:
             warnings.append(f"{variable} is empty; ignored")
             continue
-        if not secret.isprintable() or any(char.isspace() for char in secret):
-            # A key travels in an HTTP header, which cannot carry it; every request would fail.
-            reader.fail(variable, "contains a space or a control character, which no HTTP header can carry")
+        problem = key_problem(secret)
+        if problem:
+            # Every request with it would fail.
+            reader.fail(variable, problem)
             continue
         if secret in seen:
             warnings.append(f"{variable} repeats a key already configured for {name} ({mask(secret)}); ignored")

@@ -118,6 +118,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: str | None = field(default=None, repr=False)
+    admin_api_key: str | None = field(default=None, repr=False)
+    """KEYPROXY_ADMIN_KEY: when set, the admin routes take this key only, never the proxy key."""
     auth_failure_pause: float = 0.5
     """Seconds before a request with a wrong or missing proxy key is answered: guessing is slow."""
     cors_origins: tuple[str, ...] | None = None
@@ -148,8 +150,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every value the logs, the answers and the files keyproxy writes must mask."""
         found = [secret for provider in self.providers.values() for secret in provider.secrets()]
-        if self.proxy_api_key:
-            found.append(self.proxy_api_key)
+        found += [key for key in (self.proxy_api_key, self.admin_api_key) if key]
         if self.state.redis_url:
             found += url_secrets(self.state.redis_url)
         return tuple(found)
