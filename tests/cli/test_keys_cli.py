@@ -68,3 +68,12 @@ def test_sighup_reloads_the_env_file_without_a_restart(tmp_path: Path, upstream:
     log = proxy.stop()
     assert "configuration reloaded; applied: provider fake" in log
     assert NEW not in log
+
+
+def test_serve_refuses_to_start_with_a_runtime_keys_file_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "runtime-keys.json").write_text("{not json")
+    (tmp_path / ".env").write_text("FAKE_API_BASE=http://127.0.0.1:9/v1\nFAKE_API_KEY=sk-fake-000000000001\n")
+    result = keyproxy(tmp_path, "serve", "--port", "0")
+    assert result.returncode == 1
+    assert "runtime-keys.json" in result.stderr

@@ -110,7 +110,7 @@ def test_unknown_provider_is_not_found() -> None:
         asyncio.run(ring().add("nope", NEW))
 
 
-def test_a_stream_in_flight_finishes_on_a_key_removed_meanwhile() -> None:
+def test_a_stream_in_flight_finishes_on_a_key_removed_meanwhile(tmp_path: Path) -> None:
     release = asyncio.Event()
 
     class Held(MockResponse):
@@ -125,7 +125,7 @@ def test_a_stream_in_flight_finishes_on_a_key_removed_meanwhile() -> None:
         used.append(sent.headers["Authorization"].removeprefix("Bearer "))
         return Held(200, {"content-type": "text/event-stream"}, [])
 
-    settings = Settings(providers={"p": openai_provider(keys=KEYS[:2])}, rotation_tolerance=0)
+    settings = Settings(providers={"p": openai_provider(keys=KEYS[:2])}, rotation_tolerance=0, data_dir=tmp_path)
     app = build_app(settings, transport=MockTransport(handler), clock=FakeClock())
     chat = {"model": "p/m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
 

@@ -64,9 +64,9 @@ async def _serve(options: CliOptions) -> int:
         stop_logging = configure_logging(settings.log_level, settings.secrets(), settings.data_dir)
         for warning in settings.warnings:
             logger.warning("%s", warning)
+        app = build_app(settings, load=functools.partial(load_settings, options))
         _announce(settings, listener)
         level = "debug" if settings.log_level == "DEBUG" else "warning"
-        app = build_app(settings, load=functools.partial(load_settings, options))
         server = _server(app, level, settings.drain_seconds)
         _stop_on_signals(server)
         _reload_on_hangup(app)

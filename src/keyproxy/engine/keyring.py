@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -92,39 +92,46 @@ class KeyRing:
         raise NotFound(f"provider {provider!r} has no key {key!r} (give its id or mask)")
 
     async def add(self, provider: str, secret: str) -> KeyEntry:
-        changes = self._changes.get(self._provider(provider), ProviderChanges())
+        self._provider(provider)
         problem = key_problem(secret)
         if problem:
             raise InvalidRequest(f"the key {problem}")
         identity = key_id(provider, secret)
-        if any(entry.key_id == identity for entry in self.entries(provider)):
-            raise Conflict(f"provider {provider!r} already has key {identity}")
-        if identity in changes.removed:
-            # A configured key removed before comes back as what it is.
-            updated = dataclasses.replace(changes, removed=changes.removed - {identity})
-        else:
-            updated = dataclasses.replace(changes, added=(*changes.added, secret))
-        await self._change(provider, updated)
+
+        def add(changes: ProviderChanges) -> ProviderChanges:
+            if any(entry.key_id == identity for entry in self.entries(provider)):
+                raise Conflict(f"provider {provider!r} already has key {identity}")
+            if identity in changes.removed:
+                # A configured key removed before comes back as what it is.
+                return dataclasses.replace(changes, removed=changes.removed - {identity})
+            return dataclasses.replace(changes, added=(*changes.added, secret))
+
+        await self._change(provider, add)
         return self.find(provider, identity)
 
     async def remove(self, provider: str, key: str) -> KeyEntry:
         entry = self.find(provider, key)
-        changes = self._changes.get(provider, ProviderChanges())
-        disabled = changes.disabled - {entry.key_id}
-        if entry.origin == "runtime":
-            added = tuple(secret for secret in changes.added if key_id(provider, secret) != entry.key_id)
-            updated = dataclasses.replace(changes, added=added, disabled=disabled)
-        else:
-            updated = dataclasses.replace(changes, removed=changes.removed | {entry.key_id}, disabled=disabled)
-        await self._change(provider, updated)
+
+        def remove(changes: ProviderChanges) -> ProviderChanges:
+            if entry not in self.entries(provider):
+                raise NotFound(f"provider {provider!r} has no key {entry.key_id}")
+            disabled = changes.disabled - {entry.key_id}
+            if entry.origin == "runtime":
+                added = tuple(secret for secret in changes.added if key_id(provider, secret) != entry.key_id)
+                return dataclasses.replace(changes, added=added, disabled=disabled)
+            return dataclasses.replace(changes, removed=changes.removed | {entry.key_id}, disabled=disabled)
+
+        await self._change(provider, remove)
         return entry
 
     async def set_disabled(self, provider: str, key: str, disabled: bool) -> KeyEntry:
         entry = self.find(provider, key)
-        changes = self._changes.get(provider, ProviderChanges())
-        marks = changes.disabled | {entry.key_id} if disabled else changes.disabled - {entry.key_id}
-        if marks != changes.disabled:
-            await self._change(provider, dataclasses.replace(changes, disabled=marks))
+
+        def mark(changes: ProviderChanges) -> ProviderChanges:
+            marks = changes.disabled | {entry.key_id} if disabled else changes.disabled - {entry.key_id}
+            return dataclasses.replace(changes, disabled=marks)
+
+        await self._change(provider, mark)
         return self.find(provider, entry.key_id)
 
     def probe_pool(self, provider: str, entry: KeyEntry) -> Pool:
@@ -154,8 +161,13 @@ class KeyRing:
             raise NotFound(f"no provider {provider!r}")
         return provider
 
-    async def _change(self, provider: str, updated: ProviderChanges) -> None:
+    async def _change(self, provider: str, update: Callable[[ProviderChanges], ProviderChanges]) -> None:
+        """Apply `update` to the provider's changes under the lock, so two changes never race."""
         async with self._lock:
+            current = self._changes.get(provider, ProviderChanges())
+            updated = update(current)
+            if updated == current:
+                return
             changes = {**self._changes, provider: updated}
             await self._save(changes)
             self._changes = changes
