@@ -472,6 +472,26 @@ def test_a_custom_provider_opts_in_to_the_native_responses_api() -> None:
     assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").responses == "translate"
 
 
+def test_providers_whose_thinking_models_need_reasoning_back_take_it_in_their_own_field() -> None:
+    values = {"DEEPSEEK_API_KEY": KEY_A, "OPENROUTER_API_KEY": KEY_B, "OPENAI_API_KEY": KEY_C}
+    found = build(values).settings.providers
+    assert {name: found[name].reasoning_field for name in found} == {
+        "deepseek": "reasoning_content", "openrouter": "reasoning", "openai": None}  # fmt: skip
+
+
+def test_a_custom_provider_opts_in_to_reasoning_history_and_a_catalogued_one_opts_out() -> None:
+    local = {"LOCAL_API_BASE": "http://127.0.0.1:8080/v1", "REASONING_HISTORY_LOCAL": "reasoning_content"}
+    assert provider(local, "local").reasoning_field == "reasoning_content"
+    assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").reasoning_field is None
+    off = {"DEEPSEEK_API_KEY": KEY_A, "REASONING_HISTORY_DEEPSEEK": "off"}
+    assert provider(off, "deepseek").reasoning_field is None
+
+
+def test_an_unknown_reasoning_history_field_is_a_configuration_error() -> None:
+    values = {"DEEPSEEK_API_KEY": KEY_A, "REASONING_HISTORY_DEEPSEEK": "thoughts"}
+    assert error_variables(values) == ["REASONING_HISTORY_DEEPSEEK"]
+
+
 def test_openai_can_be_told_to_translate_the_responses_api() -> None:
     assert provider({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "translate"}, "openai").responses == "translate"
 

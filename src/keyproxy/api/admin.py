@@ -12,6 +12,7 @@ from keyproxy.api.route import Route, RouteTable
 from keyproxy.clock import Clock
 from keyproxy.engine.keyring import KeyEntry, KeyRing
 from keyproxy.errors import InvalidRequest, NotFound
+from keyproxy.redact import shown_url
 from keyproxy.state.base import KeyReport, StateStore
 from keyproxy.translate.malformed import UNREADABLE
 
@@ -78,6 +79,7 @@ def _key(entry: KeyEntry, report: KeyReport) -> dict[str, Any]:
         "origin": entry.origin,
         "disabled": entry.disabled,
         "priority": entry.credential.priority,
+        "proxy": shown_url(proxy) if (proxy := entry.credential.proxy) else None,
         **key_state(report),
         "benched_until": report.benched_until or None,
         "bench_reason": report.bench_reason.value if report.bench_reason else None,

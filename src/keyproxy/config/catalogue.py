@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyproxy.config.settings import ResponsesMode, UpstreamProtocol
+from keyproxy.config.settings import ReasoningField, ResponsesMode, UpstreamProtocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +14,8 @@ class KnownProvider:
     base_url: str
     responses: ResponsesMode = "translate"
     """"native" when the upstream has its own /responses, with stored responses, GET and DELETE."""
+    reasoning: ReasoningField | None = None
+    """The field the upstream takes earlier reasoning back in (its thinking models need it after tool calls)."""
 
 
 CATALOGUE: dict[str, KnownProvider] = {
@@ -22,9 +24,9 @@ CATALOGUE: dict[str, KnownProvider] = {
     "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
     "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),
     "mistral": KnownProvider("openai", "https://api.mistral.ai/v1"),
-    "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1"),
+    "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1", reasoning="reasoning"),
     "nvidia_nim": KnownProvider("openai", "https://integrate.api.nvidia.com/v1"),
-    "deepseek": KnownProvider("openai", "https://api.deepseek.com/v1"),
+    "deepseek": KnownProvider("openai", "https://api.deepseek.com/v1", reasoning="reasoning_content"),
     "chutes": KnownProvider("openai", "https://llm.chutes.ai/v1"),
     "together": KnownProvider("openai", "https://api.together.xyz/v1"),
     "fireworks": KnownProvider("openai", "https://api.fireworks.ai/inference/v1"),
@@ -35,7 +37,7 @@ CATALOGUE: dict[str, KnownProvider] = {
     "sambanova": KnownProvider("openai", "https://api.sambanova.ai/v1"),
     "deepinfra": KnownProvider("openai", "https://api.deepinfra.com/v1/openai"),
     "hyperbolic": KnownProvider("openai", "https://api.hyperbolic.xyz/v1"),
-    "moonshot": KnownProvider("openai", "https://api.moonshot.ai/v1"),
+    "moonshot": KnownProvider("openai", "https://api.moonshot.ai/v1", reasoning="reasoning_content"),
     "novita": KnownProvider("openai", "https://api.novita.ai/v3/openai"),
 }
 

@@ -111,7 +111,7 @@ class ModelList:
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
-            request = pool.adapter.models_request(pool.secrets[index])
+            request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
                     response = await self.transport.send(request, self.timeouts)

@@ -67,7 +67,7 @@ class Probe:
 
 async def probe_key(transport: Transport, pool: Pool, index: int) -> Probe:
     """One cheap authenticated call (the model list) with the key, and what its answer says about the key."""
-    request = pool.adapter.models_request(pool.secrets[index])
+    request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
     try:
         async with asyncio.timeout(_PROBE_TIMEOUTS.read):
             response = await transport.send(request, _PROBE_TIMEOUTS)
