@@ -185,3 +185,9 @@ def test_a_removed_environment_key_stays_removed_while_the_environment_has_it(
         proxy.delete(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}")
     with data_app(tmp_path, fake_upstream) as proxy:
         assert fingerprint(KEYS[0]) not in [key["id"] for key in keys_of(proxy)]
+
+
+def test_an_added_key_goes_through_its_providers_proxy(open_proxy: OpenProxy) -> None:
+    proxy = open_proxy({"FAKE_PROXY": "http://squid.corp:3128", "FAKE_API_KEY_1_PROXY": "direct"})
+    proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
+    assert [key["proxy"] for key in keys_of(proxy)] == [None, *["http://squid.corp:3128"] * 3]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
-from keyproxy.config.proxies import EnvironmentProxies, proxy_for
+from keyproxy.config.proxies import EnvironmentProxies, provider_proxy, proxy_for
 from keyproxy.config.runtime_keys import key_problem
 from keyproxy.config.settings import (
     Credential,
@@ -76,8 +76,9 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
                 continue
             # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
-        credentials = _proxied(reader, name, base_url, credentials, environment)
-        providers[name] = _tuned(reader, name, base_url, credentials, custom=known is None)
+        proxy = provider_proxy(reader, base_url, _proxy_prefix(reader, name), environment)
+        credentials = tuple(replace(c, proxy=proxy_for(reader, c.source, proxy)) for c in credentials)
+        providers[name] = replace(_tuned(reader, name, base_url, credentials, custom=known is None), proxy=proxy)
     return providers
 
 
@@ -157,16 +158,10 @@ def _credentials(
     return tuple(credentials)
 
 
-def _proxied(
-    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], environment: EnvironmentProxies
-) -> tuple[Credential, ...]:
+def _proxy_prefix(reader: ValueReader, name: str) -> str:
     prefixes = _prefixes(name)
     # The provider's own spelling wins over an alias's, as for its other variables.
-    prefix = next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
-    return tuple(
-        replace(credential, proxy=proxy_for(reader, base_url, credential.source, prefix, environment))
-        for credential in credentials
-    )
+    return next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
 
 
 def _base_url(reader: ValueReader, raw: str, variable: str) -> str:

@@ -60,11 +60,14 @@ class ProviderSettings:
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy of a key without its own (one added at run time): `<P>_PROXY`, KEYPROXY_PROXY_URL
+    or the environment's."""
 
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
-        proxies = {credential.proxy for credential in self.credentials if credential.proxy}
+        proxies = {proxy for proxy in (self.proxy, *(credential.proxy for credential in self.credentials)) if proxy}
         return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
 
 

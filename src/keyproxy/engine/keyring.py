@@ -192,7 +192,7 @@ def _credentials(settings: ProviderSettings, changes: ProviderChanges) -> Iterat
     for credential in settings.credentials:
         yield credential, "env"
     for secret in changes.added:
-        yield Credential(secret=secret, source=RUNTIME_SOURCE), "runtime"
+        yield Credential(secret=secret, source=RUNTIME_SOURCE, proxy=settings.proxy), "runtime"
 
 
 def _pruned(changes: ProviderChanges, settings: ProviderSettings | None) -> ProviderChanges:
