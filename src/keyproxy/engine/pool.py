@@ -72,13 +72,6 @@ class Pool:
         proxy = self.proxies[index]
         return request if proxy is None else replace(request, proxy=proxy)
 
-    def index_of(self, key: str) -> int | None:
-        """A key named by fingerprint or by its mask."""
-        for index, (key_id, shown) in enumerate(zip(self.key_ids, self.masks, strict=True)):
-            if key in (key_id, shown):
-                return index
-        return None
-
     async def wait_freed(self) -> None:
         """Return when a request on this provider ends."""
         await self.freed.wait()
