@@ -55,8 +55,7 @@ class KeyRing:
 
     def save_now(self) -> None:
         """Write the changes synchronously (at start, before the loop serves)."""
-        if self._path is not None:
-            write_key_changes(self._path, self._changes)
+        self._write(self._changes)
 
     def entries(self, provider: str) -> list[KeyEntry]:
         """The provider's keys, disabled ones included, in rotation order: configured first, then added."""
@@ -174,12 +173,16 @@ class KeyRing:
             self._swap(provider)
 
     async def _save(self, changes: KeyChanges) -> None:
+        if self._path is not None:
+            await asyncio.to_thread(self._write, changes)
+
+    def _write(self, changes: KeyChanges) -> None:
         if self._path is None:
             return
         try:
-            await asyncio.to_thread(write_key_changes, self._path, changes)
+            write_key_changes(self._path, changes)
         except OSError as error:
-            raise KeyproxyError(f"cannot save the key change to {self._path}: {error.strerror}") from None
+            raise KeyproxyError(f"cannot save the key changes to {self._path}: {error.strerror}") from None
 
     def _swap(self, provider: str) -> None:
         enabled = tuple(entry.credential for entry in self.entries(provider) if not entry.disabled)
