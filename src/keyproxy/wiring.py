@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping
 from functools import partial
 
+from keyproxy.api.access_log import AccessLog
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.auth import ProxyKey
@@ -13,6 +14,8 @@ from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.metrics import Metrics
+from keyproxy.api.metrics_route import MetricsRoutes
 from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
@@ -23,7 +26,7 @@ from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Router
-from keyproxy.events import EventSink, LogSink, Sinks
+from keyproxy.events import EventSink, LogSink, RequestWatch, Sinks
 from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
@@ -50,8 +53,11 @@ def build_app(
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, pools, prices)
+    metrics = Metrics(_known_models(settings), prices)
+    access = AccessLog(settings.access_log) if settings.access_log != "off" else None
+    watch = RequestWatch(*(access,) if access else (), metrics)
     router = Router(
-        pools, transport, store, clock, Sinks(events or LogSink(), store), settings.timeouts, engine,
+        pools, transport, store, clock, Sinks(events or LogSink(), store, metrics), settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
@@ -65,6 +71,7 @@ def build_app(
         AdminRoutes(pools, store, clock),
         UsageRoutes(pools, store, clock, prices),
         OpenAPIRoutes(),
+        MetricsRoutes(metrics, watch, pools, store, clock, public=settings.metrics_public),
     )
     return KeyproxyApp(
         ProxyKey(settings.proxy_api_key, clock, settings.auth_failure_pause),
@@ -72,8 +79,18 @@ def build_app(
         cors=CorsPolicy(settings.cors_origins, keyed=settings.proxy_api_key is not None),
         background=(reprober.run,),
         startup=(partial(store.start, clock),),
-        shutdown=(store.stop, transport.aclose),
+        shutdown=(store.stop, transport.aclose, *((access.stop,) if access else ())),
+        watch=watch,
     )
+
+
+def _known_models(settings: Settings) -> list[str]:
+    """Model names metrics label as they are from the start: aliases and the providers' configured lists."""
+    known = list(settings.aliases)
+    for name, provider in settings.providers.items():
+        known += [f"{name}/{model}" for model in provider.whitelist_models]
+        known += provider.whitelist_models
+    return known
 
 
 def _state(settings: Settings, pools: Mapping[str, Pool], prices: PriceTable) -> StateStore:

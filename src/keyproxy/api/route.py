@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.api.dialect import Dialect
+from keyproxy.events import RequestRecord
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -19,7 +20,19 @@ class Route:
     """Answered without the proxy key (the health check)."""
     prefix: bool = False
     """The path is a prefix and the rest of it names something (`/v1/models/{id}`)."""
+    admin: bool = False
+    """An operator's route (status, metrics): behind the key that opens the admin routes."""
 
 
 RouteTable = Mapping[tuple[str, str], Route]
 """(method, path) -> Route: what one group of routes (one client API, the catalog, the admin) serves."""
+
+
+RECORD = "keyproxy.record"
+"""Where the app keeps the request's `RequestRecord` in the ASGI scope."""
+
+
+def request_record(scope: Scope) -> RequestRecord:
+    """The record of the request being served, for the route to note the model and what answered."""
+    record: RequestRecord = scope[RECORD]
+    return record
