@@ -47,7 +47,6 @@ def test_records_go_to_the_file_too(tmp_path: Path) -> None:
     assert "key ...6789 used" in written
 
 
-
 @dataclass(frozen=True)
 class Item:
     text: str

@@ -70,9 +70,7 @@ def test_an_alias_is_labelled_by_its_name_even_when_it_fails(
 
     samples = scrape(proxy)
 
-    assert any(
-        dict(labels).get("model") == "smart" for name, labels in samples if name == "keyproxy_requests_total"
-    )
+    assert any(dict(labels).get("model") == "smart" for name, labels in samples if name == "keyproxy_requests_total")
 
 
 def test_attempts_are_counted_by_outcome_and_error_class(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
@@ -154,3 +152,12 @@ def test_model_names_learned_stop_at_the_cap() -> None:
         names.learn(name)
 
     assert [names.label(name) for name in ("alias", "a", "b", "c")] == ["alias", "a", "b", OTHER]
+
+
+def test_no_key_appears_in_the_metrics(open_proxy: OpenProxy) -> None:
+    proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY})
+    proxy.post("/v1/chat/completions", json=CHAT, headers=AUTH)
+
+    text = proxy.get("/metrics", headers=AUTH).text
+
+    assert "keyproxy_key_state" in text and PROXY_KEY not in text and not any(key in text for key in KEYS)

@@ -43,9 +43,7 @@ class MetricsRoutes:
         from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
         now = self.clock.now()
-        keys = [
-            (name, pool, await self.state.report(name, pool.key_ids, now)) for name, pool in self.pools.items()
-        ]
+        keys = [(name, pool, await self.state.report(name, pool.key_ids, now)) for name, pool in self.pools.items()]
         families = [*counted(self.metrics), *live(self.watch, keys, now)]
         await send_bytes(send, 200, generate_latest(_Families(families)), CONTENT_TYPE_PLAIN_0_0_4.encode())
 
