@@ -1,7 +1,8 @@
 """keyproxy's own cost per request, in process: the app driven through ASGI in front of MockTransport.
 
 No sockets, no upstream, no load generator: what is left is the work keyproxy adds to each request
-(routing, the envelope, key choice, the store, the adapter, relaying, usage), so two commits can be
+(routing, the envelope, key choice, the store, the adapter, relaying, usage, the access log and the
+metrics; logging is set up as `keyproxy serve` does, its stderr sent to /dev/null), so two commits can be
 compared within a few percent on a machine whose speed drifts. The shared harness (`run.sh`) stays the
 measure of the whole proxy; this one points at the request path.
 
@@ -15,14 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.config.settings import StateSettings
+from keyproxy.logs import configure_logging
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
@@ -95,9 +101,20 @@ def main() -> None:
         for _ in range(args.runs):
             for kind in results:
                 results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+        # Stopped as a server stops (without the background jobs, which a fake clock would spin): what the
+        # app still holds (access lines gathered since the last hand-over) goes to the logging thread.
+        for step in application.shutdown:
+            await step()
         return results
 
-    for kind, seconds in asyncio.run(measure()).items():
+    with open(os.devnull, "w") as devnull, tempfile.TemporaryDirectory() as log_dir:
+        with contextlib.redirect_stderr(devnull):
+            stop_logging = configure_logging("INFO", KEYS, Path(log_dir))
+        try:
+            results = asyncio.run(measure())
+        finally:
+            stop_logging()
+    for kind, seconds in results.items():
         print(f"{kind}: median {statistics.median(seconds) * 1e6:.1f} us/request, best {min(seconds) * 1e6:.1f}")
 
 

@@ -19,7 +19,17 @@ from hypothesis import HealthCheck, settings
 
 from keyproxy.testing import AppClient, ASGITransport, BackgroundServer, FakeUpstream
 from keyproxy.wiring import build_app
-from support import MEMORY_BASE, REDIS_URL, STARTED, OpenProxy, StartProxy, Upstream, provider_env, proxy_settings
+from support import (
+    CLIENTS,
+    MEMORY_BASE,
+    REDIS_URL,
+    STARTED,
+    OpenProxy,
+    StartProxy,
+    Upstream,
+    provider_env,
+    proxy_settings,
+)
 
 
 @pytest.fixture
@@ -117,3 +127,5 @@ def no_proxy_left_running() -> Iterator[None]:
         if started.process.poll() is None:
             started.process.kill()
         started.process.communicate()
+    while CLIENTS:
+        CLIENTS.pop().close()

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -126,3 +126,14 @@ def by_host(upstreams: Mapping[str, FakeUpstream]) -> Callable[..., Any]:
 
 
 STARTED: list[ServeProcess] = []
+
+CLIENTS: list[Any] = []
+"""SDK clients the tests opened: closed after each test (conftest.py), so no socket of theirs is left for the
+garbage collector to warn about in whichever later test it happens to run."""
+
+Client = TypeVar("Client")
+
+
+def opened(client: Client) -> Client:
+    CLIENTS.append(client)
+    return client

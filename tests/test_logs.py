@@ -1,14 +1,17 @@
-"""Logging set-up: the file beside stderr, and what happens when the file cannot be written."""
+"""Logging set-up: the file beside stderr, what happens when the file cannot be written, and deferred lines."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from keyproxy.logs import configure_logging
+from keyproxy.logs import DeferredLines, configure_logging
 
 
 @pytest.fixture
@@ -42,3 +45,78 @@ def test_records_go_to_the_file_too(tmp_path: Path) -> None:
 
     written = (tmp_path / "keyproxy.log").read_text()
     assert "key ...6789 used" in written
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    at: float = 0.0
+
+
+def text_of(item: Item) -> str:
+    return item.text
+
+
+def lines_in(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+STAMP = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(0))
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_deferred_lines_are_written_with_the_usual_prefix_and_secrets_masked(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", ["sk-secret-0123456789"], tmp_path)
+    lines = DeferredLines("keyproxy.access", text_of)
+
+    async def log() -> None:
+        lines.add(Item("first line", at=0.25))
+        lines.add(Item("key sk-secret-0123456789 seen"))
+        lines.flush()
+
+    asyncio.run(log())
+    stop()
+
+    assert lines_in(tmp_path / "keyproxy.log") == [
+        f"{STAMP},250 INFO keyproxy.access: first line",
+        f"{STAMP},000 INFO keyproxy.access: key ...6789 seen",
+    ]
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_a_bare_deferred_line_is_written_as_it_is(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", [], tmp_path)
+    lines = DeferredLines("keyproxy.access", text_of, bare=True)
+
+    async def log() -> None:
+        lines.add(Item('{"status": 200}'))
+        lines.flush()
+
+    asyncio.run(log())
+    stop()
+
+    assert lines_in(tmp_path / "keyproxy.log") == ['{"status": 200}']
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_gathered_lines_go_to_the_logging_thread_when_the_loops_timer_fires(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", [], tmp_path)
+    lines = DeferredLines("keyproxy.access", text_of, bare=True, every=0)
+
+    async def log() -> None:
+        for n in range(3):
+            lines.add(Item(f"line {n}"))
+        for _ in range(2):
+            await asyncio.sleep(0)  # one turn of the loop runs the timer's callback
+
+    asyncio.run(log())
+    stop()
+
+    assert lines_in(tmp_path / "keyproxy.log") == ["line 0", "line 1", "line 2"]
+
+
+def test_without_logging_set_up_a_deferred_line_is_logged_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="keyproxy.access"):
+        DeferredLines("keyproxy.access", text_of).add(Item("now"))
+
+    assert [(record.name, record.getMessage()) for record in caplog.records] == [("keyproxy.access", "now")]

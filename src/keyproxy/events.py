@@ -1,4 +1,4 @@
-"""One event per upstream attempt, for the logs and the usage book (and metrics later)."""
+"""What happened: one event per upstream attempt, one record per client request."""
 
 from __future__ import annotations
 
@@ -79,3 +79,85 @@ class LogSink:
             event.provider, event.model, event.key_mask, event.attempt, event.outcome.value,
             event.status, event.message,
         )  # fmt: skip
+
+
+class Served(Protocol):
+    """What answered a request: the provider, the key and what the upstreams took (the engine's `Opened`)."""
+
+    provider: str
+    key_mask: str
+    attempts: int
+    upstream_seconds: float
+    """Time spent waiting on upstreams until the answer (or its first chunk) was in hand."""
+    tokens: Tokens | None
+    """As the upstream reported them, once the answer has been relayed; None when it reported none."""
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One client request as it is served: the app opens it, the route notes the model and what answered
+    (`note_served`), the app closes it with the status and hands it to the request sinks (access log,
+    metrics). Never changed once handed over, so a sink may read it later, off the event loop; it holds
+    no reference to the answer itself, so a sink keeping records keeps no bodies alive."""
+
+    method: str
+    path: str
+    client: tuple[str, int] | None
+    route: str
+    """The route's declared path (`/v1/chat/completions`, `/v1/models/{id}`), or "none": a bounded label."""
+    started: float
+    """`time.perf_counter()` when the request reached the app."""
+    model: str = ""
+    """The model as the client sent it."""
+    provider: str = ""
+    """Who answered ("" when no upstream did), with which key (masked), after how many attempts."""
+    key_mask: str = ""
+    attempts: int = 0
+    upstream_seconds: float = 0.0
+    """Time spent waiting on upstreams until the answer (or its first chunk) was in hand."""
+    tokens: Tokens | None = None
+    status: int = 0
+    answered: float = 0.0
+    """`time.perf_counter()` when the response started."""
+    seconds: float = 0.0
+    at: float = 0.0
+    """Wall-clock time the request ended."""
+    served: Served | None = None
+    """The answer, until the record is closed (its tokens are known once it has been relayed)."""
+
+    def note_served(self, served: Served) -> None:
+        self.provider, self.key_mask, self.attempts = served.provider, served.key_mask, served.attempts
+        self.upstream_seconds = served.upstream_seconds
+        self.served = served
+
+    def close(self, seconds: float, at: float) -> None:
+        self.seconds, self.at = seconds, at
+        if self.served is not None:
+            self.tokens = self.served.tokens
+            self.served = None
+
+    @property
+    def overhead(self) -> float | None:
+        """Seconds keyproxy itself added before the answer started (total minus waiting on upstreams), for a
+        request an upstream answered; the same figure as the `x-keyproxy-overhead-ms` header."""
+        if not self.provider or not self.answered:
+            return None
+        return max(0.0, self.answered - self.started - self.upstream_seconds)
+
+
+class RequestSink(Protocol):
+    def finished(self, record: RequestRecord) -> None: ...
+
+
+class RequestWatch:
+    """The requests in flight, and every finished one handed to the sinks (cheap: they run on the loop)."""
+
+    __slots__ = ("in_flight", "sinks")
+
+    def __init__(self, *sinks: RequestSink) -> None:
+        self.sinks = sinks
+        self.in_flight = 0
+
+    def finished(self, record: RequestRecord) -> None:
+        for sink in self.sinks:
+            sink.finished(record)

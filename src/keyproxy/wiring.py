@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable, Iterable
 from functools import partial
 
+from keyproxy.api.access_log import AccessLog
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.admin_keys import KeyRoutes
 from keyproxy.api.admin_reload import Reloader
@@ -15,6 +16,8 @@ from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
 from keyproxy.api.messages import MessagesRoutes
+from keyproxy.api.metrics import Metrics
+from keyproxy.api.metrics_route import MetricsRoutes
 from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
@@ -26,7 +29,7 @@ from keyproxy.engine.keyring import KeyRing
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Router
-from keyproxy.events import EventSink, LogSink, Sinks
+from keyproxy.events import EventSink, LogSink, RequestWatch, Sinks
 from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
@@ -56,8 +59,11 @@ def build_app(
     pools = keys.pools
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, keys.known_ids(), prices)
+    metrics = Metrics(_known_models(settings), prices)
+    access = AccessLog(settings.access_log) if settings.access_log != "off" else None
+    watch = RequestWatch(*(access,) if access else (), metrics)
     router = Router(
-        pools, transport, store, clock, Sinks(events or LogSink(), store), settings.timeouts, engine,
+        pools, transport, store, clock, Sinks(events or LogSink(), store, metrics), settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl, settings.answer_limits)
@@ -75,6 +81,7 @@ def build_app(
         reloader,
         UsageRoutes(pools, store, clock, prices),
         OpenAPIRoutes(),
+        MetricsRoutes(metrics, watch, pools, store, clock, public=settings.metrics_public),
     )
     return KeyproxyApp(
         ProxyKey(settings.proxy_api_key, clock, settings.auth_failure_pause),
@@ -84,7 +91,8 @@ def build_app(
         reload=reloader.reload,
         background=(reprober.run,),
         startup=(partial(store.start, clock),),
-        shutdown=(store.stop, transport.aclose),
+        shutdown=(store.stop, transport.aclose, *((access.stop,) if access else ())),
+        watch=watch,
     )
 
 
@@ -96,6 +104,15 @@ def _keys(settings: Settings) -> KeyRing:
     if keys.stale:
         keys.save_now()
     return keys
+
+
+def _known_models(settings: Settings) -> list[str]:
+    """Model names metrics label as they are from the start: aliases and the providers' configured lists."""
+    known = list(settings.aliases)
+    for name, provider in settings.providers.items():
+        known += [f"{name}/{model}" for model in provider.whitelist_models]
+        known += provider.whitelist_models
+    return known
 
 
 def _state(settings: Settings, known: Iterable[tuple[str, str]], prices: PriceTable) -> StateStore:

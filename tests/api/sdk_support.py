@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from support import provider_env
+from support import opened, provider_env
 
 if TYPE_CHECKING:
     import anthropic
@@ -24,10 +24,10 @@ def all_protocols(base: str) -> dict[str, str]:
 def claude(url: str) -> anthropic.Anthropic:
     import anthropic
 
-    return anthropic.Anthropic(base_url=url, api_key="unused", max_retries=0, timeout=20)
+    return opened(anthropic.Anthropic(base_url=url, api_key="unused", max_retries=0, timeout=20))
 
 
 def gpt(url: str) -> openai.OpenAI:
     import openai
 
-    return openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20)
+    return opened(openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from keyproxy.testing import BackgroundServer, FakeUpstream
-from support import KEYS, PROXY_KEY, StartProxy, provider_env
+from support import KEYS, PROXY_KEY, StartProxy, opened, provider_env
 
 if TYPE_CHECKING:
     import openai
@@ -23,7 +23,7 @@ def client(start_proxy: StartProxy) -> openai.OpenAI:
     import openai
 
     url = start_proxy({"PROXY_API_KEY": PROXY_KEY})
-    return openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10)
+    return opened(openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10))
 
 
 def test_chat_completion_comes_back_from_the_upstream(client: openai.OpenAI) -> None:
@@ -141,7 +141,7 @@ def test_requests_rotate_over_every_key(start_proxy: StartProxy, upstream: tuple
     import openai
 
     url = start_proxy({"ROTATION_TOLERANCE": "0"})
-    client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
+    client = opened(openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0))
     for _ in range(6):
         client.chat.completions.create(model="fake/fake-chat", messages=[{"role": "user", "content": "x"}])
     used = [request.key for request in upstream[0].requests]
@@ -169,7 +169,7 @@ def with_openai(start_proxy: StartProxy, upstream: tuple[FakeUpstream, str]) -> 
     with BackgroundServer(FakeUpstream(models=("gpt-4o-mini",))) as other:
         providers = {**provider_env(upstream[1]), **provider_env(other.url + "/v1", KEYS[:1], "openai")}
         url = start_proxy({"PROXY_API_KEY": PROXY_KEY}, providers=providers)
-        yield openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10)
+        yield opened(openai.OpenAI(base_url=url + "/v1", api_key=PROXY_KEY, max_retries=0, timeout=10))
 
 
 def test_a_bare_model_name_reaches_the_provider_listing_it(with_openai: openai.OpenAI) -> None:

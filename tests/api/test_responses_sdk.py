@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from keyproxy.testing import Fault, FaultKind
-from support import KEYS, StartProxy, Upstream, provider_env
+from support import KEYS, StartProxy, Upstream, opened, provider_env
 
 if TYPE_CHECKING:
     import openai
@@ -41,7 +41,7 @@ def client(start_proxy: StartProxy, upstream: Upstream) -> openai.OpenAI:
     import openai
 
     url = start_proxy(providers=every_kind(upstream[1]))
-    return openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20)
+    return opened(openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20))
 
 
 @pytest.mark.parametrize("model", MODELS)

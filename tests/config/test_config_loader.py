@@ -594,3 +594,13 @@ def test_upstream_answers_are_capped_at_128_mib_and_events_at_16_mib_unless_told
 @pytest.mark.parametrize("raw", ["100", "lots"])
 def test_an_answer_limit_that_is_not_a_size_of_at_least_1024_is_an_error_naming_it(variable: str, raw: str) -> None:
     assert error_variables({variable: raw}) == [variable]
+
+
+def test_the_access_log_is_text_and_metrics_need_a_key_unless_told_otherwise() -> None:
+    assert (settings({}).access_log, settings({}).metrics_public) == ("text", False)
+    told = settings({"KEYPROXY_ACCESS_LOG": "json", "KEYPROXY_METRICS_PUBLIC": "true"})
+    assert (told.access_log, told.metrics_public) == ("json", True)
+
+
+def test_an_unknown_access_log_form_is_an_error_naming_it() -> None:
+    assert error_variables({"KEYPROXY_ACCESS_LOG": "verbose"}) == ["KEYPROXY_ACCESS_LOG"]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
-from support import KEYS, OpenProxy, StartProxy, Upstream
+from support import KEYS, OpenProxy, StartProxy, Upstream, opened
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -68,7 +68,7 @@ def test_context_length_error_keeps_the_upstream_code(start_proxy: StartProxy, u
 
     fake, _ = upstream
     fake.set_fault(KEYS[0], Fault(FaultKind.BAD_REQUEST))
-    client = openai.OpenAI(base_url=start_proxy() + "/v1", api_key="x", max_retries=0)
+    client = opened(openai.OpenAI(base_url=start_proxy() + "/v1", api_key="x", max_retries=0))
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="fake/fake-chat", messages=[{"role": "user", "content": "x"}])
     assert caught.value.code == "context_length_exceeded"
@@ -79,7 +79,7 @@ def test_a_stream_cut_before_its_first_chunk_fails_over_invisibly(start_proxy: S
 
     fake, _ = upstream
     fake.set_fault(KEYS[0], Fault(FaultKind.CUT_BEFORE_FIRST_CHUNK))
-    client = openai.OpenAI(base_url=start_proxy() + "/v1", api_key="x", max_retries=0)
+    client = opened(openai.OpenAI(base_url=start_proxy() + "/v1", api_key="x", max_retries=0))
     stream = client.chat.completions.create(
         model="fake/fake-chat", messages=[{"role": "user", "content": "a b"}], stream=True
     )
@@ -95,7 +95,7 @@ def test_the_openai_sdk_raises_on_a_cut_stream_instead_of_returning_a_short_answ
 
     fake, _ = upstream
     fake.set_fault(KEYS[0], Fault(FaultKind.CUT_AFTER_FIRST_CHUNK))
-    client = openai.OpenAI(base_url=start_proxy() + "/v1", api_key="x", max_retries=0)
+    client = opened(openai.OpenAI(base_url=start_proxy() + "/v1", api_key="x", max_retries=0))
     stream = client.chat.completions.create(
         model="fake/fake-chat", messages=[{"role": "user", "content": "a b c"}], stream=True
     )

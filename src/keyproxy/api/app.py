@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
@@ -12,8 +13,9 @@ from keyproxy.api.auth import ProxyKey
 from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
-from keyproxy.api.route import Route, RouteTable
+from keyproxy.api.route import RECORD, Route, RouteTable
 from keyproxy.errors import KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
+from keyproxy.events import RequestRecord, RequestWatch
 
 logger = logging.getLogger("keyproxy.api")
 
@@ -33,6 +35,7 @@ class KeyproxyApp:
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
         shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+        watch: RequestWatch | None = None,
     ) -> None:
         self.background = background
         self.startup = startup
@@ -48,6 +51,9 @@ class KeyproxyApp:
         bare = {(method, path[3:]): route for (method, path), route in table.items() if path.startswith("/v1/")}
         self.routes: dict[tuple[str, str], Route] = {**table, **bare}
         self._prefixed = [(method, path, route) for (method, path), route in self.routes.items() if route.prefix]
+        self._labels = {(method, path): path for method, path in table}
+        self._labels.update({(method, path[3:]): path for method, path in table if path.startswith("/v1/")})
+        self.watch = watch or RequestWatch()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -57,8 +63,17 @@ class KeyproxyApp:
             await self._lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.routes.get((scope["method"], scope["path"])) or self._by_prefix(scope)
-        response = _Response(send)
+        where = (scope["method"], scope["path"])
+        route = self.routes.get(where)
+        if route is not None:
+            label = self._labels[where]
+        else:
+            route, label = self._by_prefix(scope)
+        record = RequestRecord(where[0], where[1], scope.get("client"), label, time.perf_counter())
+        scope[RECORD] = record
+        response = _Response(send, record)
+        watch = self.watch
+        watch.in_flight += 1
         try:
             origin = header(scope, b"origin")
             if origin is not None:
@@ -66,7 +81,7 @@ class KeyproxyApp:
                 if not self._cors.allows(origin, scope):
                     raise OriginNotAllowed(f"requests from {origin.decode('latin-1')} are not allowed here")
                 if is_preflight(scope):
-                    await send_bytes(send, 204, b"", extra=self._cors.preflight(origin, scope))
+                    await send_bytes(response, 204, b"", extra=self._cors.preflight(origin, scope))
                     return
                 response.extra = self._cors.headers(origin)
             if route is None or not route.public:
@@ -89,13 +104,20 @@ class KeyproxyApp:
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
             internal = KeyproxyError("internal error in keyproxy; see its log")
             await response.fail(route.dialect if route else OPENAI, internal)
+        finally:
+            watch.in_flight -= 1
+            if not response.started:
+                record.status = 499  # the client left, or the server stopped, before an answer: nginx's number
+            record.close(time.perf_counter() - record.started, time.time())
+            watch.finished(record)
 
-    def _by_prefix(self, scope: Scope) -> Route | None:
+    def _by_prefix(self, scope: Scope) -> tuple[Route | None, str]:
+        """The route whose path `scope`'s extends, and its label (`/v1/models/{id}`); else None, "none"."""
         method, path = scope["method"], scope["path"]
         for prefix_method, prefix, route in self._prefixed:
             if method == prefix_method and path.startswith(prefix) and len(path) > len(prefix):
-                return route
-        return None
+                return route, self._labels[(method, prefix)] + "{id}"
+        return None, "none"
 
     def _dialect_of(self, path: str) -> Dialect:
         """For a path no route serves: the dialect of the longest route path it extends (a client of
@@ -129,10 +151,11 @@ class _Response:
     """The handler's `send`, remembering what went out, so an error after the response started never
     starts a second one: a stream ends with the dialect's error event, anything else is left cut."""
 
-    __slots__ = ("ended", "extra", "last", "send", "started", "streaming")
+    __slots__ = ("ended", "extra", "last", "record", "send", "started", "streaming")
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, record: RequestRecord) -> None:
         self.send = send
+        self.record = record
         self.started = False
         self.streaming = False
         self.ended = False
@@ -145,6 +168,8 @@ class _Response:
             if self.extra:
                 message["headers"] = [*message["headers"], *self.extra]
             self.started = True
+            self.record.status = message["status"]
+            self.record.answered = time.perf_counter()
             self.streaming = any(
                 name == b"content-type" and value.startswith(b"text/event-stream") for name, value in message["headers"]
             )

@@ -10,7 +10,7 @@ import msgspec
 from keyproxy.api.affinity import chat_conversation
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
 from keyproxy.api.openai_dialect import OPENAI
-from keyproxy.api.route import Route, RouteTable
+from keyproxy.api.route import Route, RouteTable, request_record
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
 from keyproxy.api.targets import (
     ChatEnvelope,
@@ -26,6 +26,7 @@ from keyproxy.api.targets import (
 from keyproxy.config.settings import Settings, TemperatureOverride
 from keyproxy.engine.router import Call, Opened, Router
 from keyproxy.errors import InvalidRequest
+from keyproxy.events import RequestRecord
 from keyproxy.providers import Endpoint
 from keyproxy.providers.base import LEGACY_COMPLETIONS
 from keyproxy.translate.rewrite import with_model
@@ -64,10 +65,11 @@ class CompletionRoutes:
         await self._serve("completions", scope, receive, send)
 
     async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
+        record = request_record(scope)
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
         envelope: Envelope
         envelope, model = read_envelope(raw, _ENVELOPES[endpoint])
+        record.model = model
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
         conversation = chat_conversation(scope, envelope) if isinstance(envelope, ChatEnvelope) else None
         calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved, conversation)
@@ -75,7 +77,7 @@ class CompletionRoutes:
 
         async def work() -> None:
             opened = await self.router.open_chain(calls, on_context_length=on_context_length)
-            headers = served_by(opened, started)
+            headers = served_by(opened, record)
             if opened.streaming:
                 await relay_stream(send, opened, guard, OPENAI, headers)
                 return
@@ -107,9 +109,11 @@ class CompletionRoutes:
         return calls, on_context_length
 
 
-def served_by(opened: Opened, started: float) -> list[tuple[bytes, bytes]]:
-    """Which provider and key answered, after how many attempts, and what keyproxy itself added."""
-    overhead_ms = max(0.0, time.perf_counter() - started - opened.upstream_seconds) * 1000
+def served_by(opened: Opened, record: RequestRecord) -> list[tuple[bytes, bytes]]:
+    """Which provider and key answered, after how many attempts, and what keyproxy itself added (noted in
+    the request's record too)."""
+    record.note_served(opened)
+    overhead_ms = max(0.0, time.perf_counter() - record.started - opened.upstream_seconds) * 1000
     return [
         (b"x-keyproxy-provider", opened.provider.encode()),
         (b"x-keyproxy-key", opened.key_mask.encode()),

@@ -6,7 +6,6 @@ target gets the request translated to OpenAI's format, and its answer translated
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -16,7 +15,7 @@ from keyproxy.api.affinity import messages_conversation
 from keyproxy.api.anthropic_dialect import ANTHROPIC
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, header, read_body, send_bytes, send_json
 from keyproxy.api.chat import served_by
-from keyproxy.api.route import Route, RouteTable
+from keyproxy.api.route import Route, RouteTable, request_record
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
 from keyproxy.api.targets import (
     CountTokensEnvelope,
@@ -55,9 +54,10 @@ class MessagesRoutes:
         }
 
     async def messages(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
+        record = request_record(scope)
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
         envelope, model = read_envelope(raw, _MESSAGES)
+        record.model = model
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
         conversation = messages_conversation(scope, envelope)
         calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved, conversation)
@@ -66,7 +66,7 @@ class MessagesRoutes:
         async def work() -> None:
             # A chat answer is already an Anthropic one here: the call's reply translated it within the attempt.
             opened = await self.router.open_chain(calls, on_context_length=on_context_length)
-            headers = served_by(opened, started)
+            headers = served_by(opened, record)
             if opened.streaming:
                 await relay_stream(send, opened, guard, ANTHROPIC, headers)
                 return
@@ -80,6 +80,7 @@ class MessagesRoutes:
         per token over every text in the request, since other providers offer no count for this format."""
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
         _, model = read_envelope(raw, _COUNT_TOKENS)
+        request_record(scope).model = model
         target = (await self.resolver.resolve(model))[0][0]
         if target.provider.protocol == "anthropic":
             body = with_model(raw, model, target.model)

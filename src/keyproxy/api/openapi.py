@@ -241,6 +241,10 @@ PATHS: dict[str, dict[str, Any]] = {
                                              requestBody=_body("EstimateRequest"))},
     "/v1/token-count": {"post": _operation("Tokens in a request, estimated", "admin", _answers("openai", "Estimate"),
                                            requestBody=_body("EstimateRequest"))},
+    "/metrics": {"get": _operation(
+        "Prometheus metrics; without a key when KEYPROXY_METRICS_PUBLIC is true", "admin",
+        {**_answers("openai", "OpenAPI"),
+         "200": {"description": "Prometheus's text format", "content": {"text/plain": {"schema": _TEXT}}}})},
     "/health": {"get": _HEALTH},
     "/v1/health": {"get": _HEALTH},
     PATH: {"get": _operation("This document", "gateway", _answers("openai", "OpenAPI"))},

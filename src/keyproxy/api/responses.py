@@ -7,7 +7,6 @@ translated to chat completions (then on to Messages or generateContent), and key
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,7 +17,7 @@ from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes,
 from keyproxy.api.chat import served_by
 from keyproxy.api.responses_dialect import RESPONSES
 from keyproxy.api.responses_plan import Plan, plan_calls
-from keyproxy.api.route import Route, RouteTable
+from keyproxy.api.route import Route, RouteTable, request_record
 from keyproxy.api.stored_responses import Stored, StoredResponses
 from keyproxy.api.streaming import DisconnectGuard, relay_stream
 from keyproxy.api.targets import Resolver, read_envelope
@@ -64,9 +63,10 @@ class ResponsesRoutes:
         }
 
     async def create(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
+        record = request_record(scope)
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
         envelope, model = read_envelope(raw)
+        record.model = model
         try:
             extra = _extra.decode(raw)
         except UNREADABLE:
@@ -82,7 +82,7 @@ class ResponsesRoutes:
 
         async def work() -> None:
             opened = await self.router.open_chain(plan.calls, on_context_length=plan.on_context_length)
-            headers = served_by(opened, started)
+            headers = served_by(opened, record)
             if opened.endpoint == "responses":
                 await self._native(send, opened, guard, headers, plan, keep=keep)
             else:

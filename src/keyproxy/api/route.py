@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.api.dialect import Dialect
+from keyproxy.events import RequestRecord
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -18,10 +19,21 @@ class Route:
     public: bool = False
     """Answered without the proxy key (the health check)."""
     admin: bool = False
-    """Takes the admin key, not the proxy key, when KEYPROXY_ADMIN_KEY is set."""
+    """An operator's route (status, usage, metrics, key changes): takes the admin key, not the proxy key,
+    when KEYPROXY_ADMIN_KEY is set."""
     prefix: bool = False
     """The path is a prefix and the rest of it names something (`/v1/models/{id}`)."""
 
 
 RouteTable = Mapping[tuple[str, str], Route]
 """(method, path) -> Route: what one group of routes (one client API, the catalog, the admin) serves."""
+
+
+RECORD = "keyproxy.record"
+"""Where the app keeps the request's `RequestRecord` in the ASGI scope."""
+
+
+def request_record(scope: Scope) -> RequestRecord:
+    """The record of the request being served, for the route to note the model and what answered."""
+    record: RequestRecord = scope[RECORD]
+    return record

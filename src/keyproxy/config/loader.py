@@ -13,6 +13,7 @@ from keyproxy.config.file import ConfigFile, read_config_file
 from keyproxy.config.legacy import not_applied
 from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
+    AccessLogMode,
     AnswerLimits,
     Credential,
     EngineSettings,
@@ -38,6 +39,7 @@ _TEMPERATURE: dict[str, TemperatureOverride] = {
     "set": "set", "true": "set", "1": "set", "yes": "set",
 }  # fmt: skip
 
+_ACCESS_LOG: dict[str, AccessLogMode] = {"text": "text", "json": "json", "off": "off"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ def build_settings(
         ),
         drain_seconds=reader.number("KEYPROXY_DRAIN_SECONDS", _DEFAULT.drain_seconds),
         log_level=_log_level(reader, options.log_level),
+        access_log=reader.choice("KEYPROXY_ACCESS_LOG", _DEFAULT.access_log, _ACCESS_LOG),
+        metrics_public=reader.flag("KEYPROXY_METRICS_PUBLIC", _DEFAULT.metrics_public),
         env_file=env_path,
         config_file=config.path if config else None,
         warnings=(*warnings, *not_applied(values), *([weak] if weak else [])),

@@ -13,6 +13,7 @@ from keyproxy.redact import url_secrets
 UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
+AccessLogMode = Literal["text", "json", "off"]
 ResponsesMode = Literal["native", "translate"]
 ReasoningField = Literal["reasoning_content", "reasoning"]
 """The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
@@ -161,6 +162,10 @@ class Settings:
     drain_seconds: float = 30.0
     """On SIGTERM/SIGINT: how long requests and streams in flight may take to finish."""
     log_level: str = "INFO"
+    access_log: AccessLogMode = "text"
+    """KEYPROXY_ACCESS_LOG: one line per request on stderr and in the log file, as text or JSON, or none."""
+    metrics_public: bool = False
+    """KEYPROXY_METRICS_PUBLIC: /metrics answered without a key (for a scraper on a trusted network)."""
     env_file: Path | None = None
     config_file: Path | None = None
     warnings: tuple[str, ...] = ()

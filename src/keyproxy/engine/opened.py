@@ -11,7 +11,8 @@ from keyproxy.providers.base import Endpoint
 from keyproxy.transport.base import UpstreamResponse
 from keyproxy.usage.tokens import UsageMeter, tokens_from_body
 
-Settle = Callable[["UpstreamError | None", bool, "Tokens | None", int], Awaitable[None]]
+Settle = Callable[["UpstreamError | None", bool, "Tokens | None", int], Awaitable["Tokens | None"]]
+"""Frees the key and reports the attempt; returns the tokens counted for a success."""
 
 
 @dataclass(slots=True)
@@ -38,6 +39,8 @@ class Opened:
     """Time spent waiting on upstreams, across every attempt, until this answer (or its first chunk)."""
     meter: UsageMeter = field(default_factory=UsageMeter, repr=False)
     """Reads a stream's tokens as its chunks pass; a translator also hands it usage kept from the client."""
+    tokens: Tokens | None = None
+    """What the answer cost (as reported, else estimated), once `finish` has run."""
     _settle: Settle | None = field(default=None, repr=False)
     _streamed: int = 0
     _first_taken: bool = False
@@ -77,6 +80,6 @@ class Opened:
         if self._settle is None:
             return
         if self.streaming:
-            await self._settle(error, record, self.meter.tokens(), self._streamed)
+            self.tokens = await self._settle(error, record, self.meter.tokens(), self._streamed)
         else:
-            await self._settle(error, record, tokens_from_body(self.body), len(self.body))
+            self.tokens = await self._settle(error, record, tokens_from_body(self.body), len(self.body))

@@ -255,21 +255,23 @@ class Router:
     async def _settle(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, started: float, first_byte: float,
         clean: bool, error: UpstreamError | None, record: bool, tokens: Tokens | None, answer_bytes: int,
-    ) -> None:  # fmt: skip
-        """The answer has been relayed (or abandoned): free the key, report the attempt with what it cost."""
+    ) -> Tokens | None:  # fmt: skip
+        """The answer has been relayed (or abandoned): free the key, report the attempt with what it cost
+        (returned: as reported, else estimated; None for a failure)."""
         key_id = pool.key_ids[index]
         await self.state.release(pool.name, key_id)
         pool.notify_freed()
         if error is not None and record:
             status = (await self.state.statuses(pool.name, (key_id,), bucket))[0]
             await self._failed(pool, index, call, bucket, attempt, error, started, status.failures)
-            return
+            return None
         # A client that left still cost tokens; the key, though, did nothing wrong. Reading or deleting what
         # the upstream keeps costs none, though the answer may repeat the usage of what it keeps.
         used = (tokens or estimate(len(call.body), answer_bytes)) if call.method == "POST" else _NO_TOKENS
         self._emit(pool, index, call, attempt, 200, None, "ok", started, first_byte, used)
         if record and not clean:
             await self.state.record(pool.name, key_id, bucket, SUCCESS)
+        return used
 
     async def _failed(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, error: UpstreamError,

@@ -1,0 +1,106 @@
+"""The access log: one line per request, refused ones too, with what served it; control characters escaped."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from keyproxy.testing import FakeUpstream, Fault, FaultKind
+from support import KEYS, PROXY_KEY, OpenProxy
+
+CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
+AUTH = {"authorization": f"Bearer {PROXY_KEY}"}
+
+
+def lines_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "keyproxy.access"]
+
+
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.INFO, logger="keyproxy.access"):
+        yield caplog
+
+
+def test_an_answered_request_is_one_line_with_what_served_it(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream, logged: pytest.LogCaptureFixture
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.SERVER_ERROR, times=1))
+    open_proxy().post("/v1/chat/completions", json=CHAT)
+
+    [line] = lines_of(logged)
+    assert line.startswith('127.0.0.1:50000 "POST /v1/chat/completions" 200 model=fake/fake-chat provider=fake ')
+    assert " key=...0002 attempts=2 " in line
+    assert " ms=" in line and " overhead_ms=" in line and "tokens=" in line and "tokens=-" not in line
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/v1/chat/completions", CHAT, 401),
+        ("/v1/nowhere", CHAT, 404),
+    ],
+)
+def test_a_refused_request_is_logged_with_its_status(
+    open_proxy: OpenProxy, logged: pytest.LogCaptureFixture, path: str, body: object, status: int
+) -> None:
+    proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY, "KEYPROXY_AUTH_FAILURE_PAUSE": "0"})
+    headers = {} if status == 401 else AUTH
+    assert proxy.post(path, json=body, headers=headers).status_code == status
+
+    [line] = lines_of(logged)
+    assert f'"POST {path}" {status} ' in line and " provider=- key=- attempts=0 " in line
+
+
+def test_a_request_no_key_can_serve_is_logged_with_the_model_it_asked_for(
+    open_proxy: OpenProxy, logged: pytest.LogCaptureFixture
+) -> None:
+    open_proxy().post("/v1/chat/completions", json={**CHAT, "model": "no-such-model"})
+
+    [line] = lines_of(logged)
+    assert '"POST /v1/chat/completions" 404 model=no-such-model provider=-' in line
+
+
+def test_control_characters_a_client_sends_are_escaped(open_proxy: OpenProxy, logged: pytest.LogCaptureFixture) -> None:
+    open_proxy().post("/v1/chat/completions", json={**CHAT, "model": "fake\n2026-01-01 forged line"})
+
+    [line] = lines_of(logged)
+    assert "\n" not in line and "model=fake\\x0a2026-01-01" in line
+
+
+def test_json_lines_are_one_object_each(open_proxy: OpenProxy, logged: pytest.LogCaptureFixture) -> None:
+    open_proxy({"KEYPROXY_ACCESS_LOG": "json"}).post("/v1/chat/completions", json=CHAT)
+
+    [line] = lines_of(logged)
+    entry = json.loads(line)
+    assert {key: entry[key] for key in ("method", "path", "model", "status", "provider", "key", "attempts")} == {
+        "method": "POST", "path": "/v1/chat/completions", "model": "fake/fake-chat", "status": 200,
+        "provider": "fake", "key": "...0001", "attempts": 1,
+    }  # fmt: skip
+    assert entry["tokens_in"] > 0 and entry["tokens_out"] > 0 and entry["time"].endswith("+00:00")
+
+
+def test_no_line_when_the_access_log_is_off(open_proxy: OpenProxy, logged: pytest.LogCaptureFixture) -> None:
+    open_proxy({"KEYPROXY_ACCESS_LOG": "off"}).post("/v1/chat/completions", json=CHAT)
+
+    assert lines_of(logged) == []
+
+
+def test_a_stream_is_logged_once_it_ended_with_its_tokens(
+    open_proxy: OpenProxy, logged: pytest.LogCaptureFixture
+) -> None:
+    open_proxy().post("/v1/chat/completions", json={**CHAT, "stream": True})
+
+    [line] = lines_of(logged)
+    assert " 200 " in line and "tokens=-" not in line
+
+
+def test_no_secret_appears_in_a_line(open_proxy: OpenProxy, logged: pytest.LogCaptureFixture) -> None:
+    proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY})
+    proxy.post("/v1/chat/completions", json=CHAT, headers=AUTH)
+
+    [line] = lines_of(logged)
+    assert PROXY_KEY not in line and not any(key in line for key in KEYS)
