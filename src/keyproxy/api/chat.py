@@ -69,6 +69,7 @@ class CompletionRoutes:
         envelope, model = read_envelope(raw, _ENVELOPES[endpoint])
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
         calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved)
+        del raw  # the calls hold what goes upstream; the client's bytes need not live as long as the answer
         guard = DisconnectGuard(receive)
 
         async def work() -> None:

@@ -58,6 +58,7 @@ class MessagesRoutes:
         envelope, model = read_envelope(raw, _MESSAGES)
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
         calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved)
+        del raw  # the calls hold what goes upstream; the client's bytes need not live as long as the answer
         guard = DisconnectGuard(receive)
 
         async def work() -> None:

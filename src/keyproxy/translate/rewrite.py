@@ -21,7 +21,9 @@ def with_model(raw: bytes, client_model: str, upstream_model: str) -> bytes:
     # A second match, or an escaped spelling that could be the real top-level one, makes the splice unsafe.
     escaped = msgspec.json.encode(client_model).replace(b"/", b"\\/")
     if first is not None and pattern.search(raw, first.end()) is None and escaped not in raw:
-        return raw[: first.start()] + b'"model":' + msgspec.json.encode(upstream_model) + raw[first.end() :]
+        # Joined from views, so the body is copied once, not sliced into copies first.
+        view = memoryview(raw)
+        return b"".join((view[: first.start()], b'"model":', msgspec.json.encode(upstream_model), view[first.end() :]))
     data: dict[str, Any] = msgspec.json.decode(raw)
     data["model"] = upstream_model
     return msgspec.json.encode(data)
