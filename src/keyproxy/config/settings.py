@@ -105,7 +105,7 @@ class ServerLimits:
     max_header_bytes: int = 64 * 1024
     """The URL and the headers of one request; past it the answer is 431 and the connection closes."""
     header_timeout: float = 10.0
-    """From a connection's start (or the end of its previous answer) to the end of a request's headers."""
+    """From a connection's start (on a reused one, its first bytes after an answer) to the end of the headers."""
     body_timeout: float = 30.0
     """Silence allowed between two pieces of a request body: 408, connection closed."""
     keep_alive: float = 5.0
