@@ -1,6 +1,6 @@
 """keyproxy's cost per request with its real HTTP server in the loop: `keyproxy serve`'s uvicorn server
-(httptools, keyproxy's connection limits) in this process, in front of MockTransport, and a load process
-sending requests over one keep-alive loopback connection.
+(httptools, keyproxy's connection limits, the body budget) in this process, in front of MockTransport, and
+a load process sending requests over one keep-alive loopback connection.
 
     uv run python bench/server_path.py [--requests 3000] [--kind plain|stream]
 
@@ -19,10 +19,12 @@ import argparse
 import asyncio
 import sys
 import time
+from typing import Any
 
 from request_path import app, request_body
 
 from keyproxy.cli.serve import build_server
+from keyproxy.config import Settings
 from keyproxy.net import bind_socket
 
 LOAD = """
@@ -52,9 +54,26 @@ with socket.create_connection(("127.0.0.1", port)) as sock:
 """
 
 
+def served() -> tuple[Any]:
+    """The app as `keyproxy serve` runs it: behind the body budget, where this commit has one."""
+    try:
+        from keyproxy.api.body_budget import BodyBudget
+    except ImportError:
+        return (app(),)
+    defaults = Settings()
+    return (BodyBudget(app(), defaults.server.body_bytes_in_flight, defaults.max_body_bytes),)
+
+
 async def serve(count: int, kind: str) -> float:
     listener = bind_socket("127.0.0.1", 0)
-    server = build_server(app(), "warning")
+    server = build_server(*served(), "warning")
+    load_done = asyncio.Event()
+
+    async def main_loop() -> None:
+        # Instead of uvicorn's 0.1 s tick, whose work would grow with the run's duration, not its requests.
+        await load_done.wait()
+
+    server.main_loop = main_loop  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:  # noqa: ASYNC110 (uvicorn has no event for it)
         await asyncio.sleep(0.01)
@@ -65,7 +84,7 @@ async def serve(count: int, kind: str) -> float:
     )
     await load.communicate(request_body(kind == "stream"))
     elapsed = time.perf_counter() - started
-    server.should_exit = True
+    load_done.set()
     await task
     if load.returncode != 0:
         raise SystemExit(f"the load process failed ({load.returncode})")
