@@ -24,6 +24,7 @@ from typing import Any
 from request_path import app, request_body
 
 from keyproxy.cli.serve import build_server
+from keyproxy.clock import SystemClock
 from keyproxy.config import Settings
 from keyproxy.net import bind_socket
 
@@ -55,13 +56,15 @@ with socket.create_connection(("127.0.0.1", port)) as sock:
 
 
 def served() -> tuple[Any]:
-    """The app as `keyproxy serve` runs it: behind the body budget, where this commit has one."""
+    """The app as `keyproxy serve` runs it: behind the body budget, where this commit has one. On the system
+    clock: with the fake one, the background re-probe job would spin whenever the loop waits for the socket."""
+    application = app(SystemClock())
     try:
         from keyproxy.api.body_budget import BodyBudget
     except ImportError:
-        return (app(),)
+        return (application,)
     defaults = Settings()
-    return (BodyBudget(app(), defaults.server.body_bytes_in_flight, defaults.max_body_bytes),)
+    return (BodyBudget(application, defaults.server.body_bytes_in_flight, defaults.max_body_bytes),)
 
 
 async def serve(count: int, kind: str) -> float:
