@@ -48,28 +48,29 @@ class BodyBudget:
 
 
 class _Body:
-    """One request's body as its route receives it, reserved in the budget."""
+    """One request's body as its route receives it, reserved in the budget on the first `receive`."""
 
-    __slots__ = ("budget", "chunked", "held", "pending", "source")
+    __slots__ = ("budget", "chunked", "held", "scope", "source")
 
     def __init__(self, budget: BodyBudget, scope: Scope, source: Receive) -> None:
         self.budget = budget
+        self.scope: Scope | None = scope
         self.source = source
         self.held = 0
-        length = header(scope, b"content-length")
-        self.pending = int(length) if length is not None and length.isdigit() else 0
-        self.chunked = length is None
+        self.chunked = False
 
     async def receive(self) -> Message:
-        if self.pending:
-            size, self.pending = self.pending, 0
-            if size <= self.budget.max_body:
-                self._reserve(size)
+        if self.scope is not None:
+            length = header(self.scope, b"content-length")
+            self.scope = None
+            if length is None:
+                self.chunked = True
+            elif length.isdigit() and int(length) <= self.budget.max_body:
+                self.budget.reserve(int(length))
+                self.held = int(length)
         message = await self.source()
         if self.chunked and message["type"] == "http.request":
-            self._reserve(len(message.get("body", b"")))
+            size = len(message.get("body", b""))
+            self.budget.reserve(size)
+            self.held += size
         return message
-
-    def _reserve(self, size: int) -> None:
-        self.budget.reserve(size)
-        self.held += size
