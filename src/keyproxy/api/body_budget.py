@@ -16,6 +16,10 @@ from keyproxy.errors import LocalExhaustion
 
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+SMALL = 64 * 1024
+"""A body declared this small passes without being counted: the connection limit bounds what such bodies
+hold together (1,000 connections of 64 KiB), and the most common requests pay nothing for the budget."""
+
 
 class BodyBudget:
     """ASGI middleware in front of the app; `limit` bytes in flight, `max_body` the per-request limit
@@ -28,10 +32,11 @@ class BodyBudget:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        length = header(scope, b"content-length") if scope["type"] == "http" else b"0"
+        if length is not None and length.isdigit() and int(length) <= SMALL:
             await self.app(scope, receive, send)
             return
-        body = _Body(self, scope, receive)
+        body = _Body(self, length, receive)
         try:
             await self.app(scope, body.receive, send)
         finally:
@@ -50,22 +55,19 @@ class BodyBudget:
 class _Body:
     """One request's body as its route receives it, reserved in the budget on the first `receive`."""
 
-    __slots__ = ("budget", "chunked", "held", "scope", "source")
+    __slots__ = ("budget", "chunked", "held", "length", "source")
 
-    def __init__(self, budget: BodyBudget, scope: Scope, source: Receive) -> None:
+    def __init__(self, budget: BodyBudget, length: bytes | None, source: Receive) -> None:
         self.budget = budget
-        self.scope: Scope | None = scope
+        self.length = length
         self.source = source
         self.held = 0
-        self.chunked = False
+        self.chunked = length is None
 
     async def receive(self) -> Message:
-        if self.scope is not None:
-            length = header(self.scope, b"content-length")
-            self.scope = None
-            if length is None:
-                self.chunked = True
-            elif length.isdigit() and int(length) <= self.budget.max_body:
+        if self.length is not None:
+            length, self.length = self.length, None
+            if length.isdigit() and int(length) <= self.budget.max_body:
                 self.budget.reserve(int(length))
                 self.held = int(length)
         message = await self.source()
