@@ -12,9 +12,11 @@ KeyproxyError
 │   ├── NotFound                    404  no such route
 │   │   ├── ModelNotFound           404  filtered out or not offered
 │   │   └── ResponseNotFound        404  no stored response with that id
+│   ├── Conflict                    409  what a request would create exists already (a runtime key)
 │   └── PayloadTooLarge             413  body over the configured limit
 ├── UpstreamError                   one attempt with one key failed; `error_class` drives the engine
 │   ├── UpstreamUnreachable         connection refused, reset, DNS failure    (transient)
+│   │   └── UpstreamProxyFailed     the outbound proxy is down or refused     (transient)
 │   ├── UpstreamTimeout             connect, read or write timeout            (transient)
 │   ├── InvalidUpstreamResponse     garbage or empty body, stream cut early   (transient)
 │   └── UpstreamStatusError         an HTTP error status, class from STATUS_ERRORS
@@ -134,6 +136,11 @@ class ResponseNotFound(NotFound):
         super().__init__(f"Response with id '{response_id}' not found.")
 
 
+class Conflict(RequestError):
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(RequestError):
     status = 413
     code = "payload_too_large"
@@ -153,6 +160,12 @@ class UpstreamError(KeyproxyError):
 
 class UpstreamUnreachable(UpstreamError):
     code = "upstream_unreachable"
+
+
+class UpstreamProxyFailed(UpstreamUnreachable):
+    """The outbound proxy refused or could not be reached: that route is down, the key is not at fault."""
+
+    code = "upstream_proxy_failed"
 
 
 class UpstreamTimeout(UpstreamError):

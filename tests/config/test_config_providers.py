@@ -187,7 +187,7 @@ def test_catalogue_includes_the_old_proxy_providers(name: str) -> None:
     assert name in CATALOGUE
 
 
-@pytest.mark.parametrize("name", sorted(CATALOGUE))
+@pytest.mark.parametrize("name", sorted(name for name, known in CATALOGUE.items() if known.base_url))
 def test_catalogue_base_url_is_https_without_trailing_slash(name: str) -> None:
     base_url = CATALOGUE[name].base_url
 
@@ -242,11 +242,32 @@ def test_optimal_concurrent_requests_per_key_is_read() -> None:
     assert provider(values, "openai").optimal_concurrent_per_key == 2
 
 
-@pytest.mark.parametrize("raw", ["0", "1.5", "many"])
-def test_optimal_concurrent_below_one_or_not_whole_is_an_error(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["1.5", "many"])
+def test_optimal_concurrent_not_whole_is_an_error(raw: str) -> None:
     values = {"OPENAI_API_KEY": KEY_A, "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw}
 
     assert error_variables(values) == ["OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI"]
+
+
+@pytest.mark.parametrize("raw", ["0", "-1"])
+def test_a_concurrency_cap_of_zero_or_less_means_none_as_in_the_old_proxy(raw: str) -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw,
+              "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw}  # fmt: skip
+    openai = provider(values, "openai")
+    assert (openai.optimal_concurrent_per_key, openai.max_concurrent_per_key) == (None, None)
+
+
+def test_the_cap_for_the_providers_rotation_mode_wins_and_the_other_modes_changes_nothing() -> None:
+    values = {
+        "OPENAI_API_KEY": KEY_A,
+        "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "5",
+        "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI_BALANCED": "2",
+        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI_SEQUENTIAL": "4",
+    }
+    openai = provider(values, "openai")
+    assert (openai.max_concurrent_per_key, openai.optimal_concurrent_per_key) == (2, None)
+    sequential = provider({**values, "ROTATION_MODE_OPENAI": "sequential"}, "openai")
+    assert (sequential.max_concurrent_per_key, sequential.optimal_concurrent_per_key) == (5, 4)
 
 
 def test_concurrency_multiplier_sets_its_priority_tier() -> None:
@@ -337,7 +358,7 @@ def test_one_provider_tuning_errors_do_not_hide_another_providers() -> None:
         "OPENAI_API_KEY": KEY_A,
         "GROQ_API_KEY": KEY_B,
         "ROTATION_MODE_OPENAI": "x",
-        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ": "0",
+        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ": "many",
     }
 
     assert sorted(error_variables(values)) == ["OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ", "ROTATION_MODE_OPENAI"]
@@ -472,6 +493,26 @@ def test_a_custom_provider_opts_in_to_the_native_responses_api() -> None:
     assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").responses == "translate"
 
 
+def test_providers_whose_thinking_models_need_reasoning_back_take_it_in_their_own_field() -> None:
+    values = {"DEEPSEEK_API_KEY": KEY_A, "OPENROUTER_API_KEY": KEY_B, "OPENAI_API_KEY": KEY_C}
+    found = build(values).settings.providers
+    assert {name: found[name].reasoning_field for name in found} == {
+        "deepseek": "reasoning_content", "openrouter": "reasoning", "openai": None}  # fmt: skip
+
+
+def test_a_custom_provider_opts_in_to_reasoning_history_and_a_catalogued_one_opts_out() -> None:
+    local = {"LOCAL_API_BASE": "http://127.0.0.1:8080/v1", "REASONING_HISTORY_LOCAL": "reasoning_content"}
+    assert provider(local, "local").reasoning_field == "reasoning_content"
+    assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").reasoning_field is None
+    off = {"DEEPSEEK_API_KEY": KEY_A, "REASONING_HISTORY_DEEPSEEK": "off"}
+    assert provider(off, "deepseek").reasoning_field is None
+
+
+def test_an_unknown_reasoning_history_field_is_a_configuration_error() -> None:
+    values = {"DEEPSEEK_API_KEY": KEY_A, "REASONING_HISTORY_DEEPSEEK": "thoughts"}
+    assert error_variables(values) == ["REASONING_HISTORY_DEEPSEEK"]
+
+
 def test_openai_can_be_told_to_translate_the_responses_api() -> None:
     assert provider({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "translate"}, "openai").responses == "translate"
 
@@ -484,3 +525,24 @@ def test_a_responses_mode_that_cannot_be_is_an_error_naming_the_variable(
     values: dict[str, str], variable: str
 ) -> None:
     assert error_variables(values) == [variable]
+
+
+def test_azure_needs_its_resource_endpoint_and_takes_an_api_version() -> None:
+    values = {"AZURE_API_KEY": KEY_A, "AZURE_API_BASE": "https://contoso.openai.azure.com"}
+    values["AZURE_API_VERSION"] = "2024-10-21"
+    azure = provider(values, "azure")
+    assert (azure.protocol, azure.api_version) == ("azure", "2024-10-21")
+    report = build({"AZURE_API_KEY": KEY_A})
+    assert "azure" not in report.settings.providers
+    assert any("AZURE_API_BASE" in warning for warning in report.settings.warnings)
+
+
+@pytest.mark.parametrize("host", ["e.openai.azure.com", "x.cognitiveservices.azure.com", "y.services.ai.azure.com"])
+def test_a_provider_of_any_name_on_an_azure_host_speaks_azure(host: str) -> None:
+    values = {"EASTUS_API_KEY": KEY_A, "EASTUS_API_BASE": f"https://{host}", "EASTUS_API_VERSION": "2025-04-01-preview"}
+    eastus = provider(values, "eastus")
+    assert (eastus.protocol, eastus.api_version) == ("azure", "2025-04-01-preview")
+
+
+def test_an_api_version_means_nothing_to_a_provider_that_is_not_azure() -> None:
+    assert provider({"OPENAI_API_KEY": KEY_A, "OPENAI_API_VERSION": "2024-10-21"}, "openai").api_version is None

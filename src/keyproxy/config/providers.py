@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
+from urllib.parse import urlsplit
 
-from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
-from keyproxy.config.settings import Credential, ProviderSettings, ResponsesMode, RotationMode, UpstreamProtocol
+from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
+from keyproxy.config.proxies import EnvironmentProxies, provider_proxy, proxy_for
+from keyproxy.config.runtime_keys import key_problem
+from keyproxy.config.settings import (
+    Credential,
+    ProviderSettings,
+    ReasoningField,
+    ResponsesMode,
+    RotationMode,
+    UpstreamProtocol,
+)
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
@@ -20,6 +31,9 @@ _QUOTA_GROUP = re.compile(r"^QUOTA_GROUPS_(?P<provider>[A-Z0-9_]+)_(?P<group>[A-
 _NOT_PROVIDERS = frozenset({"PROXY"})
 _ROTATION: dict[str, RotationMode] = {"balanced": "balanced", "sequential": "sequential"}
 _RESPONSES: dict[str, ResponsesMode] = {"native": "native", "translate": "translate"}
+_REASONING: dict[str, ReasoningField | Literal["off"]] = {
+    "reasoning_content": "reasoning_content", "reasoning": "reasoning", "off": "off",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +51,7 @@ def provider_name(prefix: str) -> str:
 
 def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
+    environment = EnvironmentProxies.read(reader.values)
     tiers = _priorities(reader, found, warnings)
     providers: dict[str, ProviderSettings] = {}
     for name in sorted(set(found.keys) | set(found.bases)):
@@ -45,14 +60,12 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
         known = CATALOGUE.get(name)
         if base is not None:
             base_url = _base_url(reader, base[0], base[1])
-        elif known is not None:
+        elif known is not None and known.base_url:
             base_url = known.base_url
         else:
             if credentials:
-                warnings.append(
-                    f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE "
-                    "to use it as an OpenAI-compatible provider"
-                )
+                use = "to its resource's endpoint" if known else "to use it as an OpenAI-compatible provider"
+                warnings.append(f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE {use}")
             continue
         if not credentials:
             if known is not None:
@@ -62,7 +75,9 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
                 continue
             # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
-        providers[name] = _tuned(reader, name, base_url, credentials, custom=known is None)
+        proxy = provider_proxy(reader, base_url, _proxy_prefix(reader, name), environment)
+        credentials = tuple(replace(c, proxy=proxy_for(reader, c.source, proxy)) for c in credentials)
+        providers[name] = replace(_tuned(reader, name, base_url, credentials, custom=known is None), proxy=proxy)
     return providers
 
 
@@ -129,9 +144,10 @@ def _credentials(
         if not secret:
             warnings.append(f"{variable} is empty; ignored")
             continue
-        if not secret.isprintable() or any(char.isspace() for char in secret):
-            # A key travels in an HTTP header, which cannot carry it; every request would fail.
-            reader.fail(variable, "contains a space or a control character, which no HTTP header can carry")
+        problem = key_problem(secret)
+        if problem:
+            # Every request with it would fail.
+            reader.fail(variable, problem)
             continue
         if secret in seen:
             warnings.append(f"{variable} repeats a key already configured for {name} ({mask(secret)}); ignored")
@@ -139,6 +155,12 @@ def _credentials(
         seen.add(secret)
         credentials.append(Credential(secret=secret, source=variable, priority=tiers.get(variable, 1)))
     return tuple(credentials)
+
+
+def _proxy_prefix(reader: ValueReader, name: str) -> str:
+    prefixes = _prefixes(name)
+    # The provider's own spelling wins over an alias's, as for its other variables.
+    return next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
 
 
 def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
@@ -159,9 +181,12 @@ def _tuned(
         # The provider's own name wins over an alias when both are set.
         return next((stem + prefix for prefix in prefixes if stem + prefix in reader.values), stem + prefixes[0])
 
-    max_concurrent = reader.integer(variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), None)
-    optimal = reader.integer(variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), None, minimum=1)
+    rotation = reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION)
+    max_concurrent = _per_mode(reader, variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), rotation)
+    optimal = _per_mode(reader, variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), rotation)
     protocol: UpstreamProtocol = known.protocol if known else "openai"
+    if (urlsplit(base_url).hostname or "").endswith(AZURE_HOSTS):
+        protocol = "azure"
     return ProviderSettings(
         name=name,
         protocol=protocol,
@@ -169,8 +194,10 @@ def _tuned(
         credentials=credentials,
         custom=custom,
         responses=_responses_mode(reader, variable("RESPONSES_API_"), known, protocol),
-        rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
-        max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
+        api_version=reader.raw(f"{prefixes[0]}_API_VERSION") if protocol == "azure" else None,
+        reasoning_field=_reasoning_field(reader, variable("REASONING_HISTORY_"), known),
+        rotation_mode=rotation,
+        max_concurrent_per_key=max_concurrent,
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
         quota_groups=_quota_groups(reader, prefixes),
@@ -179,16 +206,30 @@ def _tuned(
     )
 
 
+def _per_mode(reader: ValueReader, variable: str, mode: RotationMode) -> int | None:
+    """A concurrency cap: `<variable>_BALANCED` or `_SEQUENTIAL` for the provider's mode wins over the plain
+    one, as in the old proxy (a suffix for the other mode changes nothing); 0 or less means no cap."""
+    moded = f"{variable}_{mode.upper()}"
+    value = reader.integer(moded if moded in reader.values else variable, None)
+    return value if value is not None and value > 0 else None
+
+
 def _responses_mode(
     reader: ValueReader, variable: str, known: KnownProvider | None, protocol: UpstreamProtocol
 ) -> ResponsesMode:
     """The catalogue's choice unless `RESPONSES_API_<P>` says otherwise (a custom provider translates by
     default). Only an OpenAI-protocol upstream can have the Responses API itself."""
     mode = reader.choice(variable, known.responses if known else "translate", _RESPONSES)
-    if mode == "native" and protocol != "openai":
+    if mode == "native" and protocol not in ("openai", "azure"):
         reader.fail(variable, f"a {protocol} provider has no Responses API of its own; only translate is possible")
         return "translate"
     return mode
+
+
+def _reasoning_field(reader: ValueReader, variable: str, known: KnownProvider | None) -> ReasoningField | None:
+    """The catalogue's field unless `REASONING_HISTORY_<P>` names one (or `off`); a custom provider sends none."""
+    field = reader.choice(variable, (known.reasoning if known else None) or "off", _REASONING)
+    return None if field == "off" else field
 
 
 def _prefixes(name: str) -> tuple[str, ...]:

@@ -10,10 +10,12 @@ from typing import Literal
 from keyproxy.config.prices import Price
 from keyproxy.redact import url_secrets
 
-UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
+UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 ResponsesMode = Literal["native", "translate"]
+ReasoningField = Literal["reasoning_content", "reasoning"]
+"""The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
 """How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
 
 
@@ -36,6 +38,8 @@ class Credential:
     secret: str = field(repr=False)
     source: str
     priority: int = 1
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy this key's requests go through (config/proxies.py); it may carry a password."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,11 @@ class ProviderSettings:
     credentials: tuple[Credential, ...]
     custom: bool = False
     responses: ResponsesMode = "translate"
+    api_version: str | None = None
+    """Azure's `api-version` (the classic deployment URLs); None: its v1 API, which needs none."""
+    reasoning_field: ReasoningField | None = None
+    """Where translated history carries reasoning to this provider; None: it is not sent (the upstream
+    would refuse an unknown field)."""
     rotation_mode: RotationMode = "balanced"
     max_concurrent_per_key: int | None = None
     optimal_concurrent_per_key: int | None = None
@@ -53,11 +62,15 @@ class ProviderSettings:
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy of a key without its own (one added at run time): `<P>_PROXY`, KEYPROXY_PROXY_URL
+    or the environment's."""
 
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
-        return (*keys, *url_secrets(self.base_url))
+        proxies = {proxy for proxy in (self.proxy, *(credential.proxy for credential in self.credentials)) if proxy}
+        return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,11 @@ class EngineSettings:
     rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
     quota_steps: tuple[float, ...] = (300.0, 1800.0, 3600.0)
     transient_retry_delay: float = 1.0
+    transient_retry_jitter: float = 0.0
+    """Up to this many seconds more, at random, so keys retried together by many requests spread out."""
+    affinity_seconds: float = 3600.0
+    """How long a conversation stays with the key that served it last (balanced rotation), so the
+    provider's prompt cache keeps serving it; 0 turns conversation affinity off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +155,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: str | None = field(default=None, repr=False)
+    admin_api_key: str | None = field(default=None, repr=False)
+    """KEYPROXY_ADMIN_KEY: when set, the admin routes take this key only, never the proxy key."""
     auth_failure_pause: float = 0.5
     """Seconds before a request with a wrong or missing proxy key is answered: guessing is slow."""
     cors_origins: tuple[str, ...] | None = None
@@ -168,8 +188,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every value the logs, the answers and the files keyproxy writes must mask."""
         found = [secret for provider in self.providers.values() for secret in provider.secrets()]
-        if self.proxy_api_key:
-            found.append(self.proxy_api_key)
+        found += [key for key in (self.proxy_api_key, self.admin_api_key) if key]
         if self.state.redis_url:
             found += url_secrets(self.state.redis_url)
         return tuple(found)

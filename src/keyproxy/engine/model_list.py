@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from keyproxy.clock import Clock
 from keyproxy.config.filters import model_allowed
-from keyproxy.config.settings import Timeouts
+from keyproxy.config.settings import AnswerLimits, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import UpstreamError
+from keyproxy.providers.base import NAMED_BY_LIST
 from keyproxy.redact import scrub
 from keyproxy.transport.base import RequestTimeouts, Transport
 
@@ -38,12 +39,20 @@ class _Entry:
 
 class ModelList:
     def __init__(
-        self, pools: Mapping[str, Pool], transport: Transport, clock: Clock, timeouts: Timeouts, ttl: float
+        self,
+        pools: Mapping[str, Pool],
+        transport: Transport,
+        clock: Clock,
+        timeouts: Timeouts,
+        ttl: float,
+        limits: AnswerLimits | None = None,
     ) -> None:
         self.pools = pools
         self.transport = transport
         self.clock = clock
         self.ttl = ttl
+        # A list is read whole before it is parsed: the same cap as any whole answer keeps memory bounded.
+        self.body_limit = (limits or AnswerLimits()).body_bytes
         limit = min(_LIST_TIMEOUT, timeouts.total)
         self.timeouts = RequestTimeouts(connect=limit, pool=limit, read=limit)
         self._cache: dict[str, _Entry] = {}
@@ -67,12 +76,13 @@ class ModelList:
         Providers never listed yet are listed first (concurrently, once, whoever asks); an expired list
         answers as it is and is refreshed in the background, so requests do not wait for model lists.
         """
-        missing = [name for name in self.pools if name not in self._cache]
+        named = [name for name, pool in self.pools.items() if pool.settings.protocol in NAMED_BY_LIST]
+        missing = [name for name in named if name not in self._cache]
         if missing:
             await asyncio.gather(*(asyncio.shield(self._refresh(name)) for name in missing))
         now = self.clock.now()
         found = []
-        for name in self.pools:
+        for name in named:
             entry = self._cache[name]
             if entry.expires <= now:
                 self._refresh(name)
@@ -111,11 +121,11 @@ class ModelList:
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
-            request = pool.adapter.models_request(pool.secrets[index])
+            request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
                     response = await self.transport.send(request, self.timeouts)
-                    body = scrub(await response.read(), pool.hidden)
+                    body = scrub(await response.read(self.body_limit), pool.hidden)
                 if response.status >= 400:
                     raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
                 models = pool.adapter.parse_models(body)
