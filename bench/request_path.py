@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from keyproxy.clock import Clock
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.config.settings import StateSettings
 from keyproxy.logs import configure_logging
@@ -50,7 +51,7 @@ def request_body(stream: bool) -> bytes:
     return msgspec.json.encode({"model": "bench/fast", "messages": [message], "stream": stream})
 
 
-def app() -> Any:
+def app(clock: Clock | None = None) -> Any:
     async def answer(request: UpstreamRequest) -> MockResponse:
         if b'"stream":true' in (request.body or b""):
             return MockResponse(200, {"content-type": "text/event-stream"}, [STREAM])
@@ -61,7 +62,7 @@ def app() -> Any:
         credentials=tuple(Credential(key, f"BENCH_API_KEY_{n}") for n, key in enumerate(KEYS, 1)),
     )  # fmt: skip
     settings = Settings(providers={"bench": provider}, state=StateSettings(backend="memory"))
-    return build_app(settings, transport=MockTransport(answer), clock=FakeClock())
+    return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock())
 
 
 async def run(application: Any, body: bytes, count: int) -> float:

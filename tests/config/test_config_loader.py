@@ -604,3 +604,43 @@ def test_the_access_log_is_text_and_metrics_need_a_key_unless_told_otherwise() -
 
 def test_an_unknown_access_log_form_is_an_error_naming_it() -> None:
     assert error_variables({"KEYPROXY_ACCESS_LOG": "verbose"}) == ["KEYPROXY_ACCESS_LOG"]
+
+
+def test_server_limits_default_to_what_security_md_documents() -> None:
+    limits = settings({}).server
+    assert (limits.max_header_bytes, limits.header_timeout, limits.body_timeout, limits.keep_alive) == (
+        64 << 10, 10.0, 30.0, 5.0
+    )
+    assert (limits.max_connections, limits.body_bytes_in_flight) == (1000, 256 << 20)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "field", "expected"),
+    [
+        ("KEYPROXY_MAX_HEADER_BYTES", "8192", "max_header_bytes", 8192),
+        ("KEYPROXY_HEADER_TIMEOUT", "0.2", "header_timeout", 0.2),
+        ("KEYPROXY_BODY_TIMEOUT", "2", "body_timeout", 2.0),
+        ("KEYPROXY_KEEP_ALIVE_TIMEOUT", "1.5", "keep_alive", 1.5),
+        ("KEYPROXY_MAX_CONNECTIONS", "50", "max_connections", 50),
+        ("KEYPROXY_MAX_BODY_BYTES_IN_FLIGHT", str(64 << 20), "body_bytes_in_flight", 64 << 20),
+    ],
+)
+def test_server_limit_variable_sets_its_limit(variable: str, raw: str, field: str, expected: object) -> None:
+    assert getattr(settings({variable: raw}).server, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("KEYPROXY_MAX_HEADER_BYTES", "100"), ("KEYPROXY_HEADER_TIMEOUT", "0"), ("KEYPROXY_MAX_CONNECTIONS", "0")],
+)
+def test_an_invalid_server_limit_is_an_error_naming_it(variable: str, raw: str) -> None:
+    assert error_variables({variable: raw}) == [variable]
+
+
+def test_bytes_in_flight_below_the_body_limit_is_an_error_naming_it() -> None:
+    values = {"KEYPROXY_MAX_BODY_BYTES": str(64 << 20), "KEYPROXY_MAX_BODY_BYTES_IN_FLIGHT": str(32 << 20)}
+    assert error_variables(values) == ["KEYPROXY_MAX_BODY_BYTES_IN_FLIGHT"]
+
+
+def test_a_body_limit_above_the_default_in_flight_raises_the_bytes_in_flight_with_it() -> None:
+    assert settings({"KEYPROXY_MAX_BODY_BYTES": str(512 << 20)}).server.body_bytes_in_flight == 512 << 20

@@ -25,6 +25,7 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole body: the one piece it came in as it is, or its pieces joined once."""
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
@@ -39,7 +40,10 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if size > limit:
             raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
         if not message.get("more_body", False):
-            return b"".join(parts) + chunk if parts else chunk
+            if not parts:
+                return chunk
+            parts.append(chunk)
+            return b"".join(parts)
         parts.append(chunk)
 
 

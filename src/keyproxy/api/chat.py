@@ -73,6 +73,7 @@ class CompletionRoutes:
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
         conversation = chat_conversation(scope, envelope) if isinstance(envelope, ChatEnvelope) else None
         calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved, conversation)
+        del raw  # the calls hold what goes upstream; the client's bytes need not live as long as the answer
         guard = DisconnectGuard(receive)
 
         async def work() -> None:

@@ -61,6 +61,7 @@ class MessagesRoutes:
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
         conversation = messages_conversation(scope, envelope)
         calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved, conversation)
+        del raw  # the calls hold what goes upstream; the client's bytes need not live as long as the answer
         guard = DisconnectGuard(receive)
 
         async def work() -> None:

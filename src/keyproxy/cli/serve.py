@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import logging
 import math
+import resource
 import signal
 import socket
 import sys
@@ -17,9 +18,12 @@ import uvicorn
 
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.asgi import Receive, Scope, Send
+from keyproxy.api.body_budget import BodyBudget
 from keyproxy.cli.bind import bind_problem
+from keyproxy.cli.http_protocol import protocol_for
 from keyproxy.cli.loading import load
 from keyproxy.config import CliOptions, Settings, load_settings
+from keyproxy.config.settings import ServerLimits
 from keyproxy.errors import KeyproxyError
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
@@ -46,7 +50,7 @@ async def _serve(options: CliOptions) -> int:
         from keyproxy.testing import FakeUpstream
 
         fake_socket = bind_socket("127.0.0.1", 0)
-        fake_server = _server(FakeUpstream(), "warning")
+        fake_server = build_server(FakeUpstream(), "warning")
         fake_task = asyncio.create_task(fake_server.serve(sockets=[fake_socket]))
         port = fake_socket.getsockname()[1]
         options = dataclasses.replace(options, demo_base_url=f"http://127.0.0.1:{port}/v1")
@@ -67,7 +71,9 @@ async def _serve(options: CliOptions) -> int:
         app = build_app(settings, load=functools.partial(load_settings, options))
         _announce(settings, listener)
         level = "debug" if settings.log_level == "DEBUG" else "warning"
-        server = _server(app, level, settings.drain_seconds)
+        limits = settings.server
+        budgeted = BodyBudget(app, limits.body_bytes_in_flight, settings.max_body_bytes)
+        server = build_server(budgeted, level, settings.drain_seconds, limits)
         _stop_on_signals(server)
         _reload_on_hangup(app)
         await server.serve(sockets=[listener])
@@ -143,13 +149,31 @@ def _reload_on_hangup(app: KeyproxyApp) -> None:
     loop.add_signal_handler(signal.SIGHUP, hangup)
 
 
-def _server(app: AsgiApp, log_level: str, drain: float = 5.0) -> uvicorn.Server:
-    """`drain`: seconds requests in flight get to finish once a stop is asked for (whole seconds)."""
+def build_server(
+    app: AsgiApp, log_level: str, drain: float = 5.0, limits: ServerLimits | None = None
+) -> uvicorn.Server:
+    """`drain`: seconds requests in flight get to finish once a stop is asked for (whole seconds).
+    `limits` bound what each connection may hold (cli/http_protocol.py); beyond `max_connections`,
+    uvicorn answers a request 503 and closes its connection (its limit counts the asking connection too)."""
+    limits = limits or ServerLimits()
+    _raise_open_file_limit(limits.max_connections)
     config = uvicorn.Config(
-        app, http="httptools", lifespan="on", access_log=False, log_config=None, log_level=log_level,
+        app, http=protocol_for(limits), lifespan="on", access_log=False, log_config=None, log_level=log_level,
         server_header=False, timeout_graceful_shutdown=math.ceil(drain), backlog=2048,
+        limit_concurrency=limits.max_connections + 1, ws="none",
     )  # fmt: skip
     return _Server(config)
+
+
+def _raise_open_file_limit(connections: int) -> None:
+    """Each client connection takes a descriptor and its upstream connection another; the soft limit is
+    often 1,024 where the hard one is far higher, so it is raised as far as needed (as Go's runtime does)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _uvloop() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -18,6 +18,7 @@ from keyproxy.config.settings import (
     Credential,
     EngineSettings,
     ProviderSettings,
+    ServerLimits,
     Settings,
     StateSettings,
     TemperatureOverride,
@@ -105,6 +106,7 @@ def build_settings(
     host = options.host or reader.raw("KEYPROXY_HOST") or _DEFAULT.host
     proxy_key = reader.raw("PROXY_API_KEY")
     weak = _weak_proxy_key(host, proxy_key)
+    max_body = reader.integer("KEYPROXY_MAX_BODY_BYTES", _DEFAULT.max_body_bytes, minimum=1024) or 0
     settings = Settings(
         host=host,
         port=_port(reader, options.port),
@@ -124,8 +126,9 @@ def build_settings(
         override_temperature_zero=reader.choice(
             "OVERRIDE_TEMPERATURE_ZERO", _DEFAULT.override_temperature_zero, _TEMPERATURE
         ),
-        max_body_bytes=reader.integer("KEYPROXY_MAX_BODY_BYTES", _DEFAULT.max_body_bytes, minimum=1024) or 0,
+        max_body_bytes=max_body,
         answer_limits=_answer_limits(reader),
+        server=_server_limits(reader, max_body),
         models_cache_ttl=reader.number("KEYPROXY_MODELS_CACHE_TTL", _DEFAULT.models_cache_ttl),
         keepalive_interval=reader.number(
             "KEYPROXY_KEEPALIVE_INTERVAL", _DEFAULT.keepalive_interval, minimum=0.0, strict_min=True
@@ -178,6 +181,32 @@ def _answer_limits(reader: ValueReader) -> AnswerLimits:
     body = reader.integer("KEYPROXY_MAX_UPSTREAM_BODY_BYTES", default.body_bytes, minimum=1024)
     event = reader.integer("KEYPROXY_MAX_UPSTREAM_EVENT_BYTES", default.event_bytes, minimum=1024)
     return AnswerLimits(body_bytes=body or default.body_bytes, event_bytes=event or default.event_bytes)
+
+
+def _server_limits(reader: ValueReader, max_body: int) -> ServerLimits:
+    default = ServerLimits()
+
+    def seconds(name: str, fallback: float) -> float:
+        return reader.number(name, fallback, minimum=0.0, strict_min=True)
+
+    def count(name: str, fallback: int, minimum: int) -> int:
+        value = reader.integer(name, fallback, minimum=minimum)
+        return fallback if value is None else value
+
+    in_flight = count("KEYPROXY_MAX_BODY_BYTES_IN_FLIGHT", max(default.body_bytes_in_flight, max_body), 1024)
+    if in_flight < max_body:
+        reader.fail(
+            "KEYPROXY_MAX_BODY_BYTES_IN_FLIGHT",
+            f"must be at least KEYPROXY_MAX_BODY_BYTES ({max_body}), or no body that large is ever served",
+        )
+    return ServerLimits(
+        max_header_bytes=count("KEYPROXY_MAX_HEADER_BYTES", default.max_header_bytes, 1024),
+        header_timeout=seconds("KEYPROXY_HEADER_TIMEOUT", default.header_timeout),
+        body_timeout=seconds("KEYPROXY_BODY_TIMEOUT", default.body_timeout),
+        keep_alive=seconds("KEYPROXY_KEEP_ALIVE_TIMEOUT", default.keep_alive),
+        max_connections=count("KEYPROXY_MAX_CONNECTIONS", default.max_connections, 1),
+        body_bytes_in_flight=max(in_flight, max_body),
+    )
 
 
 def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:

@@ -117,6 +117,25 @@ class AnswerLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """What a client connection may take of the HTTP server, so that oversized, slow or idle clients cannot
+    starve the rest (docs/security.md). Seconds and bytes."""
+
+    max_header_bytes: int = 64 * 1024
+    """The URL and the headers of one request; past it the answer is 431 and the connection closes."""
+    header_timeout: float = 10.0
+    """From a connection's start (on a reused one, its first bytes after an answer) to the end of the headers."""
+    body_timeout: float = 30.0
+    """Silence allowed between two pieces of a request body: 408, connection closed."""
+    keep_alive: float = 5.0
+    """An idle connection between requests is closed after this long."""
+    max_connections: int = 1000
+    """Open client connections served at once; a request on one beyond them is answered 503."""
+    body_bytes_in_flight: int = 256 * 1024 * 1024
+    """Request-body bytes held by requests being served, all together; a body beyond them is answered 503."""
+
+
+@dataclass(frozen=True, slots=True)
 class StateSettings:
     """Where key state and usage live. "sqlite" keeps them in `data_dir/keyproxy.db`; "memory" keeps nothing."""
 
@@ -157,6 +176,7 @@ class Settings:
     override_temperature_zero: TemperatureOverride = "off"
     max_body_bytes: int = 32 * 1024 * 1024
     answer_limits: AnswerLimits = field(default_factory=AnswerLimits)
+    server: ServerLimits = field(default_factory=ServerLimits)
     models_cache_ttl: float = 300.0
     keepalive_interval: float = 15.0
     drain_seconds: float = 30.0

@@ -7,6 +7,9 @@ from typing import Any
 
 import msgspec
 
+_VIEWS_FROM = 64 * 1024
+"""Below this, slicing and concatenating is faster than joining views; above, the copies it makes matter."""
+
 
 def with_model(raw: bytes, client_model: str, upstream_model: str) -> bytes:
     """`raw` with its top-level "model" value replaced, re-serialising only when a splice is unsafe.
@@ -21,7 +24,12 @@ def with_model(raw: bytes, client_model: str, upstream_model: str) -> bytes:
     # A second match, or an escaped spelling that could be the real top-level one, makes the splice unsafe.
     escaped = msgspec.json.encode(client_model).replace(b"/", b"\\/")
     if first is not None and pattern.search(raw, first.end()) is None and escaped not in raw:
-        return raw[: first.start()] + b'"model":' + msgspec.json.encode(upstream_model) + raw[first.end() :]
+        model = b'"model":' + msgspec.json.encode(upstream_model)
+        if len(raw) < _VIEWS_FROM:
+            return raw[: first.start()] + model + raw[first.end() :]
+        # Joined from views, so a large body is copied once, not sliced into copies first.
+        view = memoryview(raw)
+        return b"".join((view[: first.start()], model, view[first.end() :]))
     data: dict[str, Any] = msgspec.json.decode(raw)
     data["model"] = upstream_model
     return msgspec.json.encode(data)

@@ -1,0 +1,189 @@
+"""The HTTP/1.1 connection `keyproxy serve` speaks: uvicorn's httptools protocol, bounded so that no client can
+hold the server with oversized headers or with headers, bodies or idle connections that never finish.
+
+httptools has no header limit and keeps a header value growing as it arrives, so the size is checked per read,
+before the parser is fed more; the timeouts are one timer per connection, armed only while a request is being
+read in more than one piece (a request that arrives whole, as nearly all do, arms none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+import httptools
+import msgspec
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from keyproxy.config.settings import ServerLimits
+
+_IDLE, _HEADERS, _BODY = 0, 1, 2
+"""Where a connection is in reading a request: between requests, in its headers, in its body."""
+
+
+def _answer(status: bytes, code: str, message: str) -> bytes:
+    body = msgspec.json.encode({"error": {"message": message, "type": "invalid_request_error", "code": code}})
+    head = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+    return head % (status, len(body)) + body
+
+
+TOO_LARGE = _answer(b"431 Request Header Fields Too Large", "headers_too_large", "request headers are too large")
+BODY_LATE = _answer(b"408 Request Timeout", "body_timeout", "the request body stopped arriving")
+
+
+class _HeadersTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a request whose headers passed the limit."""
+
+
+class LimitedHttpProtocol(HttpToolsProtocol):
+    """One client connection. Subclassed per server by `protocol_for`, which sets `limits`."""
+
+    limits: ClassVar[ServerLimits] = ServerLimits()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # uvicorn's keep-alive timer starts only after an answer; keyproxy's takes a float.
+        self.timeout_keep_alive = self.limits.keep_alive  # type: ignore[assignment]
+        self._state = _IDLE
+        self._header_bytes = 0
+        self._spans_reads = False
+        self._read_size = 0
+        self._last_read = 0.0
+        # A connection that never sends a request is closed like one whose headers never end.
+        self._deadline: asyncio.TimerHandle | None = self.loop.call_later(
+            self.limits.header_timeout, self._headers_late
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        self._read_size = len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()
+        except httptools.HttpParserError as error:
+            if isinstance(error.__context__, _HeadersTooLarge):
+                self._refuse(TOO_LARGE)
+            else:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            return
+        state = self._state
+        if state == _BODY:
+            self._last_read = self.loop.time()
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(self.limits.body_timeout, self._body_late)
+        elif state == _HEADERS:
+            # The read a request began in is left out (its bytes before the request are not the request's);
+            # on_headers_complete counts exactly, so the bound is only ever passed by less than one read.
+            if self._spans_reads:
+                self._header_bytes += len(data)
+                if self._header_bytes > self.limits.max_header_bytes:
+                    self._refuse(TOO_LARGE)
+                    return
+            self._spans_reads = True
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(self.limits.header_timeout, self._headers_late)
+        elif self._deadline is None and self.cycle is not None and self.cycle.response_complete:
+            # Bytes between requests that begin none (blank lines) must not keep the connection open either.
+            self._deadline = self.loop.call_later(self.limits.header_timeout, self._headers_late)
+
+    # The three callbacks run for every request: the base class is called directly, cheaper than super().
+    def on_message_begin(self) -> None:
+        self._state = _HEADERS
+        self._header_bytes = 0
+        self._spans_reads = False
+        HttpToolsProtocol.on_message_begin(self)
+
+    def on_headers_complete(self) -> None:
+        limit = self.limits.max_header_bytes
+        if (self._spans_reads or self._read_size > limit) and self._header_size() > limit:
+            raise _HeadersTooLarge
+        self._state = _BODY
+        if self._deadline is not None:
+            self._cancel_deadline()
+        HttpToolsProtocol.on_headers_complete(self)
+
+    def on_message_complete(self) -> None:
+        self._state = _IDLE
+        if self._deadline is not None:
+            self._cancel_deadline()
+        HttpToolsProtocol.on_message_complete(self)
+
+    def _header_size(self) -> int:
+        """The request's URL and header lines, as the client sent them (less the request line's method)."""
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def _headers_late(self) -> None:
+        self._deadline = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined request begun while the answer to the previous one is still going out.
+            self._deadline = self.loop.call_later(self.limits.header_timeout, self._headers_late)
+            return
+        self.transport.close()
+
+    def _body_late(self) -> None:
+        self._deadline = None
+        if self._state != _BODY:
+            return
+        timeout = self.limits.body_timeout
+        silent = self.loop.time() - self._last_read
+        # Not the client's fault: keyproxy has stopped reading, or has not yet asked for the body.
+        waiting = self.flow.read_paused or self.cycle.waiting_for_100_continue
+        if silent < timeout or waiting:
+            self._deadline = self.loop.call_later(timeout if waiting else timeout - silent, self._body_late)
+        elif self.cycle.response_started:
+            self.transport.close()
+        else:
+            self._refuse(BODY_LATE)
+
+    def _refuse(self, answer: bytes) -> None:
+        """Answer without the application and close; a request it is serving sees the client leave."""
+        self._cancel_deadline()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()
+                return
+        self.transport.write(answer)
+        self.transport.write_eof()
+        self.transport.set_protocol(_Lingering(self, self.transport))
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+
+class _Lingering(asyncio.Protocol):
+    """A refused connection for its last moments: the answer is on its way and writing is shut, and what the
+    client is still sending is read and dropped. Closing at once, with its bytes unread, would reset the
+    connection, and the client could lose the answer before reading it."""
+
+    def __init__(self, refused: LimitedHttpProtocol, transport: asyncio.Transport) -> None:
+        self.refused = refused
+        self.timer = refused.loop.call_later(LINGER_SECONDS, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.timer.cancel()
+        self.refused.connection_lost(exc)
+
+
+LINGER_SECONDS = 2.0
+
+
+def protocol_for(limits: ServerLimits) -> type[LimitedHttpProtocol]:
+    """The protocol class uvicorn instantiates per connection, with these limits."""
+    return type("KeyproxyHttpProtocol", (LimitedHttpProtocol,), {"limits": limits})
