@@ -9,6 +9,7 @@ from functools import partial
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.auth import ProxyKey
+from keyproxy.api.capture import CaptureHook
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
@@ -17,6 +18,7 @@ from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
 from keyproxy.api.usage_routes import UsageRoutes
+from keyproxy.capture import CaptureSink, CaptureWriter
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
 from keyproxy.engine.model_list import ModelList
@@ -46,12 +48,18 @@ def build_app(
 
         transport = AiohttpTransport()
     clock = clock or SystemClock()
+    capture = _capture(settings, clock)
+    if capture is not None:
+        from keyproxy.transport.capturing import CapturingTransport
+
+        transport = CapturingTransport(transport)
     engine = settings.engine
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, pools, prices)
+    sinks = Sinks(events or LogSink(), store, *_capture_sinks(capture))
     router = Router(
-        pools, transport, store, clock, Sinks(events or LogSink(), store), settings.timeouts, engine,
+        pools, transport, store, clock, sinks, settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
@@ -71,9 +79,25 @@ def build_app(
         [group.routes() for group in routes],
         cors=CorsPolicy(settings.cors_origins, keyed=settings.proxy_api_key is not None),
         background=(reprober.run,),
-        startup=(partial(store.start, clock),),
-        shutdown=(store.stop, transport.aclose),
+        startup=(partial(store.start, clock), *([capture.writer.start] if capture else [])),
+        shutdown=(store.stop, transport.aclose, *([capture.writer.stop] if capture else [])),
+        capture=capture,
     )
+
+
+def _capture(settings: Settings, clock: Clock) -> CaptureHook | None:
+    config = settings.capture
+    if config.mode == "off":
+        return None
+    writer = CaptureWriter(
+        settings.data_dir, settings.secrets, retention_days=config.retention_days,
+        max_total_bytes=config.max_total_bytes,
+    )  # fmt: skip
+    return CaptureHook(config.mode, writer, config.max_bytes, clock)
+
+
+def _capture_sinks(capture: CaptureHook | None) -> tuple[EventSink, ...]:
+    return (CaptureSink(),) if capture is not None else ()
 
 
 def _state(settings: Settings, pools: Mapping[str, Pool], prices: PriceTable) -> StateStore:

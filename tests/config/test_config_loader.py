@@ -591,3 +591,29 @@ def test_upstream_answers_are_capped_at_128_mib_and_events_at_16_mib_unless_told
 @pytest.mark.parametrize("raw", ["100", "lots"])
 def test_an_answer_limit_that_is_not_a_size_of_at_least_1024_is_an_error_naming_it(variable: str, raw: str) -> None:
     assert error_variables({variable: raw}) == [variable]
+
+
+def test_capture_is_off_by_default_with_64_kib_bodies_7_days_and_512_mib_in_all() -> None:
+    capture = settings({}).capture
+    assert (capture.mode, capture.max_bytes, capture.retention_days, capture.max_total_bytes) == (
+        "off", 64 << 10, 7, 512 << 20,
+    )  # fmt: skip
+
+
+def test_capture_variables_set_their_settings() -> None:
+    capture = settings({
+        "KEYPROXY_CAPTURE": "Errors", "KEYPROXY_CAPTURE_MAX_BYTES": "100", "KEYPROXY_CAPTURE_RETENTION_DAYS": "2",
+        "KEYPROXY_CAPTURE_MAX_TOTAL_BYTES": "4096",
+    }).capture  # fmt: skip
+    assert (capture.mode, capture.max_bytes, capture.retention_days, capture.max_total_bytes) == (
+        "errors", 100, 2, 4096,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("KEYPROXY_CAPTURE", "some"), ("KEYPROXY_CAPTURE_MAX_BYTES", "-1"), ("KEYPROXY_CAPTURE_RETENTION_DAYS", "0"),
+     ("KEYPROXY_CAPTURE_MAX_TOTAL_BYTES", "10")],
+)  # fmt: skip
+def test_an_invalid_capture_variable_is_an_error_naming_it(variable: str, raw: str) -> None:
+    assert error_variables({variable: raw}) == [variable]

@@ -9,6 +9,7 @@ from typing import Any
 
 from keyproxy.api.asgi import Message, Receive, Scope, Send, header, send_bytes
 from keyproxy.api.auth import ProxyKey
+from keyproxy.api.capture import CaptureHook
 from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
@@ -31,11 +32,13 @@ class KeyproxyApp:
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
         shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+        capture: CaptureHook | None = None,
     ) -> None:
         self.background = background
         self.startup = startup
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
+        self._capture = capture
         self._key = proxy_key
         self._cors = cors or CorsPolicy(None, keyed=proxy_key.required)
         table = {where: route for group in routes for where, route in group.items()}
@@ -47,7 +50,10 @@ class KeyproxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            if self._capture is None:
+                await self._http(scope, receive, send)
+            else:
+                await self._capture(scope, receive, send, self._http)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 

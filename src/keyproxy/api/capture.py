@@ -1,0 +1,69 @@
+"""The app's side of request capture: each exchange gets an id (sent back as `x-keyproxy-capture-id`), its
+request and answer are recorded as they pass, and at its end it goes to the writer, or, in "errors"
+mode, only if it failed somewhere."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from secrets import token_hex
+
+from keyproxy.api.asgi import Message, Receive, Scope, Send
+from keyproxy.capture import CaptureWriter, Exchange, current
+from keyproxy.clock import Clock
+from keyproxy.config.settings import CaptureMode
+
+HEADER = b"x-keyproxy-capture-id"
+
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class CaptureHook:
+    def __init__(self, mode: CaptureMode, writer: CaptureWriter, max_bytes: int, clock: Clock) -> None:
+        self.keep_all = mode == "all"
+        self.writer = writer
+        self.max_bytes = max_bytes
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, app: Handler) -> None:
+        now = self.clock.now()
+        exchange_id = time.strftime("%Y%m%d", time.gmtime(now)) + "-" + token_hex(6)
+        client = scope.get("client")
+        exchange = Exchange(
+            exchange_id, now, scope["method"], scope["path"], scope.get("query_string", b""),
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+            f"{client[0]}:{client[1]}" if client else "", self.max_bytes,
+        )  # fmt: skip
+        id_header = (HEADER, exchange_id.encode())
+
+        async def received() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                exchange.request.add(message.get("body", b""))
+            return message
+
+        async def sent(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                exchange.status = message["status"]
+                exchange.answer_headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+                exchange.streaming = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/event-stream")
+                    for name, value in headers
+                )
+                message["headers"] = [*headers, id_header]
+            elif message["type"] == "http.response.body":
+                exchange.answer.add(message.get("body", b""))
+                if not message.get("more_body", False):
+                    exchange.complete = True
+            await send(message)
+
+        token = current.set(exchange)
+        started = time.perf_counter()
+        try:
+            await app(scope, received, sent)
+        finally:
+            current.reset(token)
+            exchange.close(time.perf_counter() - started)
+            if self.keep_all or exchange.failed:
+                self.writer.put(exchange)
