@@ -6,6 +6,7 @@ compared within a few percent on a machine whose speed drifts. The shared harnes
 measure of the whole proxy; this one points at the request path.
 
     uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
+        [--capture off|errors|all]
 
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
 request, which do not drift with the machine's speed.
@@ -16,14 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from keyproxy.config import Credential, ProviderSettings, Settings
-from keyproxy.config.settings import StateSettings
-from keyproxy.testing import FakeClock
+from keyproxy.config.settings import CaptureMode, CaptureSettings, StateSettings
+from keyproxy.testing import FakeClock, Lifespan
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
 
@@ -44,7 +47,7 @@ def request_body(stream: bool) -> bytes:
     return msgspec.json.encode({"model": "bench/fast", "messages": [message], "stream": stream})
 
 
-def app() -> Any:
+def app(capture: CaptureMode = "off", data_dir: Path = Path("data")) -> Any:
     async def answer(request: UpstreamRequest) -> MockResponse:
         if b'"stream":true' in (request.body or b""):
             return MockResponse(200, {"content-type": "text/event-stream"}, [STREAM])
@@ -54,7 +57,10 @@ def app() -> Any:
         name="bench", protocol="openai", base_url="http://upstream.test/v1",
         credentials=tuple(Credential(key, f"BENCH_API_KEY_{n}") for n, key in enumerate(KEYS, 1)),
     )  # fmt: skip
-    settings = Settings(providers={"bench": provider}, state=StateSettings(backend="memory"))
+    settings = Settings(
+        providers={"bench": provider}, state=StateSettings(backend="memory"), capture=CaptureSettings(mode=capture),
+        data_dir=data_dir,
+    )  # fmt: skip
     return build_app(settings, transport=MockTransport(answer), clock=FakeClock())
 
 
@@ -86,15 +92,27 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--kind", choices=["plain", "stream", "both"], default="both")
+    parser.add_argument("--capture", choices=["off", "errors", "all"], default="off")
     args = parser.parse_args()
     kinds = ["plain", "stream"] if args.kind == "both" else [args.kind]
 
     async def measure() -> dict[str, list[float]]:
-        application = app()
         results: dict[str, list[float]] = {kind: [] for kind in kinds}
-        for _ in range(args.runs):
-            for kind in results:
-                results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+        if args.capture == "off":
+            application = app()
+            for _ in range(args.runs):
+                for kind in results:
+                    results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+            return results
+        with tempfile.TemporaryDirectory() as folder:
+            application = app(args.capture, Path(folder))
+            # The capture writer's thread runs between the app's startup and shutdown.
+            async with Lifespan(application):
+                for _ in range(args.runs):
+                    for kind in results:
+                        results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+            writer = application._capture.writer
+            print(f"capture: {writer.written} exchanges written, {writer.dropped} dropped")
         return results
 
     for kind, seconds in asyncio.run(measure()).items():
