@@ -26,7 +26,7 @@ import msgspec
 
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.config.settings import CaptureMode, CaptureSettings, StateSettings
-from keyproxy.testing import FakeClock, Lifespan
+from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
 
@@ -106,12 +106,13 @@ def main() -> None:
             return results
         with tempfile.TemporaryDirectory() as folder:
             application = app(args.capture, Path(folder))
-            # The capture writer's thread runs between the app's startup and shutdown.
-            async with Lifespan(application):
-                for _ in range(args.runs):
-                    for kind in results:
-                        results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+            # The capture writer's thread alone; the app's other background jobs would run on the fake clock.
             writer = application._capture.writer
+            writer.open()
+            for _ in range(args.runs):
+                for kind in results:
+                    results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+            writer.close()
             print(f"capture: {writer.written} exchanges written, {writer.dropped} dropped")
         return results
 

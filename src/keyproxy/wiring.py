@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from functools import partial
+from typing import TYPE_CHECKING
 
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.auth import ProxyKey
-from keyproxy.api.capture import CaptureHook
 from keyproxy.api.catalog import CatalogRoutes
 from keyproxy.api.chat import CompletionRoutes
 from keyproxy.api.cors import CorsPolicy
@@ -18,7 +18,6 @@ from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
 from keyproxy.api.usage_routes import UsageRoutes
-from keyproxy.capture import CaptureSink, CaptureWriter
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
 from keyproxy.engine.model_list import ModelList
@@ -32,6 +31,9 @@ from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.transport.base import Transport
 from keyproxy.usage.book import UsageBook
 from keyproxy.usage.prices import PriceTable
+
+if TYPE_CHECKING:
+    from keyproxy.api.capture import CaptureHook
 
 
 def build_app(
@@ -57,7 +59,7 @@ def build_app(
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, pools, prices)
-    sinks = Sinks(events or LogSink(), store, *_capture_sinks(capture))
+    sinks = Sinks(events or LogSink(), store, *([capture.sink] if capture else []))
     router = Router(
         pools, transport, store, clock, sinks, settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
@@ -86,18 +88,18 @@ def build_app(
 
 
 def _capture(settings: Settings, clock: Clock) -> CaptureHook | None:
+    """Request capture's hooks, imported only when it is on."""
     config = settings.capture
     if config.mode == "off":
         return None
+    from keyproxy.api.capture import CaptureHook
+    from keyproxy.capture import CaptureWriter
+
     writer = CaptureWriter(
         settings.data_dir, settings.secrets, retention_days=config.retention_days,
         max_total_bytes=config.max_total_bytes,
     )  # fmt: skip
     return CaptureHook(config.mode, writer, config.max_bytes, clock)
-
-
-def _capture_sinks(capture: CaptureHook | None) -> tuple[EventSink, ...]:
-    return (CaptureSink(),) if capture is not None else ()
 
 
 def _state(settings: Settings, pools: Mapping[str, Pool], prices: PriceTable) -> StateStore:

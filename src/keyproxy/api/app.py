@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyproxy.api.asgi import Message, Receive, Scope, Send, header, send_bytes
 from keyproxy.api.auth import ProxyKey
-from keyproxy.api.capture import CaptureHook
 from keyproxy.api.cors import CorsPolicy, is_preflight
 from keyproxy.api.dialect import Dialect
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
 from keyproxy.errors import KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
+
+if TYPE_CHECKING:
+    from keyproxy.api.capture import CaptureHook
 
 logger = logging.getLogger("keyproxy.api")
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from secrets import token_hex
 
 from keyproxy.api.asgi import Message, Receive, Scope, Send
-from keyproxy.capture import CaptureWriter, Exchange, current
+from keyproxy.capture import CaptureSink, CaptureWriter, Exchange, current
 from keyproxy.clock import Clock
 from keyproxy.config.settings import CaptureMode
 
@@ -24,6 +24,8 @@ class CaptureHook:
         self.writer = writer
         self.max_bytes = max_bytes
         self.clock = clock
+        self.sink = CaptureSink()
+        """Adds the attempts to the exchange; the router's events go to it too."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: Handler) -> None:
         now = self.clock.now()

@@ -29,7 +29,7 @@ class CaptureWriter:
 
     def __init__(
         self, data_dir: Path, secrets: Callable[[], Iterable[str]], *, retention_days: int, max_total_bytes: int,
-        queue_size: int = 1000,
+        queue_size: int = 256,
     ) -> None:  # fmt: skip
         self.folder = data_dir / FOLDER
         self.retention_days = retention_days
