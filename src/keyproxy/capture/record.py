@@ -49,6 +49,9 @@ class Cleaner:
             unescaped = self._unescaped(joined)
             if unescaped is not None:
                 parts = [unescaped]
+        if len(parts) > 1 and scrub(joined, self.secrets) == joined:
+            # No key anywhere, the usual case: the pieces stay as they are, found in one pass.
+            return self._cut_tail(parts) if cut else parts
         cleaned: list[bytes] = []
         carry = b""
         for part in parts:
@@ -59,6 +62,10 @@ class Cleaner:
         if carry and not cut:
             cleaned.append(carry)
         return cleaned
+
+    def _cut_tail(self, parts: list[bytes]) -> list[bytes]:
+        last = parts[-1]
+        return [*parts[:-1], last[: len(last) - self._partial_tail(last)]]
 
     def _partial_tail(self, data: bytes) -> int:
         """How many bytes at the end of `data` could be the beginning of a secret."""
