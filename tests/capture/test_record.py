@@ -117,3 +117,8 @@ def test_a_body_keeps_at_most_its_limit_in_memory() -> None:
     for _ in range(100):
         body.add(b"x" * 1000)
     assert (body.kept, body.seen, sum(map(len, body.parts))) == (10, 100_000, 10)
+
+
+def test_a_stream_cut_inside_a_key_keeps_none_of_it() -> None:
+    shown = body_of([b"data: one\n\n", b"data: " + KEY.encode()], len("data: one\n\ndata: ") + 8, chunked=True)
+    assert shown["chunks"] == ["data: one\n\n", "data: "]
