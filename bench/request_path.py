@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from keyproxy.capture import CaptureWriter
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.config.settings import CaptureMode, CaptureSettings, StateSettings
 from keyproxy.testing import FakeClock
@@ -106,8 +107,10 @@ def main() -> None:
             return results
         with tempfile.TemporaryDirectory() as folder:
             application = app(args.capture, Path(folder))
-            # The capture writer's thread alone; the app's other background jobs would run on the fake clock.
-            writer = application._capture.writer
+            # The capture writer's thread alone (the app's other background jobs would run on the fake clock), and
+            # no bound on its queue: the benchmark never yields, so a bounded one would drop what it falls behind on.
+            writer = CaptureWriter(Path(folder), lambda: KEYS, retention_days=7, max_total_bytes=1 << 40, queue_size=0)
+            application._capture.writer = writer
             writer.open()
             for _ in range(args.runs):
                 for kind in results:

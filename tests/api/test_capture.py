@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,9 @@ def test_no_key_reaches_the_capture_file_in_any_encoding(
     for spelling in spellings(secret):
         assert spelling not in written
     assert secret[:10].encode() not in written
+
+
+def test_exchange_ids_start_with_their_utc_day_and_never_repeat(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+    with capturing(tmp_path, fake_upstream, "errors") as proxy:
+        ids = [proxy.get("/v1/models").headers["x-keyproxy-capture-id"] for _ in range(3)]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"\d{8}-[0-9a-f]{12}", found) for found in ids)

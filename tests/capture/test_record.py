@@ -29,7 +29,8 @@ def body_of(parts: list[bytes], limit: int, *, chunked: bool = False) -> dict[st
     item = exchange(limit)
     for part in parts:
         item.answer.add(part)
-    item.streaming = chunked
+    if chunked:
+        item.answer_headers = [(b"content-type", b"text/event-stream")]
     return written(item)["response"]["body"]  # type: ignore[no-any-return]
 
 

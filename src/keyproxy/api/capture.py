@@ -4,6 +4,7 @@ mode, only if it failed somewhere."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from secrets import token_hex
@@ -24,19 +25,18 @@ class CaptureHook:
         self.writer = writer
         self.max_bytes = max_bytes
         self.clock = clock
+        self._ids = _Ids()
         self.sink = CaptureSink()
         """Adds the attempts to the exchange; the router's events go to it too."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: Handler) -> None:
         now = self.clock.now()
-        exchange_id = time.strftime("%Y%m%d", time.gmtime(now)) + "-" + token_hex(6)
         client = scope.get("client")
         exchange = Exchange(
-            exchange_id, now, scope["method"], scope["path"], scope.get("query_string", b""),
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+            self._ids.next(now), now, scope["method"], scope["path"], scope.get("query_string", b""), scope["headers"],
             f"{client[0]}:{client[1]}" if client else "", self.max_bytes,
         )  # fmt: skip
-        id_header = (HEADER, exchange_id.encode())
+        id_header = (HEADER, exchange.id.encode())
 
         async def received() -> Message:
             message = await receive()
@@ -48,11 +48,7 @@ class CaptureHook:
             if message["type"] == "http.response.start":
                 headers = message.get("headers", [])
                 exchange.status = message["status"]
-                exchange.answer_headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
-                exchange.streaming = any(
-                    name.lower() == b"content-type" and value.startswith(b"text/event-stream")
-                    for name, value in headers
-                )
+                exchange.answer_headers = headers
                 message["headers"] = [*headers, id_header]
             elif message["type"] == "http.response.body":
                 exchange.answer.add(message.get("body", b""))
@@ -69,3 +65,22 @@ class CaptureHook:
             exchange.close(time.perf_counter() - started)
             if self.keep_all or exchange.failed:
                 self.writer.put(exchange)
+
+
+class _Ids:
+    """`YYYYMMDD-` (the UTC day, which `show` uses to find the file) and 12 hex digits: a random prefix per
+    process and a counter, cheaper than a random number per request."""
+
+    __slots__ = ("_count", "_day", "_next_day", "_prefix")
+
+    def __init__(self) -> None:
+        self._prefix = token_hex(3)
+        self._count = itertools.count(1)
+        self._day = ""
+        self._next_day = 0.0
+
+    def next(self, now: float) -> str:
+        if now >= self._next_day or now < self._next_day - 86400:
+            self._day = time.strftime("%Y%m%d", time.gmtime(now))
+            self._next_day = (now // 86400 + 1) * 86400
+        return f"{self._day}-{self._prefix}{next(self._count) % 0x1000000:06x}"

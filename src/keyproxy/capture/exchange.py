@@ -7,14 +7,15 @@ Raw bytes are kept here as they pass; scrubbing keys and encoding happen on the 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from keyproxy.events import AttemptEvent
 
 current: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("keyproxy_capture", default=None)
 """The exchange of the request being served; set by the app only while capture is on."""
 
-Headers = Sequence[tuple[str, str]]
+Headers = Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]]
+"""As they came (ASGI's bytes, a transport's mapping items): decoded only when written."""
 
 
 class Body:
@@ -69,7 +70,7 @@ class Exchange:
 
     __slots__ = (
         "answer", "answer_headers", "attempts", "calls", "client", "closed", "complete", "failed", "id", "limit",
-        "method", "path", "query", "request", "request_headers", "seconds", "started", "status", "streaming",
+        "method", "path", "query", "request", "request_headers", "seconds", "started", "status",
     )  # fmt: skip
 
     def __init__(
@@ -91,7 +92,6 @@ class Exchange:
         self.status: int | None = None
         self.answer_headers: Headers = ()
         self.answer = Body(limit)
-        self.streaming = False
         self.complete = False
         self.failed = False
         self.closed = False

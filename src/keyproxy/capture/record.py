@@ -102,7 +102,7 @@ def encode(exchange: Exchange, cleaner: Cleaner) -> bytes:
         "response": {
             "status": exchange.status,
             "headers": headers(exchange.answer_headers, cleaner),
-            "body": body(exchange.answer, cleaner, chunked=exchange.streaming),
+            "body": body(exchange.answer, cleaner, chunked=_is_stream(exchange.answer_headers)),
             "complete": exchange.complete,
         },
     }
@@ -110,10 +110,22 @@ def encode(exchange: Exchange, cleaner: Cleaner) -> bytes:
 
 
 def headers(pairs: Headers, cleaner: Cleaner) -> list[tuple[str, str]]:
-    # str(): aiohttp's header names are a str subclass no encoder knows.
-    return [
-        (str(name), REDACTED if name.lower() in SECRET_HEADERS else cleaner.text(str(value))) for name, value in pairs
-    ]
+    shown = []
+    for raw_name, raw_value in pairs:
+        name, value = _text(raw_name), _text(raw_value)
+        shown.append((name, REDACTED if name.lower() in SECRET_HEADERS else cleaner.text(value)))
+    return shown
+
+
+def _text(value: str | bytes) -> str:
+    # str() too: aiohttp's header names are a str subclass no encoder knows.
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def _is_stream(pairs: Headers) -> bool:
+    return any(
+        _text(name).lower() == "content-type" and _text(value).startswith("text/event-stream") for name, value in pairs
+    )
 
 
 def body(captured: Body, cleaner: Cleaner, *, chunked: bool) -> dict[str, Any]:

@@ -21,14 +21,14 @@ class CapturingTransport:
         exchange = current.get()
         if exchange is None:
             return await self.inner.send(request, timeouts)
-        call = exchange.call(request.method, request.url, tuple(request.headers.items()), request.body)
+        call = exchange.call(request.method, request.url, request.headers.items(), request.body)
         try:
             response = await self.inner.send(request, timeouts)
         except KeyproxyError as error:
             _failed(call, error)
             raise
         call.status = response.status
-        call.response_headers = tuple(response.headers.items())
+        call.response_headers = response.headers.items()
         return CapturedResponse(response, call)
 
     async def aclose(self) -> None:
