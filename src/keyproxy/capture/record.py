@@ -32,12 +32,23 @@ class Cleaner:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = tuple(dict.fromkeys(secret for secret in secrets if len(secret) >= 4))
-        spellings = [form.encode() for secret in self.secrets for form in forms(secret)]
+        texts = sorted({form for secret in self.secrets for form in forms(secret)}, key=len, reverse=True)
+        spellings = [form.encode() for form in texts]
+        # One search finds whether any spelling is there at all, which it rarely is; scrubbing only then.
+        self._text_pattern = re.compile("|".join(map(re.escape, texts))) if texts else None
+        self._bytes_pattern = re.compile(b"|".join(map(re.escape, spellings))) if texts else None
         self._prefixes = frozenset(form[:n] for form in spellings for n in range(1, len(form)))
         self._longest = max((len(form) for form in spellings), default=0)
 
     def text(self, value: str) -> str:
-        return scrub_text(value, self.secrets) if self.secrets else value
+        if self._text_pattern is None or not self._text_pattern.search(value):
+            return value
+        return scrub_text(value, self.secrets)
+
+    def scrub(self, data: bytes) -> bytes:
+        if self._bytes_pattern is None or (b"\\u" not in data and not self._bytes_pattern.search(data)):
+            return data
+        return scrub(data, self.secrets)
 
     def pieces(self, parts: list[bytes], *, cut: bool) -> list[bytes]:
         """`parts` scrubbed; a key split between two parts is found whole. With `cut` (the body went on past
@@ -49,13 +60,13 @@ class Cleaner:
             unescaped = self._unescaped(joined)
             if unescaped is not None:
                 parts = [unescaped]
-        if len(parts) > 1 and scrub(joined, self.secrets) == joined:
+        if len(parts) > 1 and self.scrub(joined) == joined:
             # No key anywhere, the usual case: the pieces stay as they are, found in one pass.
             return self._cut_tail(parts) if cut else parts
         cleaned: list[bytes] = []
         carry = b""
         for part in parts:
-            data = scrub(carry + part, self.secrets)
+            data = self.scrub(carry + part)
             keep = len(data) - self._partial_tail(data)
             cleaned.append(data[:keep])
             carry = data[keep:]
