@@ -10,10 +10,12 @@ from typing import Literal
 from keyproxy.config.prices import Price
 from keyproxy.redact import url_secrets
 
-UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
+UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 ResponsesMode = Literal["native", "translate"]
+ReasoningField = Literal["reasoning_content", "reasoning"]
+"""The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
 """How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
 CaptureMode = Literal["off", "errors", "all"]
 
@@ -37,6 +39,8 @@ class Credential:
     secret: str = field(repr=False)
     source: str
     priority: int = 1
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy this key's requests go through (config/proxies.py); it may carry a password."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,11 @@ class ProviderSettings:
     credentials: tuple[Credential, ...]
     custom: bool = False
     responses: ResponsesMode = "translate"
+    api_version: str | None = None
+    """Azure's `api-version` (the classic deployment URLs); None: its v1 API, which needs none."""
+    reasoning_field: ReasoningField | None = None
+    """Where translated history carries reasoning to this provider; None: it is not sent (the upstream
+    would refuse an unknown field)."""
     rotation_mode: RotationMode = "balanced"
     max_concurrent_per_key: int | None = None
     optimal_concurrent_per_key: int | None = None
@@ -58,7 +67,8 @@ class ProviderSettings:
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
-        return (*keys, *url_secrets(self.base_url))
+        proxies = {credential.proxy for credential in self.credentials if credential.proxy}
+        return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,9 @@ class EngineSettings:
     rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
     quota_steps: tuple[float, ...] = (300.0, 1800.0, 3600.0)
     transient_retry_delay: float = 1.0
+    affinity_seconds: float = 3600.0
+    """How long a conversation stays with the key that served it last (balanced rotation), so the
+    provider's prompt cache keeps serving it; 0 turns conversation affinity off."""
 
 
 @dataclass(frozen=True, slots=True)
