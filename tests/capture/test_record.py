@@ -84,6 +84,12 @@ def test_query_values_of_the_request_and_upstream_urls_are_masked() -> None:
     assert record["upstream"][0]["url"] == "https://up.test/v1beta/models/m:generateContent?key=...9xyz"
 
 
+def test_the_outbound_proxy_of_an_upstream_call_is_shown_without_its_password() -> None:
+    item = exchange()
+    item.call("POST", "https://up.test/v1/chat/completions", [], None, proxy="http://me:pa55word-0001@proxy.test:3128")
+    assert written(item)["upstream"][0]["proxy"] == "http://proxy.test:3128"
+
+
 def test_attempts_are_written_with_their_error_class_and_a_scrubbed_message() -> None:
     item = exchange()
     item.attempt(AttemptEvent("p", "m", "...9xyz", 1, 401, ErrorClass.KEY_REJECTED, f"bad key {KEY}", 0.5))

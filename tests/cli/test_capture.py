@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,15 @@ def test_tail_without_captures_says_capture_is_off(tmp_path: Path, capsys: pytes
 def empty_env(folder: Path) -> Path:
     (folder / ".env").write_text("")
     return folder / ".env"
+
+
+def test_show_names_the_outbound_proxy_an_upstream_call_went_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call = {"method": "POST", "url": "https://up.test/v1/chat", "proxy": "http://proxy.test:3128", "status": 200}
+    record = {"id": "20261129-0123456789ab", "upstream": [call], "response": {"status": 200, "complete": True}}
+    (tmp_path / "captures").mkdir()
+    (tmp_path / "captures" / "2026-11-29.jsonl").write_text(json.dumps(record) + "\n")
+    arguments = ["capture", "show", "20261129-0123456789ab", "--data-dir", str(tmp_path)]
+    assert main([*arguments, "--env-file", str(empty_env(tmp_path))]) == 0
+    assert "--- upstream 1: POST https://up.test/v1/chat (through http://proxy.test:3128)" in capsys.readouterr().out

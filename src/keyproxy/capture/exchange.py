@@ -46,11 +46,17 @@ class Body:
 class UpstreamCall:
     """One request keyproxy sent upstream (after translation), and what came back."""
 
-    __slots__ = ("answer", "body", "error", "headers", "method", "response_headers", "status", "streamed", "url")
+    __slots__ = (
+        "answer", "body", "error", "headers", "method", "proxy", "response_headers", "status", "streamed", "url",
+    )  # fmt: skip
 
-    def __init__(self, method: str, url: str, headers: Headers, body: bytes | None, limit: int) -> None:
+    def __init__(
+        self, method: str, url: str, headers: Headers, body: bytes | None, limit: int, proxy: str | None = None
+    ) -> None:
         self.method = method
         self.url = url
+        self.proxy = proxy
+        """The outbound proxy it went through (its password too: shown only through `shown_url`)."""
         self.headers = headers
         self.body = Body(limit)
         if body:
@@ -97,8 +103,10 @@ class Exchange:
         self.closed = False
         self.seconds = 0.0
 
-    def call(self, method: str, url: str, headers: Headers, body: bytes | None) -> UpstreamCall:
-        call = UpstreamCall(method, url, headers, body, self.limit)
+    def call(
+        self, method: str, url: str, headers: Headers, body: bytes | None, proxy: str | None = None
+    ) -> UpstreamCall:
+        call = UpstreamCall(method, url, headers, body, self.limit, proxy)
         if not self.closed:
             self.calls.append(call)
         return call

@@ -168,6 +168,8 @@ def _call(call: UpstreamCall, cleaner: Cleaner) -> dict[str, Any]:
         "body": body(call.body, cleaner, chunked=False),
         "status": call.status,
     }
+    if call.proxy is not None:
+        shown["proxy"] = cleaner.text(shown_url(call.proxy))
     if call.status is not None:
         shown["response_headers"] = headers(call.response_headers, cleaner)
         shown["response"] = body(call.answer, cleaner, chunked=call.streamed)

@@ -62,7 +62,8 @@ def details(record: dict[str, Any]) -> list[str]:
              f"--- request: {request.get('method')} {request.get('path')}"]  # fmt: skip
     lines += _message(request)
     for number, call in enumerate(record.get("upstream", []), start=1):
-        lines += ["", f"--- upstream {number}: {call.get('method')} {call.get('url')}", *_message(call)]
+        through = f" (through {call['proxy']})" if call.get("proxy") else ""
+        lines += ["", f"--- upstream {number}: {call.get('method')} {call.get('url')}{through}", *_message(call)]
         if call.get("status") is not None:
             lines += ["", f"<-- {call['status']}", *_headers(call.get("response_headers", []))]
             lines += _body(call.get("response", {}))

@@ -21,7 +21,7 @@ class CapturingTransport:
         exchange = current.get()
         if exchange is None:
             return await self.inner.send(request, timeouts)
-        call = exchange.call(request.method, request.url, request.headers.items(), request.body)
+        call = exchange.call(request.method, request.url, request.headers.items(), request.body, request.proxy)
         try:
             response = await self.inner.send(request, timeouts)
         except KeyproxyError as error:
