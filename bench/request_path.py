@@ -7,6 +7,7 @@ compared within a few percent on a machine whose speed drifts. The shared harnes
 measure of the whole proxy; this one points at the request path.
 
     uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
+        [--capture off|errors|all]
 
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
 request, which do not drift with the machine's speed.
@@ -26,9 +27,10 @@ from typing import Any
 
 import msgspec
 
+from keyproxy.capture import CaptureWriter
 from keyproxy.clock import Clock
 from keyproxy.config import Credential, ProviderSettings, Settings
-from keyproxy.config.settings import StateSettings
+from keyproxy.config.settings import CaptureMode, CaptureSettings, StateSettings
 from keyproxy.logs import configure_logging
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -51,7 +53,7 @@ def request_body(stream: bool) -> bytes:
     return msgspec.json.encode({"model": "bench/fast", "messages": [message], "stream": stream})
 
 
-def app(clock: Clock | None = None) -> Any:
+def app(capture: CaptureMode = "off", data_dir: Path = Path("data"), clock: Clock | None = None) -> Any:
     async def answer(request: UpstreamRequest) -> MockResponse:
         if b'"stream":true' in (request.body or b""):
             return MockResponse(200, {"content-type": "text/event-stream"}, [STREAM])
@@ -61,7 +63,10 @@ def app(clock: Clock | None = None) -> Any:
         name="bench", protocol="openai", base_url="http://upstream.test/v1",
         credentials=tuple(Credential(key, f"BENCH_API_KEY_{n}") for n, key in enumerate(KEYS, 1)),
     )  # fmt: skip
-    settings = Settings(providers={"bench": provider}, state=StateSettings(backend="memory"))
+    settings = Settings(
+        providers={"bench": provider}, state=StateSettings(backend="memory"), capture=CaptureSettings(mode=capture),
+        data_dir=data_dir,
+    )  # fmt: skip
     return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock())
 
 
@@ -93,19 +98,34 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--kind", choices=["plain", "stream", "both"], default="both")
+    parser.add_argument("--capture", choices=["off", "errors", "all"], default="off")
     args = parser.parse_args()
     kinds = ["plain", "stream"] if args.kind == "both" else [args.kind]
 
     async def measure() -> dict[str, list[float]]:
-        application = app()
         results: dict[str, list[float]] = {kind: [] for kind in kinds}
-        for _ in range(args.runs):
-            for kind in results:
-                results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
-        # Stopped as a server stops (without the background jobs, which a fake clock would spin): what the
-        # app still holds (access lines gathered since the last hand-over) goes to the logging thread.
-        for step in application.shutdown:
-            await step()
+        with tempfile.TemporaryDirectory() as folder:
+            application = app(args.capture, Path(folder))
+            writer = None
+            if args.capture != "off":
+                # The capture writer's thread alone (the app's other background jobs would run on the fake clock),
+                # and no bound on its queue: the benchmark never yields, so a bounded one would drop what it falls
+                # behind on.
+                writer = CaptureWriter(
+                    Path(folder), lambda: KEYS, retention_days=7, max_total_bytes=1 << 40, queue_size=0
+                )
+                application._capture.writer = writer
+                writer.open()
+            for _ in range(args.runs):
+                for kind in results:
+                    results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+            # Stopped as a server stops (without the background jobs, which a fake clock would spin): what the
+            # app still holds (access lines gathered since the last hand-over) goes to the logging thread.
+            for step in application.shutdown:
+                await step()
+            if writer is not None:
+                writer.close()
+                print(f"capture: {writer.written} exchanges written, {writer.dropped} dropped")
         return results
 
     with open(os.devnull, "w") as devnull, tempfile.TemporaryDirectory() as log_dir:

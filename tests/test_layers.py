@@ -18,6 +18,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"providers", "state"}),
     frozenset({"usage", "testing"}),
     frozenset({"translate", "transport"}),
+    frozenset({"capture"}),
     frozenset({"config"}),
     frozenset({"events", "logs"}),
     frozenset({"__init__", "errors", "clock", "redact", "net"}),

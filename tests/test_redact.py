@@ -52,8 +52,16 @@ SHOWN = mask(SLASHED).encode()
         b"key=sk-live%2Fabcd%2Befgh%3Dijkl%22mnop",
         b"key=sk-live%2fabcd%2befgh%3dijkl%22mnop",
         b'{"error": {"message": "bad key \\u0073k-live\\/abcd+efgh=ijkl\\u0022mnop"}}',
+        b"key=sk-live/abcd%2Befgh%3Dijkl%22mnop",
     ],
-    ids=["json-escaped-slash", "json-escaped", "url-encoded", "url-encoded-lowercase", "unicode-escaped"],
+    ids=[
+        "json-escaped-slash",
+        "json-escaped",
+        "url-encoded",
+        "url-encoded-lowercase",
+        "unicode-escaped",
+        "url-encoded-keeping-slashes",
+    ],
 )
 def test_a_key_echoed_in_any_encoding_is_masked(echoed: bytes) -> None:
     scrubbed = scrub(echoed, (SLASHED,))

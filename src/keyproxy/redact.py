@@ -31,12 +31,17 @@ def fingerprint(secret: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _forms(secret: str) -> tuple[str, ...]:
     """The ways a secret comes back from an upstream: as is, JSON-escaped (with `/` as `\\/` or not),
-    URL-encoded (`%2F` or `%2f`, spaces as `+` or `%20`)."""
+    URL-encoded (`%2F` or `%2f` or `/` left as is, spaces as `+` or `%20`)."""
     escaped = json.dumps(secret)[1:-1]
     quoted = quote(secret, safe="")
     lower = re.sub(r"%[0-9A-F]{2}", lambda hit: hit.group().lower(), quoted)
-    found = (secret, escaped, escaped.replace("/", "\\/"), quoted, lower, quote_plus(secret))
+    found = (secret, escaped, escaped.replace("/", "\\/"), quoted, lower, quote(secret), quote_plus(secret))
     return tuple(dict.fromkeys(found))
+
+
+def forms(secret: str) -> tuple[str, ...]:
+    """Every spelling of `secret` that `scrub` and `scrub_text` find."""
+    return _forms(secret)
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from keyproxy.api.access_log import AccessLog
 from keyproxy.api.admin import AdminRoutes
@@ -37,6 +38,9 @@ from keyproxy.transport.base import Transport
 from keyproxy.usage.book import UsageBook
 from keyproxy.usage.prices import PriceTable
 
+if TYPE_CHECKING:
+    from keyproxy.api.capture import CaptureHook
+
 
 def build_app(
     settings: Settings,
@@ -57,13 +61,20 @@ def build_app(
     engine = settings.engine
     keys = _keys(settings)
     pools = keys.pools
+    # Keys added at run time are scrubbed from captures too: the pools hold every key there is.
+    capture = _capture(settings, clock, lambda: {*settings.secrets(), *(s for p in pools.values() for s in p.hidden)})
+    if capture is not None:
+        from keyproxy.transport.capturing import CapturingTransport
+
+        transport = CapturingTransport(transport)
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, keys.known_ids(), prices)
     metrics = Metrics(_known_models(settings), prices)
     access = AccessLog(settings.access_log) if settings.access_log != "off" else None
     watch = RequestWatch(*(access,) if access else (), metrics)
+    sinks = Sinks(events or LogSink(), store, metrics, *([capture.sink] if capture else []))
     router = Router(
-        pools, transport, store, clock, Sinks(events or LogSink(), store, metrics), settings.timeouts, engine,
+        pools, transport, store, clock, sinks, settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl, settings.answer_limits)
@@ -90,9 +101,13 @@ def build_app(
         admin_key=ProxyKey(settings.admin_api_key, clock, settings.auth_failure_pause, "admin key"),
         reload=reloader.reload,
         background=(reprober.run,),
-        startup=(partial(store.start, clock),),
-        shutdown=(store.stop, transport.aclose, *((access.stop,) if access else ())),
+        startup=(partial(store.start, clock), *([capture.writer.start] if capture else [])),
+        shutdown=(
+            store.stop, transport.aclose, *((access.stop,) if access else ()),
+            *([capture.writer.stop] if capture else []),
+        ),
         watch=watch,
+        capture=capture,
     )
 
 
@@ -113,6 +128,22 @@ def _known_models(settings: Settings) -> list[str]:
         known += [f"{name}/{model}" for model in provider.whitelist_models]
         known += provider.whitelist_models
     return known
+
+
+def _capture(settings: Settings, clock: Clock, secrets: Callable[[], Iterable[str]]) -> CaptureHook | None:
+    """Request capture's hooks, imported only when it is on. `secrets`: what to scrub, keys added at run time
+    included."""
+    config = settings.capture
+    if config.mode == "off":
+        return None
+    from keyproxy.api.capture import CaptureHook
+    from keyproxy.capture import CaptureWriter
+
+    writer = CaptureWriter(
+        settings.data_dir, secrets, retention_days=config.retention_days,
+        max_total_bytes=config.max_total_bytes,
+    )  # fmt: skip
+    return CaptureHook(config.mode, writer, config.max_bytes, clock)
 
 
 def _state(settings: Settings, known: Iterable[tuple[str, str]], prices: PriceTable) -> StateStore:

@@ -629,6 +629,23 @@ def test_server_limit_variable_sets_its_limit(variable: str, raw: str, field: st
     assert getattr(settings({variable: raw}).server, field) == expected
 
 
+def test_capture_is_off_by_default_with_64_kib_bodies_7_days_and_512_mib_in_all() -> None:
+    capture = settings({}).capture
+    assert (capture.mode, capture.max_bytes, capture.retention_days, capture.max_total_bytes) == (
+        "off", 64 << 10, 7, 512 << 20,
+    )  # fmt: skip
+
+
+def test_capture_variables_set_their_settings() -> None:
+    capture = settings({
+        "KEYPROXY_CAPTURE": "Errors", "KEYPROXY_CAPTURE_MAX_BYTES": "100", "KEYPROXY_CAPTURE_RETENTION_DAYS": "2",
+        "KEYPROXY_CAPTURE_MAX_TOTAL_BYTES": "4096",
+    }).capture  # fmt: skip
+    assert (capture.mode, capture.max_bytes, capture.retention_days, capture.max_total_bytes) == (
+        "errors", 100, 2, 4096,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("variable", "raw"),
     [("KEYPROXY_MAX_HEADER_BYTES", "100"), ("KEYPROXY_HEADER_TIMEOUT", "0"), ("KEYPROXY_MAX_CONNECTIONS", "0")],
@@ -644,3 +661,12 @@ def test_bytes_in_flight_below_the_body_limit_is_an_error_naming_it() -> None:
 
 def test_a_body_limit_above_the_default_in_flight_raises_the_bytes_in_flight_with_it() -> None:
     assert settings({"KEYPROXY_MAX_BODY_BYTES": str(512 << 20)}).server.body_bytes_in_flight == 512 << 20
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("KEYPROXY_CAPTURE", "some"), ("KEYPROXY_CAPTURE_MAX_BYTES", "-1"), ("KEYPROXY_CAPTURE_RETENTION_DAYS", "0"),
+     ("KEYPROXY_CAPTURE_MAX_TOTAL_BYTES", "10")],
+)  # fmt: skip
+def test_an_invalid_capture_variable_is_an_error_naming_it(variable: str, raw: str) -> None:
+    assert error_variables({variable: raw}) == [variable]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyproxy.api.asgi import Message, Receive, Scope, Send, header, send_bytes
 from keyproxy.api.auth import ProxyKey
@@ -16,6 +16,9 @@ from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import RECORD, Route, RouteTable
 from keyproxy.errors import KeyproxyError, NotFound, OriginNotAllowed, ShuttingDown
 from keyproxy.events import RequestRecord, RequestWatch
+
+if TYPE_CHECKING:
+    from keyproxy.api.capture import CaptureHook
 
 logger = logging.getLogger("keyproxy.api")
 
@@ -36,11 +39,13 @@ class KeyproxyApp:
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
         shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
         watch: RequestWatch | None = None,
+        capture: CaptureHook | None = None,
     ) -> None:
         self.background = background
         self.startup = startup
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
+        self._capture = capture
         self._key = proxy_key
         self._admin = admin_key if admin_key is not None and admin_key.required else None
         self.reload = reload
@@ -58,7 +63,10 @@ class KeyproxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            if self._capture is None:
+                await self._http(scope, receive, send)
+            else:
+                await self._capture(scope, receive, send, self._http)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 

@@ -54,6 +54,16 @@ def parser() -> argparse.ArgumentParser:
         usage.add_argument(f"--{name}")
     usage.add_argument("--since", help="first UTC day, YYYY-MM-DD")
     usage.add_argument("--until", help="last UTC day, YYYY-MM-DD")
+    capture = commands.add_parser("capture", help="read the exchanges KEYPROXY_CAPTURE wrote")
+    reading = capture.add_subparsers(dest="capture_command", required=True)
+    tail = reading.add_parser("tail", help="the last captured exchanges, one line each")
+    _config_flags(tail)
+    tail.add_argument("-n", "--count", type=int, default=20, help="how many (default 20)")
+    tail.add_argument("--json", action="store_true", help="print each whole record as one JSON line")
+    show = reading.add_parser("show", help="one captured exchange in full")
+    _config_flags(show)
+    show.add_argument("id", help="the exchange id (the x-keyproxy-capture-id answer header, or from tail)")
+    show.add_argument("--json", action="store_true", help="print the raw record")
     fake = commands.add_parser("fake-upstream", help="run the fake OpenAI-compatible upstream used by tests")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=9000)
@@ -109,6 +119,12 @@ def _run(args: argparse.Namespace) -> int:
         from keyproxy.cli.keys import keys
 
         return keys(options_from(args), args.action, args.provider, args.key)
+    if args.command == "capture":
+        from keyproxy.cli.capture import show, tail
+
+        if args.capture_command == "tail":
+            return tail(options_from(args), args.count, as_json=args.json)
+        return show(options_from(args), args.id, as_json=args.json)
     from keyproxy.cli.fake import fake_upstream
 
     return fake_upstream(args.host, args.port, args.keys)

@@ -15,6 +15,8 @@ from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
     AccessLogMode,
     AnswerLimits,
+    CaptureMode,
+    CaptureSettings,
     Credential,
     EngineSettings,
     ProviderSettings,
@@ -122,6 +124,7 @@ def build_settings(
         timeouts=_timeouts(reader),
         engine=_engine(reader),
         state=_state(reader, config),
+        capture=_capture(reader),
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", _DEFAULT.rotation_tolerance),
         override_temperature_zero=reader.choice(
             "OVERRIDE_TEMPERATURE_ZERO", _DEFAULT.override_temperature_zero, _TEMPERATURE
@@ -222,6 +225,20 @@ def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
         responses_retention_days=kept if kept is not None else default.responses_retention_days,
         prices=config.prices if config is not None else {},
         redis_url=_redis_url(reader),
+    )
+
+
+def _capture(reader: ValueReader) -> CaptureSettings:
+    default = CaptureSettings()
+    modes: dict[str, CaptureMode] = {"off": "off", "errors": "errors", "all": "all"}
+    max_bytes = reader.integer("KEYPROXY_CAPTURE_MAX_BYTES", default.max_bytes, minimum=0)
+    days = reader.integer("KEYPROXY_CAPTURE_RETENTION_DAYS", default.retention_days, minimum=1)
+    total = reader.integer("KEYPROXY_CAPTURE_MAX_TOTAL_BYTES", default.max_total_bytes, minimum=1024)
+    return CaptureSettings(
+        mode=reader.choice("KEYPROXY_CAPTURE", default.mode, modes),
+        max_bytes=max_bytes if max_bytes is not None else default.max_bytes,
+        retention_days=days if days is not None else default.retention_days,
+        max_total_bytes=total if total is not None else default.max_total_bytes,
     )
 
 

@@ -18,6 +18,7 @@ ResponsesMode = Literal["native", "translate"]
 ReasoningField = Literal["reasoning_content", "reasoning"]
 """The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
 """How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
+CaptureMode = Literal["off", "errors", "all"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,19 @@ class StateSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """Request capture for debugging a client: whole exchanges as JSON lines in `data_dir/captures/`.
+    "errors" keeps only exchanges that ended in an error or had a failed attempt."""
+
+    mode: CaptureMode = "off"
+    max_bytes: int = 64 * 1024
+    """Each body (as received, sent upstream, answered) is cut here; also what one is held in memory."""
+    retention_days: int = 7
+    max_total_bytes: int = 512 * 1024 * 1024
+    """The oldest daily files are deleted past this total."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -172,6 +186,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     engine: EngineSettings = field(default_factory=EngineSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
     rotation_tolerance: float = 3.0
     override_temperature_zero: TemperatureOverride = "off"
     max_body_bytes: int = 32 * 1024 * 1024
