@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping
 from functools import partial
 
+from keyproxy.api.activity import ActivityRoutes
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.auth import ProxyKey
@@ -16,6 +17,7 @@ from keyproxy.api.messages import MessagesRoutes
 from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
+from keyproxy.api.ui import UiRoutes
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.settings import Settings
@@ -28,6 +30,7 @@ from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.transport.base import Transport
+from keyproxy.usage.activity import ActivityRecorder
 from keyproxy.usage.book import UsageBook
 from keyproxy.usage.prices import PriceTable
 
@@ -50,8 +53,9 @@ def build_app(
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, pools, prices)
+    activity = ActivityRecorder()
     router = Router(
-        pools, transport, store, clock, Sinks(events or LogSink(), store), settings.timeouts, engine,
+        pools, transport, store, clock, Sinks(events or LogSink(), store, activity), settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
     models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
@@ -64,6 +68,8 @@ def build_app(
         CatalogRoutes(pools, models, tuple(settings.aliases)),
         AdminRoutes(pools, store, clock),
         UsageRoutes(pools, store, clock, prices),
+        ActivityRoutes(pools, activity, clock),
+        UiRoutes(),
         OpenAPIRoutes(),
     )
     return KeyproxyApp(
