@@ -493,11 +493,12 @@
     }
   }
 
-  function niceMax(value) {
-    if (value <= 4) return 4;
-    const power = 10 ** Math.floor(Math.log10(value));
-    for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
-    return 10 * power;
+  // Whole-number gridlines at 1, 2 or 5 times a power of ten: two to four of them above zero.
+  function axis(value) {
+    const quarter = Math.max(1, value / 4);
+    const power = 10 ** Math.floor(Math.log10(quarter));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= quarter);
+    return { step, lines: Math.max(2, Math.ceil(value / step)) };
   }
 
   function renderTraffic() {
@@ -507,14 +508,15 @@
     const width = Math.max(280, chart.clientWidth), height = 180, left = 36, bottom = 20, top = 6;
     const n = series.ok.length;
     const totals = series.ok.map((ok, i) => ok + series.failed[i]);
-    const max = niceMax(Math.max(...totals, 0));
+    const { step, lines } = axis(Math.max(...totals, 0));
+    const max = step * lines;
     const plotW = width - left, plotH = height - top - bottom;
     const band = plotW / n, gap = band > 6 ? Math.min(2, band * 0.2) : 0;
     const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, height, role: 'img', 'aria-label': 'Requests and errors over time' });
-    for (let i = 0; i <= 4; i += 1) {
-      const y = top + plotH - (plotH * i) / 4;
+    for (let i = 0; i <= lines; i += 1) {
+      const y = top + plotH - (plotH * i) / lines;
       svg.append(s('line', { class: 'grid', x1: left, x2: width, y1: y, y2: y }));
-      svg.append(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, compact.format((max * i) / 4)));
+      svg.append(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, compact.format(step * i)));
     }
     const y = (v) => (plotH * v) / max;
     for (let i = 0; i < n; i += 1) {
