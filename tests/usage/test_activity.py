@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
+from keyproxy.usage import activity
 from keyproxy.usage.activity import DAY_MINUTES, FAILURES_KEPT, KEY_MINUTES, ActivityRecorder
 
 MINUTE0 = 28_333_333 * 60.0  # 2023-11-14T22:13:00Z, a minute's start
@@ -60,14 +63,29 @@ def test_a_minute_without_attempts_has_no_average() -> None:
     assert ActivityRecorder().series(MINUTE0, 2, 1)["avg_ms"] == [None, None]
 
 
+def test_a_minute_that_leaves_a_keys_hour_still_counts_in_the_day() -> None:
+    recorder = recorded(event(MINUTE0), failure(MINUTE0 + KEY_MINUTES * 60))
+    series = recorder.series(MINUTE0 + KEY_MINUTES * 60, minutes=KEY_MINUTES + 1, step=1)
+    assert (sum(series["ok"]), sum(series["failed"])) == (1, 1)
+    assert series["ok"][0] == 1
+
+
 def test_minutes_older_than_a_day_are_forgotten_when_their_slot_comes_round() -> None:
-    recorder = recorded(event(MINUTE0), event(MINUTE0 + DAY_MINUTES * 60))
-    assert sum(recorder.series(MINUTE0 + DAY_MINUTES * 60, DAY_MINUTES, 60)["ok"]) == 1
+    hour, day = KEY_MINUTES * 60, DAY_MINUTES * 60
+    recorder = recorded(event(MINUTE0), event(MINUTE0 + hour), event(MINUTE0 + day), event(MINUTE0 + day + hour))
+    assert sum(recorder.series(MINUTE0 + day + hour, DAY_MINUTES, 60)["ok"]) == 2
 
 
 def test_an_event_older_than_what_its_slot_holds_is_dropped() -> None:
-    recorder = recorded(event(MINUTE0 + DAY_MINUTES * 60), event(MINUTE0))
-    assert sum(recorder.series(MINUTE0 + DAY_MINUTES * 60, DAY_MINUTES, 60)["ok"]) == 1
+    recorder = recorded(event(MINUTE0 + KEY_MINUTES * 60), event(MINUTE0))
+    assert sum(recorder.series(MINUTE0 + KEY_MINUTES * 60, DAY_MINUTES, 60)["ok"]) == 1
+
+
+def test_too_many_keys_start_their_hours_again_but_keep_the_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(activity, "KEYS_KEPT", 2)
+    recorder = recorded(event(key_id="k1"), event(key_id="k2"), event(key_id="k3"))
+    assert list(recorder.keys(MINUTE0)["openai"]) == ["k3"]
+    assert recorder.series(MINUTE0, 1, 1)["ok"] == [3]
 
 
 def test_a_key_shows_its_success_rate_and_latencies_over_the_last_hour() -> None:
