@@ -84,6 +84,11 @@ class Browser:
     def script(self, source: str, *args: Any) -> Any:
         return self.call("POST", "/execute/sync", {"script": source, "args": list(args)})
 
+    def console_errors(self) -> list[str]:
+        """What the page logged at error level (script errors, failed loads) since the last call."""
+        entries = self.call("POST", "/se/log", {"type": "browser"})
+        return [str(entry["message"]) for entry in entries if entry["level"] == "SEVERE"]
+
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(self.call("GET", "/screenshot")))

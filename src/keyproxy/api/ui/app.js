@@ -328,7 +328,7 @@
       cd: h('span', { class: 'cd' }),
       inFlight: cell('num', 'in flight'),
       rate: cell('num', 'success'),
-      latency: cell('num', 'latency'),
+      latency: cell('num', 'first byte'),
       used: cell('used', 'used'),
       toggle: h('button', { type: 'button', 'data-act': 'toggle' }),
       reset: h('button', { type: 'button', 'data-act': 'reset', text: 'Reset' }),
@@ -351,8 +351,10 @@
     const container = $('keys');
     let shown = 0;
     const select = $('add-provider');
-    if (select.options.length !== Object.keys(providers).length) {
-      select.replaceChildren(...Object.keys(providers).map((name) => h('option', { value: name, text: name })));
+    const names = Object.keys(providers);
+    if (select.dataset.names !== names.join('\n')) {
+      select.dataset.names = names.join('\n');
+      select.replaceChildren(...names.map((name) => h('option', { value: name, text: name })));
     }
     let previous = null;
     for (const [name, provider] of Object.entries(providers)) {
@@ -451,7 +453,7 @@
         const done = await api('POST', '/v1/admin/reset', id ? { provider, key: id } : { provider });
         toast(`Reset ${label}: ${done.lifted} lifted`);
       } else if (action === 'toggle') {
-        const enable = button.textContent === 'Enable';
+        const enable = rowEl.dataset.status === 'disabled';
         await api('POST', `${path}/${enable ? 'enable' : 'disable'}`);
         toast(`${enable ? 'Enabled' : 'Disabled'} ${label}`);
       } else if (action === 'test') {
