@@ -15,6 +15,7 @@ KeyproxyError
 │   └── PayloadTooLarge             413  body over the configured limit
 ├── UpstreamError                   one attempt with one key failed; `error_class` drives the engine
 │   ├── UpstreamUnreachable         connection refused, reset, DNS failure    (transient)
+│   │   └── UpstreamProxyFailed     the outbound proxy is down or refused     (transient)
 │   ├── UpstreamTimeout             connect, read or write timeout            (transient)
 │   ├── InvalidUpstreamResponse     garbage or empty body, stream cut early   (transient)
 │   └── UpstreamStatusError         an HTTP error status, class from STATUS_ERRORS
@@ -153,6 +154,12 @@ class UpstreamError(KeyproxyError):
 
 class UpstreamUnreachable(UpstreamError):
     code = "upstream_unreachable"
+
+
+class UpstreamProxyFailed(UpstreamUnreachable):
+    """The outbound proxy refused or could not be reached: that route is down, the key is not at fault."""
+
+    code = "upstream_proxy_failed"
 
 
 class UpstreamTimeout(UpstreamError):

@@ -23,7 +23,7 @@ from keyproxy.errors import InvalidConfiguration
 # Every variable keyproxy reads, so the machine's own keys and settings cannot leak into a test.
 _CONFIG_VARIABLE = re.compile(
     r"_API_KEY|_API_BASE|^KEYPROXY_|TIMEOUT|^ROTATION_|CONCURREN|^QUOTA_GROUPS_|_MODELS_|^OVERRIDE_TEMPERATURE|OAUTH"
-    r"|^RESPONSES_API_"
+    r"|^RESPONSES_API_|^REASONING_HISTORY_"
 )
 
 OLD_PROXY_ENV = """\

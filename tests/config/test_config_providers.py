@@ -187,7 +187,7 @@ def test_catalogue_includes_the_old_proxy_providers(name: str) -> None:
     assert name in CATALOGUE
 
 
-@pytest.mark.parametrize("name", sorted(CATALOGUE))
+@pytest.mark.parametrize("name", sorted(name for name, known in CATALOGUE.items() if known.base_url))
 def test_catalogue_base_url_is_https_without_trailing_slash(name: str) -> None:
     base_url = CATALOGUE[name].base_url
 
@@ -472,6 +472,26 @@ def test_a_custom_provider_opts_in_to_the_native_responses_api() -> None:
     assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").responses == "translate"
 
 
+def test_providers_whose_thinking_models_need_reasoning_back_take_it_in_their_own_field() -> None:
+    values = {"DEEPSEEK_API_KEY": KEY_A, "OPENROUTER_API_KEY": KEY_B, "OPENAI_API_KEY": KEY_C}
+    found = build(values).settings.providers
+    assert {name: found[name].reasoning_field for name in found} == {
+        "deepseek": "reasoning_content", "openrouter": "reasoning", "openai": None}  # fmt: skip
+
+
+def test_a_custom_provider_opts_in_to_reasoning_history_and_a_catalogued_one_opts_out() -> None:
+    local = {"LOCAL_API_BASE": "http://127.0.0.1:8080/v1", "REASONING_HISTORY_LOCAL": "reasoning_content"}
+    assert provider(local, "local").reasoning_field == "reasoning_content"
+    assert provider({"LOCAL_API_BASE": "http://127.0.0.1:8080/v1"}, "local").reasoning_field is None
+    off = {"DEEPSEEK_API_KEY": KEY_A, "REASONING_HISTORY_DEEPSEEK": "off"}
+    assert provider(off, "deepseek").reasoning_field is None
+
+
+def test_an_unknown_reasoning_history_field_is_a_configuration_error() -> None:
+    values = {"DEEPSEEK_API_KEY": KEY_A, "REASONING_HISTORY_DEEPSEEK": "thoughts"}
+    assert error_variables(values) == ["REASONING_HISTORY_DEEPSEEK"]
+
+
 def test_openai_can_be_told_to_translate_the_responses_api() -> None:
     assert provider({"OPENAI_API_KEY": KEY_A, "RESPONSES_API_OPENAI": "translate"}, "openai").responses == "translate"
 
@@ -484,3 +504,24 @@ def test_a_responses_mode_that_cannot_be_is_an_error_naming_the_variable(
     values: dict[str, str], variable: str
 ) -> None:
     assert error_variables(values) == [variable]
+
+
+def test_azure_needs_its_resource_endpoint_and_takes_an_api_version() -> None:
+    values = {"AZURE_API_KEY": KEY_A, "AZURE_API_BASE": "https://contoso.openai.azure.com"}
+    values["AZURE_API_VERSION"] = "2024-10-21"
+    azure = provider(values, "azure")
+    assert (azure.protocol, azure.api_version) == ("azure", "2024-10-21")
+    report = build({"AZURE_API_KEY": KEY_A})
+    assert "azure" not in report.settings.providers
+    assert any("AZURE_API_BASE" in warning for warning in report.settings.warnings)
+
+
+@pytest.mark.parametrize("host", ["e.openai.azure.com", "x.cognitiveservices.azure.com", "y.services.ai.azure.com"])
+def test_a_provider_of_any_name_on_an_azure_host_speaks_azure(host: str) -> None:
+    values = {"EASTUS_API_KEY": KEY_A, "EASTUS_API_BASE": f"https://{host}", "EASTUS_API_VERSION": "2025-04-01-preview"}
+    eastus = provider(values, "eastus")
+    assert (eastus.protocol, eastus.api_version) == ("azure", "2025-04-01-preview")
+
+
+def test_an_api_version_means_nothing_to_a_provider_that_is_not_azure() -> None:
+    assert provider({"OPENAI_API_KEY": KEY_A, "OPENAI_API_VERSION": "2024-10-21"}, "openai").api_version is None

@@ -132,7 +132,7 @@ def test_an_assistant_turn_of_only_tool_calls_has_null_content() -> None:
     assert out["messages"][1]["content"] is None
 
 
-def test_thinking_blocks_in_assistant_history_are_dropped() -> None:
+def test_thinking_in_assistant_history_is_carried_as_reasoning_with_its_signed_blocks() -> None:
     assistant = {
         "role": "assistant",
         "content": [
@@ -141,7 +141,26 @@ def test_thinking_blocks_in_assistant_history_are_dropped() -> None:
             text("Hello"),
         ],
     }
-    assert convert([user(text("Hi")), assistant])["messages"][1] == {"role": "assistant", "content": "Hello"}
+    assert convert([user(text("Hi")), assistant])["messages"][1] == {
+        "role": "assistant",
+        "content": "Hello",
+        "reasoning_content": "hmm",
+        "reasoning_details": [
+            {"type": "reasoning.text", "text": "hmm", "signature": "EuYB"},
+            {"type": "reasoning.encrypted", "data": "EmwK"},
+        ],
+    }
+
+
+def test_a_tool_turns_thinking_survives_the_round_trip_back_to_anthropic() -> None:
+    thinking = {"type": "thinking", "thinking": "I need the weather.", "signature": "EuYB"}
+    call = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"}
+    messages = [user(text("Weather?")), {"role": "assistant", "content": [thinking, call]}, user(result)]
+    chat = convert(messages, tools=[WEATHER_TOOL], thinking={"type": "enabled", "budget_tokens": 2048})
+    back = chat_to_messages(chat)
+    assert back["messages"][1]["content"] == [thinking, call]
+    assert back["thinking"]["type"] == "enabled"
 
 
 def test_tool_results_become_tool_messages_before_the_rest_of_the_user_turn() -> None:
@@ -254,6 +273,7 @@ def test_a_round_trip_keeps_the_essentials_of_a_tool_conversation() -> None:
             {
                 "role": "assistant",
                 "content": [
+                    {"type": "thinking", "thinking": "Their city is Paris.", "signature": "EuYB"},
                     text("Checking."),
                     {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
                 ],

@@ -161,9 +161,44 @@ def test_tool_arguments_that_are_not_an_object_are_rejected() -> None:
         convert([*say("Weather?"), {"role": "assistant", "content": None, "tool_calls": [call]}])
 
 
-def test_reasoning_in_assistant_history_is_dropped() -> None:
+def test_unsigned_reasoning_in_assistant_history_is_dropped() -> None:
     out = convert([*say("Hi"), {"role": "assistant", "content": "Hello", "reasoning_content": "greet back"}])
     assert out["messages"][1]["content"] == [{"type": "text", "text": "Hello"}]
+
+
+def test_signed_reasoning_details_go_back_as_thinking_blocks_before_the_text() -> None:
+    details = [
+        {"type": "reasoning.text", "text": "greet back", "signature": "EuYB"},
+        {"type": "reasoning.encrypted", "data": "EmwK"},
+    ]
+    assistant = {"role": "assistant", "content": "Hello", "reasoning_details": details}
+    out = convert([*say("Hi"), assistant])
+    assert out["messages"][1]["content"] == [
+        {"type": "thinking", "thinking": "greet back", "signature": "EuYB"},
+        {"type": "redacted_thinking", "data": "EmwK"},
+        {"type": "text", "text": "Hello"},
+    ]
+
+
+def test_thinking_is_left_off_a_request_whose_last_tool_turn_lost_its_signed_reasoning() -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    messages = [
+        *say("Weather?"),
+        {"role": "assistant", "content": None, "reasoning_content": "look it up", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+    ]
+    assert "thinking" not in convert(messages, reasoning_effort="high")
+
+
+def test_thinking_stays_on_when_the_last_tool_turn_kept_its_signed_reasoning() -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    details = [{"type": "reasoning.text", "text": "look it up", "signature": "EuYB"}]
+    messages = [
+        *say("Weather?"),
+        {"role": "assistant", "content": None, "reasoning_details": details, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+    ]
+    assert convert(messages, reasoning_effort="high")["thinking"]["type"] == "enabled"
 
 
 def test_consecutive_tool_messages_become_one_user_message_of_tool_results() -> None:

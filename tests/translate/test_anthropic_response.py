@@ -73,11 +73,19 @@ def test_an_empty_answer_has_empty_string_content() -> None:
     assert convert(message(stop_reason="max_tokens"))["choices"][0]["message"]["content"] == ""
 
 
-def test_thinking_blocks_become_reasoning_content_and_redacted_thinking_is_dropped() -> None:
+def test_thinking_becomes_reasoning_content_and_signed_blocks_reasoning_details() -> None:
     thinking = {"type": "thinking", "thinking": "Let me think.", "signature": "EqQBCgIYAh"}
     redacted = {"type": "redacted_thinking", "data": "EmwKAhgBEgy3"}
     out = convert(message(thinking, redacted, text("42")))
-    assert out["choices"][0]["message"] == {"role": "assistant", "content": "42", "reasoning_content": "Let me think."}
+    assert out["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "42",
+        "reasoning_content": "Let me think.",
+        "reasoning_details": [
+            {"type": "reasoning.text", "text": "Let me think.", "signature": "EqQBCgIYAh"},
+            {"type": "reasoning.encrypted", "data": "EmwKAhgBEgy3"},
+        ],
+    }
 
 
 @pytest.mark.parametrize(

@@ -117,15 +117,27 @@ def test_every_chunk_carries_the_message_id_model_and_created() -> None:
     }
 
 
-def test_thinking_deltas_become_reasoning_content_and_signatures_are_dropped() -> None:
+def test_thinking_deltas_become_reasoning_content_and_the_signed_block_reasoning_details() -> None:
     thinking = block(
         0,
         {"type": "thinking", "thinking": "", "signature": ""},
-        {"type": "thinking_delta", "thinking": "The user asks"},
+        {"type": "thinking_delta", "thinking": "The user "},
+        {"type": "thinking_delta", "thinking": "asks"},
         {"type": "signature_delta", "signature": "ErUBCkYIARgCIkA"},
     )
     chunks, _ = translate(start() + thinking + text_block(1, "Hi") + end())
-    assert deltas(chunks)[1:3] == [{"reasoning_content": "The user asks"}, {"content": "Hi"}]
+    assert deltas(chunks)[1:5] == [
+        {"reasoning_content": "The user "},
+        {"reasoning_content": "asks"},
+        {"reasoning_details": [{"type": "reasoning.text", "text": "The user asks", "signature": "ErUBCkYIARgCIkA"}]},
+        {"content": "Hi"},
+    ]
+
+
+def test_a_redacted_thinking_block_becomes_encrypted_reasoning_details() -> None:
+    redacted = block(0, {"type": "redacted_thinking", "data": "EmwKAhgB"})
+    chunks, _ = translate(start() + redacted + text_block(1, "Hi") + end())
+    assert deltas(chunks)[1] == {"reasoning_details": [{"type": "reasoning.encrypted", "data": "EmwKAhgB"}]}
 
 
 def test_a_tool_use_block_starts_a_tool_call_numbered_from_zero() -> None:

@@ -54,6 +54,39 @@ def test_parts_chat_cannot_carry_are_refused(part: dict[str, Any]) -> None:
         chat(input=[{"role": "user", "content": [part]}])
 
 
+def test_readable_reasoning_goes_back_as_the_assistant_turns_reasoning_content() -> None:
+    items = [
+        {"role": "user", "content": "weather?"},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Look it up."}]},
+        {"type": "function_call", "call_id": "c1", "name": "lookup", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+    ]
+    assistant = chat(input=items)["messages"][1]
+    assert assistant["reasoning_content"] == "Look it up."
+    assert assistant["tool_calls"][0]["id"] == "c1"
+
+
+def test_reasoning_text_is_preferred_to_its_summary_and_encrypted_reasoning_is_dropped() -> None:
+    items = [
+        {"role": "user", "content": "hi"},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "short"}],
+         "content": [{"type": "reasoning_text", "text": "the whole thought"}]},
+        {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "gAAAA"},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello"}]},
+    ]  # fmt: skip
+    assert chat(input=items)["messages"][1] == {
+        "role": "assistant", "content": "Hello", "reasoning_content": "the whole thought"}  # fmt: skip
+
+
+def test_reasoning_that_led_to_no_answer_makes_no_assistant_turn() -> None:
+    items = [
+        {"role": "user", "content": "hi"},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "hmm"}]},
+        {"role": "user", "content": "still there?"},
+    ]
+    assert [message["role"] for message in chat(input=items)["messages"]] == ["user", "user"]
+
+
 def test_assistant_text_and_function_calls_make_one_assistant_turn_before_the_results() -> None:
     items = [
         {"role": "user", "content": "weather?"},

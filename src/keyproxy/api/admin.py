@@ -13,6 +13,7 @@ from keyproxy.api.route import Route, RouteTable
 from keyproxy.clock import Clock
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import InvalidRequest, NotFound
+from keyproxy.redact import shown_url
 from keyproxy.state.base import KeyReport, StateStore
 from keyproxy.translate.malformed import UNREADABLE
 
@@ -82,6 +83,7 @@ def _key(pool: Pool, index: int, report: KeyReport) -> dict[str, Any]:
         "id": report.key_id,
         "source": pool.settings.credentials[index].source,
         "priority": pool.priorities[index],
+        "proxy": shown_url(proxy) if (proxy := pool.proxies[index]) else None,
         **key_state(report),
         "benched_until": report.benched_until or None,
         "bench_reason": report.bench_reason.value if report.bench_reason else None,

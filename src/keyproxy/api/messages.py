@@ -31,6 +31,7 @@ from keyproxy.translate.anthropic_inbound_request import messages_to_chat
 from keyproxy.translate.anthropic_inbound_response import chat_response_to_messages
 from keyproxy.translate.anthropic_inbound_stream import ChatToMessagesStream
 from keyproxy.translate.malformed import decode_answer, decode_request
+from keyproxy.translate.reasoning import for_target
 from keyproxy.translate.rewrite import with_model
 
 _FORWARDED = (b"anthropic-beta", b"anthropic-version")
@@ -100,7 +101,8 @@ class MessagesRoutes:
                 continue
             if chat is None:
                 chat = messages_to_chat(decode_request(raw))
-            body = msgspec.json.encode({**chat, "model": target.model})
+            sent = for_target(chat, target.provider.reasoning_field)
+            body = msgspec.json.encode({**sent, "model": target.model})
             calls.append(Call(name, target.model, "chat", body, stream, client_model=model, reply=AsMessage(model)))
         return calls, on_context_length
 

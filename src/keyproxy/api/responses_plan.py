@@ -15,6 +15,7 @@ from keyproxy.engine.router import Call, Router
 from keyproxy.errors import InvalidRequest, PreviousResponseNotFound
 from keyproxy.providers import Reply
 from keyproxy.translate.malformed import decode_request
+from keyproxy.translate.reasoning import for_target
 from keyproxy.translate.responses_request import input_items, replayable, responses_to_chat
 from keyproxy.translate.rewrite import with_model
 
@@ -77,7 +78,8 @@ async def plan_calls(
             body = plan.native_body(target.model)
             plan.calls.append(Call(name, target.model, "responses", body, stream, key_id=plan.key_id))
             continue
-        body = msgspec.json.encode({**plan.chat(), "model": target.model})
+        chat = for_target(plan.chat(), target.provider.reasoning_field)
+        body = msgspec.json.encode({**chat, "model": target.model})
         plan.calls.append(Call(name, target.model, "chat", body, stream, reply=reply(plan) if reply else None))
     return plan
 

@@ -1,11 +1,11 @@
 """Built-in providers: name, wire protocol, default base URL (the URL the protocol path is appended to) and
-whether the upstream serves the Responses API itself."""
+whether the upstream serves the Responses API itself; and the hosts that make any provider an Azure one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyproxy.config.settings import ResponsesMode, UpstreamProtocol
+from keyproxy.config.settings import ReasoningField, ResponsesMode, UpstreamProtocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,17 +14,21 @@ class KnownProvider:
     base_url: str
     responses: ResponsesMode = "translate"
     """"native" when the upstream has its own /responses, with stored responses, GET and DELETE."""
+    reasoning: ReasoningField | None = None
+    """The field the upstream takes earlier reasoning back in (its thinking models need it after tool calls)."""
 
 
 CATALOGUE: dict[str, KnownProvider] = {
     "openai": KnownProvider("openai", "https://api.openai.com/v1", responses="native"),
     "anthropic": KnownProvider("anthropic", "https://api.anthropic.com/v1"),
+    # No default address: every Azure resource has its own (AZURE_API_BASE).
+    "azure": KnownProvider("azure", ""),
     "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
     "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),
     "mistral": KnownProvider("openai", "https://api.mistral.ai/v1"),
-    "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1"),
+    "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1", reasoning="reasoning"),
     "nvidia_nim": KnownProvider("openai", "https://integrate.api.nvidia.com/v1"),
-    "deepseek": KnownProvider("openai", "https://api.deepseek.com/v1"),
+    "deepseek": KnownProvider("openai", "https://api.deepseek.com/v1", reasoning="reasoning_content"),
     "chutes": KnownProvider("openai", "https://llm.chutes.ai/v1"),
     "together": KnownProvider("openai", "https://api.together.xyz/v1"),
     "fireworks": KnownProvider("openai", "https://api.fireworks.ai/inference/v1"),
@@ -35,9 +39,12 @@ CATALOGUE: dict[str, KnownProvider] = {
     "sambanova": KnownProvider("openai", "https://api.sambanova.ai/v1"),
     "deepinfra": KnownProvider("openai", "https://api.deepinfra.com/v1/openai"),
     "hyperbolic": KnownProvider("openai", "https://api.hyperbolic.xyz/v1"),
-    "moonshot": KnownProvider("openai", "https://api.moonshot.ai/v1"),
+    "moonshot": KnownProvider("openai", "https://api.moonshot.ai/v1", reasoning="reasoning_content"),
     "novita": KnownProvider("openai", "https://api.novita.ai/v3/openai"),
 }
 
 # Names the old proxy's users have in their .env for a provider we know under another name.
 ALIASES: dict[str, str] = {"nvidia": "nvidia_nim", "google": "gemini", "grok": "xai", "x_ai": "xai"}
+
+# A provider whose base URL is on one of these hosts speaks Azure OpenAI, whatever it is called.
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")

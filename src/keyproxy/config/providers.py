@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
+from urllib.parse import urlsplit
 
-from keyproxy.config.catalogue import ALIASES, CATALOGUE, KnownProvider
-from keyproxy.config.settings import Credential, ProviderSettings, ResponsesMode, RotationMode, UpstreamProtocol
+from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
+from keyproxy.config.proxies import EnvironmentProxies, proxy_for
+from keyproxy.config.settings import (
+    Credential,
+    ProviderSettings,
+    ReasoningField,
+    ResponsesMode,
+    RotationMode,
+    UpstreamProtocol,
+)
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
@@ -20,6 +30,9 @@ _QUOTA_GROUP = re.compile(r"^QUOTA_GROUPS_(?P<provider>[A-Z0-9_]+)_(?P<group>[A-
 _NOT_PROVIDERS = frozenset({"PROXY"})
 _ROTATION: dict[str, RotationMode] = {"balanced": "balanced", "sequential": "sequential"}
 _RESPONSES: dict[str, ResponsesMode] = {"native": "native", "translate": "translate"}
+_REASONING: dict[str, ReasoningField | Literal["off"]] = {
+    "reasoning_content": "reasoning_content", "reasoning": "reasoning", "off": "off",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,7 @@ def provider_name(prefix: str) -> str:
 
 def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
+    environment = EnvironmentProxies.read(reader.values)
     tiers = _priorities(reader, found, warnings)
     providers: dict[str, ProviderSettings] = {}
     for name in sorted(set(found.keys) | set(found.bases)):
@@ -45,14 +59,12 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
         known = CATALOGUE.get(name)
         if base is not None:
             base_url = _base_url(reader, base[0], base[1])
-        elif known is not None:
+        elif known is not None and known.base_url:
             base_url = known.base_url
         else:
             if credentials:
-                warnings.append(
-                    f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE "
-                    "to use it as an OpenAI-compatible provider"
-                )
+                use = "to its resource's endpoint" if known else "to use it as an OpenAI-compatible provider"
+                warnings.append(f"{name}: has keys but no base URL is known for it; set {name.upper()}_API_BASE {use}")
             continue
         if not credentials:
             if known is not None:
@@ -62,6 +74,7 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
                 continue
             # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
+        credentials = _proxied(reader, name, base_url, credentials, environment)
         providers[name] = _tuned(reader, name, base_url, credentials, custom=known is None)
     return providers
 
@@ -141,6 +154,18 @@ def _credentials(
     return tuple(credentials)
 
 
+def _proxied(
+    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], environment: EnvironmentProxies
+) -> tuple[Credential, ...]:
+    prefixes = _prefixes(name)
+    # The provider's own spelling wins over an alias's, as for its other variables.
+    prefix = next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
+    return tuple(
+        replace(credential, proxy=proxy_for(reader, base_url, credential.source, prefix, environment))
+        for credential in credentials
+    )
+
+
 def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
     value = raw.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", value):
@@ -162,6 +187,8 @@ def _tuned(
     max_concurrent = reader.integer(variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), None)
     optimal = reader.integer(variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), None, minimum=1)
     protocol: UpstreamProtocol = known.protocol if known else "openai"
+    if (urlsplit(base_url).hostname or "").endswith(AZURE_HOSTS):
+        protocol = "azure"
     return ProviderSettings(
         name=name,
         protocol=protocol,
@@ -169,6 +196,8 @@ def _tuned(
         credentials=credentials,
         custom=custom,
         responses=_responses_mode(reader, variable("RESPONSES_API_"), known, protocol),
+        api_version=reader.raw(f"{prefixes[0]}_API_VERSION") if protocol == "azure" else None,
+        reasoning_field=_reasoning_field(reader, variable("REASONING_HISTORY_"), known),
         rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
         max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
         optimal_concurrent_per_key=optimal,
@@ -185,10 +214,16 @@ def _responses_mode(
     """The catalogue's choice unless `RESPONSES_API_<P>` says otherwise (a custom provider translates by
     default). Only an OpenAI-protocol upstream can have the Responses API itself."""
     mode = reader.choice(variable, known.responses if known else "translate", _RESPONSES)
-    if mode == "native" and protocol != "openai":
+    if mode == "native" and protocol not in ("openai", "azure"):
         reader.fail(variable, f"a {protocol} provider has no Responses API of its own; only translate is possible")
         return "translate"
     return mode
+
+
+def _reasoning_field(reader: ValueReader, variable: str, known: KnownProvider | None) -> ReasoningField | None:
+    """The catalogue's field unless `REASONING_HISTORY_<P>` names one (or `off`); a custom provider sends none."""
+    field = reader.choice(variable, (known.reasoning if known else None) or "off", _REASONING)
+    return None if field == "off" else field
 
 
 def _prefixes(name: str) -> tuple[str, ...]:

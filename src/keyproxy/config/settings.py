@@ -10,10 +10,12 @@ from typing import Literal
 from keyproxy.config.prices import Price
 from keyproxy.redact import url_secrets
 
-UpstreamProtocol = Literal["openai", "anthropic", "gemini"]
+UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 ResponsesMode = Literal["native", "translate"]
+ReasoningField = Literal["reasoning_content", "reasoning"]
+"""The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
 """How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
 
 
@@ -36,6 +38,8 @@ class Credential:
     secret: str = field(repr=False)
     source: str
     priority: int = 1
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy this key's requests go through (config/proxies.py); it may carry a password."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,11 @@ class ProviderSettings:
     credentials: tuple[Credential, ...]
     custom: bool = False
     responses: ResponsesMode = "translate"
+    api_version: str | None = None
+    """Azure's `api-version` (the classic deployment URLs); None: its v1 API, which needs none."""
+    reasoning_field: ReasoningField | None = None
+    """Where translated history carries reasoning to this provider; None: it is not sent (the upstream
+    would refuse an unknown field)."""
     rotation_mode: RotationMode = "balanced"
     max_concurrent_per_key: int | None = None
     optimal_concurrent_per_key: int | None = None
@@ -57,7 +66,8 @@ class ProviderSettings:
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
-        return (*keys, *url_secrets(self.base_url))
+        proxies = {credential.proxy for credential in self.credentials if credential.proxy}
+        return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from keyproxy.config.filters import model_allowed
 from keyproxy.config.settings import Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import UpstreamError
+from keyproxy.providers.base import NAMED_BY_LIST
 from keyproxy.redact import scrub
 from keyproxy.transport.base import RequestTimeouts, Transport
 
@@ -67,12 +68,13 @@ class ModelList:
         Providers never listed yet are listed first (concurrently, once, whoever asks); an expired list
         answers as it is and is refreshed in the background, so requests do not wait for model lists.
         """
-        missing = [name for name in self.pools if name not in self._cache]
+        named = [name for name, pool in self.pools.items() if pool.settings.protocol in NAMED_BY_LIST]
+        missing = [name for name in named if name not in self._cache]
         if missing:
             await asyncio.gather(*(asyncio.shield(self._refresh(name)) for name in missing))
         now = self.clock.now()
         found = []
-        for name in self.pools:
+        for name in named:
             entry = self._cache[name]
             if entry.expires <= now:
                 self._refresh(name)
@@ -111,7 +113,7 @@ class ModelList:
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
-            request = pool.adapter.models_request(pool.secrets[index])
+            request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
                     response = await self.transport.send(request, self.timeouts)

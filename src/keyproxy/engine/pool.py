@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from keyproxy.config.settings import ProviderSettings, Timeouts
 from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
 from keyproxy.redact import fingerprint, mask
-from keyproxy.transport.base import RequestTimeouts
+from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
 
 @dataclass(slots=True)
@@ -24,6 +24,8 @@ class Pool:
     key_ids: tuple[str, ...]
     masks: tuple[str, ...]
     priorities: tuple[int, ...]
+    proxies: tuple[str | None, ...] = field(repr=False)
+    """Each key's outbound proxy (None: direct)."""
     groups: dict[str, str]
     """Model -> the bucket its quota group shares."""
     _freed: asyncio.Event | None = None
@@ -47,6 +49,7 @@ class Pool:
             key_ids=tuple(fingerprint(secret) if secret else f"anonymous-{settings.name}" for secret in secrets),
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
             priorities=tuple(credential.priority for credential in settings.credentials),
+            proxies=tuple(credential.proxy for credential in settings.credentials),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
         )
 
@@ -57,6 +60,11 @@ class Pool:
     def bucket(self, model: str) -> str:
         """Where a model's cooldowns live: its quota group's bucket when it has one, so the group cools together."""
         return self.groups.get(model, model)
+
+    def routed(self, request: UpstreamRequest, index: int) -> UpstreamRequest:
+        """`request` sent the way key `index` goes out: through its proxy, if it has one."""
+        proxy = self.proxies[index]
+        return request if proxy is None else replace(request, proxy=proxy)
 
     def index_of(self, key: str) -> int | None:
         """A key named by fingerprint or by its mask."""

@@ -55,7 +55,7 @@ class Reprober:
 async def key_works(transport: Transport, pool: Pool, index: int) -> bool | None:
     """One cheap authenticated call (the model list) with the key: True when it is accepted, False when it
     is refused (401 or 403), None when the answer says nothing about the key (unreachable, 5xx, 429)."""
-    request = pool.adapter.models_request(pool.secrets[index])
+    request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
     try:
         async with asyncio.timeout(_PROBE_TIMEOUTS.read):
             response = await transport.send(request, _PROBE_TIMEOUTS)

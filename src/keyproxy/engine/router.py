@@ -185,7 +185,7 @@ class Router:
         response: UpstreamResponse | None = None
         try:
             # Inside the try: a request the adapter cannot translate must still give its slot back.
-            request = pool.adapter.request(call, pool.secrets[index])
+            request = pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
             response = await self.transport.send(request, timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
             limit = self.limits.body_bytes

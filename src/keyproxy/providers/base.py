@@ -24,8 +24,12 @@ Method = Literal["POST", "GET", "DELETE"]
 UsageReport = Callable[[Mapping[str, Any]], None]
 """Takes a usage object (OpenAI's or Anthropic's shape) a stream reported without showing it to the client."""
 
-LEGACY_COMPLETIONS: frozenset[UpstreamProtocol] = frozenset({"openai"})
+LEGACY_COMPLETIONS: frozenset[UpstreamProtocol] = frozenset({"openai", "azure"})
 """The protocols with OpenAI's legacy text completions (`/completions`); the others have no such endpoint."""
+
+NAMED_BY_LIST: frozenset[UpstreamProtocol] = frozenset({"openai", "anthropic", "gemini"})
+"""The protocols whose model list names what a request may ask for. Azure's names models, while requests
+name deployments, so a bare model name is never looked up there."""
 
 
 class Reply(Protocol):

@@ -3,6 +3,7 @@ an in-memory client and transport, and an event recorder.
 
 FakeUpstream speaks OpenAI (under its prefix, /v1 by default), Anthropic Messages (/v1/messages) and
 Gemini (/v1beta/models); a model named GEMINI_BLOCKED_MODEL gets Gemini's blocked-prompt answer.
+OutboundProxy is an HTTP or SOCKS5 proxy on loopback, for testing keyproxy behind one.
 AppClient, Exchange and Lifespan drive any ASGI app in memory; ASGITransport sends keyproxy's upstream
 requests to an ASGI app (a FakeUpstream, say) in memory; BackgroundServer puts an app on a real socket.
 """
@@ -16,6 +17,7 @@ from keyproxy.testing.exchange import Exchange, Lifespan, Response, request
 from keyproxy.testing.fake_upstream import DEFAULT_MODELS, FakeUpstream
 from keyproxy.testing.faults import Fault, FaultKind
 from keyproxy.testing.journal import KeyStats, ReceivedRequest
+from keyproxy.testing.outbound_proxy import OutboundProxy
 from keyproxy.testing.server import BackgroundServer, serve_fake_upstream
 from keyproxy.testing.sink import RecordingSink
 
@@ -33,6 +35,7 @@ __all__ = [
     "FaultKind",
     "KeyStats",
     "Lifespan",
+    "OutboundProxy",
     "ReceivedRequest",
     "RecordingSink",
     "Response",

@@ -3,8 +3,8 @@
 OpenAI answers under `prefix` (chat/completions, the legacy completions, embeddings, models, and the Responses
 API: POST responses, GET and DELETE responses/{id}); Anthropic at /v1/messages,
 /v1/messages/count_tokens and /v1/models (which it takes over from OpenAI when the request carries
-`anthropic-version`, or `x-api-key` and no `Authorization`); Gemini under /v1beta/models. Faults,
-journal and stats are shared.
+`anthropic-version`, or `x-api-key` and no `Authorization`); Gemini under /v1beta/models; Azure OpenAI
+under /openai (its v1 API, and deployment URLs with an api-version). Faults, journal and stats are shared.
 Also driven over HTTP from another process through the `/_fake/` routes (see `_control`).
 """
 
@@ -30,6 +30,8 @@ from keyproxy.testing._asgi import (
     send_body,
     send_json,
 )
+from keyproxy.testing._azure import PREFIX as AZURE_PREFIX
+from keyproxy.testing._azure import azure_route
 from keyproxy.testing._chat import chat_reply
 from keyproxy.testing._completions import completions_reply
 from keyproxy.testing._control import control
@@ -87,6 +89,10 @@ class FakeUpstream:
             ("POST", f"{prefix}/embeddings"): Route(OPENAI, embeddings_reply),
             ("GET", f"{prefix}/models"): Route(OPENAI, self._model_list),
         }
+        self._azure: dict[str, Handler] = {
+            "chat/completions": self._chat, "completions": self._completions, "embeddings": embeddings_reply,
+            "models": self._model_list,
+        }  # fmt: skip
         self._anthropic: _RouteTable = {
             ("POST", "/v1/messages"): Route(ANTHROPIC, self._messages),
             ("POST", "/v1/messages/count_tokens"): Route(ANTHROPIC, count_tokens_reply),
@@ -194,6 +200,9 @@ class FakeUpstream:
         if path == self._responses_path or path.startswith(self._responses_path + "/"):
             rest = path[len(self._responses_path) + 1 :]
             return Route(OPENAI, self._responses.handler(method, rest, bearer(headers)))
+        if path.startswith(AZURE_PREFIX) and (method, path) not in self._openai:
+            # Unless the OpenAI prefix is Azure-like itself (Groq's is /openai/v1).
+            return azure_route(method, path, query, self._models, self._azure)
         # Anthropic and OpenAI may share a path (/v1/models): a version header or a key in x-api-key
         # (without Authorization) makes the request Anthropic's.
         anthropic = "anthropic-version" in headers or ("x-api-key" in headers and "authorization" not in headers)

@@ -8,6 +8,7 @@ from keyproxy.errors import InvalidRequest
 from keyproxy.translate.anthropic_mapping import dumps
 from keyproxy.translate.fields import refuse, refuse_unhandled
 from keyproxy.translate.malformed import malformed_request
+from keyproxy.translate.reasoning import details
 from keyproxy.translate.structured import chat_response_format
 
 _TOOL_CHOICE: dict[str, str] = {"auto": "auto", "any": "required", "none": "none"}
@@ -176,6 +177,7 @@ def _assistant(content: str | list[dict[str, Any]]) -> dict[str, Any]:
         return {"role": "assistant", "content": content}
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
+    thoughts: list[dict[str, Any]] = []
     for block in content:
         kind = block["type"]
         if kind == "text":
@@ -184,13 +186,20 @@ def _assistant(content: str | list[dict[str, Any]]) -> dict[str, Any]:
             function = {"name": block["name"], "arguments": dumps(block.get("input") or {})}
             calls.append({"id": block["id"], "type": "function", "function": function})
         elif kind in ("thinking", "redacted_thinking"):
-            # Dropped: a thinking block's signature means nothing to another provider.
-            continue
+            thoughts.append(block)
         else:
             raise InvalidRequest(f"assistant content block type {kind!r} has no chat-completions equivalent")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
     if calls:
         message["tool_calls"] = calls
+    # Thinking models behind chat (DeepSeek, Kimi) want a tool turn's reasoning back; for_target decides
+    # per provider whether it is sent.
+    reasoning = "".join(block.get("thinking", "") for block in thoughts if block["type"] == "thinking")
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    signed = details(thoughts)
+    if signed:
+        message["reasoning_details"] = signed
     return message
 
 

@@ -9,6 +9,7 @@ import msgspec
 from keyproxy.errors import InvalidRequest
 from keyproxy.translate.fields import refuse, refuse_unhandled, stop_sequences
 from keyproxy.translate.malformed import malformed_request
+from keyproxy.translate.reasoning import thinking_blocks
 from keyproxy.translate.structured import anthropic_format
 
 THINKING_BUDGET: dict[str, int] = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
@@ -91,11 +92,22 @@ def _request(chat: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
         if effort not in THINKING_BUDGET:
             raise InvalidRequest(f"reasoning_effort {effort!r} is not one of {', '.join(THINKING_BUDGET)} or none")
         budget = THINKING_BUDGET[effort]
-        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        # Anthropic counts thinking inside max_tokens and requires room for an answer after it.
-        if out["max_tokens"] <= budget:
-            out["max_tokens"] = budget + default_max_tokens
+        if not _unsigned_tool_turn(messages):
+            out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            # Anthropic counts thinking inside max_tokens and requires room for an answer after it.
+            if out["max_tokens"] <= budget:
+                out["max_tokens"] = budget + default_max_tokens
     return out
+
+
+def _unsigned_tool_turn(messages: list[dict[str, Any]]) -> bool:
+    """Whether the last assistant turn called tools without its signed thinking. With thinking on, Anthropic
+    refuses such a turn (a client that dropped reasoning_details sends it), so that request goes without."""
+    last = next((message for message in reversed(messages) if message["role"] == "assistant"), None)
+    if last is None:
+        return False
+    kinds = [block.get("type") for block in last["content"]]
+    return "tool_use" in kinds and kinds[0] not in ("thinking", "redacted_thinking")
 
 
 def _conversation(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -188,8 +200,9 @@ def _data_url(url: str) -> tuple[str, str]:
 
 
 def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
-    # Reasoning in the history is dropped: Anthropic accepts thinking blocks only with its own signature.
-    blocks = _blocks(message.get("content"))
+    # Only signed reasoning goes back (reasoning_details, as keyproxy answers it): Anthropic refuses
+    # thinking blocks without its own signature.
+    blocks = [*thinking_blocks(message), *_blocks(message.get("content"))]
     for call in message.get("tool_calls") or []:
         function = call["function"]
         arguments = _arguments(call["id"], function.get("arguments"))

@@ -9,6 +9,7 @@ from keyproxy.errors import UpstreamServerError, UpstreamStatusError
 from keyproxy.translate.anthropic_errors import BY_NAME
 from keyproxy.translate.anthropic_mapping import chat_usage, dumps, finish_reason, loads_event
 from keyproxy.translate.malformed import malformed_answer
+from keyproxy.translate.reasoning import details
 from keyproxy.translate.sse import Event, SSEParser, encode
 
 
@@ -19,7 +20,10 @@ class MessagesToChatStream:
     then carries `usage: null`. Either way the final usage is handed to `on_usage`, for the gateway's records.
     """
 
-    __slots__ = ("_created", "_id", "_include_usage", "_model", "_on_usage", "_parser", "_stopped", "_tools", "_usage")
+    __slots__ = (
+        "_created", "_id", "_include_usage", "_model", "_on_usage", "_parser", "_stopped", "_thinking", "_tools",
+        "_usage",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -38,6 +42,8 @@ class MessagesToChatStream:
         self._usage: dict[str, int] = {}
         # Anthropic block index -> OpenAI tool call index, which counts tool calls only.
         self._tools: dict[int, int] = {}
+        # The thinking block being streamed, whole, for the signed reasoning_details its signature completes.
+        self._thinking: list[str] = []
         self._stopped = False
 
     @malformed_answer("Anthropic stream event")
@@ -80,7 +86,12 @@ class MessagesToChatStream:
         return b""
 
     def _block_start(self, index: Any, block: dict[str, Any]) -> bytes:
-        if block.get("type") != "tool_use":
+        kind = block.get("type")
+        if kind == "thinking":
+            self._thinking = [block.get("thinking") or ""]
+        if kind == "redacted_thinking":
+            return self._reasoning_details([block])
+        if kind != "tool_use":
             return b""
         position = self._tools[index] = len(self._tools)
         function = {"name": block.get("name", ""), "arguments": ""}
@@ -92,12 +103,21 @@ class MessagesToChatStream:
         if kind == "text_delta" and delta.get("text"):
             return self._chunk({"content": delta["text"]})
         if kind == "thinking_delta" and delta.get("thinking"):
+            self._thinking.append(delta["thinking"])
             return self._chunk({"reasoning_content": delta["thinking"]})
+        if kind == "signature_delta" and delta.get("signature"):
+            # The whole block once signed, as a non-streamed answer has it; the text went out as it came.
+            block = {"type": "thinking", "thinking": "".join(self._thinking), "signature": delta["signature"]}
+            return self._reasoning_details([block])
         if kind == "input_json_delta" and delta.get("partial_json") and index in self._tools:
             call = {"index": self._tools[index], "function": {"arguments": delta["partial_json"]}}
             return self._chunk({"tool_calls": [call]})
-        # signature_delta and citations have no place in a chat chunk; neither has a server tool's input.
+        # Citations have no place in a chat chunk; neither has a server tool's input.
         return b""
+
+    def _reasoning_details(self, blocks: list[dict[str, Any]]) -> bytes:
+        signed = details(blocks)
+        return self._chunk({"reasoning_details": signed}) if signed else b""
 
     def _count(self, usage: dict[str, Any]) -> None:
         # Counts are cumulative, so a later zero (some relays write input_tokens 0 in message_delta) is no news.

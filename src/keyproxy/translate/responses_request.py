@@ -89,15 +89,17 @@ def _check_fields(request: Mapping[str, Any]) -> None:
 
 
 class _Conversation:
-    """Input items become chat messages. A run of assistant-side items (assistant messages and function
-    calls; reasoning is dropped) becomes one assistant message, since chat wants a turn's text and tool
-    calls together, before the tool results."""
+    """Input items become chat messages. A run of assistant-side items (reasoning, assistant messages and
+    function calls) becomes one assistant message, since chat wants a turn's reasoning, text and tool calls
+    together, before the tool results."""
 
-    __slots__ = ("_assistant", "_messages")
+    __slots__ = ("_assistant", "_messages", "_reasoning")
 
     def __init__(self, messages: list[dict[str, Any]]) -> None:
         self._messages = messages
         self._assistant: dict[str, Any] | None = None
+        # Reasoning waits for the text or call it led to: an assistant turn of reasoning alone is no turn.
+        self._reasoning: list[str] = []
 
     def add(self, items: Sequence[Mapping[str, Any]]) -> None:
         for item in items:
@@ -107,13 +109,14 @@ class _Conversation:
             elif kind == "function_call":
                 self._function_call(item)
             elif kind == "reasoning":
-                # Another model's (or OpenAI's encrypted) reasoning: chat has nowhere to send it back.
-                continue
+                # Readable reasoning goes back as reasoning_content (for_target decides whether the provider
+                # takes it); OpenAI's encrypted_content means nothing to another provider.
+                self._reasoning.extend(_reasoning_texts(item))
             elif kind == "message":
-                self._assistant = None
+                self._assistant, self._reasoning = None, []
                 self._messages.append(_message(item))
             elif kind == "function_call_output":
-                self._assistant = None
+                self._assistant, self._reasoning = None, []
                 self._messages.append(_tool_result(item))
             elif kind == "item_reference":
                 raise InvalidRequest("input item_reference is not supported when translated: send the item itself")
@@ -124,6 +127,11 @@ class _Conversation:
         if self._assistant is None:
             self._assistant = {"role": "assistant", "content": None}
             self._messages.append(self._assistant)
+        if self._reasoning:
+            earlier = self._assistant.get("reasoning_content")
+            texts = [earlier, *self._reasoning] if earlier else self._reasoning
+            self._assistant["reasoning_content"] = "\n".join(texts)
+            self._reasoning = []
         return self._assistant
 
     def _assistant_text(self, item: Mapping[str, Any]) -> None:
@@ -139,6 +147,18 @@ class _Conversation:
         arguments = item.get("arguments")
         function = {"name": name, "arguments": arguments if isinstance(arguments, str) else "{}"}
         self._turn().setdefault("tool_calls", []).append({"id": call_id, "type": "function", "function": function})
+
+
+def _reasoning_texts(item: Mapping[str, Any]) -> list[str]:
+    """The reasoning's own text where the item has it, else its summary."""
+    for field, kind in (("content", "reasoning_text"), ("summary", "summary_text")):
+        parts = item.get(field)
+        if not isinstance(parts, list):
+            continue
+        texts = [str(part.get("text") or "") for part in parts if isinstance(part, dict) and part.get("type") == kind]
+        if any(texts):
+            return ["".join(texts)]
+    return []
 
 
 def _message(item: Mapping[str, Any]) -> dict[str, Any]:

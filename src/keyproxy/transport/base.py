@@ -30,6 +30,8 @@ class UpstreamRequest:
     url: str
     headers: Mapping[str, str] = field(repr=False)
     body: bytes | None = field(default=None, repr=False)
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy to go through (it may carry a password); None: connect directly."""
 
 
 class UpstreamResponse(Protocol):

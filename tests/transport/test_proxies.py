@@ -1,0 +1,90 @@
+"""The real transport through outbound proxies on loopback: HTTP with credentials, SOCKS5, and proxies that fail."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+
+from conftest import Upstream
+from keyproxy.errors import UpstreamProxyFailed
+from keyproxy.testing import OutboundProxy
+from keyproxy.transport import RequestTimeouts, UpstreamRequest
+from keyproxy.transport.aiohttp_transport import AiohttpTransport
+
+TIMEOUTS = RequestTimeouts(connect=5.0, pool=5.0, read=5.0)
+T = TypeVar("T")
+
+
+def models(upstream: Upstream, proxy: str) -> UpstreamRequest:
+    return UpstreamRequest("GET", upstream[1] + "/models", {"Authorization": "Bearer sk-any"}, proxy=proxy)
+
+
+def through(kind: str, credentials: str | None, run: Callable[[OutboundProxy, AiohttpTransport], Awaitable[T]]) -> T:
+    async def main() -> T:
+        proxy = await OutboundProxy(kind, credentials).start()
+        transport = AiohttpTransport()
+        try:
+            return await run(proxy, transport)
+        finally:
+            await transport.aclose()
+            await proxy.stop()
+
+    return asyncio.run(main())
+
+
+async def status_of(transport: AiohttpTransport, request: UpstreamRequest) -> int:
+    response = await transport.send(request, TIMEOUTS)
+    await response.read()
+    return response.status
+
+
+@pytest.mark.parametrize("kind", ["http", "socks5"])
+def test_a_request_goes_through_the_proxy_with_its_credentials(upstream: Upstream, kind: str) -> None:
+    async def run(proxy: OutboundProxy, transport: AiohttpTransport) -> tuple[int, OutboundProxy]:
+        return await status_of(transport, models(upstream, proxy.url)), proxy
+
+    status, proxy = through(kind, "alice:s3cret", run)
+    assert status == 200
+    port = upstream[1].split(":")[2].split("/")[0]
+    assert proxy.targets == [upstream[1] + "/models"] if kind == "http" else [f"127.0.0.1:{port}"]
+    assert proxy.authorizations == (["Basic YWxpY2U6czNjcmV0"] if kind == "http" else ["alice"])
+
+
+@pytest.mark.parametrize("kind", ["http", "socks5"])
+def test_a_proxy_refusing_the_credentials_is_a_proxy_failure_that_hides_them(upstream: Upstream, kind: str) -> None:
+    async def run(proxy: OutboundProxy, transport: AiohttpTransport) -> UpstreamProxyFailed:
+        wrong = proxy.url.replace("alice:s3cret", "alice:wrong-pw")
+        with pytest.raises(UpstreamProxyFailed) as caught:
+            await status_of(transport, models(upstream, wrong))
+        return caught.value
+
+    failure = through(kind, "alice:s3cret", run)
+    assert "wrong-pw" not in failure.message
+    assert "127.0.0.1" in failure.message
+
+
+@pytest.mark.parametrize("scheme", ["http", "socks5"])
+def test_a_proxy_that_is_down_is_a_proxy_failure(upstream: Upstream, scheme: str) -> None:
+    async def run(_: OutboundProxy, transport: AiohttpTransport) -> None:
+        with pytest.raises(UpstreamProxyFailed):
+            await status_of(transport, models(upstream, f"{scheme}://127.0.0.1:{port}"))
+
+    with socket.socket() as refusing:
+        # Bound but not listening: connections are refused, and no other server can take the port meanwhile.
+        refusing.bind(("127.0.0.1", 0))
+        port = refusing.getsockname()[1]
+        through("http", None, run)
+
+
+def test_requests_without_a_proxy_still_go_direct_beside_proxied_ones(upstream: Upstream) -> None:
+    async def run(proxy: OutboundProxy, transport: AiohttpTransport) -> list[int]:
+        direct = UpstreamRequest("GET", upstream[1] + "/models", {"Authorization": "Bearer sk-any"})
+        statuses = [await status_of(transport, direct), await status_of(transport, models(upstream, proxy.url))]
+        assert len(proxy.targets) == 1
+        return statuses
+
+    assert through("http", None, run) == [200, 200]
