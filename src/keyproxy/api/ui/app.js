@@ -24,6 +24,8 @@
     usage: null,
     pollTimer: 0,
     usageTimer: 0,
+    polls: 0,
+    usageLoads: 0,
     lastOk: 0,
     running: false,
   };
@@ -187,15 +189,18 @@
     setText($('live-text'), text);
   }
 
+  // An action, a new range or a tab coming back starts a poll at once; only the latest one started draws and
+  // schedules the next, so answers arriving out of order are never drawn and polls never multiply.
   async function poll() {
     clearTimeout(state.pollTimer);
     if (!state.running) return;
+    const mine = ++state.polls;
     const asked = Date.now() / 1000;
     const [status, activity] = await Promise.allSettled([
       api('GET', '/v1/status'),
       api('GET', `/v1/admin/activity?minutes=${state.minutes}&failures=50`),
     ]);
-    if (!state.running) return;
+    if (!state.running || mine !== state.polls) return;
     if (status.status === 'rejected') {
       if (failed(status.reason)) return;
       setLive('error', status.reason.message);
@@ -220,13 +225,16 @@
   async function loadUsage() {
     clearTimeout(state.usageTimer);
     if (!state.running) return;
+    const mine = ++state.usageLoads;
     const [since, until] = usageRange();
     try {
-      state.usage = await api('GET', `/v1/usage?since=${since}&until=${until}`);
+      const usage = await api('GET', `/v1/usage?since=${since}&until=${until}`);
+      if (!state.running || mine !== state.usageLoads) return;
+      state.usage = usage;
       renderUsage();
       renderSummary();
     } catch (error) {
-      if (failed(error)) return;
+      if (mine !== state.usageLoads || failed(error)) return;
       toast(`Usage: ${error.message}`, 'bad');
     }
     state.usageTimer = setTimeout(loadUsage, USAGE_MS);
@@ -468,7 +476,7 @@
       }
       if (row) {
         row.el.classList.remove('flash');
-        void row.el.offsetWidth;
+        void row.el.offsetWidth; // a layout in between restarts the animation on a second action
         row.el.classList.add('flash');
       }
       poll();
