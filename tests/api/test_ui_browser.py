@@ -37,12 +37,13 @@ def browser() -> Iterator[Browser]:
         yield opened
 
 
-def sign_in(browser: Browser, url: str) -> None:
+def sign_in(browser: Browser, url: str, key: str = PROXY_KEY) -> None:
     browser.open(url + "/ui")
     browser.wait(lambda: browser.find("#login-view").attribute("hidden") is None, "the sign-in form")
-    browser.find("#login-key").type(PROXY_KEY)
+    browser.find("#login-key").type(key)
     browser.find("#login-submit").click()
-    browser.wait(lambda: browser.find_all(".krow"), "the key rows")
+    if key == PROXY_KEY:
+        browser.wait(lambda: browser.find_all(".krow"), "the key rows")
 
 
 def row(key: str) -> str:
@@ -77,6 +78,13 @@ def test_a_cooled_key_counts_down_to_its_recovery(
         browser.screenshot(ARTIFACTS / "dashboard-375.png")
     finally:
         browser.stop_emulating()
+
+
+def test_a_wrong_key_is_refused_and_shows_no_data(browser: Browser, start_proxy: StartProxy) -> None:
+    sign_in(browser, start_proxy(ENV), key="not-the-key")
+    assert browser.wait(lambda: browser.find("#login-error").text, "the refusal") == "That key was not accepted."
+    assert browser.find("#app-view").attribute("hidden") is not None
+    assert browser.find_all(".krow") == []
 
 
 def test_a_key_is_disabled_and_enabled_again(browser: Browser, start_proxy: StartProxy) -> None:
