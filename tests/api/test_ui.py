@@ -91,3 +91,17 @@ def test_every_asset_the_page_names_is_served(open_proxy: OpenProxy) -> None:
     named = set(re.findall(r'"(/ui/[^"]+)"', proxy.get("/ui").text))
     assert len(named) >= 3
     assert all(proxy.get(path).status_code == 200 for path in named)
+
+
+def test_every_module_a_script_imports_is_named_by_its_version_and_served(open_proxy: OpenProxy) -> None:
+    proxy = open_proxy(KEYED)
+    assets = load()
+    imports = [
+        (imported, version)
+        for name, asset in assets.items()
+        if name.endswith(".js")
+        for imported, version in re.findall(r"from '\./([a-z]+\.js)(?:\?v=([0-9a-f]{12}))?'", asset.body.decode())
+    ]
+    assert len(imports) >= 5
+    assert all(version == assets[imported].version for imported, version in imports)
+    assert all(proxy.get(f"/ui/{imported}?v={version}").status_code == 200 for imported, version in imports)

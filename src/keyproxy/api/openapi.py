@@ -228,7 +228,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/ui": {"get": _operation("The dashboard's page (no data in it; its script asks for the key)", "dashboard",
                               _asset(("text/html",)), security=[])},
     "/ui/{asset}": {"get": _operation(
-        "A dashboard file (`app.js`, `app.css`, `icon.svg`); `?v=` its version, as the page names it", "dashboard",
+        "A dashboard file (a script module, the stylesheet, the icon); `?v=` its version, as named", "dashboard",
         _asset(("text/javascript", "text/css", "image/svg+xml", "text/html")), security=[],
         parameters=[_model_id("asset")])},
     "/v1/cost-estimate": {"post": _operation("What a request would cost", "admin", _answers("openai", "Estimate"),

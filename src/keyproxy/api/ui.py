@@ -20,12 +20,20 @@ from keyproxy.errors import NotFound
 
 PAGE = "/ui"
 ASSETS = "/ui/"
+_JS = b"text/javascript; charset=utf-8"
 TYPES = {
-    "index.html": b"text/html; charset=utf-8",
-    "app.js": b"text/javascript; charset=utf-8",
     "app.css": b"text/css; charset=utf-8",
     "icon.svg": b"image/svg+xml",
+    "dom.js": _JS,
+    "format.js": _JS,
+    "api.js": _JS,
+    "charts.js": _JS,
+    "keys.js": _JS,
+    "panels.js": _JS,
+    "app.js": _JS,
+    "index.html": b"text/html; charset=utf-8",
 }
+"""Every file, each after the files it names (the script modules import one another), the page last."""
 CSP = (
     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -60,13 +68,17 @@ class Asset:
 
 
 def load() -> dict[str, Asset]:
-    """Every asset from the package, the page last with each asset's URL versioned in it."""
+    """Every file from the package, each with the URLs of the files it names versioned in it (the page's
+    `"/ui/app.js"`, a module's `'./dom.js'`), so a file's version changes whenever one it depends on does."""
     folder = resources.files("keyproxy.api").joinpath("ui")
-    assets = {name: Asset.of(name, folder.joinpath(name).read_bytes()) for name in TYPES if name != "index.html"}
-    page = folder.joinpath("index.html").read_text("utf-8")
-    for name, asset in assets.items():
-        page = page.replace(f'"{ASSETS}{name}"', f'"{ASSETS}{name}?v={asset.version}"')
-    return {**assets, "index.html": Asset.of("index.html", page.encode())}
+    assets: dict[str, Asset] = {}
+    for name in TYPES:
+        text = folder.joinpath(name).read_text("utf-8")
+        for named, asset in assets.items():
+            text = text.replace(f'"{ASSETS}{named}"', f'"{ASSETS}{named}?v={asset.version}"')
+            text = text.replace(f"'./{named}'", f"'./{named}?v={asset.version}'")
+        assets[name] = Asset.of(name, text.encode())
+    return assets
 
 
 class UiRoutes:
