@@ -67,3 +67,28 @@ def test_per_model_state_is_bounded_and_the_oldest_entry_goes_first(monkeypatch:
         return [*cooled, float(await store.sticky("p", "invented-0") is None)]
 
     assert asyncio.run(invent()) == [0.0, 0.0, NOW + 60, NOW + 60, NOW + 60, 1.0]
+
+
+def test_a_conversations_key_is_kept_until_its_time_is_up() -> None:
+    store = MemoryStore()
+
+    async def go() -> list[str | None]:
+        await store.set_affinity("p", "conv-1", "k2", NOW + 3600)
+        return [await store.affinity("p", "conv-1", NOW), await store.affinity("p", "conv-1", NOW + 3600),
+                await store.affinity("p", "conv-2", NOW), await store.affinity("q", "conv-1", NOW)]  # fmt: skip
+
+    assert asyncio.run(go()) == ["k2", None, None, None]
+
+
+def test_conversations_are_bounded_and_the_one_moved_longest_ago_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "SCOPED_LIMIT", 2)
+    store = MemoryStore()
+
+    async def go() -> list[str | None]:
+        await store.set_affinity("p", "a", "k1", NOW + 60)
+        await store.set_affinity("p", "b", "k1", NOW + 60)
+        await store.set_affinity("p", "a", "k2", NOW + 60)
+        await store.set_affinity("p", "c", "k3", NOW + 60)
+        return [await store.affinity("p", name, NOW) for name in ("a", "b", "c")]
+
+    assert asyncio.run(go()) == ["k2", None, "k3"]

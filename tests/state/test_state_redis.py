@@ -355,3 +355,15 @@ def test_while_redis_is_down_responses_are_kept_locally_and_shared_when_it_retur
         return seen
 
     assert asyncio.run(go()) == [b'{"n":1}', False, True, b'{"n":1}', None]
+
+
+def test_a_conversations_key_set_on_one_instance_is_found_by_the_other(prefix: str) -> None:
+    async def go() -> list[str | None]:
+        one, two = await started(URL, prefix), await started(URL, prefix)
+        await one.set_affinity("p", "conv-1", "k2", NOW + 3600)
+        seen = [await two.affinity("p", "conv-1", NOW), await two.affinity("p", "conv-9", NOW)]
+        await one.stop()
+        await two.stop()
+        return seen
+
+    assert asyncio.run(go()) == ["k2", None]

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from keyproxy.api.affinity import chat_conversation
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, read_body, send_bytes
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
@@ -68,7 +69,8 @@ class CompletionRoutes:
         envelope: Envelope
         envelope, model = read_envelope(raw, _ENVELOPES[endpoint])
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
-        calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved)
+        conversation = chat_conversation(scope, envelope) if isinstance(envelope, ChatEnvelope) else None
+        calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved, conversation)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
@@ -84,8 +86,9 @@ class CompletionRoutes:
         await guard.run(work)
 
     def _calls(
-        self, endpoint: Endpoint, raw: bytes, envelope: Envelope, model: str, resolved: Resolution
-    ) -> tuple[list[Call], bool]:
+        self, endpoint: Endpoint, raw: bytes, envelope: Envelope, model: str, resolved: Resolution,
+        conversation: str | None,
+    ) -> tuple[list[Call], bool]:  # fmt: skip
         targets, on_context_length = resolved
         if endpoint == "completions":
             targets = _serving_completions(targets)
@@ -97,7 +100,10 @@ class CompletionRoutes:
             else:
                 body = with_model(raw, model, target.model)
             stream = envelope.stream is True
-            calls.append(Call(target.provider.name, target.model, endpoint, body, stream, client_model=model))
+            calls.append(
+                Call(target.provider.name, target.model, endpoint, body, stream, client_model=model,
+                     conversation=conversation)
+            )  # fmt: skip
         return calls, on_context_length
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from keyproxy.api.affinity import messages_conversation
 from keyproxy.api.anthropic_dialect import ANTHROPIC
 from keyproxy.api.asgi import JSON, Receive, Scope, Send, header, read_body, send_bytes, send_json
 from keyproxy.api.chat import served_by
@@ -58,7 +59,8 @@ class MessagesRoutes:
         raw = await read_body(scope, receive, self.settings.max_body_bytes)
         envelope, model = read_envelope(raw, _MESSAGES)
         resolved = self.resolver.named(model) or await self.resolver.bare(model)
-        calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved)
+        conversation = messages_conversation(scope, envelope)
+        calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved, conversation)
         guard = DisconnectGuard(receive)
 
         async def work() -> None:
@@ -88,7 +90,7 @@ class MessagesRoutes:
         await send_json(send, 200, {"input_tokens": _estimate(decode_request(raw))})
 
     def _calls(
-        self, scope: Scope, raw: bytes, model: str, stream: bool, resolved: Resolution
+        self, scope: Scope, raw: bytes, model: str, stream: bool, resolved: Resolution, conversation: str | None
     ) -> tuple[list[Call], bool]:
         targets, on_context_length = resolved
         chat: dict[str, Any] | None = None
@@ -97,13 +99,18 @@ class MessagesRoutes:
             name = target.provider.name
             if target.provider.protocol == "anthropic":
                 body = with_model(raw, model, target.model)
-                calls.append(Call(name, target.model, "messages", body, stream, _forwarded(scope)))
+                calls.append(
+                    Call(name, target.model, "messages", body, stream, _forwarded(scope), conversation=conversation)
+                )
                 continue
             if chat is None:
                 chat = messages_to_chat(decode_request(raw))
             sent = for_target(chat, target.provider.reasoning_field)
             body = msgspec.json.encode({**sent, "model": target.model})
-            calls.append(Call(name, target.model, "chat", body, stream, client_model=model, reply=AsMessage(model)))
+            calls.append(
+                Call(name, target.model, "chat", body, stream, client_model=model, reply=AsMessage(model),
+                     conversation=conversation)
+            )  # fmt: skip
         return calls, on_context_length
 
 

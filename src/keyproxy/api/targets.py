@@ -27,9 +27,11 @@ class Envelope(msgspec.Struct, kw_only=True):
 
 
 class _Message(msgspec.Struct, gc=False):
-    """Only the role is read; the content is skipped. Holding a string only, it can be left out of the GC."""
+    """The role is read; the content is kept as the raw bytes it is (never built), for the conversation's
+    fingerprint (api/affinity.py). Holding no containers, it can be left out of the GC."""
 
     role: str
+    content: msgspec.Raw = msgspec.Raw()
 
 
 _Messages = Annotated[list[_Message], msgspec.Meta(min_length=1)]
@@ -37,6 +39,9 @@ _Messages = Annotated[list[_Message], msgspec.Meta(min_length=1)]
 
 class ChatEnvelope(Envelope, kw_only=True):
     messages: _Messages
+    # Ids a client gives its conversation (api/affinity.py); read only when they are strings.
+    prompt_cache_key: Any = None
+    user: Any = None
 
 
 class EmbeddingsEnvelope(Envelope, kw_only=True):
@@ -50,6 +55,8 @@ class CompletionsEnvelope(Envelope, kw_only=True):
 class MessagesEnvelope(Envelope, kw_only=True):
     messages: _Messages
     max_tokens: int
+    system: msgspec.Raw = msgspec.Raw()
+    metadata: Any = None
 
 
 class CountTokensEnvelope(Envelope, kw_only=True):

@@ -233,6 +233,10 @@ def _engine(reader: ValueReader) -> EngineSettings:
         rate_limit_steps=reader.durations("KEYPROXY_RATE_LIMIT_COOLDOWNS", default.rate_limit_steps),
         quota_steps=reader.durations("KEYPROXY_QUOTA_COOLDOWNS", default.quota_steps),
         transient_retry_delay=reader.number("KEYPROXY_TRANSIENT_RETRY_DELAY", default.transient_retry_delay),
+        affinity_seconds=(
+            reader.number("KEYPROXY_AFFINITY_TTL", default.affinity_seconds)
+            if reader.flag("KEYPROXY_AFFINITY", True) else 0.0
+        ),
     )
 
 

@@ -70,6 +70,7 @@ class Router:
         self.cooldowns = CooldownPolicy.from_settings(engine)
         self.max_attempts = engine.max_attempts
         self.transient_retry_delay = engine.transient_retry_delay
+        self.affinity_seconds = engine.affinity_seconds
         self.rng = rng
         self.limits = limits or AnswerLimits()
 
@@ -118,12 +119,14 @@ class Router:
         spent = 0.0
         attempts = 0
         limit = self.max_attempts or len(pool.key_ids) + 1
+        conversation = call.conversation if self.affinity_seconds and not sequential and call.key_id is None else None
+        preferred = await self.state.affinity(pool.name, conversation, self.clock.now()) if conversation else None
         while attempts < limit:
             now = self.clock.now()
             if now >= deadline:
                 raise await self._give_up(pool, bucket, last_error, out_of_time=True)
             statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
-            sticky = await self.state.sticky(pool.name, bucket) if sequential else None
+            sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
             choice = choose(statuses, pool.priorities, now, pool.policy, exclude=tried, sticky=sticky, rng=self.rng)
             if isinstance(choice, Pick):
                 index = choice.index
@@ -167,6 +170,9 @@ class Router:
                 last_error = error
                 continue
             opened.upstream_seconds += spent
+            if conversation is not None and key_id != preferred:
+                # A new conversation, or one whose key could not serve it: it stays where it was answered.
+                await self.state.set_affinity(pool.name, conversation, key_id, self.clock.now() + self.affinity_seconds)
             return opened
         if isinstance(last_error, UpstreamModelRefused):
             # Every key that was asked said the model is not theirs: that is the client's answer.

@@ -105,8 +105,9 @@ def choose(
        are used only when none is under it.
     4. Headroom: candidates whose known headroom is under `policy.low_headroom` (until its reset) are
        dropped while another candidate has more.
-    5. Sequential: the candidate named by `sticky`, else the first candidate in configuration order.
-       Balanced: load is `decayed_usage + in_flight`; tolerance 0 takes the least loaded (ties: the
+    5. The candidate named by `sticky` (the key sequential rotation holds, or the one a conversation
+       has been using in balanced mode), if it is one. Else, sequential: the first candidate in
+       configuration order. Balanced: load is `decayed_usage + in_flight`; tolerance 0 takes the least loaded (ties: the
        least recently used, then the first); otherwise a random pick weighted `exp(-(load - min_load) /
        tolerance)`, drawn from `rng` (a shared module-level `random.Random` when None).
 
@@ -156,11 +157,11 @@ def choose(
             candidates.append(index)
     if not candidates:
         return Exhausted(retry_at, busy)
+    if sticky is not None:
+        for index in candidates:
+            if statuses[index].key_id == sticky:
+                return Pick(index)
     if policy.mode == "sequential":
-        if sticky is not None:
-            for index in candidates:
-                if statuses[index].key_id == sticky:
-                    return Pick(index)
         return Pick(candidates[0])
     if len(candidates) == 1:
         return Pick(candidates[0])

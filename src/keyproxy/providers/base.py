@@ -67,6 +67,8 @@ class Call:
     """The id the endpoint's path ends with (`/responses/{resource}`), for GET and DELETE."""
     key_id: str | None = None
     """The only key the call may use (a fingerprint): what an upstream keeps belongs to the key that made it."""
+    conversation: str | None = None
+    """Which conversation the request continues (api/affinity.py): balanced rotation keeps one on one key."""
     reply: Reply | None = field(default=None, repr=False, compare=False)
     """How the client's answer is made from this call's, when the client reads another format."""
 

@@ -31,8 +31,9 @@ class _Scoped:
 
 
 SCOPED_LIMIT = 100_000
-"""Per-model state entries (cooldowns, failure streaks, headroom; sticky keys) kept at most: a client
-inventing model names cannot grow them without bound, and past it the oldest entry goes first."""
+"""Per-model state entries (cooldowns, failure streaks, headroom; sticky keys) and conversations kept at
+most: a client inventing model names or conversations cannot grow them without bound, and past it the
+oldest entry goes first."""
 
 
 class MemoryStore:
@@ -43,6 +44,7 @@ class MemoryStore:
         self._keys: dict[tuple[str, str], _Key] = {}
         self._scoped: dict[tuple[str, str, str], _Scoped] = {}
         self._sticky: dict[tuple[str, str], str] = {}
+        self._affinity: dict[tuple[str, str], tuple[str, float]] = {}
         # In the order they were put, which is (nearly) the order they expire in: pruning looks at the front.
         self._responses: dict[str, tuple[bytes, float]] = {}
 
@@ -157,6 +159,18 @@ class MemoryStore:
         if (provider, model) not in self._sticky and len(self._sticky) >= SCOPED_LIMIT:
             del self._sticky[next(iter(self._sticky))]
         self._sticky[(provider, model)] = key_id
+
+    async def affinity(self, provider: str, conversation: str, now: float) -> str | None:
+        found = self._affinity.get((provider, conversation))
+        return found[0] if found is not None and found[1] > now else None
+
+    async def set_affinity(self, provider: str, conversation: str, key_id: str, until: float) -> None:
+        remembered = self._affinity
+        # Re-inserted, so the front holds the conversations least recently moved: the first to go.
+        remembered.pop((provider, conversation), None)
+        if len(remembered) >= SCOPED_LIMIT:
+            del remembered[next(iter(remembered))]
+        remembered[(provider, conversation)] = (key_id, until)
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
         reports = []

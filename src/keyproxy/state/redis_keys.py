@@ -43,6 +43,9 @@ class RedisKeys:
     def sticky(self, provider: str, model: str) -> str:
         return f"{self.prefix}sticky:{_part(provider)}:{model}"
 
+    def affinity(self, provider: str, conversation: str) -> str:
+        return f"{self.prefix}conv:{_part(provider)}:{conversation}"
+
     def headroom(self, provider: str, key_id: str, model: str) -> str:
         return f"{self.prefix}room:{_part(provider)}:{_part(key_id)}:{model}"
 

@@ -21,6 +21,8 @@ from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_usage import RedisUsage
 from keyproxy.usage.book import Price, UsageRows
 
+_AFFINITY_RECHECK = 60.0
+"""Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
 
 class RedisStore:
     """A StateStore over another one, `local`. Every change goes to `local` and to Redis; reads come from
@@ -240,6 +242,25 @@ class RedisStore:
         await self._local.set_sticky(provider, model, key_id)
         name = self._keys.sticky(provider, model)
         await self._health.attempt(lambda: self._redis.set(name, key_id, ex=self._sticky_seconds))
+
+    async def affinity(self, provider: str, conversation: str, now: float) -> str | None:
+        # This instance's memory first, so a conversation that stays here costs no round trip; one new here
+        # (or not asked about for a minute) asks Redis, so instances agree where it went.
+        known = await self._local.affinity(provider, conversation, now)
+        if known is not None:
+            return known
+        name = self._keys.affinity(provider, conversation)
+        found = await self._health.attempt(lambda: self._redis.get(name))
+        if found is DOWN or found is None:
+            return None
+        await self._local.set_affinity(provider, conversation, str(found), now + _AFFINITY_RECHECK)
+        return str(found)
+
+    async def set_affinity(self, provider: str, conversation: str, key_id: str, until: float) -> None:
+        await self._local.set_affinity(provider, conversation, key_id, until)
+        name = self._keys.affinity(provider, conversation)
+        seconds = max(1, int(until - self._clock.now()))
+        await self._health.attempt(lambda: self._redis.set(name, key_id, ex=seconds))
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
         mine = await self._local.report(provider, key_ids, now)

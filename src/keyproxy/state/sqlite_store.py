@@ -235,6 +235,13 @@ class SqliteStore:
         # Every answer reports headroom afresh, so the first one after a restart restores it.
         await self._memory.observe_headroom(provider, key_id, model, fraction, reset_at)
 
+    async def affinity(self, provider: str, conversation: str, now: float) -> str | None:
+        return await self._memory.affinity(provider, conversation, now)
+
+    async def set_affinity(self, provider: str, conversation: str, key_id: str, until: float) -> None:
+        # Memory only: a conversation's key is worth a prompt cache, not a disk write; a restart re-spreads.
+        await self._memory.set_affinity(provider, conversation, key_id, until)
+
     async def sticky(self, provider: str, model: str) -> str | None:
         return await self._memory.sticky(provider, model)
 
