@@ -58,8 +58,8 @@ def build_app(
         pools, transport, store, clock, Sinks(events or LogSink(), store, activity), settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
     )  # fmt: skip
-    models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl)
-    reprober = Reprober(pools, transport, store, clock, engine.bench_seconds)
+    models = ModelList(pools, transport, clock, settings.timeouts, settings.models_cache_ttl, settings.answer_limits)
+    reprober = Reprober(pools, transport, store, clock, engine.bench_seconds, settings.answer_limits)
     resolver = Resolver(settings, models)
     routes = (
         CompletionRoutes(settings, router, resolver),

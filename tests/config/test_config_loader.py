@@ -23,7 +23,7 @@ from keyproxy.errors import InvalidConfiguration
 # Every variable keyproxy reads, so the machine's own keys and settings cannot leak into a test.
 _CONFIG_VARIABLE = re.compile(
     r"_API_KEY|_API_BASE|^KEYPROXY_|TIMEOUT|^ROTATION_|CONCURREN|^QUOTA_GROUPS_|_MODELS_|^OVERRIDE_TEMPERATURE|OAUTH"
-    r"|^RESPONSES_API_|^REASONING_HISTORY_"
+    r"|^RESPONSES_API_|^REASONING_HISTORY_|_PROXY$|^(HTTPS?|ALL|NO)_PROXY$|^TRANSIENT_RETRY_|^AZURE_"
 )
 
 OLD_PROXY_ENV = """\
@@ -241,6 +241,9 @@ def test_engine_settings_default_to_every_key_once_and_the_documented_cooldowns(
         ("KEYPROXY_QUOTA_COOLDOWNS", "600,7200", "quota_steps", (600.0, 7200.0)),
         ("KEYPROXY_TRANSIENT_RETRY_DELAY", "0.25", "transient_retry_delay", 0.25),
         ("KEYPROXY_TRANSIENT_RETRY_DELAY", "0", "transient_retry_delay", 0.0),
+        ("TRANSIENT_RETRY_DELAY", "2.5", "transient_retry_delay", 2.5),
+        ("TRANSIENT_RETRY_JITTER", "0.5", "transient_retry_jitter", 0.5),
+        ("KEYPROXY_TRANSIENT_RETRY_JITTER", "0.25", "transient_retry_jitter", 0.25),
     ],
 )
 def test_engine_variable_sets_its_setting(variable: str, raw: str, field: str, expected: object) -> None:

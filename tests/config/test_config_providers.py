@@ -242,11 +242,32 @@ def test_optimal_concurrent_requests_per_key_is_read() -> None:
     assert provider(values, "openai").optimal_concurrent_per_key == 2
 
 
-@pytest.mark.parametrize("raw", ["0", "1.5", "many"])
-def test_optimal_concurrent_below_one_or_not_whole_is_an_error(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["1.5", "many"])
+def test_optimal_concurrent_not_whole_is_an_error(raw: str) -> None:
     values = {"OPENAI_API_KEY": KEY_A, "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw}
 
     assert error_variables(values) == ["OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI"]
+
+
+@pytest.mark.parametrize("raw", ["0", "-1"])
+def test_a_concurrency_cap_of_zero_or_less_means_none_as_in_the_old_proxy(raw: str) -> None:
+    values = {"OPENAI_API_KEY": KEY_A, "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw,
+              "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": raw}  # fmt: skip
+    openai = provider(values, "openai")
+    assert (openai.optimal_concurrent_per_key, openai.max_concurrent_per_key) == (None, None)
+
+
+def test_the_cap_for_the_providers_rotation_mode_wins_and_the_other_modes_changes_nothing() -> None:
+    values = {
+        "OPENAI_API_KEY": KEY_A,
+        "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI": "5",
+        "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI_BALANCED": "2",
+        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_OPENAI_SEQUENTIAL": "4",
+    }
+    openai = provider(values, "openai")
+    assert (openai.max_concurrent_per_key, openai.optimal_concurrent_per_key) == (2, None)
+    sequential = provider({**values, "ROTATION_MODE_OPENAI": "sequential"}, "openai")
+    assert (sequential.max_concurrent_per_key, sequential.optimal_concurrent_per_key) == (5, 4)
 
 
 def test_concurrency_multiplier_sets_its_priority_tier() -> None:
@@ -337,7 +358,7 @@ def test_one_provider_tuning_errors_do_not_hide_another_providers() -> None:
         "OPENAI_API_KEY": KEY_A,
         "GROQ_API_KEY": KEY_B,
         "ROTATION_MODE_OPENAI": "x",
-        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ": "0",
+        "OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ": "many",
     }
 
     assert sorted(error_variables(values)) == ["OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_GROQ", "ROTATION_MODE_OPENAI"]

@@ -8,6 +8,7 @@ import asyncio
 import msgspec
 
 from keyproxy.config import Timeouts
+from keyproxy.config.settings import AnswerLimits
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.testing import FakeClock
@@ -37,9 +38,11 @@ class Upstreams:
         return MockResponse.json(200, msgspec.json.encode({"object": "list", "data": data}))
 
 
-def model_list(upstreams: Upstreams, clock: FakeClock, ttl: float = 300.0) -> ModelList:
+def model_list(
+    upstreams: Upstreams, clock: FakeClock, ttl: float = 300.0, limits: AnswerLimits | None = None
+) -> ModelList:
     pools = {name: Pool.build(openai_provider(name, ("sk-key-000000000001",)), 0) for name in ("a", "b")}
-    return ModelList(pools, MockTransport(upstreams.answer), clock, Timeouts(), ttl)
+    return ModelList(pools, MockTransport(upstreams.answer), clock, Timeouts(), ttl, limits)
 
 
 def test_a_bare_name_is_found_in_every_list_that_names_it_in_provider_order() -> None:
@@ -117,4 +120,11 @@ def test_listings_say_which_provider_could_not_be_listed() -> None:
     upstreams = Upstreams()
     upstreams.failing.add("b.test")
     models = model_list(upstreams, FakeClock())
+    assert asyncio.run(models.listings()) == {"a": ("gpt-4o-mini", "shared"), "b": None}
+
+
+def test_a_list_past_the_answer_size_cap_is_no_list() -> None:
+    upstreams = Upstreams()
+    upstreams.lists["b.test"] = [f"model-{n:04}" for n in range(200)]  # about 7 KB as JSON
+    models = model_list(upstreams, FakeClock(), limits=AnswerLimits(body_bytes=4096))
     assert asyncio.run(models.listings()) == {"a": ("gpt-4o-mini", "shared"), "b": None}

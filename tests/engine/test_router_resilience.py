@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from keyproxy.config import EngineSettings, ProviderSettings, Timeouts
+from keyproxy.config.settings import AnswerLimits
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Call, Router
@@ -270,6 +271,25 @@ def test_a_probe_that_is_still_rejected_extends_the_bench() -> None:
     asyncio.run(reprober.probe_due())
     statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
     assert statuses[0].benched_until == clock.now() + 600
+
+
+def test_a_probe_answered_with_a_body_past_the_cap_leaves_the_key_benched() -> None:
+    clock = FakeClock()
+    rejected = {"sk-one"}
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        if key in rejected:
+            return MockResponse.json(401, b'{"error": {"message": "bad key"}}')
+        return ok() if request.method == "POST" else MockResponse.json(200, b'{"data": []}' + b" " * 8192)
+
+    router, _ = build(reply, clock)
+    run(router)
+    rejected.clear()
+    reprober = Reprober(router.pools, router.transport, router.state, clock, 600, AnswerLimits(body_bytes=4096))
+    clock.advance(590)
+    asyncio.run(reprober.probe_due())
+    statuses = asyncio.run(router.state.statuses("p", router.pools["p"].key_ids, "m"))
+    assert statuses[0].benched_until == clock.now() + 10
 
 
 async def _value(response: MockResponse) -> MockResponse:

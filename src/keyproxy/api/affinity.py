@@ -14,55 +14,53 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from keyproxy.api.asgi import Scope, header
+from keyproxy.api.asgi import Scope
 from keyproxy.api.targets import ChatEnvelope, MessagesEnvelope
 
-_HEADERS = (b"x-session-id", b"x-conversation-id")
+_HEADERS = frozenset({b"x-session-id", b"x-conversation-id"})
 _SYSTEM = frozenset({"system", "developer"})
 
 
 def chat_conversation(scope: Scope, envelope: ChatEnvelope) -> str | None:
-    given = _given(scope) or _text(envelope.prompt_cache_key) or _text(envelope.user)
+    given = _given(scope, (envelope.prompt_cache_key, envelope.user))
     if given is not None:
-        return _digest(b"id", given.encode())
-    return _prefix(envelope.messages, b"")
+        return _digest(b"id", given)
+    # History means at least a user turn, its answer and the next turn; a first turn stops here.
+    return _prefix(envelope.messages, b"") if len(envelope.messages) > 2 else None
 
 
 def messages_conversation(scope: Scope, envelope: MessagesEnvelope) -> str | None:
     metadata = envelope.metadata
-    given = _given(scope) or _text(metadata.get("user_id") if isinstance(metadata, dict) else None)
+    given = _given(scope, (metadata.get("user_id") if isinstance(metadata, dict) else None,))
     if given is not None:
-        return _digest(b"id", given.encode())
-    return _prefix(envelope.messages, bytes(envelope.system))
+        return _digest(b"id", given)
+    return _prefix(envelope.messages, bytes(envelope.system)) if len(envelope.messages) > 2 else None
 
 
 def _prefix(messages: Sequence[Any], system: bytes) -> str | None:
-    """The digest of the system prompt, the first user turn and the first answer; None before an answer."""
-    parts = [system]
-    seen_user = False
-    for message in messages:
+    """The digest of the system prompt, the first user turn and the first answer; None before an answer.
+    A first turn, the common case, costs one pass over the roles and no copy."""
+    first_user = None
+    for index, message in enumerate(messages):
         role = message.role
-        if role in _SYSTEM and not seen_user:
-            parts.append(bytes(message.content))
-        elif role == "user" and not seen_user:
-            seen_user = True
-            parts.append(bytes(message.content))
-        elif role == "assistant" and seen_user:
-            parts.append(bytes(message.content))
-            return _digest(b"prefix", *parts)
+        if role == "user":
+            if first_user is None:
+                first_user = index
+        elif role == "assistant" and first_user is not None:
+            opening = [bytes(earlier.content) for earlier in messages[:first_user] if earlier.role in _SYSTEM]
+            return _digest(b"prefix", system, *opening, bytes(messages[first_user].content), bytes(message.content))
     return None
 
 
-def _given(scope: Scope) -> str | None:
-    for name in _HEADERS:
-        value = header(scope, name)
-        if value:
-            return value.decode("latin-1")
+def _given(scope: Scope, fields: tuple[object, ...]) -> bytes | None:
+    """The client's own id for the conversation: a header, else the first of `fields` that is a string."""
+    for name, value in scope["headers"]:
+        if name in _HEADERS and value:
+            return value  # type: ignore[no-any-return]
+    for field in fields:
+        if isinstance(field, str) and field:
+            return field.encode()
     return None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _digest(kind: bytes, *parts: bytes) -> str:

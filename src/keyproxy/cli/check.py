@@ -42,13 +42,21 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
         out.write(f"  {name}  [{provider.protocol}, {kind}{native}]  {shown_url(provider.base_url)}\n")
         for credential in provider.credentials:
             shown = mask(credential.secret) if credential.secret else "(no key)"
-            out.write(f"    {shown}  from {credential.source}  priority {credential.priority}\n")
+            via = f"  via {shown_url(credential.proxy)}" if credential.proxy else ""
+            out.write(f"    {shown}  from {credential.source}  priority {credential.priority}{via}\n")
         if provider.ignore_models:
             out.write(f"    ignore: {', '.join(provider.ignore_models)}\n")
         if provider.whitelist_models:
             out.write(f"    whitelist: {', '.join(provider.whitelist_models)}\n")
     if not settings.providers:
         out.write("  none: set <PROVIDER>_API_KEY variables, or run with --demo\n")
+    balanced = [name for name, provider in settings.providers.items() if provider.rotation_mode == "balanced"]
+    if balanced:
+        affinity = "with conversation affinity" if settings.engine.affinity_seconds else "(conversation affinity off)"
+        out.write(
+            f"rotation: balanced {affinity} for {', '.join(balanced)}; the old proxy's default was sequential "
+            "(ROTATION_MODE_<P>=sequential)\n"
+        )
     if settings.aliases:
         out.write(f"aliases ({len(settings.aliases)}):\n")
     for name, alias in settings.aliases.items():
@@ -78,7 +86,8 @@ async def _models(settings: Settings, transport: Transport | None, out: TextIO) 
         transport = AiohttpTransport()
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     try:
-        listings = await ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0).listings()
+        models = ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0, settings.answer_limits)
+        listings = await models.listings()
     finally:
         await transport.aclose()
     out.write("models:\n")

@@ -10,6 +10,7 @@ from typing import Literal
 
 from keyproxy.config.aliases import read_aliases
 from keyproxy.config.file import ConfigFile, read_config_file
+from keyproxy.config.legacy import not_applied
 from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
     AnswerLimits,
@@ -37,16 +38,6 @@ _TEMPERATURE: dict[str, TemperatureOverride] = {
     "set": "set", "true": "set", "1": "set", "yes": "set",
 }  # fmt: skip
 
-# Recognised so an old `.env` loads cleanly, and named at start because they change nothing.
-_NOT_APPLIED = (
-    (re.compile(r"^SKIP_OAUTH_INIT_CHECK$"),
-     "SKIP_OAUTH_INIT_CHECK is recognised but has no effect yet (no OAuth providers)"),
-    (re.compile(r"^OAUTH_REFRESH_INTERVAL$"),
-     "OAUTH_REFRESH_INTERVAL is recognised but has no effect yet (no OAuth providers)"),
-    (re.compile(r"_OAUTH_\d+$"), "<PROVIDER>_OAUTH_<N> OAuth credentials are recognised but not supported yet"),
-    (re.compile(r"^TIMEOUT_WRITE$"),
-     "TIMEOUT_WRITE is recognised but not applied: the upstream client has no write timeout"),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +131,7 @@ def build_settings(
         log_level=_log_level(reader, options.log_level),
         env_file=env_path,
         config_file=config.path if config else None,
-        warnings=(*warnings, *_not_applied(values), *([weak] if weak else [])),
+        warnings=(*warnings, *not_applied(values), *([weak] if weak else [])),
     )
     return ConfigReport(settings, (*(config.errors if config else ()), *reader.errors))
 
@@ -232,12 +223,24 @@ def _engine(reader: ValueReader) -> EngineSettings:
         transient_steps=reader.durations("KEYPROXY_TRANSIENT_COOLDOWNS", default.transient_steps),
         rate_limit_steps=reader.durations("KEYPROXY_RATE_LIMIT_COOLDOWNS", default.rate_limit_steps),
         quota_steps=reader.durations("KEYPROXY_QUOTA_COOLDOWNS", default.quota_steps),
-        transient_retry_delay=reader.number("KEYPROXY_TRANSIENT_RETRY_DELAY", default.transient_retry_delay),
+        # The old proxy's TRANSIENT_RETRY_DELAY/_JITTER are honoured where keyproxy's own names are not set.
+        transient_retry_delay=reader.number(
+            _first_set(reader, "KEYPROXY_TRANSIENT_RETRY_DELAY", "TRANSIENT_RETRY_DELAY"), default.transient_retry_delay
+        ),
+        transient_retry_jitter=reader.number(
+            _first_set(reader, "KEYPROXY_TRANSIENT_RETRY_JITTER", "TRANSIENT_RETRY_JITTER"),
+            default.transient_retry_jitter,
+        ),
         affinity_seconds=(
             reader.number("KEYPROXY_AFFINITY_TTL", default.affinity_seconds)
             if reader.flag("KEYPROXY_AFFINITY", True) else 0.0
         ),
     )
+
+
+def _first_set(reader: ValueReader, *names: str) -> str:
+    """The first of `names` that has a value, so an error names the variable the user set."""
+    return next((name for name in names if reader.raw(name) is not None), names[0])
 
 
 def _port(reader: ValueReader, cli: int | None) -> int:
@@ -267,15 +270,6 @@ def _weak_proxy_key(host: str, proxy_key: str | None) -> str | None:
         f"PROXY_API_KEY has {len(proxy_key)} characters and {host} is not loopback: anyone who can reach it "
         f"may guess it; use {STRONG_KEY} or more random characters (32 is better)"
     )
-
-
-def _not_applied(values: Mapping[str, str]) -> list[str]:
-    named: dict[str, None] = {}
-    for variable in sorted(values):
-        for pattern, warning in _NOT_APPLIED:
-            if pattern.search(variable) and values[variable].strip():
-                named[warning] = None
-    return list(named)
 
 
 def _demo_provider(base_url: str) -> ProviderSettings:

@@ -184,8 +184,9 @@ def _tuned(
         # The provider's own name wins over an alias when both are set.
         return next((stem + prefix for prefix in prefixes if stem + prefix in reader.values), stem + prefixes[0])
 
-    max_concurrent = reader.integer(variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), None)
-    optimal = reader.integer(variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), None, minimum=1)
+    rotation = reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION)
+    max_concurrent = _per_mode(reader, variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), rotation)
+    optimal = _per_mode(reader, variable("OPTIMAL_CONCURRENT_REQUESTS_PER_KEY_"), rotation)
     protocol: UpstreamProtocol = known.protocol if known else "openai"
     if (urlsplit(base_url).hostname or "").endswith(AZURE_HOSTS):
         protocol = "azure"
@@ -198,14 +199,22 @@ def _tuned(
         responses=_responses_mode(reader, variable("RESPONSES_API_"), known, protocol),
         api_version=reader.raw(f"{prefixes[0]}_API_VERSION") if protocol == "azure" else None,
         reasoning_field=_reasoning_field(reader, variable("REASONING_HISTORY_"), known),
-        rotation_mode=reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION),
-        max_concurrent_per_key=max_concurrent if max_concurrent and max_concurrent > 0 else None,
+        rotation_mode=rotation,
+        max_concurrent_per_key=max_concurrent,
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
         quota_groups=_quota_groups(reader, prefixes),
         ignore_models=split_list(reader.values.get(variable("IGNORE_MODELS_"))),
         whitelist_models=split_list(reader.values.get(variable("WHITELIST_MODELS_"))),
     )
+
+
+def _per_mode(reader: ValueReader, variable: str, mode: RotationMode) -> int | None:
+    """A concurrency cap: `<variable>_BALANCED` or `_SEQUENTIAL` for the provider's mode wins over the plain
+    one, as in the old proxy (a suffix for the other mode changes nothing); 0 or less means no cap."""
+    moded = f"{variable}_{mode.upper()}"
+    value = reader.integer(moded if moded in reader.values else variable, None)
+    return value if value is not None and value > 0 else None
 
 
 def _responses_mode(

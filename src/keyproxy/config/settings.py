@@ -92,6 +92,8 @@ class EngineSettings:
     rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
     quota_steps: tuple[float, ...] = (300.0, 1800.0, 3600.0)
     transient_retry_delay: float = 1.0
+    transient_retry_jitter: float = 0.0
+    """Up to this many seconds more, at random, so keys retried together by many requests spread out."""
     affinity_seconds: float = 3600.0
     """How long a conversation stays with the key that served it last (balanced rotation), so the
     provider's prompt cache keeps serving it; 0 turns conversation affinity off."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from keyproxy.clock import Clock
 from keyproxy.config.filters import model_allowed
-from keyproxy.config.settings import Timeouts
+from keyproxy.config.settings import AnswerLimits, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import UpstreamError
 from keyproxy.providers.base import NAMED_BY_LIST
@@ -39,12 +39,20 @@ class _Entry:
 
 class ModelList:
     def __init__(
-        self, pools: Mapping[str, Pool], transport: Transport, clock: Clock, timeouts: Timeouts, ttl: float
+        self,
+        pools: Mapping[str, Pool],
+        transport: Transport,
+        clock: Clock,
+        timeouts: Timeouts,
+        ttl: float,
+        limits: AnswerLimits | None = None,
     ) -> None:
         self.pools = pools
         self.transport = transport
         self.clock = clock
         self.ttl = ttl
+        # A list is read whole before it is parsed: the same cap as any whole answer keeps memory bounded.
+        self.body_limit = (limits or AnswerLimits()).body_bytes
         limit = min(_LIST_TIMEOUT, timeouts.total)
         self.timeouts = RequestTimeouts(connect=limit, pool=limit, read=limit)
         self._cache: dict[str, _Entry] = {}
@@ -117,7 +125,7 @@ class ModelList:
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
                     response = await self.transport.send(request, self.timeouts)
-                    body = scrub(await response.read(), pool.hidden)
+                    body = scrub(await response.read(self.body_limit), pool.hidden)
                 if response.status >= 400:
                     raise pool.adapter.classify(response.status, response.headers, body, self.clock.now())
                 models = pool.adapter.parse_models(body)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 
 from keyproxy.clock import Clock
+from keyproxy.config.settings import AnswerLimits
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import ErrorClass, UpstreamError
 from keyproxy.state.base import SUCCESS, StateStore, Verdict
@@ -19,13 +20,20 @@ _PROBE_TIMEOUTS = RequestTimeouts(connect=10.0, pool=10.0, read=10.0)
 
 class Reprober:
     def __init__(
-        self, pools: Mapping[str, Pool], transport: Transport, state: StateStore, clock: Clock, bench_seconds: float
+        self,
+        pools: Mapping[str, Pool],
+        transport: Transport,
+        state: StateStore,
+        clock: Clock,
+        bench_seconds: float,
+        limits: AnswerLimits | None = None,
     ) -> None:
         self.pools = pools
         self.transport = transport
         self.state = state
         self.clock = clock
         self.bench_seconds = bench_seconds
+        self.body_limit = (limits or AnswerLimits()).body_bytes
         self.period = max(1.0, min(60.0, bench_seconds / 4))
 
     async def run(self) -> None:
@@ -43,7 +51,7 @@ class Reprober:
 
     async def _probe(self, pool: Pool, index: int) -> None:
         key_id = pool.key_ids[index]
-        works = await key_works(self.transport, pool, index)
+        works = await key_works(self.transport, pool, index, self.body_limit)
         if works:
             logger.info("key is accepted again provider=%s key=%s", pool.name, pool.masks[index])
             await self.state.record(pool.name, key_id, "", SUCCESS)
@@ -52,14 +60,15 @@ class Reprober:
             await self.state.record(pool.name, key_id, "", verdict)
 
 
-async def key_works(transport: Transport, pool: Pool, index: int) -> bool | None:
+async def key_works(transport: Transport, pool: Pool, index: int, body_limit: int) -> bool | None:
     """One cheap authenticated call (the model list) with the key: True when it is accepted, False when it
-    is refused (401 or 403), None when the answer says nothing about the key (unreachable, 5xx, 429)."""
+    is refused (401 or 403), None when the answer says nothing about the key (unreachable, 5xx, 429, or a
+    body past `body_limit`, which is no valid answer and is not read past the limit)."""
     request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
     try:
         async with asyncio.timeout(_PROBE_TIMEOUTS.read):
             response = await transport.send(request, _PROBE_TIMEOUTS)
-            await response.read()
+            await response.read(body_limit)
     except (UpstreamError, TimeoutError):
         return None
     if response.status < 400:

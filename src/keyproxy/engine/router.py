@@ -70,6 +70,7 @@ class Router:
         self.cooldowns = CooldownPolicy.from_settings(engine)
         self.max_attempts = engine.max_attempts
         self.transient_retry_delay = engine.transient_retry_delay
+        self.transient_retry_jitter = engine.transient_retry_jitter
         self.affinity_seconds = engine.affinity_seconds
         self.rng = rng
         self.limits = limits or AnswerLimits()
@@ -134,7 +135,10 @@ class Router:
                 # A provider-wide blip fails every key once; one of them gets a second chance.
                 second_chance = False
                 index = transient[0]
-                await self.clock.sleep(self.transient_retry_delay)
+                delay = self.transient_retry_delay
+                if self.transient_retry_jitter:
+                    delay = min(delay + (self.rng or random).uniform(0.0, self.transient_retry_jitter), deadline - now)
+                await self.clock.sleep(delay)
                 now = self.clock.now()
             elif choice.retry_at is not None and choice.retry_at < deadline:
                 if choice.busy:
@@ -226,7 +230,7 @@ class Router:
                 raise
             failure = exc
             if isinstance(exc, UpstreamForbidden):
-                failure = judge_forbidden(exc, await key_works(self.transport, pool, index))
+                failure = judge_forbidden(exc, await key_works(self.transport, pool, index, self.limits.body_bytes))
             await self._failed(pool, index, call, bucket, attempt, failure, started, status.failures, may_bench)
             if failure is exc:
                 raise

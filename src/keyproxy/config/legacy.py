@@ -1,0 +1,66 @@
+"""The old proxy's variables keyproxy reads but does not apply, each named with what it would have done.
+
+An old `.env` must load cleanly and never be ignored in silence: every variable here is named once at
+start and by `keyproxy check`. What the old proxy did is from its source (docs/reference/old-proxy-
+variables.md); what keyproxy applies instead is in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), message)
+    for pattern, message in (
+        (r"^SKIP_OAUTH_INIT_CHECK$", "SKIP_OAUTH_INIT_CHECK is not applied: keyproxy has no OAuth providers yet"),
+        (r"^OAUTH_REFRESH_INTERVAL$", "OAUTH_REFRESH_INTERVAL is not applied: keyproxy has no OAuth providers yet"),
+        (r"_OAUTH_\d+$", "<PROVIDER>_OAUTH_<N> (OAuth credential files) is not applied: no OAuth providers yet"),
+        (r"^(GEMINI_CLI|ANTIGRAVITY|QWEN_CODE|IFLOW)_",
+         "GEMINI_CLI_*/ANTIGRAVITY_*/QWEN_CODE_*/IFLOW_* (OAuth account providers) are not applied yet"),
+        (r"^TIMEOUT_WRITE$", "TIMEOUT_WRITE is not applied: the upstream client has no write timeout"),
+        (r"^FAIR_CYCLE_",
+         "FAIR_CYCLE_* is not applied: the old proxy kept a key that had used up its quota out of rotation until "
+         "every other key of its tier had too; keyproxy cools such a key until its quota resets"),
+        (r"^EXHAUSTION_COOLDOWN_THRESHOLD",
+         "EXHAUSTION_COOLDOWN_THRESHOLD* is not applied: it only decided which cooldowns count for FAIR_CYCLE_*"),
+        (r"^CUSTOM_CAP_",
+         "CUSTOM_CAP_* is not applied: the old proxy capped a tier's requests per model per quota window "
+         "(an absolute number or a percentage of the window's limit); keyproxy has no per-model request caps yet"),
+        (r"^STREAM_RETRY_ON_REASONING_ONLY$",
+         "STREAM_RETRY_ON_REASONING_ONLY is not applied: the old proxy retried a stream that had sent only "
+         "reasoning when it broke; keyproxy ends a stream that broke after its first chunk with an error event"),
+        (r"^(MONTHLY_BUDGET|RPD_LIMIT|RPD_ALIAS|RPD_RESET)_",
+         "MONTHLY_BUDGET_*/RPD_* are not applied: the old proxy's spend and requests-per-day caps per key"),
+        (r"^SESSION_(STICKY|PERSISTENCE)_|^TRUSTED_SESSION_ID_FIELDS$",
+         "SESSION_STICKY_*/SESSION_PERSISTENCE_*/TRUSTED_SESSION_ID_FIELDS are not applied: keyproxy keeps a "
+         "conversation on its key by itself (KEYPROXY_AFFINITY, KEYPROXY_AFFINITY_TTL)"),
+        (r"^MAX_RETRIES_", "MAX_RETRIES_<P> is not applied: keyproxy tries each key once, plus one retry "
+         "(KEYPROXY_MAX_ATTEMPTS caps the attempts)"),
+        (r"^SMALL_COOLDOWN_RETRY_THRESHOLD$",
+         "SMALL_COOLDOWN_RETRY_THRESHOLD is not applied: keyproxy waits for a short cooldown within GLOBAL_TIMEOUT"),
+        (r"^SEQUENTIAL_FALLBACK_MULTIPLIER_",
+         "SEQUENTIAL_FALLBACK_MULTIPLIER_<P> is not applied: a tier without CONCURRENCY_MULTIPLIER_* gets x1"),
+        (r"_API_HEADERS$", "<P>_API_HEADERS (extra upstream headers) is not applied"),
+        (r"^(?!KEYPROXY_)[A-Z0-9_]+(?<!_API_KEY)(?<!_API_KEY_\d)_MODELS$",
+         "<P>_MODELS (a static model list) is not applied: keyproxy lists a provider's models from its "
+         "upstream; WHITELIST_MODELS_<P> keeps models visible"),
+        (r"^(ENABLE_REQUEST_LOGGING|REQUEST_LOGGING_ENABLED|ENABLE_RAW_LOGGING)$",
+         "request logging variables are not applied: see keyproxy's access log and request capture"),
+        (r"^(FALLBACK_COOLDOWN_|PROVIDER_COOLDOWN_|FALLBACK_GROUP|MODEL_ROUTE_)",
+         "fallback-group variables of the old proxy's experimental branch are not applied: use aliases"),
+    )
+)  # fmt: skip
+
+
+def not_applied(values: Mapping[str, str]) -> list[str]:
+    """One line per kind of old variable that is set and changes nothing here, in a stable order."""
+    named: dict[str, None] = {}
+    for variable in sorted(values):
+        if not values[variable].strip():
+            continue
+        for pattern, message in _NOT_APPLIED:
+            if pattern.search(variable):
+                named[message] = None
+                break
+    return list(named)
