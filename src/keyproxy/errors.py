@@ -12,6 +12,7 @@ KeyproxyError
 │   ├── NotFound                    404  no such route
 │   │   ├── ModelNotFound           404  filtered out or not offered
 │   │   └── ResponseNotFound        404  no stored response with that id
+│   ├── Conflict                    409  what a request would create exists already (a runtime key)
 │   └── PayloadTooLarge             413  body over the configured limit
 ├── UpstreamError                   one attempt with one key failed; `error_class` drives the engine
 │   ├── UpstreamUnreachable         connection refused, reset, DNS failure    (transient)
@@ -133,6 +134,11 @@ class ResponseNotFound(NotFound):
 
     def __init__(self, response_id: str) -> None:
         super().__init__(f"Response with id '{response_id}' not found.")
+
+
+class Conflict(RequestError):
+    status = 409
+    code = "conflict"
 
 
 class PayloadTooLarge(RequestError):

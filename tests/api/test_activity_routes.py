@@ -20,6 +20,13 @@ def test_activity_needs_the_key(open_proxy: OpenProxy) -> None:
     assert open_proxy({"PROXY_API_KEY": PROXY_KEY}).get("/v1/admin/activity").status_code == 401
 
 
+def test_with_an_admin_key_only_the_admin_key_opens_activity(open_proxy: OpenProxy) -> None:
+    admin = "kp-admin-secret-9876543210"
+    proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY, "KEYPROXY_ADMIN_KEY": admin, "KEYPROXY_AUTH_FAILURE_PAUSE": "0"})
+    assert proxy.get("/v1/admin/activity", headers=AUTH).status_code == 401
+    assert proxy.get("/v1/admin/activity", headers={"Authorization": f"Bearer {admin}"}).status_code == 200
+
+
 def test_attempts_show_in_the_series_and_per_key(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
     fake_upstream.set_fault(KEYS[0], Fault(FaultKind.SERVER_ERROR, times=1))
     proxy = open_proxy({"PROXY_API_KEY": PROXY_KEY})

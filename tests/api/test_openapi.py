@@ -38,24 +38,25 @@ def documented() -> dict[tuple[str, str], dict[str, Any]]:
             for method, operation in item.items()}  # fmt: skip
 
 
-def declared_as(path: str, route: Route) -> str:
+def declared_as(path: str, route: Route, method: str) -> str:
     if not route.prefix:
         return path
-    names = [name for (_, documented_path) in documented() if documented_path.startswith(path)
+    names = [name for (documented_method, documented_path) in documented()
+             if documented_method == method and documented_path.startswith(path)
              for name in [documented_path[len(path):]]]  # fmt: skip
     assert len(set(names)) == 1 and names[0].startswith("{") and names[0].endswith("}"), (path, names)
     return path + names[0]
 
 
 def test_every_route_the_app_serves_is_documented_and_nothing_else() -> None:
-    routes = {(method, declared_as(path, route)) for (method, path), route in served(app()).items()}
+    routes = {(method, declared_as(path, route, method)) for (method, path), route in served(app()).items()}
     assert routes == set(documented())
 
 
 def test_each_operation_documents_errors_in_its_routes_dialect() -> None:
     operations = documented()
     for (method, path), route in served(app()).items():
-        operation = operations[(method, declared_as(path, route))]
+        operation = operations[(method, declared_as(path, route, method))]
         for status in ("4XX", "5XX"):
             schema = operation["responses"][status]["content"]["application/json"]["schema"]
             refs = [schema["$ref"]] if "$ref" in schema else [member["$ref"] for member in schema["anyOf"]]
@@ -65,7 +66,7 @@ def test_each_operation_documents_errors_in_its_routes_dialect() -> None:
 def test_only_public_routes_are_documented_without_authentication() -> None:
     operations = documented()
     for (method, path), route in served(app()).items():
-        operation = operations[(method, declared_as(path, route))]
+        operation = operations[(method, declared_as(path, route, method))]
         assert (operation.get("security") == []) is route.public, (method, path)
 
 

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"Authorization": f"Bearer {PROXY_KEY}"}
+ADMIN_KEY = "kp-admin-secret-9876543210"
 PHONE_FITS = """
     const chart = document.querySelector('#traffic-chart svg');
     return document.documentElement.scrollWidth <= 375 && chart.viewBox.baseVal.width <= 375;
@@ -37,12 +38,12 @@ def browser() -> Iterator[Browser]:
         yield opened
 
 
-def sign_in(browser: Browser, url: str, key: str = PROXY_KEY) -> None:
+def sign_in(browser: Browser, url: str, key: str = PROXY_KEY, *, accepted: bool = True) -> None:
     browser.open(url + "/ui")
     browser.wait(lambda: browser.find("#login-view").attribute("hidden") is None, "the sign-in form")
     browser.find("#login-key").type(key)
     browser.find("#login-submit").click()
-    if key == PROXY_KEY:
+    if accepted:
         browser.wait(lambda: browser.find_all(".krow"), "the key rows")
 
 
@@ -81,18 +82,26 @@ def test_a_cooled_key_counts_down_to_its_recovery(
 
 
 def test_a_wrong_key_is_refused_and_shows_no_data(browser: Browser, start_proxy: StartProxy) -> None:
-    sign_in(browser, start_proxy(ENV), key="not-the-key")
+    sign_in(browser, start_proxy(ENV), key="not-the-key", accepted=False)
     assert browser.wait(lambda: browser.find("#login-error").text, "the refusal") == "That key was not accepted."
     assert browser.find("#app-view").attribute("hidden") is not None
     assert browser.find_all(".krow") == []
 
 
+def test_with_an_admin_key_the_proxy_key_is_refused_and_the_admin_key_signs_in(
+    browser: Browser, start_proxy: StartProxy
+) -> None:
+    url = start_proxy({**ENV, "KEYPROXY_ADMIN_KEY": ADMIN_KEY})
+    sign_in(browser, url, accepted=False)
+    assert browser.wait(lambda: browser.find("#login-error").text, "the refusal") == "That key was not accepted."
+    browser.script("document.getElementById('login-key').value = ''")
+    browser.find("#login-key").type(ADMIN_KEY)
+    browser.find("#login-submit").click()
+    browser.wait(lambda: len(browser.find_all(".krow")) == len(KEYS), "the key rows")
+
+
 def test_a_key_is_disabled_and_enabled_again(browser: Browser, start_proxy: StartProxy) -> None:
     url = start_proxy(ENV)
-    enable = f"{url}/v1/admin/keys/fake/{fingerprint(KEYS[1])}/enable"
-    probe = httpx.post(enable, headers=AUTH)
-    if probe.status_code == 404 and probe.json()["error"]["message"].startswith("no route for"):
-        pytest.skip("this proxy has no key actions yet (they come from the runtime-keys branch)")
     sign_in(browser, url)
     toggle = row(KEYS[1]) + ' button[data-act="toggle"]'
     browser.find(toggle).click()

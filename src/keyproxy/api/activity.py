@@ -30,7 +30,7 @@ class ActivityRoutes:
         self.clock = clock
 
     def routes(self) -> RouteTable:
-        return {("GET", PATH): Route(self.show, OPENAI)}
+        return {("GET", PATH): Route(self.show, OPENAI, admin=True)}
 
     async def show(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = {name: values[-1] for name, values in parse_qs(scope.get("query_string", b"").decode()).items()}

@@ -1,8 +1,7 @@
-"""GET /v1/status (every key's state) and POST /v1/admin/reset (lift a key's cooldowns and bench)."""
+"""GET /v1/status (every key's state, disabled ones too) and POST /v1/admin/reset (lift a key's cooldowns and bench)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -11,7 +10,7 @@ from keyproxy.api.asgi import Receive, Scope, Send, read_body, send_json
 from keyproxy.api.openai_dialect import OPENAI
 from keyproxy.api.route import Route, RouteTable
 from keyproxy.clock import Clock
-from keyproxy.engine.pool import Pool
+from keyproxy.engine.keyring import KeyEntry, KeyRing
 from keyproxy.errors import InvalidRequest, NotFound
 from keyproxy.redact import shown_url
 from keyproxy.state.base import KeyReport, StateStore
@@ -19,25 +18,26 @@ from keyproxy.translate.malformed import UNREADABLE
 
 
 class AdminRoutes:
-    def __init__(self, pools: Mapping[str, Pool], state: StateStore, clock: Clock) -> None:
-        self.pools = pools
+    def __init__(self, keys: KeyRing, state: StateStore, clock: Clock) -> None:
+        self.keys = keys
         self.state = state
         self.clock = clock
 
     def routes(self) -> RouteTable:
         return {
-            ("GET", "/v1/status"): Route(self.status, OPENAI),
-            ("POST", "/v1/admin/reset"): Route(self.reset, OPENAI),
+            ("GET", "/v1/status"): Route(self.status, OPENAI, admin=True),
+            ("POST", "/v1/admin/reset"): Route(self.reset, OPENAI, admin=True),
         }
 
     async def status(self, scope: Scope, receive: Receive, send: Send) -> None:
         now = self.clock.now()
         providers: dict[str, Any] = {}
-        for name, pool in self.pools.items():
-            reports = await self.state.report(name, pool.key_ids, now)
+        for name, pool in self.keys.pools.items():
+            entries = self.keys.entries(name)
+            reports = await self.state.report(name, tuple(entry.key_id for entry in entries), now)
             providers[name] = {
                 "rotation_mode": pool.policy.mode,
-                "keys": [_key(pool, index, report) for index, report in enumerate(reports)],
+                "keys": [_key(entry, report) for entry, report in zip(entries, reports, strict=True)],
             }
         await send_json(send, 200, {"now": now, "providers": providers})
 
@@ -47,17 +47,11 @@ class AdminRoutes:
             request = msgspec.json.decode(raw or b"{}", type=_Reset)
         except UNREADABLE as exc:
             raise InvalidRequest(f"expected {{\"provider\": ..., \"key\": optional}}: {exc}") from None
-        pool = self.pools.get(request.provider)
-        if pool is None:
+        if request.provider not in self.keys.pools:
             raise NotFound(f"no provider {request.provider!r}")
-        key_id: str | None = None
-        if request.key is not None:
-            index = pool.index_of(request.key)
-            if index is None:
-                raise NotFound(f"provider {request.provider!r} has no key {request.key!r} (give a fingerprint or mask)")
-            key_id = pool.key_ids[index]
-        lifted = await self.state.clear(pool.name, key_id)
-        await send_json(send, 200, {"provider": pool.name, "lifted": lifted})
+        key_id = None if request.key is None else self.keys.find(request.provider, request.key).key_id
+        lifted = await self.state.clear(request.provider, key_id)
+        await send_json(send, 200, {"provider": request.provider, "lifted": lifted})
 
 
 class _Reset(msgspec.Struct):
@@ -77,13 +71,15 @@ def key_state(report: KeyReport) -> dict[str, Any]:
     }
 
 
-def _key(pool: Pool, index: int, report: KeyReport) -> dict[str, Any]:
+def _key(entry: KeyEntry, report: KeyReport) -> dict[str, Any]:
     return {
-        "key": pool.masks[index],
+        "key": entry.mask,
         "id": report.key_id,
-        "source": pool.settings.credentials[index].source,
-        "priority": pool.priorities[index],
-        "proxy": shown_url(proxy) if (proxy := pool.proxies[index]) else None,
+        "source": entry.credential.source,
+        "origin": entry.origin,
+        "disabled": entry.disabled,
+        "priority": entry.credential.priority,
+        "proxy": shown_url(proxy) if (proxy := entry.credential.proxy) else None,
         **key_state(report),
         "benched_until": report.benched_until or None,
         "bench_reason": report.bench_reason.value if report.bench_reason else None,

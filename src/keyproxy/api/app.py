@@ -28,6 +28,8 @@ class KeyproxyApp:
         routes: Iterable[RouteTable],
         *,
         cors: CorsPolicy | None = None,
+        admin_key: ProxyKey | None = None,
+        reload: Callable[[], Awaitable[object]] | None = None,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         startup: Sequence[Callable[[], Awaitable[None]]] = (),
         shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -37,6 +39,9 @@ class KeyproxyApp:
         self.shutdown = shutdown
         self._tasks: list[asyncio.Task[None]] = []
         self._key = proxy_key
+        self._admin = admin_key if admin_key is not None and admin_key.required else None
+        self.reload = reload
+        """Re-reads the configuration files and applies what changed (SIGHUP); None when built without them."""
         self._cors = cors or CorsPolicy(None, keyed=proxy_key.required)
         table = {where: route for group in routes for where, route in group.items()}
         # Clients configured with a base URL lacking /v1 call the bare paths.
@@ -64,8 +69,11 @@ class KeyproxyApp:
                     await send_bytes(send, 204, b"", extra=self._cors.preflight(origin, scope))
                     return
                 response.extra = self._cors.headers(origin)
-            if (route is None or not route.public) and not self._key.accepts(scope):
-                raise await self._key.refuse(scope)
+            if route is None or not route.public:
+                # With an admin key, the proxy key no longer opens the admin routes.
+                key = self._admin if self._admin is not None and route is not None and route.admin else self._key
+                if not key.accepts(scope):
+                    raise await key.refuse(scope)
             if route is None:
                 raise NotFound(f"no route for {scope['method']} {scope['path']}")
             await route.handler(scope, receive, response)

@@ -21,11 +21,13 @@ _REMEMBERED = 1024
 
 
 class ProxyKey:
-    """`pause`: seconds before a wrong or missing key is answered (KEYPROXY_AUTH_FAILURE_PAUSE)."""
+    """`pause`: seconds before a wrong or missing key is answered (KEYPROXY_AUTH_FAILURE_PAUSE); `what` the
+    key is called in refusals (the admin key is one of these too)."""
 
-    __slots__ = ("_clock", "_key", "_logged", "_pause")
+    __slots__ = ("_clock", "_key", "_logged", "_pause", "what")
 
-    def __init__(self, key: str | None, clock: Clock, pause: float) -> None:
+    def __init__(self, key: str | None, clock: Clock, pause: float, what: str = "proxy key") -> None:
+        self.what = what
         self._key = key.encode() if key else None
         self._clock = clock
         self._pause = pause
@@ -50,7 +52,7 @@ class ProxyKey:
         self._log(scope)
         if self._pause:
             await self._clock.sleep(self._pause)
-        return AuthenticationFailed("missing or invalid proxy key: send Authorization: Bearer <key> or x-api-key")
+        return AuthenticationFailed(f"missing or invalid {self.what}: send Authorization: Bearer <key> or x-api-key")
 
     def _log(self, scope: Scope) -> None:
         client = scope.get("client")
@@ -64,4 +66,4 @@ class ProxyKey:
             self._logged.clear()
         self._logged[address] = (now, 0)
         also = f" ({quiet} more since the last line)" if quiet else ""
-        logger.warning("refused a request without a valid proxy key from %s to %s%s", address, scope["path"], also)
+        logger.warning("refused a request without a valid %s from %s to %s%s", self.what, address, scope["path"], also)

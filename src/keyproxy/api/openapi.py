@@ -66,6 +66,11 @@ def _asset(types: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def _created(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers of a route that creates: 201 where others answer 200."""
+    return {("201" if status == "200" else status): answer for status, answer in answers.items()}
+
+
 def _operation(summary: str, tag: str, answers: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"summary": summary, "tags": [tag], "responses": answers, **extra}
 
@@ -74,6 +79,7 @@ def _model_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
 
+_ACTION = {"name": "action", "in": "path", "required": True, "schema": {"enum": ["disable", "enable", "test"]}}
 _MODEL = {"type": "string", "minLength": 1, "description": "`provider/model`, or an alias"}
 _MESSAGE = {
     "type": "object",
@@ -169,6 +175,19 @@ SCHEMAS: dict[str, Any] = {
                                                                                    "version": _TEXT}},
     "Status": {"type": "object", "required": ["providers"], "properties": {"providers": _OBJECT}},
     "Reset": {"type": "object", "required": ["provider", "lifted"]},
+    "KeyAddRequest": {"type": "object", "required": ["provider", "key"], "additionalProperties": False,
+                      "properties": {"provider": _TEXT, "key": _TEXT}},
+    "KeyAdded": {"type": "object", "required": ["provider", "id", "key"],
+                 "properties": {"provider": _TEXT, "id": _TEXT, "key": {**_TEXT, "description": "masked"}}},
+    "KeyRemoved": {"type": "object", "required": ["provider", "id", "removed"]},
+    "KeyAction": {"anyOf": [
+        {"type": "object", "required": ["provider", "id", "disabled"], "properties": {"disabled": {"type": "boolean"}}},
+        {"type": "object", "required": ["provider", "id", "key", "result", "status", "message"], "properties": {
+            "result": {"enum": ["alive", "rejected", "rate_limited", "unreachable"]},
+            "status": {"type": ["integer", "null"]}, "message": _TEXT}},
+    ]},
+    "Reloaded": {"type": "object", "required": ["applied", "needs_restart"], "properties": {
+        "applied": {"type": "array", "items": _TEXT}, "needs_restart": {"type": "array", "items": _TEXT}}},
     "Usage": {"type": "object", "required": ["providers"], "properties": {"providers": _OBJECT}},
     "Activity": {"type": "object", "required": ["now", "series", "keys", "failures"], "properties": {
         "now": {"type": "number"}, "series": _OBJECT, "key_window_minutes": {"type": "integer"}, "keys": _OBJECT,
@@ -215,6 +234,18 @@ PATHS: dict[str, dict[str, Any]] = {
     "/v1/status": {"get": _operation("Every key's state (masked)", "admin", _answers("openai", "Status"))},
     "/v1/admin/reset": {"post": _operation("Lift a provider's (or one key's) cooldowns and bench", "admin",
                                            _answers("openai", "Reset"), requestBody=_body("ResetRequest"))},
+    "/v1/admin/keys": {"post": _operation("Add a key to a provider (answered masked)", "admin",
+                                          _created(_answers("openai", "KeyAdded")),
+                                          requestBody=_body("KeyAddRequest"))},
+    "/v1/admin/keys/{provider}/{key_id}": {"delete": _operation(
+        "Remove a key (one from the environment stays removed while the environment has it)", "admin",
+        _answers("openai", "KeyRemoved"), parameters=[_model_id("provider"), _model_id("key_id")])},
+    "/v1/admin/keys/{provider}/{key_id}/{action}": {"post": _operation(
+        "Disable a key, enable it again, or test it with one model-list call", "admin",
+        _answers("openai", "KeyAction"),
+        parameters=[_model_id("provider"), _model_id("key_id"), _ACTION])},
+    "/v1/admin/reload": {"post": _operation("Read .env and the config file again and apply what can change",
+                                            "admin", _answers("openai", "Reloaded"))},
     "/v1/usage": {"get": _operation("Usage per provider, key and model", "admin", _answers("openai", "Usage"),
                                     parameters=[{"name": name, "in": "query", "schema": schema} for name, schema in
                                                 (("since", _DAY), ("until", _DAY), ("provider", _TEXT),

@@ -17,6 +17,8 @@ class Route:
     dialect: Dialect
     public: bool = False
     """Answered without the proxy key (the health check)."""
+    admin: bool = False
+    """Takes the admin key, not the proxy key, when KEYPROXY_ADMIN_KEY is set."""
     prefix: bool = False
     """The path is a prefix and the rest of it names something (`/v1/models/{id}`)."""
 

@@ -32,7 +32,7 @@ class UsageRoutes:
 
     def routes(self) -> RouteTable:
         return {
-            ("GET", "/v1/usage"): Route(self.usage, OPENAI),
+            ("GET", "/v1/usage"): Route(self.usage, OPENAI, admin=True),
             ("POST", "/v1/cost-estimate"): Route(self.cost_estimate, OPENAI),
             ("POST", "/v1/token-count"): Route(self.token_count, OPENAI),
         }

@@ -41,6 +41,11 @@ def parser() -> argparse.ArgumentParser:
     _config_flags(reset)
     reset.add_argument("provider")
     reset.add_argument("key", nargs="?", help="fingerprint or masked key (default: every key of the provider)")
+    keys = commands.add_parser("keys", help="list, add, remove, disable, enable or test keys of the running proxy")
+    _config_flags(keys)
+    keys.add_argument("action", choices=["list", "add", "remove", "disable", "enable", "test"])
+    keys.add_argument("provider", nargs="?", help="the provider (list: all when omitted)")
+    keys.add_argument("key", nargs="?", help="the key's id or mask (add reads the key itself from stdin)")
     usage = commands.add_parser("usage", help="requests, tokens and cost per provider, key and model")
     _config_flags(usage)
     usage.add_argument("--json", action="store_true", help="print the raw JSON")
@@ -100,6 +105,10 @@ def _run(args: argparse.Namespace) -> int:
         from keyproxy.cli.status import reset_key
 
         return reset_key(options_from(args), args.provider, args.key)
+    if args.command == "keys":
+        from keyproxy.cli.keys import keys
+
+        return keys(options_from(args), args.action, args.provider, args.key)
     from keyproxy.cli.fake import fake_upstream
 
     return fake_upstream(args.host, args.port, args.keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import signal
@@ -14,10 +15,12 @@ from collections.abc import Callable, Generator
 
 import uvicorn
 
+from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.cli.bind import bind_problem
 from keyproxy.cli.loading import load
-from keyproxy.config import CliOptions, Settings
+from keyproxy.config import CliOptions, Settings, load_settings
+from keyproxy.errors import KeyproxyError
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
 from keyproxy.wiring import build_app
@@ -61,10 +64,12 @@ async def _serve(options: CliOptions) -> int:
         stop_logging = configure_logging(settings.log_level, settings.secrets(), settings.data_dir)
         for warning in settings.warnings:
             logger.warning("%s", warning)
+        app = build_app(settings, load=functools.partial(load_settings, options))
         _announce(settings, listener)
         level = "debug" if settings.log_level == "DEBUG" else "warning"
-        server = _server(build_app(settings), level, settings.drain_seconds)
+        server = _server(app, level, settings.drain_seconds)
         _stop_on_signals(server)
+        _reload_on_hangup(app)
         await server.serve(sockets=[listener])
         return 0
     finally:
@@ -113,6 +118,29 @@ def _stop_on_signals(server: uvicorn.Server) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
+
+
+def _reload_on_hangup(app: KeyproxyApp) -> None:
+    """SIGHUP reads .env and the config file again, as POST /v1/admin/reload does; the outcome goes to the log."""
+    reload = app.reload
+    if reload is None:
+        return
+    loop = asyncio.get_running_loop()
+    running: set[asyncio.Task[None]] = set()
+
+    async def run() -> None:
+        try:
+            await reload()
+        except KeyproxyError as error:
+            logger.error("%s", error.message)
+
+    def hangup() -> None:
+        # Held until done: the loop keeps only a weak reference to a task.
+        task = loop.create_task(run())
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
 
 
 def _server(app: AsgiApp, log_level: str, drain: float = 5.0) -> uvicorn.Server:

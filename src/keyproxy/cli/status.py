@@ -67,8 +67,10 @@ def ask(
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "[::]") else settings.host
     url = f"http://{host}:{settings.port}{path}"
     headers = {"Content-Type": "application/json"}
-    if settings.proxy_api_key:
-        headers["Authorization"] = f"Bearer {settings.proxy_api_key}"
+    # Every route the CLI calls is an admin route: the admin key opens them when one is set.
+    key = settings.admin_api_key or settings.proxy_api_key
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:

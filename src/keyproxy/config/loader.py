@@ -107,6 +107,7 @@ def build_settings(
         host=host,
         port=_port(reader, options.port),
         proxy_api_key=proxy_key,
+        admin_api_key=reader.raw("KEYPROXY_ADMIN_KEY"),
         auth_failure_pause=reader.number("KEYPROXY_AUTH_FAILURE_PAUSE", _DEFAULT.auth_failure_pause),
         cors_origins=_cors_origins(reader),
         data_dir=data_dir,

@@ -9,7 +9,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
-from keyproxy.config.proxies import EnvironmentProxies, proxy_for
+from keyproxy.config.proxies import EnvironmentProxies, provider_proxy, proxy_for
+from keyproxy.config.runtime_keys import key_problem
 from keyproxy.config.settings import (
     Credential,
     ProviderSettings,
@@ -74,8 +75,9 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
                 continue
             # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
-        credentials = _proxied(reader, name, base_url, credentials, environment)
-        providers[name] = _tuned(reader, name, base_url, credentials, custom=known is None)
+        proxy = provider_proxy(reader, base_url, _proxy_prefix(reader, name), environment)
+        credentials = tuple(replace(c, proxy=proxy_for(reader, c.source, proxy)) for c in credentials)
+        providers[name] = replace(_tuned(reader, name, base_url, credentials, custom=known is None), proxy=proxy)
     return providers
 
 
@@ -142,9 +144,10 @@ def _credentials(
         if not secret:
             warnings.append(f"{variable} is empty; ignored")
             continue
-        if not secret.isprintable() or any(char.isspace() for char in secret):
-            # A key travels in an HTTP header, which cannot carry it; every request would fail.
-            reader.fail(variable, "contains a space or a control character, which no HTTP header can carry")
+        problem = key_problem(secret)
+        if problem:
+            # Every request with it would fail.
+            reader.fail(variable, problem)
             continue
         if secret in seen:
             warnings.append(f"{variable} repeats a key already configured for {name} ({mask(secret)}); ignored")
@@ -154,16 +157,10 @@ def _credentials(
     return tuple(credentials)
 
 
-def _proxied(
-    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], environment: EnvironmentProxies
-) -> tuple[Credential, ...]:
+def _proxy_prefix(reader: ValueReader, name: str) -> str:
     prefixes = _prefixes(name)
     # The provider's own spelling wins over an alias's, as for its other variables.
-    prefix = next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
-    return tuple(
-        replace(credential, proxy=proxy_for(reader, base_url, credential.source, prefix, environment))
-        for credential in credentials
-    )
+    return next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
 
 
 def _base_url(reader: ValueReader, raw: str, variable: str) -> str:

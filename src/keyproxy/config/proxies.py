@@ -63,11 +63,18 @@ class EnvironmentProxies:
         return False
 
 
-def proxy_for(
-    reader: ValueReader, base_url: str, key_variable: str, provider_prefix: str, environment: EnvironmentProxies
+def proxy_for(reader: ValueReader, key_variable: str, default: str | None) -> str | None:
+    """The proxy URL for one key: its own `<P>_API_KEY_<N>_PROXY`, else its provider's `default` (None: direct)."""
+    variable = f"{key_variable}_PROXY"
+    raw = reader.raw(variable)
+    return default if raw is None else _checked(reader, variable, raw)
+
+
+def provider_proxy(
+    reader: ValueReader, base_url: str, provider_prefix: str, environment: EnvironmentProxies
 ) -> str | None:
-    """The proxy URL for one key of a provider, or None to connect directly."""
-    for variable in (f"{key_variable}_PROXY", f"{provider_prefix}_PROXY", "KEYPROXY_PROXY_URL"):
+    """The proxy URL of the provider's keys that have no setting of their own (keys added at run time too)."""
+    for variable in (f"{provider_prefix}_PROXY", "KEYPROXY_PROXY_URL"):
         raw = reader.raw(variable)
         if raw is not None:
             return _checked(reader, variable, raw)

@@ -62,11 +62,14 @@ class ProviderSettings:
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
+    proxy: str | None = field(default=None, repr=False)
+    """The outbound proxy of a key without its own (one added at run time): `<P>_PROXY`, KEYPROXY_PROXY_URL
+    or the environment's."""
 
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
-        proxies = {credential.proxy for credential in self.credentials if credential.proxy}
+        proxies = {proxy for proxy in (self.proxy, *(credential.proxy for credential in self.credentials)) if proxy}
         return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
 
 
@@ -133,6 +136,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: str | None = field(default=None, repr=False)
+    admin_api_key: str | None = field(default=None, repr=False)
+    """KEYPROXY_ADMIN_KEY: when set, the admin routes take this key only, never the proxy key."""
     auth_failure_pause: float = 0.5
     """Seconds before a request with a wrong or missing proxy key is answered: guessing is slow."""
     cors_origins: tuple[str, ...] | None = None
@@ -163,8 +168,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every value the logs, the answers and the files keyproxy writes must mask."""
         found = [secret for provider in self.providers.values() for secret in provider.secrets()]
-        if self.proxy_api_key:
-            found.append(self.proxy_api_key)
+        found += [key for key in (self.proxy_api_key, self.admin_api_key) if key]
         if self.state.redis_url:
             found += url_secrets(self.state.redis_url)
         return tuple(found)

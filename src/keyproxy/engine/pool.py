@@ -1,4 +1,8 @@
-"""A provider at run time: its adapter, its keys (by fingerprint, mask and tier) and its selection policy."""
+"""A provider at run time: its adapter, its keys (by fingerprint, mask and tier) and its selection policy.
+
+A pool is a snapshot: when keys are added, removed or disabled, or the configuration is reloaded, a new pool
+replaces it in the pools mapping, and a request that already holds the old one finishes with it.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +32,11 @@ class Pool:
     """Each key's outbound proxy (None: direct)."""
     groups: dict[str, str]
     """Model -> the bucket its quota group shares."""
-    _freed: asyncio.Event | None = None
+    freed: Freed = field(default_factory=lambda: Freed())
+    """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
 
     @classmethod
-    def build(cls, settings: ProviderSettings, tolerance: float) -> Pool:
+    def build(cls, settings: ProviderSettings, tolerance: float, freed: Freed | None = None) -> Pool:
         secrets = tuple(credential.secret for credential in settings.credentials)
         policy = SelectionPolicy(
             mode=settings.rotation_mode,
@@ -46,11 +51,12 @@ class Pool:
             policy=policy,
             secrets=secrets,
             hidden=settings.secrets(),
-            key_ids=tuple(fingerprint(secret) if secret else f"anonymous-{settings.name}" for secret in secrets),
+            key_ids=tuple(key_id(settings.name, secret) for secret in secrets),
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
             priorities=tuple(credential.priority for credential in settings.credentials),
             proxies=tuple(credential.proxy for credential in settings.credentials),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
+            freed=freed or Freed(),
         )
 
     @property
@@ -66,29 +72,42 @@ class Pool:
         proxy = self.proxies[index]
         return request if proxy is None else replace(request, proxy=proxy)
 
-    def index_of(self, key: str) -> int | None:
-        """A key named by fingerprint or by its mask."""
-        for index, (key_id, shown) in enumerate(zip(self.key_ids, self.masks, strict=True)):
-            if key in (key_id, shown):
-                return index
-        return None
-
     async def wait_freed(self) -> None:
         """Return when a request on this provider ends."""
-        if self._freed is None:
-            self._freed = asyncio.Event()
-        await self._freed.wait()
+        await self.freed.wait()
 
     async def wait_freed_or(self, seconds: float) -> None:
         """Return when a request on this provider ends, or after `seconds`."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
-                await self.wait_freed()
+                await self.freed.wait()
 
     def notify_freed(self) -> None:
-        if self._freed is not None:
-            self._freed.set()
-            self._freed = None
+        self.freed.notify()
+
+
+class Freed:
+    """Wakes whoever waits for a provider's request to end."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    async def wait(self) -> None:
+        if self._event is None:
+            self._event = asyncio.Event()
+        await self._event.wait()
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+
+def key_id(provider: str, secret: str) -> str:
+    """How a key is named in state and answers: its fingerprint (a provider without keys has one anonymous)."""
+    return fingerprint(secret) if secret else f"anonymous-{provider}"
 
 
 def request_timeouts(timeouts: Timeouts, *, stream: bool) -> RequestTimeouts:

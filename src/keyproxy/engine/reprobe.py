@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from keyproxy.clock import Clock
 from keyproxy.config.settings import AnswerLimits
 from keyproxy.engine.pool import Pool
 from keyproxy.errors import ErrorClass, UpstreamError
+from keyproxy.redact import scrub_text
 from keyproxy.state.base import SUCCESS, StateStore, Verdict
 from keyproxy.transport.base import RequestTimeouts, Transport
 
@@ -60,17 +63,40 @@ class Reprober:
             await self.state.record(pool.name, key_id, "", verdict)
 
 
-async def key_works(transport: Transport, pool: Pool, index: int, body_limit: int) -> bool | None:
-    """One cheap authenticated call (the model list) with the key: True when it is accepted, False when it
-    is refused (401 or 403), None when the answer says nothing about the key (unreachable, 5xx, 429, or a
-    body past `body_limit`, which is no valid answer and is not read past the limit)."""
+ProbeResult = Literal["alive", "rejected", "rate_limited", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    result: ProbeResult
+    status: int | None
+    message: str
+
+
+async def probe_key(transport: Transport, pool: Pool, index: int, body_limit: int) -> Probe:
+    """One cheap authenticated call (the model list) with the key, and what its answer says about the key;
+    a body past `body_limit` is no valid answer and is not read past the limit."""
     request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
     try:
         async with asyncio.timeout(_PROBE_TIMEOUTS.read):
             response = await transport.send(request, _PROBE_TIMEOUTS)
             await response.read(body_limit)
-    except (UpstreamError, TimeoutError):
-        return None
-    if response.status < 400:
-        return True
-    return False if response.status in (401, 403) else None
+    except TimeoutError:
+        return Probe("unreachable", None, f"no answer within {_PROBE_TIMEOUTS.read:g} s")
+    except UpstreamError as error:
+        return Probe("unreachable", None, scrub_text(error.message, pool.hidden))
+    status = response.status
+    if status < 400:
+        return Probe("alive", status, "the key is accepted")
+    if status in (401, 403):
+        return Probe("rejected", status, "the upstream refuses the key")
+    if status == 429:
+        return Probe("rate_limited", status, "the key is accepted but rate limited or out of quota")
+    return Probe("unreachable", status, f"the upstream answered {status}, which says nothing about the key")
+
+
+async def key_works(transport: Transport, pool: Pool, index: int, body_limit: int) -> bool | None:
+    """True when the key is accepted, False when it is refused (401 or 403), None when the answer says
+    nothing about the key (unreachable, 5xx, 429, a body past `body_limit`)."""
+    result = (await probe_key(transport, pool, index, body_limit)).result
+    return True if result == "alive" else False if result == "rejected" else None

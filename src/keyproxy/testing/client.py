@@ -86,6 +86,9 @@ class AppClient:
     ) -> Response:
         return self.request("POST", path, headers=headers, body=body, json=json, params=params)
 
+    def delete(self, path: str, *, headers: Mapping[str, str] | None = None) -> Response:
+        return self.request("DELETE", path, headers=headers)
+
     def _close(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
