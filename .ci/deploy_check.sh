@@ -32,4 +32,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PROXY_A
 [ "$code" = 200 ] || { echo "deploy check: /v1/models answered $code"; exit 1; }
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/models")
 [ "$code" = 401 ] || { echo "deploy check: unauthenticated /v1/models answered $code"; exit 1; }
+for asset in ui ui/app.js ui/app.css; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/$asset")
+  [ "$code" = 200 ] || { echo "deploy check: /$asset (the dashboard) answered $code"; exit 1; }
+done
 echo "deploy check: ok ($(du -sm .venv | cut -f1) MB venv)"

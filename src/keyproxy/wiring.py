@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from keyproxy.api.access_log import AccessLog
+from keyproxy.api.activity import ActivityRoutes
 from keyproxy.api.admin import AdminRoutes
 from keyproxy.api.admin_keys import KeyRoutes
 from keyproxy.api.admin_reload import Reloader
@@ -22,6 +23,7 @@ from keyproxy.api.metrics_route import MetricsRoutes
 from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
 from keyproxy.api.targets import Resolver
+from keyproxy.api.ui import UiRoutes
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.runtime_keys import FILE_NAME, read_key_changes
@@ -35,6 +37,7 @@ from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.transport.base import Transport
+from keyproxy.usage.activity import ActivityRecorder
 from keyproxy.usage.book import UsageBook
 from keyproxy.usage.prices import PriceTable
 
@@ -72,7 +75,8 @@ def build_app(
     metrics = Metrics(_known_models(settings), prices)
     access = AccessLog(settings.access_log) if settings.access_log != "off" else None
     watch = RequestWatch(*(access,) if access else (), metrics)
-    sinks = Sinks(events or LogSink(), store, metrics, *([capture.sink] if capture else []))
+    activity = ActivityRecorder()
+    sinks = Sinks(events or LogSink(), store, metrics, activity, *([capture.sink] if capture else []))
     router = Router(
         pools, transport, store, clock, sinks, settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
@@ -91,6 +95,8 @@ def build_app(
         KeyRoutes(keys, transport, settings.answer_limits.body_bytes),
         reloader,
         UsageRoutes(pools, store, clock, prices),
+        ActivityRoutes(pools, activity, clock),
+        UiRoutes(),
         OpenAPIRoutes(),
         MetricsRoutes(metrics, watch, pools, store, clock, public=settings.metrics_public),
     )

@@ -56,6 +56,16 @@ def _answers(dialect: str | tuple[str, ...], ok: str, *, stream: bool = False) -
     }  # fmt: skip
 
 
+def _asset(types: tuple[str, ...]) -> dict[str, Any]:
+    """A dashboard file: 200, or 304 to a matching If-None-Match; an error (a name not shipped) in OpenAI's shape."""
+    errors = {status: answer for status, answer in _answers("openai", "OpenAPI").items() if status != "200"}
+    return {
+        "200": {"description": "The file", "content": {kind: {"schema": _TEXT} for kind in types}},
+        **errors,
+        "304": {"description": "The file has not changed since the ETag sent"},
+    }
+
+
 def _created(answers: dict[str, Any]) -> dict[str, Any]:
     """The answers of a route that creates: 201 where others answer 200."""
     return {("201" if status == "200" else status): answer for status, answer in answers.items()}
@@ -179,6 +189,9 @@ SCHEMAS: dict[str, Any] = {
     "Reloaded": {"type": "object", "required": ["applied", "needs_restart"], "properties": {
         "applied": {"type": "array", "items": _TEXT}, "needs_restart": {"type": "array", "items": _TEXT}}},
     "Usage": {"type": "object", "required": ["providers"], "properties": {"providers": _OBJECT}},
+    "Activity": {"type": "object", "required": ["now", "series", "keys", "failures"], "properties": {
+        "now": {"type": "number"}, "series": _OBJECT, "key_window_minutes": {"type": "integer"}, "keys": _OBJECT,
+        "failures": {"type": "array", "items": _OBJECT}}},
     "Estimate": _OBJECT,
     "OpenAPI": {"type": "object", "required": ["openapi", "paths"]},
 }  # fmt: skip
@@ -237,6 +250,18 @@ PATHS: dict[str, dict[str, Any]] = {
                                     parameters=[{"name": name, "in": "query", "schema": schema} for name, schema in
                                                 (("since", _DAY), ("until", _DAY), ("provider", _TEXT),
                                                  ("model", _TEXT))])},
+    "/v1/admin/activity": {"get": _operation(
+        "Attempts per time step, each key's last hour, the latest failures (kept in memory)", "admin",
+        _answers("openai", "Activity"),
+        parameters=[{"name": name, "in": "query", "schema": {"type": "integer", "minimum": low, "maximum": high}}
+                    for name, low, high in (("minutes", 1, 1440), ("step", 1, 1440), ("failures", 0, 200))]
+        + [{"name": "provider", "in": "query", "schema": _TEXT}])},
+    "/ui": {"get": _operation("The dashboard's page (no data in it; its script asks for the key)", "dashboard",
+                              _asset(("text/html",)), security=[])},
+    "/ui/{asset}": {"get": _operation(
+        "A dashboard file (a script module, the stylesheet, the icon); `?v=` its version, as named", "dashboard",
+        _asset(("text/javascript", "text/css", "image/svg+xml", "text/html")), security=[],
+        parameters=[_model_id("asset")])},
     "/v1/cost-estimate": {"post": _operation("What a request would cost", "admin", _answers("openai", "Estimate"),
                                              requestBody=_body("EstimateRequest"))},
     "/v1/token-count": {"post": _operation("Tokens in a request, estimated", "admin", _answers("openai", "Estimate"),
