@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from keyproxy.testing._delivery import DONE, JsonReply, Reply, StreamReply, data_frames
-from keyproxy.testing._text import word_pieces, words
+from keyproxy.testing._text import texts_of, word_pieces, words
 from keyproxy.testing.responses import invalid_request
 
 
 def completions_reply(body: dict[str, Any], *, serial: int, created: int) -> Reply:
     model = body.get("model")
-    prompts = _prompts(body.get("prompt"))
+    prompts = texts_of(body.get("prompt"))
     limit = body.get("max_tokens")
     if not isinstance(model, str) or not model:
         return JsonReply(400, invalid_request("you must provide a model parameter", "model"))
@@ -35,18 +35,6 @@ def completions_reply(body: dict[str, Any], *, serial: int, created: int) -> Rep
         return StreamReply((*data_frames(_chunks(head, answers, usage if include_usage else None)), DONE))
     choices = [_choice(index, text, finish) for index, (text, finish) in enumerate(answers)]
     return JsonReply(200, {**head, "choices": choices, "usage": usage})
-
-
-def _prompts(value: object) -> list[str] | None:
-    """Each prompt as text; token arrays stand for themselves by their repr."""
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not value:
-        return None
-    if all(isinstance(item, int) for item in value):
-        return [repr(value)]
-    prompts = [item if isinstance(item, str) else repr(item) for item in value if isinstance(item, str | list)]
-    return prompts if len(prompts) == len(value) else None
 
 
 def _answer(prompt: str, limit: int | None) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import struct
 from typing import Any
 
 from keyproxy.testing._delivery import JsonReply
+from keyproxy.testing._text import texts_of
 from keyproxy.testing.responses import invalid_request
 
 DIMENSIONS = 8
@@ -18,7 +19,7 @@ _INT32 = struct.Struct(f"<{DIMENSIONS}i")
 
 def embeddings_reply(body: dict[str, Any]) -> JsonReply:
     model = body.get("model")
-    texts = _texts(body.get("input"))
+    texts = texts_of(body.get("input"))
     encoding = body.get("encoding_format", "float")
     if not isinstance(model, str) or not model:
         return JsonReply(400, invalid_request("you must provide a model parameter", "model"))
@@ -38,18 +39,6 @@ def embeddings_reply(body: dict[str, Any]) -> JsonReply:
     tokens = sum(len(text.split()) for text in texts)
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
     return JsonReply(200, {"object": "list", "data": data, "model": model, "usage": usage})
-
-
-def _texts(value: object) -> list[str] | None:
-    """The inputs as strings; token arrays stand for themselves by their repr."""
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not value:
-        return None
-    if all(isinstance(item, int) for item in value):
-        return [repr(value)]
-    texts = [item if isinstance(item, str) else repr(item) for item in value if isinstance(item, str | list)]
-    return texts if len(texts) == len(value) else None
 
 
 def unit_vector(text: str) -> list[float]:

@@ -11,6 +11,19 @@ _WORDS = re.compile(r"[\w-]+")
 _JSON_PIECE = 8
 
 
+def texts_of(value: object) -> list[str] | None:
+    """An `input` or `prompt` (a string, strings, or token arrays) as strings, a token array standing for
+    itself by its repr; None when it is none of these."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not value:
+        return None
+    if all(isinstance(item, int) for item in value):
+        return [repr(value)]
+    texts = [item if isinstance(item, str) else repr(item) for item in value if isinstance(item, str | list)]
+    return texts if len(texts) == len(value) else None
+
+
 def words(text: str | None) -> int:
     return len(text.split()) if text else 0
 
