@@ -6,12 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from keyproxy.logs import DeferredLines, configure_logging
+from keyproxy.logs import DeferredLines, Stamp, configure_logging
 
 
 @pytest.fixture
@@ -47,15 +46,6 @@ def test_records_go_to_the_file_too(tmp_path: Path) -> None:
     assert "key ...6789 used" in written
 
 
-@dataclass(frozen=True)
-class Item:
-    text: str
-    at: float = 0.0
-
-
-def text_of(item: Item) -> str:
-    return item.text
-
 
 def lines_in(path: Path) -> list[str]:
     return path.read_text().splitlines()
@@ -67,11 +57,11 @@ STAMP = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(0))
 @pytest.mark.usefixtures("restored_root")
 def test_deferred_lines_are_written_with_the_usual_prefix_and_secrets_masked(tmp_path: Path) -> None:
     stop = configure_logging("INFO", ["sk-secret-0123456789"], tmp_path)
-    lines = DeferredLines("keyproxy.access", text_of)
+    lines = DeferredLines("keyproxy.access")
 
     async def log() -> None:
-        lines.add(Item("first line", at=0.25))
-        lines.add(Item("key sk-secret-0123456789 seen"))
+        lines.add(0.25, "first line")
+        lines.add(0.0, "key sk-secret-0123456789 seen")
         lines.flush()
 
     asyncio.run(log())
@@ -86,10 +76,10 @@ def test_deferred_lines_are_written_with_the_usual_prefix_and_secrets_masked(tmp
 @pytest.mark.usefixtures("restored_root")
 def test_a_bare_deferred_line_is_written_as_it_is(tmp_path: Path) -> None:
     stop = configure_logging("INFO", [], tmp_path)
-    lines = DeferredLines("keyproxy.access", text_of, bare=True)
+    lines = DeferredLines("keyproxy.access", bare=True)
 
     async def log() -> None:
-        lines.add(Item('{"status": 200}'))
+        lines.add(0.0, '{"status": 200}')
         lines.flush()
 
     asyncio.run(log())
@@ -101,11 +91,11 @@ def test_a_bare_deferred_line_is_written_as_it_is(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("restored_root")
 def test_gathered_lines_go_to_the_logging_thread_when_the_loops_timer_fires(tmp_path: Path) -> None:
     stop = configure_logging("INFO", [], tmp_path)
-    lines = DeferredLines("keyproxy.access", text_of, bare=True, every=0)
+    lines = DeferredLines("keyproxy.access", bare=True, every=0)
 
     async def log() -> None:
         for n in range(3):
-            lines.add(Item(f"line {n}"))
+            lines.add(0.0, f"line {n}")
         for _ in range(2):
             await asyncio.sleep(0)  # one turn of the loop runs the timer's callback
 
@@ -117,6 +107,15 @@ def test_gathered_lines_go_to_the_logging_thread_when_the_loops_timer_fires(tmp_
 
 def test_without_logging_set_up_a_deferred_line_is_logged_at_once(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="keyproxy.access"):
-        DeferredLines("keyproxy.access", text_of).add(Item("now"))
+        DeferredLines("keyproxy.access").add(0.0, "now")
 
     assert [(record.name, record.getMessage()) for record in caplog.records] == [("keyproxy.access", "now")]
+
+
+def test_a_stamp_matches_the_formatters_asctime_and_iso_8601_in_utc() -> None:
+    stamp = Stamp()
+    at = 1_764_460_000.25
+
+    assert stamp(at) == time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) + ",250"
+    assert stamp.iso(at) == "2025-11-29T23:46:40.250+00:00"
+    assert stamp.iso(at + 1.5) == "2025-11-29T23:46:41.750+00:00"

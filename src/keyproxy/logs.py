@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
 from keyproxy.redact import scrub_text
 
@@ -68,25 +68,18 @@ class _Formatter(logging.Formatter):
 
 
 class _Listener(logging.handlers.QueueListener):
-    """Also takes batches of deferred lines (`DeferredLines`): made here, on the logging thread, and written
-    with one write per handler for the whole batch."""
+    """Also takes batches of deferred lines (`DeferredLines`), already made: written with one write per
+    handler for the whole batch, after one scrub of it."""
 
     def __init__(self, records: queue.SimpleQueue[Any], secrets: tuple[str, ...], *handlers: logging.Handler) -> None:
         super().__init__(records, *handlers)
         self.secrets = secrets
-        self._second = -1
-        self._stamp = ""
 
     def handle(self, record: Any) -> None:
         if isinstance(record, logging.LogRecord):
             super().handle(record)
             return
-        deferred, items = record
-        build, name = deferred.build, deferred.logger
-        if deferred.bare:
-            lines = [build(item) for item in items]
-        else:
-            lines = [f"{self.stamp(item.at)} INFO {name}: {build(item)}" for item in items]
+        name, lines = record
         # Each line escaped its own control characters: the line breaks between them must stay.
         text = scrub_text("\n".join(lines), self.secrets)
         batch = logging.LogRecord(name, logging.INFO, __file__, 0, text, None, None)
@@ -94,62 +87,66 @@ class _Listener(logging.handlers.QueueListener):
         for handler in self.handlers:
             handler.handle(batch)
 
-    def stamp(self, at: float) -> str:
-        """`at` as the formatter's asctime writes it; the part to the second is made once a second."""
-        second = int(at)
-        if second != self._second:
-            self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((at - second) * 1000):03d}"
-
 
 _deferred: queue.SimpleQueue[Any] | None = None
 
 
-class Timed(Protocol):
-    @property
-    def at(self) -> float:
-        """Wall-clock time of what is logged."""
-        ...
+class Stamp:
+    """Wall-clock times as the log formatter's asctime writes them (local time), or in ISO 8601 (UTC); the
+    part to the second is made once a second."""
+
+    __slots__ = ("_iso", "_iso_second", "_second", "_text")
+
+    def __init__(self) -> None:
+        self._second = self._iso_second = -1
+        self._text = self._iso = ""
+
+    def __call__(self, at: float) -> str:
+        second = int(at)
+        if second != self._second:
+            self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return f"{self._text},{int((at - second) * 1000):03d}"
+
+    def iso(self, at: float) -> str:
+        second = int(at)
+        if second != self._iso_second:
+            self._iso_second, self._iso = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._iso}.{int((at - second) * 1000):03d}+00:00"
 
 
-ItemT = TypeVar("ItemT", bound=Timed)
+class DeferredLines:
+    """Lines logged at info as `logger`, made on the event loop (a few microseconds each, evenly spread) and
+    written by the logging thread. Making them there instead measured slower: the thread then holds the
+    interpreter for a whole batch while the loop waits for it. The lines gathered are handed over together,
+    `every` seconds after the first of them (the loop's timer), so neither thread wakes the other per line.
+    `bare` lines are written as they are, others with the log's usual time, level and logger. Without
+    `configure_logging` (a test, a host application) each line is logged at once."""
 
+    __slots__ = ("_lines", "_prefix", "_stamp", "bare", "every", "logger")
 
-class DeferredLines(Generic[ItemT]):
-    """Lines logged at info as `logger`, each made by `build(item)` (which escapes control characters) on
-    the logging thread. On the event loop an item costs a list append: the items gathered are handed to
-    the logging thread together, `every` seconds after the first of them (the loop's timer), so neither
-    thread wakes the other per line. `bare` lines are written as they are, without time and level.
-    Without `configure_logging` (a test, a host application) each line is logged at once."""
-
-    __slots__ = ("_items", "bare", "build", "every", "logger")
-
-    def __init__(self, logger: str, build: Callable[[ItemT], str], *, bare: bool = False, every: float = 0.1) -> None:
+    def __init__(self, logger: str, *, bare: bool = False, every: float = 0.1) -> None:
         self.logger = logger
-        self.build = build
         self.bare = bare
         self.every = every
-        self._items: list[ItemT] = []
+        self._lines: list[str] = []
+        self._stamp = Stamp()
+        self._prefix = f" INFO {logger}: "
 
-    def add(self, item: ItemT) -> None:
-        """`item` must not change afterwards: its line is made later, on another thread."""
+    def add(self, at: float, line: str) -> None:
+        """`line` (its control characters escaped) happened at wall-clock time `at`."""
         if _deferred is None:
-            logging.getLogger(self.logger).info("%s", self.build(item))
+            logging.getLogger(self.logger).info("%s", line)
             return
-        self._items.append(item)
-        if len(self._items) == 1:
+        lines = self._lines
+        lines.append(line if self.bare else self._stamp(at) + self._prefix + line)
+        if len(lines) == 1:
             asyncio.get_running_loop().call_later(self.every, self.flush)
 
     def flush(self) -> None:
         """Hand what was gathered to the logging thread now."""
-        items, self._items = self._items, []
-        if not items:
-            return
-        if _deferred is None:
-            for item in items:
-                logging.getLogger(self.logger).info("%s", self.build(item))
-            return
-        _deferred.put((self, items))
+        lines, self._lines = self._lines, []
+        if lines and _deferred is not None:
+            _deferred.put((self.logger, lines))
 
 
 def configure_logging(level: str, secrets: Iterable[str], log_dir: Path | None = None) -> Callable[[], None]:

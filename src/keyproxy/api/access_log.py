@@ -1,105 +1,81 @@
-"""The access log: one line per client request, refused ones too, made and written by the logging thread.
+"""The access log: one line per client request, refused ones too, written by the logging thread.
 
-The event loop only gathers what each finished request's line will say (`logs.DeferredLines`); the
-lines are made and written on the logging thread, several at a time.
+Each line is made on the event loop when its request finishes (a few microseconds) and handed to the
+logging thread with the others of the same tenth of a second (`logs.DeferredLines`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Literal
 
 import msgspec
 
 from keyproxy.events import RequestRecord
-from keyproxy.logs import DeferredLines, escape_control
+from keyproxy.logs import DeferredLines, Stamp, escape_control
 
 AccessLogFormat = Literal["text", "json"]
 
 LOGGER = "keyproxy.access"
 
 
-class Entry(NamedTuple):
-    """What a line says about a request, only strings and numbers: a tuple of them the garbage collector
-    stops looking at, however long it waits for the logging thread."""
-
-    at: float
-    client: tuple[str, int] | None
-    method: str
-    path: str
-    model: str
-    status: int
-    provider: str
-    key: str
-    attempts: int
-    seconds: float
-    overhead: float | None
-    tokens_in: int | None
-    tokens_out: int | None
-
-
 class AccessLog:
     """A request sink; `text` lines carry the log's usual prefix, `json` lines are one object each."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ("_json", "_lines", "_stamp")
 
     def __init__(self, form: AccessLogFormat) -> None:
-        if form == "json":
-            self._lines = DeferredLines(LOGGER, json_line, bare=True)
-        else:
-            self._lines = DeferredLines(LOGGER, text_line)
+        self._json = form == "json"
+        self._lines = DeferredLines(LOGGER, bare=self._json)
+        self._stamp = Stamp()
 
     def finished(self, record: RequestRecord) -> None:
-        tokens = record.tokens
-        self._lines.add(
-            Entry(
-                record.at, record.client, record.method, record.path, record.model, record.status, record.provider,
-                record.key_mask, record.attempts, record.seconds, record.overhead,
-                tokens.prompt if tokens is not None else None, tokens.completion if tokens is not None else None,
-            )
-        )  # fmt: skip
+        self._lines.add(record.at, json_line(record, self._stamp) if self._json else text_line(record))
 
     async def stop(self) -> None:
         """At shutdown: the lines still gathered go to the logging thread."""
         self._lines.flush()
 
 
-def text_line(entry: Entry) -> str:
+def text_line(record: RequestRecord) -> str:
     """`client "METHOD path" status model= provider= key= attempts= ms= overhead_ms= tokens=in/out`."""
-    client = entry.client
-    address = f"{client[0]}:{client[1]}" if client else "-"
-    head = f'{address} "{entry.method} {_safe(entry.path)}" {entry.status} model={_safe(entry.model) or "-"}'
-    if not entry.provider:
-        return f"{head} provider=- key=- attempts=0 ms={entry.seconds * 1000:.2f} overhead_ms=- tokens=-"
-    used = f"{entry.tokens_in}/{entry.tokens_out}" if entry.tokens_in is not None else "-"
-    overhead = entry.overhead
+    client = record.client
+    path, model = record.path, record.model
+    head = (
+        f'{f"{client[0]}:{client[1]}" if client else "-"} "{record.method} '
+        f'{path if path.isprintable() else escape_control(path)}" {record.status} '
+        f"model={(model if model.isprintable() else escape_control(model)) or '-'}"
+    )
+    if not record.provider:
+        return f"{head} provider=- key=- attempts=0 ms={record.seconds * 1000:.2f} overhead_ms=- tokens=-"
+    tokens, overhead = record.tokens, record.overhead
     return (
-        f"{head} provider={entry.provider} key={entry.key} attempts={entry.attempts} "
-        f"ms={entry.seconds * 1000:.2f} overhead_ms={'-' if overhead is None else f'{overhead * 1000:.2f}'} "
-        f"tokens={used}"
+        f"{head} provider={record.provider} key={record.key_mask} attempts={record.attempts} "
+        f"ms={record.seconds * 1000:.2f} overhead_ms={'-' if overhead is None else f'{overhead * 1000:.2f}'} "
+        f"tokens={'-' if tokens is None else f'{tokens.prompt}/{tokens.completion}'}"
     )
 
 
-def json_line(entry: Entry) -> str:
+def json_line(record: RequestRecord, stamp: Stamp) -> str:
     """The same fields as a JSON object, with the time in ISO 8601 (UTC); absent values are null."""
-    served = bool(entry.provider)
-    client = entry.client
-    fields: dict[str, Any] = {
-        "time": datetime.fromtimestamp(entry.at, UTC).isoformat(timespec="milliseconds"),
-        "client": f"{client[0]}:{client[1]}" if client else None,
-        "method": entry.method,
-        "path": _safe(entry.path),
-        "model": _safe(entry.model) or None,
-        "status": entry.status,
-        "provider": entry.provider if served else None,
-        "key": entry.key if served else None,
-        "attempts": entry.attempts,
-        "ms": round(entry.seconds * 1000, 2),
-        "overhead_ms": round(entry.overhead * 1000, 2) if entry.overhead is not None else None,
-        "tokens_in": entry.tokens_in,
-        "tokens_out": entry.tokens_out,
-    }
-    return msgspec.json.encode(fields).decode()
+    served = bool(record.provider)
+    client, tokens, overhead = record.client, record.tokens, record.overhead
+    return msgspec.json.encode(
+        {
+            "time": stamp.iso(record.at),
+            "client": f"{client[0]}:{client[1]}" if client else None,
+            "method": record.method,
+            "path": _safe(record.path),
+            "model": _safe(record.model) or None,
+            "status": record.status,
+            "provider": record.provider if served else None,
+            "key": record.key_mask if served else None,
+            "attempts": record.attempts,
+            "ms": round(record.seconds * 1000, 2),
+            "overhead_ms": round(overhead * 1000, 2) if overhead is not None else None,
+            "tokens_in": tokens.prompt if tokens is not None else None,
+            "tokens_out": tokens.completion if tokens is not None else None,
+        }
+    ).decode()
 
 
 def _safe(text: str) -> str:
