@@ -55,3 +55,11 @@ def test_check_says_balanced_rotation_keeps_conversations_where_the_old_proxy_wa
     out = check(tmp_path, capsys, dotenv)
 
     assert "rotation: balanced with conversation affinity for openai; the old proxy's default was sequential" in out
+
+
+def test_check_shows_a_providers_configured_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dotenv = 'LOCAL_API_BASE=http://10.0.0.5:8080/v1\nLOCAL_MODELS={"kimi": {"id": "moonshot/kimi-k2"}, "qwen": {}}\n'
+    out = check(tmp_path, capsys, dotenv)
+
+    assert "models (LOCAL_MODELS): kimi (as moonshot/kimi-k2), qwen" in out
+    assert "LOCAL_MODELS" not in out.split("models (LOCAL_MODELS)")[1]

@@ -48,6 +48,9 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
             out.write(f"    ignore: {', '.join(provider.ignore_models)}\n")
         if provider.whitelist_models:
             out.write(f"    whitelist: {', '.join(provider.whitelist_models)}\n")
+        if provider.static_models:
+            named = (m if m == sent else f"{m} (as {sent})" for m, sent in provider.static_models.items())
+            out.write(f"    models ({name.upper()}_MODELS): {', '.join(named)}\n")
     if not settings.providers:
         out.write("  none: set <PROVIDER>_API_KEY variables, or run with --demo\n")
     balanced = [name for name, provider in settings.providers.items() if provider.rotation_mode == "balanced"]

@@ -42,9 +42,6 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^SEQUENTIAL_FALLBACK_MULTIPLIER_",
          "SEQUENTIAL_FALLBACK_MULTIPLIER_<P> is not applied: a tier without CONCURRENCY_MULTIPLIER_* gets x1"),
         (r"_API_HEADERS$", "<P>_API_HEADERS (extra upstream headers) is not applied"),
-        (r"^(?!KEYPROXY_)[A-Z0-9_]+(?<!_API_KEY)(?<!_API_KEY_\d)_MODELS$",
-         "<P>_MODELS (a static model list) is not applied: keyproxy lists a provider's models from its "
-         "upstream; WHITELIST_MODELS_<P> keeps models visible"),
         (r"^(ENABLE_REQUEST_LOGGING|REQUEST_LOGGING_ENABLED|ENABLE_RAW_LOGGING)$",
          "request logging variables are not applied: see keyproxy's access log and request capture"),
         (r"^(FALLBACK_COOLDOWN_|PROVIDER_COOLDOWN_|FALLBACK_GROUP|MODEL_ROUTE_)",

@@ -19,6 +19,7 @@ from keyproxy.config.settings import (
     RotationMode,
     UpstreamProtocol,
 )
+from keyproxy.config.static_models import read_static_models, unclaimed
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
@@ -77,7 +78,9 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
         proxy = provider_proxy(reader, base_url, _proxy_prefix(reader, name), environment)
         credentials = tuple(replace(c, proxy=proxy_for(reader, c.source, proxy)) for c in credentials)
-        providers[name] = replace(_tuned(reader, name, base_url, credentials, custom=known is None), proxy=proxy)
+        tuned = _tuned(reader, name, base_url, credentials, custom=known is None, warnings=warnings)
+        providers[name] = replace(tuned, proxy=proxy)
+    warnings.extend(unclaimed(reader.values, (prefix for name in providers for prefix in _prefixes(name))))
     return providers
 
 
@@ -172,14 +175,16 @@ def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
 
 
 def _tuned(
-    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], *, custom: bool
+    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], *, custom: bool,
+    warnings: list[str],
 ) -> ProviderSettings:
     known = CATALOGUE.get(name)
     prefixes = _prefixes(name)
 
-    def variable(stem: str) -> str:
+    def variable(stem: str, suffix: str = "") -> str:
         # The provider's own name wins over an alias when both are set.
-        return next((stem + prefix for prefix in prefixes if stem + prefix in reader.values), stem + prefixes[0])
+        names = [stem + prefix + suffix for prefix in prefixes]
+        return next((found for found in names if found in reader.values), names[0])
 
     rotation = reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION)
     max_concurrent = _per_mode(reader, variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), rotation)
@@ -203,6 +208,7 @@ def _tuned(
         quota_groups=_quota_groups(reader, prefixes),
         ignore_models=split_list(reader.values.get(variable("IGNORE_MODELS_"))),
         whitelist_models=split_list(reader.values.get(variable("WHITELIST_MODELS_"))),
+        static_models=read_static_models(reader, variable("", "_MODELS"), warnings),
     )
 
 

@@ -64,6 +64,8 @@ class ProviderSettings:
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
+    static_models: Mapping[str, str] = field(default_factory=dict)
+    """`<P>_MODELS`: name offered -> model id sent upstream; listed before (and without) the upstream's list."""
     proxy: str | None = field(default=None, repr=False)
     """The outbound proxy of a key without its own (one added at run time): `<P>_PROXY`, KEYPROXY_PROXY_URL
     or the environment's."""
