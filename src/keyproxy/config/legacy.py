@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from keyproxy.config.catalogue import ALIASES
+
 _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -48,6 +50,38 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "fallback-group variables of the old proxy's experimental branch are not applied: use aliases"),
     )
 )  # fmt: skip
+
+
+_OTHER_NAMES = "|".join(alias.upper() for alias in ALIASES)
+
+_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, flags), verdict)
+    for pattern, verdict, flags in (
+        (rf"^({_OTHER_NAMES})_API_(KEY|BASE)",
+         "mapped: the provider's other name; keyproxy reads it for the provider it names", 0),
+        (r"^PROXY_API_KEY$|_API_KEY(_\d+)?$|_API_BASE$", "applied", 0),
+        (r"^(IGNORE|WHITELIST)_MODELS_|_MODELS$", "applied", 0),
+        (r"^ROTATION_MODE_|^ROTATION_TOLERANCE$|^(MAX|OPTIMAL)_CONCURRENT_REQUESTS_PER_KEY_"
+         r"|^CONCURRENCY_MULTIPLIER_|^QUOTA_GROUPS_", "applied", 0),
+        (r"^GLOBAL_TIMEOUT$|^TIMEOUT_(CONNECT|POOL|READ_STREAMING|READ_NON_STREAMING)$", "applied", 0),
+        (r"^OVERRIDE_TEMPERATURE_ZERO$|^STREAM_RETRY_ON_REASONING_ONLY$", "applied", 0),
+        (r"^TRANSIENT_RETRY_(DELAY|JITTER)$",
+         "mapped to KEYPROXY_TRANSIENT_RETRY_DELAY/_JITTER, which win when set", 0),
+        (r"^(HTTPS?|ALL|NO)_PROXY$", "applied", re.IGNORECASE),
+    )
+)  # fmt: skip
+
+
+def status(variable: str) -> str | None:
+    """What keyproxy does with an old proxy's variable: applied, mapped (to what), or not applied and why;
+    None for a variable the old proxy did not read."""
+    for pattern, message in _NOT_APPLIED:
+        if pattern.search(variable):
+            return message
+    for pattern, verdict in _APPLIED:
+        if pattern.search(variable):
+            return verdict
+    return None
 
 
 def not_applied(values: Mapping[str, str]) -> list[str]:

@@ -60,7 +60,7 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
         base = found.bases.get(name)
         known = CATALOGUE.get(name)
         if base is not None:
-            base_url = _base_url(reader, base[0], base[1])
+            base_url = _base_url(reader, base[1])
         elif known is not None and known.base_url:
             base_url = known.base_url
         else:
@@ -142,8 +142,8 @@ def _credentials(
 ) -> tuple[Credential, ...]:
     seen: set[str] = set()
     credentials: list[Credential] = []
-    for _, variable, value in sorted(entries):
-        secret = value.strip()
+    for _, variable, _ in sorted(entries):
+        secret = reader.raw(variable) or ""
         if not secret:
             warnings.append(f"{variable} is empty; ignored")
             continue
@@ -166,8 +166,8 @@ def _proxy_prefix(reader: ValueReader, name: str) -> str:
     return next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
 
 
-def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
-    value = raw.strip().rstrip("/")
+def _base_url(reader: ValueReader, variable: str) -> str:
+    value = (reader.raw(variable) or "").rstrip("/")
     if not re.match(r"^https?://[^/\s]+", value):
         # The value is not echoed: it may be a key pasted into the wrong variable.
         reader.fail(variable, "expected an http:// or https:// URL")
@@ -206,8 +206,8 @@ def _tuned(
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
         quota_groups=_quota_groups(reader, prefixes),
-        ignore_models=split_list(reader.values.get(variable("IGNORE_MODELS_"))),
-        whitelist_models=split_list(reader.values.get(variable("WHITELIST_MODELS_"))),
+        ignore_models=split_list(reader.raw(variable("IGNORE_MODELS_"))),
+        whitelist_models=split_list(reader.raw(variable("WHITELIST_MODELS_"))),
         static_models=read_static_models(reader, variable("", "_MODELS"), warnings),
     )
 
