@@ -29,9 +29,6 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^CUSTOM_CAP_",
          "CUSTOM_CAP_* is not applied: the old proxy capped a tier's requests per model per quota window "
          "(an absolute number or a percentage of the window's limit); keyproxy has no per-model request caps yet"),
-        (r"^STREAM_RETRY_ON_REASONING_ONLY$",
-         "STREAM_RETRY_ON_REASONING_ONLY is not applied: the old proxy retried a stream that had sent only "
-         "reasoning when it broke; keyproxy ends a stream that broke after its first chunk with an error event"),
         (r"^(MONTHLY_BUDGET|RPD_LIMIT|RPD_ALIAS|RPD_RESET)_",
          "MONTHLY_BUDGET_*/RPD_* are not applied: the old proxy's spend and requests-per-day caps per key"),
         (r"^SESSION_(STICKY|PERSISTENCE)_|^TRUSTED_SESSION_ID_FIELDS$",

@@ -320,6 +320,7 @@ def _engine(reader: ValueReader) -> EngineSettings:
             reader.number("KEYPROXY_AFFINITY_TTL", default.affinity_seconds)
             if reader.flag("KEYPROXY_AFFINITY", True) else 0.0
         ),
+        stream_retry_reasoning_only=reader.flag("STREAM_RETRY_ON_REASONING_ONLY", default.stream_retry_reasoning_only),
     )
 
 

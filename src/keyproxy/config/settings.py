@@ -104,6 +104,9 @@ class EngineSettings:
     affinity_seconds: float = 3600.0
     """How long a conversation stays with the key that served it last (balanced rotation), so the
     provider's prompt cache keeps serving it; 0 turns conversation affinity off."""
+    stream_retry_reasoning_only: bool = False
+    """STREAM_RETRY_ON_REASONING_ONLY: a stream's reasoning is held back until its answer begins, so a
+    stream that breaks before that is retried on another key (docs/resilience.md)."""
 
 
 @dataclass(frozen=True, slots=True)
