@@ -72,6 +72,6 @@ def test_each_old_proxy_variable_is_applied_mapped_or_not_applied_with_why() -> 
 
 
 def test_a_dotenv_variable_nothing_read_is_named_but_the_environments_are_not() -> None:
-    values = {"KEYPROXY_PORTT": "1", "HOME": "/root", "FAIR_CYCLE_GEMINI": "true"}
-    origins = {"KEYPROXY_PORTT": DOTENV, "HOME": ENVIRONMENT, "FAIR_CYCLE_GEMINI": DOTENV}
+    values = {"KEYPROXY_PORTT": "1", "HOME": "/root", "FAIR_CYCLE_GEMINI": "true", "OPENAI_API_BASE": ""}
+    origins = {"KEYPROXY_PORTT": DOTENV, "HOME": ENVIRONMENT, "FAIR_CYCLE_GEMINI": DOTENV, "OPENAI_API_BASE": DOTENV}
     assert explained(values, origins).unread == ("KEYPROXY_PORTT",)

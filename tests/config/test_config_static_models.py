@@ -29,10 +29,20 @@ def test_a_json_object_maps_each_listed_name_to_its_upstream_id() -> None:
     assert dict(static) == {"kimi": "moonshot/kimi-k2", "plain": "plain"}
 
 
-def test_a_value_that_is_not_json_is_an_error_naming_the_variable() -> None:
-    report = build({"MYSERVER_MODELS": "llama-3-70b, qwen-2.5"})
+def test_broken_json_is_an_error_naming_the_variable() -> None:
+    report = build({"MYSERVER_MODELS": '["llama-3-70b", '})
     assert [error.variable for error in report.errors] == ["MYSERVER_MODELS"]
     assert "JSON array" in report.errors[0].problem
+
+
+def test_a_value_that_is_no_list_at_all_is_a_warning_and_ignored() -> None:
+    # Ollama's own OLLAMA_MODELS is a directory: it must not stop the proxy.
+    report = build_settings(
+        {"OLLAMA_API_BASE": "http://127.0.0.1:11434/v1", "OLLAMA_MODELS": "/srv/models"}, CliOptions()
+    )
+    assert report.errors == ()
+    assert report.settings.providers["ollama"].static_models == {}
+    assert any(warning.startswith("OLLAMA_MODELS is not a JSON array") for warning in report.settings.warnings)
 
 
 def test_an_entry_whose_id_is_not_a_string_is_an_error() -> None:
@@ -56,6 +66,10 @@ def test_the_providers_other_spelling_applies() -> None:
 def test_a_list_for_no_configured_provider_is_a_warning() -> None:
     warnings = build({"OTHERSERVER_MODELS": '["x"]'}).settings.warnings
     assert "OTHERSERVER_MODELS is set but no provider otherserver is configured; ignored" in warnings
+
+
+def test_another_programs_variable_for_no_provider_is_not_warned_about() -> None:
+    assert not build({"OLLAMA_MODELS": "/srv/models"}).settings.warnings
 
 
 def test_keyproxys_own_model_filters_are_not_taken_for_a_list() -> None:

@@ -65,7 +65,7 @@ def explain(
     unread = tuple(
         name
         for name in sorted(values)
-        if name not in effective and name not in named
+        if values[name].strip() and name not in effective and name not in named
         and (provenance.origins.get(name) == DOTENV or name in provenance.config_variables)
     )  # fmt: skip
     return Explanation(settings, old, unread)

@@ -1,7 +1,9 @@
 """`<P>_MODELS`: a provider's models named in configuration, for upstreams that have no model list.
 
 As in the old proxy the value is JSON: an array of names (each also the upstream's id), or an object
-of name to `{"id": upstream id}`. Per-model `options` are not applied, and said so.
+of name to `{"id": upstream id}`. Per-model `options` are not applied, and said so. A value that does not
+even start as JSON is another program's variable (Ollama's OLLAMA_MODELS is a directory): a warning, not
+an error that would stop the proxy.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ def read_static_models(reader: ValueReader, variable: str, warnings: list[str]) 
     """Listed name -> the model id sent upstream; a value that is not such JSON is an error naming it."""
     raw = reader.raw(variable)
     if raw is None:
+        return {}
+    if not raw.startswith(("[", "{")):
+        warnings.append(f'{variable} is not a JSON array of model names or object {{"name": {{"id": ...}}}}; ignored')
         return {}
     try:
         parsed = json.loads(raw)
@@ -54,7 +59,8 @@ def unclaimed(values: Mapping[str, str], prefixes: Iterable[str]) -> list[str]:
     found = []
     for variable in sorted(values):
         match = _VARIABLE.match(variable)
-        if match is None or not values[variable].strip() or variable.startswith("KEYPROXY_"):
+        # Only a value that is a list is taken for one meant for a provider.
+        if match is None or not values[variable].strip().startswith(("[", "{")) or variable.startswith("KEYPROXY_"):
             continue
         prefix = match["prefix"]
         # `<P>_API_KEY_<N>_MODELS` is one key's models, not a provider's.
