@@ -66,7 +66,7 @@ def test_each_old_proxy_variable_is_applied_mapped_or_not_applied_with_why() -> 
     values = {"NVIDIA_API_KEY": KEY, "TRANSIENT_RETRY_DELAY": "2", "FAIR_CYCLE_GEMINI": "true", "GLOBAL_TIMEOUT": "9"}
     verdicts = dict(explained(values).old_proxy)
     assert verdicts["GLOBAL_TIMEOUT"] == "applied"
-    assert verdicts["NVIDIA_API_KEY"].startswith("mapped")
+    assert verdicts["NVIDIA_API_KEY"].startswith("mapped to provider nvidia_nim")
     assert verdicts["TRANSIENT_RETRY_DELAY"].startswith("mapped to KEYPROXY_TRANSIENT_RETRY_DELAY")
     assert "FAIR_CYCLE_* is not applied: the old proxy kept a key" in verdicts["FAIR_CYCLE_GEMINI"]
 

@@ -1,8 +1,9 @@
-"""The old proxy's variables keyproxy reads but does not apply, each named with what it would have done.
+"""The old proxy's variables and what keyproxy does with each: applied, mapped, or not applied and why.
 
-An old `.env` must load cleanly and never be ignored in silence: every variable here is named once at
-start and by `keyproxy check`. What the old proxy did is from its source (docs/reference/old-proxy-
-variables.md); what keyproxy applies instead is in docs/configuration.md.
+An old `.env` must load cleanly and never be ignored in silence: every variable not applied is named once
+at start and by `keyproxy check`; `keyproxy check --explain` gives every old variable's fate. What the old
+proxy did is from its source (docs/reference/old-proxy-variables.md); what keyproxy applies instead is in
+docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -49,13 +50,12 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )  # fmt: skip
 
 
-_OTHER_NAMES = "|".join(alias.upper() for alias in ALIASES)
-
 _APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, flags), verdict)
     for pattern, verdict, flags in (
-        (rf"^({_OTHER_NAMES})_API_(KEY|BASE)",
-         "mapped: the provider's other name; keyproxy reads it for the provider it names", 0),
+        *((rf"^{alias.upper()}_API_(KEY|BASE)",
+           f"mapped to provider {target} (its {target.upper()}_ spelling wins when both are set)", 0)
+          for alias, target in ALIASES.items()),
         (r"^PROXY_API_KEY$|_API_KEY(_\d+)?$|_API_BASE$", "applied", 0),
         (r"^(IGNORE|WHITELIST)_MODELS_|_MODELS$", "applied", 0),
         (r"^ROTATION_MODE_|^ROTATION_TOLERANCE$|^(MAX|OPTIMAL)_CONCURRENT_REQUESTS_PER_KEY_"
