@@ -140,3 +140,12 @@ def test_count_tokens_resolves_a_bare_name_too(start: Start) -> None:
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "four words right here"}]}
     response = start().post("/v1/messages/count_tokens", json=body)
     assert response.status_code == 200 and response.json()["input_tokens"] >= 1
+
+
+def test_configured_models_are_listed_and_go_upstream_as_their_id(start: Start, alpha: FakeUpstream) -> None:
+    proxy = start({"ALPHA_MODELS": '{"kimi": {"id": "moonshot/kimi-k2"}}'})
+    listed = [model["id"] for model in proxy.get("/v1/models").json()["data"]]
+    assert listed[:2] == ["alpha/kimi", "alpha/gpt-4o-mini"]
+    for name in ("kimi", "alpha/kimi"):
+        assert chat(proxy, name).headers["x-keyproxy-provider"] == "alpha"
+        assert alpha.requests[-1].body["model"] == "moonshot/kimi-k2"

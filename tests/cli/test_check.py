@@ -55,3 +55,33 @@ def test_check_says_balanced_rotation_keeps_conversations_where_the_old_proxy_wa
     out = check(tmp_path, capsys, dotenv)
 
     assert "rotation: balanced with conversation affinity for openai; the old proxy's default was sequential" in out
+    assert "keeps each one on its key, so the provider's prompt cache stays warm" in out
+
+
+def test_check_shows_a_providers_configured_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dotenv = 'LOCAL_API_BASE=http://10.0.0.5:8080/v1\nLOCAL_MODELS={"kimi": {"id": "moonshot/kimi-k2"}, "qwen": {}}\n'
+    out = check(tmp_path, capsys, dotenv)
+
+    assert "models (LOCAL_MODELS): kimi (as moonshot/kimi-k2), qwen" in out
+    assert "LOCAL_MODELS" not in out.split("models (LOCAL_MODELS)")[1]
+
+
+def test_check_explain_prints_each_setting_with_its_source_and_each_old_variable_with_its_fate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dotenv = "OPENAI_API_KEY=sk-fine-0123456789abcdef\nGLOBAL_TIMEOUT=45\nFAIR_CYCLE_GEMINI=true\n"
+    out = check(tmp_path, capsys, dotenv, "--explain", "--port", "9100")
+
+    assert f"  GLOBAL_TIMEOUT = 45  (.env {tmp_path / '.env'})\n" in out
+    assert "  KEYPROXY_PORT = 9100  (flag --port)\n" in out
+    assert "  TIMEOUT_CONNECT = 30  (default)\n" in out
+    assert "  OPENAI_API_KEY = ...cdef" in out and "sk-fine" not in out
+    assert "old proxy variables:\n" in out and "  FAIR_CYCLE_GEMINI: FAIR_CYCLE_* is not applied" in out
+
+
+def test_check_says_nothing_of_the_old_default_for_a_provider_that_chose_balanced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = check(tmp_path, capsys, "OPENAI_API_KEY=sk-fine-0123456789abcdef\nROTATION_MODE_OPENAI=balanced\n")
+
+    assert "rotation:" not in out

@@ -14,11 +14,9 @@ from keyproxy.config.legacy import not_applied
         ("FAIR_CYCLE_DURATION_GEMINI_CLI", "FAIR_CYCLE_"),
         ("EXHAUSTION_COOLDOWN_THRESHOLD_GEMINI", "EXHAUSTION_COOLDOWN_THRESHOLD"),
         ("CUSTOM_CAP_GEMINI_T2_PRO", "CUSTOM_CAP_"),
-        ("STREAM_RETRY_ON_REASONING_ONLY", "STREAM_RETRY_ON_REASONING_ONLY"),
         ("MONTHLY_BUDGET_OPENAI", "MONTHLY_BUDGET"),
         ("SESSION_STICKY_WAIT_SECONDS", "KEYPROXY_AFFINITY"),
         ("MAX_RETRIES_GEMINI", "KEYPROXY_MAX_ATTEMPTS"),
-        ("MYSERVER_MODELS", "<P>_MODELS"),
         ("GEMINI_CLI_PROJECT_ID", "GEMINI_CLI_"),
         ("OPENAI_API_HEADERS", "_API_HEADERS"),
     ],
@@ -32,7 +30,8 @@ def test_an_old_variable_that_changes_nothing_is_named_with_what_it_did(variable
 @pytest.mark.parametrize(
     "variable",
     ["IGNORE_MODELS_GEMINI", "WHITELIST_MODELS_GEMINI", "OPENAI_API_KEY_1", "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI",
-     "TRANSIENT_RETRY_DELAY", "KEYPROXY_PROXY_URL", "HTTPS_PROXY"],
+     "TRANSIENT_RETRY_DELAY", "KEYPROXY_PROXY_URL", "HTTPS_PROXY", "MYSERVER_MODELS",
+     "STREAM_RETRY_ON_REASONING_ONLY"],
 )  # fmt: skip
 def test_variables_keyproxy_applies_are_not_named(variable: str) -> None:
     assert not_applied({variable: "1"}) == []

@@ -670,3 +670,9 @@ def test_a_body_limit_above_the_default_in_flight_raises_the_bytes_in_flight_wit
 )  # fmt: skip
 def test_an_invalid_capture_variable_is_an_error_naming_it(variable: str, raw: str) -> None:
     assert error_variables({variable: raw}) == [variable]
+
+
+def test_stream_retry_on_reasoning_only_is_read_as_the_old_proxy_spelled_it() -> None:
+    on = build_settings({"STREAM_RETRY_ON_REASONING_ONLY": "yes"}, CliOptions())
+    assert on.settings.engine.stream_retry_reasoning_only
+    assert not build_settings({}, CliOptions()).settings.engine.stream_retry_reasoning_only

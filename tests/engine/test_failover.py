@@ -158,3 +158,19 @@ def test_a_stream_cut_after_content_ends_with_an_error_event_and_no_done(
     assert '"code":"stream_interrupted"' in body
     assert "[DONE]" not in body
     assert used_keys(fake_upstream) == [KEYS[0]]
+
+
+@pytest.mark.parametrize(
+    ("path", "extra", "end"),
+    [("/v1/chat/completions", {}, "data: [DONE]"), ("/v1/messages", {"max_tokens": 64}, "event: message_stop")],
+)
+def test_with_stream_retry_on_reasoning_only_a_stream_cut_before_its_answer_is_answered_by_the_next_key(
+    path: str, extra: dict[str, object], end: str, open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    # The fake's first chunk is the assistant's role with no content yet: the answer has not begun.
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.CUT_AFTER_FIRST_CHUNK))
+    proxy = open_proxy({"STREAM_RETRY_ON_REASONING_ONLY": "true"})
+    body = proxy.post(path, json={**CHAT, **extra, "stream": True}).text
+    assert "stream_interrupted" not in body and "error" not in body
+    assert "Echo" in body and end in body
+    assert used_keys(fake_upstream) == [KEYS[0], KEYS[1]]

@@ -128,3 +128,26 @@ def test_a_list_past_the_answer_size_cap_is_no_list() -> None:
     upstreams.lists["b.test"] = [f"model-{n:04}" for n in range(200)]  # about 7 KB as JSON
     models = model_list(upstreams, FakeClock(), limits=AnswerLimits(body_bytes=4096))
     assert asyncio.run(models.listings()) == {"a": ("gpt-4o-mini", "shared"), "b": None}
+
+
+def static_list(upstreams: Upstreams, **tuning: object) -> ModelList:
+    provider = openai_provider("a", ("sk-key-000000000001",), static_models={"mine": "org/mine-v2"}, **tuning)
+    return ModelList({"a": Pool.build(provider, 0)}, MockTransport(upstreams.answer), FakeClock(), Timeouts(), 300.0)
+
+
+def test_configured_models_come_first_and_the_upstreams_list_adds_what_they_lack() -> None:
+    models = static_list(Upstreams())
+    assert asyncio.run(models.provider_models("a")) == ("mine", "gpt-4o-mini", "shared")
+
+
+def test_an_upstream_without_a_model_list_still_offers_its_configured_models() -> None:
+    upstreams = Upstreams()
+    upstreams.failing.add("a.test")
+    models = static_list(upstreams)
+    assert asyncio.run(models.listings()) == {"a": ("mine",)}
+    assert asyncio.run(models.providers_listing("mine")) == ("a",)
+
+
+def test_the_providers_filters_hide_configured_models_too() -> None:
+    models = static_list(Upstreams(), ignore_models=("mine",))
+    assert asyncio.run(models.provider_models("a")) == ("gpt-4o-mini", "shared")

@@ -154,7 +154,8 @@ class Resolver:
 
 def _target(provider: ProviderSettings, name: str) -> Target:
     """`name` is `provider/model`; the model must pass the provider's model filters."""
-    upstream_model = name[len(provider.name) + 1 :]
-    if not model_allowed(upstream_model, provider.ignore_models, provider.whitelist_models):
+    model = name[len(provider.name) + 1 :]
+    if not model_allowed(model, provider.ignore_models, provider.whitelist_models):
         raise ModelNotFound(f"model {name!r} is not offered by this proxy")
-    return Target(provider, upstream_model)
+    # A `<P>_MODELS` name goes upstream as the id it stands for.
+    return Target(provider, provider.static_models.get(model, model))

@@ -1,7 +1,8 @@
 """`keyproxy check`: the configuration exactly as `serve` would load it, with every problem, no secrets.
 
 With `--models` it also lists every provider's models, over the network, and says where a bare model name
-that several providers list goes.
+that several providers list goes. With `--explain` it prints every setting read, its value and its source,
+and what becomes of each old proxy variable set.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from typing import TextIO
 from keyproxy.cli.bind import bind_problem
 from keyproxy.clock import SystemClock
 from keyproxy.config import CliOptions, Settings, inspect_config
+from keyproxy.config.explain import Explanation
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.redact import mask, shown_url
 from keyproxy.transport.base import Transport
 
 
-def check(options: CliOptions, *, models: bool = False, transport: Transport | None = None) -> int:
+def check(
+    options: CliOptions, *, models: bool = False, explain: bool = False, transport: Transport | None = None
+) -> int:
     """`transport` is the upstream seam for `--models` (aiohttp unless given)."""
     report = inspect_config(options)
     settings = report.settings
@@ -48,15 +52,12 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
             out.write(f"    ignore: {', '.join(provider.ignore_models)}\n")
         if provider.whitelist_models:
             out.write(f"    whitelist: {', '.join(provider.whitelist_models)}\n")
+        if provider.static_models:
+            named = (m if m == sent else f"{m} (as {sent})" for m, sent in provider.static_models.items())
+            out.write(f"    models ({name.upper()}_MODELS): {', '.join(named)}\n")
     if not settings.providers:
         out.write("  none: set <PROVIDER>_API_KEY variables, or run with --demo\n")
-    balanced = [name for name, provider in settings.providers.items() if provider.rotation_mode == "balanced"]
-    if balanced:
-        affinity = "with conversation affinity" if settings.engine.affinity_seconds else "(conversation affinity off)"
-        out.write(
-            f"rotation: balanced {affinity} for {', '.join(balanced)}; the old proxy's default was sequential "
-            "(ROTATION_MODE_<P>=sequential)\n"
-        )
+    _rotation(settings, report.explanation, out)
     if settings.aliases:
         out.write(f"aliases ({len(settings.aliases)}):\n")
     for name, alias in settings.aliases.items():
@@ -74,8 +75,45 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
         out.write(f"error: {error}\n")
     if models and not errors:
         asyncio.run(_models(settings, transport, out))
+    if explain and report.explanation is not None:
+        _explain(report.explanation, out)
     out.write("ok\n" if not errors else f"{len(errors)} error(s)\n")
     return 1 if errors else 0
+
+
+def _rotation(settings: Settings, explanation: Explanation | None, out: TextIO) -> None:
+    """Where keyproxy's default differs from the old proxy's: said for the providers that left it unset."""
+    defaulted = {entry.name for entry in explanation.settings if entry.source == "default"} if explanation else set()
+    balanced = [
+        name for name, provider in settings.providers.items()
+        if provider.rotation_mode == "balanced" and f"ROTATION_MODE_{name.upper()}" in defaulted
+    ]  # fmt: skip
+    if not balanced:
+        return
+    if settings.engine.affinity_seconds:
+        out.write(
+            f"rotation: balanced with conversation affinity for {', '.join(balanced)}; the old proxy's default was "
+            "sequential. keyproxy spreads conversations over the keys and keeps each one on its key, so the "
+            "provider's prompt cache stays warm without piling every request on one key "
+            "(ROTATION_MODE_<P>=sequential for the old behaviour)\n"
+        )
+        return
+    out.write(
+        f"rotation: balanced (conversation affinity off) for {', '.join(balanced)}; the old proxy's default was "
+        "sequential (ROTATION_MODE_<P>=sequential)\n"
+    )
+
+
+def _explain(explanation: Explanation, out: TextIO) -> None:
+    out.write("settings read (value, and where it came from):\n")
+    for entry in explanation.settings:
+        out.write(f"  {entry.name} = {entry.value}  ({entry.source})\n")
+    if explanation.old_proxy:
+        out.write("old proxy variables:\n")
+    for name, verdict in explanation.old_proxy:
+        out.write(f"  {name}: {verdict}\n")
+    if explanation.unread:
+        out.write(f"not read by keyproxy (a typo, or another program's): {', '.join(explanation.unread)}\n")
 
 
 async def _models(settings: Settings, transport: Transport | None, out: TextIO) -> None:

@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
         "--models", action="store_true",
         help="also fetch every provider's model list (network) and show where ambiguous bare model names go",
     )  # fmt: skip
+    check.add_argument(
+        "--explain", action="store_true",
+        help="also print every setting read, its value and where it came from, and what becomes of each old "
+        "proxy variable",
+    )  # fmt: skip
     status = commands.add_parser("status", help="show every key's state in the running proxy")
     _config_flags(status)
     status.add_argument("--json", action="store_true", help="print the raw JSON")
@@ -101,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from keyproxy.cli.check import check
 
-        return check(options_from(args), models=args.models)
+        return check(options_from(args), models=args.models, explain=args.explain)
     if args.command == "status":
         from keyproxy.cli.status import status
 

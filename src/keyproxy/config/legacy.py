@@ -1,14 +1,17 @@
-"""The old proxy's variables keyproxy reads but does not apply, each named with what it would have done.
+"""The old proxy's variables and what keyproxy does with each: applied, mapped, or not applied and why.
 
-An old `.env` must load cleanly and never be ignored in silence: every variable here is named once at
-start and by `keyproxy check`. What the old proxy did is from its source (docs/reference/old-proxy-
-variables.md); what keyproxy applies instead is in docs/configuration.md.
+An old `.env` must load cleanly and never be ignored in silence: every variable not applied is named once
+at start and by `keyproxy check`; `keyproxy check --explain` gives every old variable's fate. What the old
+proxy did is from its source (docs/reference/old-proxy-variables.md); what keyproxy applies instead is in
+docs/configuration.md.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+from keyproxy.config.catalogue import ALIASES
 
 _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
@@ -27,9 +30,6 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^CUSTOM_CAP_",
          "CUSTOM_CAP_* is not applied: the old proxy capped a tier's requests per model per quota window "
          "(an absolute number or a percentage of the window's limit); keyproxy has no per-model request caps yet"),
-        (r"^STREAM_RETRY_ON_REASONING_ONLY$",
-         "STREAM_RETRY_ON_REASONING_ONLY is not applied: the old proxy retried a stream that had sent only "
-         "reasoning when it broke; keyproxy ends a stream that broke after its first chunk with an error event"),
         (r"^(MONTHLY_BUDGET|RPD_LIMIT|RPD_ALIAS|RPD_RESET)_",
          "MONTHLY_BUDGET_*/RPD_* are not applied: the old proxy's spend and requests-per-day caps per key"),
         (r"^SESSION_(STICKY|PERSISTENCE)_|^TRUSTED_SESSION_ID_FIELDS$",
@@ -42,15 +42,43 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^SEQUENTIAL_FALLBACK_MULTIPLIER_",
          "SEQUENTIAL_FALLBACK_MULTIPLIER_<P> is not applied: a tier without CONCURRENCY_MULTIPLIER_* gets x1"),
         (r"_API_HEADERS$", "<P>_API_HEADERS (extra upstream headers) is not applied"),
-        (r"^(?!KEYPROXY_)[A-Z0-9_]+(?<!_API_KEY)(?<!_API_KEY_\d)_MODELS$",
-         "<P>_MODELS (a static model list) is not applied: keyproxy lists a provider's models from its "
-         "upstream; WHITELIST_MODELS_<P> keeps models visible"),
         (r"^(ENABLE_REQUEST_LOGGING|REQUEST_LOGGING_ENABLED|ENABLE_RAW_LOGGING)$",
          "request logging variables are not applied: see keyproxy's access log and request capture"),
         (r"^(FALLBACK_COOLDOWN_|PROVIDER_COOLDOWN_|FALLBACK_GROUP|MODEL_ROUTE_)",
          "fallback-group variables of the old proxy's experimental branch are not applied: use aliases"),
     )
 )  # fmt: skip
+
+
+_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, flags), verdict)
+    for pattern, verdict, flags in (
+        *((rf"^{alias.upper()}_API_(KEY|BASE)",
+           f"mapped to provider {target} (its {target.upper()}_ spelling wins when both are set)", 0)
+          for alias, target in ALIASES.items()),
+        (r"^PROXY_API_KEY$|_API_KEY(_\d+)?$|_API_BASE$", "applied", 0),
+        (r"^(IGNORE|WHITELIST)_MODELS_|_MODELS$", "applied", 0),
+        (r"^ROTATION_MODE_|^ROTATION_TOLERANCE$|^(MAX|OPTIMAL)_CONCURRENT_REQUESTS_PER_KEY_"
+         r"|^CONCURRENCY_MULTIPLIER_|^QUOTA_GROUPS_", "applied", 0),
+        (r"^GLOBAL_TIMEOUT$|^TIMEOUT_(CONNECT|POOL|READ_STREAMING|READ_NON_STREAMING)$", "applied", 0),
+        (r"^OVERRIDE_TEMPERATURE_ZERO$|^STREAM_RETRY_ON_REASONING_ONLY$", "applied", 0),
+        (r"^TRANSIENT_RETRY_(DELAY|JITTER)$",
+         "mapped to KEYPROXY_TRANSIENT_RETRY_DELAY/_JITTER, which win when set", 0),
+        (r"^(HTTPS?|ALL|NO)_PROXY$", "applied", re.IGNORECASE),
+    )
+)  # fmt: skip
+
+
+def status(variable: str) -> str | None:
+    """What keyproxy does with an old proxy's variable: applied, mapped (to what), or not applied and why;
+    None for a variable the old proxy did not read."""
+    for pattern, message in _NOT_APPLIED:
+        if pattern.search(variable):
+            return message
+    for pattern, verdict in _APPLIED:
+        if pattern.search(variable):
+            return verdict
+    return None
 
 
 def not_applied(values: Mapping[str, str]) -> list[str]:

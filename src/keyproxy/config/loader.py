@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from keyproxy.config.aliases import read_aliases
+from keyproxy.config.explain import Explanation, Provenance, explain
 from keyproxy.config.file import ConfigFile, read_config_file
 from keyproxy.config.legacy import not_applied
 from keyproxy.config.providers import provider_name, read_providers
@@ -63,6 +64,8 @@ class ConfigReport:
 
     settings: Settings
     errors: tuple[ConfigError, ...]
+    explanation: Explanation | None = None
+    """Every setting read, its value and where it came from (`keyproxy check --explain`)."""
 
 
 def load_settings(options: CliOptions, *, cwd: Path | None = None) -> Settings:
@@ -74,11 +77,13 @@ def load_settings(options: CliOptions, *, cwd: Path | None = None) -> Settings:
 
 def inspect_config(options: CliOptions, *, cwd: Path | None = None) -> ConfigReport:
     try:
-        values, env_path = gather(options.env_file, cwd)
+        gathered = gather(options.env_file, cwd)
     except ConfigError as error:
         return ConfigReport(Settings(), (error,))
-    config = read_config_file(options.config_file, values, cwd)
-    return build_settings(values, options, env_path=env_path, cwd=cwd, config=config)
+    config = read_config_file(options.config_file, gathered.values, cwd)
+    return build_settings(
+        gathered.values, options, env_path=gathered.env_path, cwd=cwd, config=config, origins=gathered.origins
+    )
 
 
 def build_settings(
@@ -88,12 +93,16 @@ def build_settings(
     env_path: Path | None = None,
     cwd: Path | None = None,
     config: ConfigFile | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> ConfigReport:
     """Pure: the same variables, options and config file always give the same report.
 
     `config` is the file already read (`inspect_config` reads the one `options.config_file` or KEYPROXY_CONFIG
-    names); its variables come under `values`.
+    names); its variables come under `values`. `origins` says which of `values` came from `.env`.
     """
+    provenance = Provenance(
+        origins or {}, config.variables if config else {}, config.label if config else None, _flags(options), env_path
+    )
     if config is not None:
         values = {**config.variables, **values}
     reader = ValueReader(values)
@@ -144,7 +153,32 @@ def build_settings(
         config_file=config.path if config else None,
         warnings=(*warnings, *not_applied(values), *([weak] if weak else [])),
     )
-    return ConfigReport(settings, (*(config.errors if config else ()), *reader.errors))
+    errors = (*(config.errors if config else ()), *reader.errors)
+    # Read past the reader (a flag wins, or the default is the loader's): as the settings took them.
+    effective = {
+        **reader.effective,
+        "KEYPROXY_HOST": settings.host,
+        "KEYPROXY_PORT": str(settings.port),
+        "KEYPROXY_DATA_DIR": str(settings.data_dir),
+        "KEYPROXY_LOG_LEVEL": settings.log_level,
+        "PROXY_API_KEY": settings.proxy_api_key or "not set",
+        **({"KEYPROXY_CONFIG": config.label} if config else {}),
+    }
+    invalid = frozenset(error.variable for error in reader.errors)
+    explanation = explain(effective, values, provenance, settings.secrets(), invalid)
+    return ConfigReport(settings, errors, explanation)
+
+
+def _flags(options: CliOptions) -> dict[str, str]:
+    """The variables a given flag stands in for."""
+    given = {
+        "KEYPROXY_HOST": ("--host", options.host),
+        "KEYPROXY_PORT": ("--port", options.port),
+        "KEYPROXY_DATA_DIR": ("--data-dir", options.data_dir),
+        "KEYPROXY_LOG_LEVEL": ("--log-level", options.log_level),
+        "KEYPROXY_CONFIG": ("--config", options.config_file),
+    }
+    return {variable: flag for variable, (flag, value) in given.items() if value is not None}
 
 
 def _default_provider(reader: ValueReader, providers: Mapping[str, ProviderSettings]) -> str | None:
@@ -286,6 +320,7 @@ def _engine(reader: ValueReader) -> EngineSettings:
             reader.number("KEYPROXY_AFFINITY_TTL", default.affinity_seconds)
             if reader.flag("KEYPROXY_AFFINITY", True) else 0.0
         ),
+        stream_retry_reasoning_only=reader.flag("STREAM_RETRY_ON_REASONING_ONLY", default.stream_retry_reasoning_only),
     )
 
 

@@ -19,6 +19,7 @@ from keyproxy.config.settings import (
     RotationMode,
     UpstreamProtocol,
 )
+from keyproxy.config.static_models import read_static_models, unclaimed
 from keyproxy.config.values import ValueReader, split_list
 from keyproxy.redact import mask
 
@@ -59,7 +60,7 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
         base = found.bases.get(name)
         known = CATALOGUE.get(name)
         if base is not None:
-            base_url = _base_url(reader, base[0], base[1])
+            base_url = _base_url(reader, base[1])
         elif known is not None and known.base_url:
             base_url = known.base_url
         else:
@@ -77,7 +78,9 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
         proxy = provider_proxy(reader, base_url, _proxy_prefix(reader, name), environment)
         credentials = tuple(replace(c, proxy=proxy_for(reader, c.source, proxy)) for c in credentials)
-        providers[name] = replace(_tuned(reader, name, base_url, credentials, custom=known is None), proxy=proxy)
+        tuned = _tuned(reader, name, base_url, credentials, custom=known is None, warnings=warnings)
+        providers[name] = replace(tuned, proxy=proxy)
+    warnings.extend(unclaimed(reader.values, (prefix for name in providers for prefix in _prefixes(name))))
     return providers
 
 
@@ -139,8 +142,8 @@ def _credentials(
 ) -> tuple[Credential, ...]:
     seen: set[str] = set()
     credentials: list[Credential] = []
-    for _, variable, value in sorted(entries):
-        secret = value.strip()
+    for _, variable, _ in sorted(entries):
+        secret = reader.raw(variable) or ""
         if not secret:
             warnings.append(f"{variable} is empty; ignored")
             continue
@@ -163,8 +166,8 @@ def _proxy_prefix(reader: ValueReader, name: str) -> str:
     return next((prefix for prefix in prefixes if f"{prefix}_PROXY" in reader.values), prefixes[0])
 
 
-def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
-    value = raw.strip().rstrip("/")
+def _base_url(reader: ValueReader, variable: str) -> str:
+    value = (reader.raw(variable) or "").rstrip("/")
     if not re.match(r"^https?://[^/\s]+", value):
         # The value is not echoed: it may be a key pasted into the wrong variable.
         reader.fail(variable, "expected an http:// or https:// URL")
@@ -172,14 +175,16 @@ def _base_url(reader: ValueReader, raw: str, variable: str) -> str:
 
 
 def _tuned(
-    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], *, custom: bool
+    reader: ValueReader, name: str, base_url: str, credentials: tuple[Credential, ...], *, custom: bool,
+    warnings: list[str],
 ) -> ProviderSettings:
     known = CATALOGUE.get(name)
     prefixes = _prefixes(name)
 
-    def variable(stem: str) -> str:
+    def variable(stem: str, suffix: str = "") -> str:
         # The provider's own name wins over an alias when both are set.
-        return next((stem + prefix for prefix in prefixes if stem + prefix in reader.values), stem + prefixes[0])
+        names = [stem + prefix + suffix for prefix in prefixes]
+        return next((found for found in names if found in reader.values), names[0])
 
     rotation = reader.choice(variable("ROTATION_MODE_"), "balanced", _ROTATION)
     max_concurrent = _per_mode(reader, variable("MAX_CONCURRENT_REQUESTS_PER_KEY_"), rotation)
@@ -201,8 +206,9 @@ def _tuned(
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
         quota_groups=_quota_groups(reader, prefixes),
-        ignore_models=split_list(reader.values.get(variable("IGNORE_MODELS_"))),
-        whitelist_models=split_list(reader.values.get(variable("WHITELIST_MODELS_"))),
+        ignore_models=split_list(reader.raw(variable("IGNORE_MODELS_"))),
+        whitelist_models=split_list(reader.raw(variable("WHITELIST_MODELS_"))),
+        static_models=read_static_models(reader, variable("", "_MODELS"), warnings),
     )
 
 

@@ -64,6 +64,8 @@ class ProviderSettings:
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
+    static_models: Mapping[str, str] = field(default_factory=dict)
+    """`<P>_MODELS`: name offered -> model id sent upstream; listed before (and without) the upstream's list."""
     proxy: str | None = field(default=None, repr=False)
     """The outbound proxy of a key without its own (one added at run time): `<P>_PROXY`, KEYPROXY_PROXY_URL
     or the environment's."""
@@ -102,6 +104,9 @@ class EngineSettings:
     affinity_seconds: float = 3600.0
     """How long a conversation stays with the key that served it last (balanced rotation), so the
     provider's prompt cache keeps serving it; 0 turns conversation affinity off."""
+    stream_retry_reasoning_only: bool = False
+    """STREAM_RETRY_ON_REASONING_ONLY: a stream's reasoning is held back until its answer begins, so a
+    stream that breaks before that is retried on another key (docs/resilience.md)."""
 
 
 @dataclass(frozen=True, slots=True)

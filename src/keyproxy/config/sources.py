@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from keyproxy.config.dotenv import read_dotenv
 from keyproxy.errors import ConfigError
 
+ENVIRONMENT = "environment"
+DOTENV = ".env"
 
-def gather(env_file: Path | None, cwd: Path | None = None) -> tuple[dict[str, str], Path | None]:
-    """The environment over the `.env` file (the process environment wins, as with dotenv).
 
-    Returns the merged variables and the `.env` path that was read, if any.
-    """
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    values: dict[str, str]
+    """The environment over the `.env` file (the process environment wins, as with dotenv)."""
+    env_path: Path | None
+    """The `.env` file that was read, if any."""
+    origins: dict[str, str]
+    """Each variable's source: ENVIRONMENT or DOTENV."""
+
+
+def gather(env_file: Path | None, cwd: Path | None = None) -> Gathered:
     base = cwd or Path.cwd()
     path = base / env_file if env_file is not None else None
     if path is None:
@@ -22,5 +32,7 @@ def gather(env_file: Path | None, cwd: Path | None = None) -> tuple[dict[str, st
     elif not path.is_file():
         raise ConfigError("--env-file", f"no such file: {path}")
     merged = read_dotenv(path) if path is not None else {}
+    origins = dict.fromkeys(merged, DOTENV)
     merged.update(os.environ)
-    return merged, path
+    origins.update(dict.fromkeys(os.environ, ENVIRONMENT))
+    return Gathered(merged, path, origins)

@@ -15,11 +15,16 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 class ValueReader:
-    """Reads variables from one merged mapping and collects every problem instead of stopping at the first."""
+    """Reads variables from one merged mapping and collects every problem instead of stopping at the first.
+
+    `effective` records each variable read with the value it took (its default when unset or invalid), for
+    `keyproxy check --explain`; a variable read as plain text and found unset is not recorded.
+    """
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = values
         self.errors: list[ConfigError] = []
+        self.effective: dict[str, str] = {}
 
     def fail(self, name: str, problem: str) -> None:
         self.errors.append(ConfigError(name, problem))
@@ -29,9 +34,29 @@ class ValueReader:
         if value is None:
             return None
         value = value.strip()
+        if value:
+            self.effective[name] = value
         return value or None
 
+    def _took(self, name: str, value: object) -> None:
+        if value is None:
+            shown = "not set"
+        elif isinstance(value, bool):
+            shown = "true" if value else "false"
+        elif isinstance(value, float):
+            shown = f"{value:g}"
+        elif isinstance(value, tuple):
+            shown = ",".join(f"{item:g}" for item in value)
+        else:
+            shown = str(value)
+        self.effective[name] = shown
+
     def number(self, name: str, default: float, *, minimum: float = 0.0, strict_min: bool = False) -> float:
+        value = self._number(name, default, minimum=minimum, strict_min=strict_min)
+        self._took(name, value)
+        return value
+
+    def _number(self, name: str, default: float, *, minimum: float, strict_min: bool) -> float:
         raw = self.raw(name)
         if raw is None:
             return default
@@ -50,6 +75,11 @@ class ValueReader:
     def integer(
         self, name: str, default: int | None, *, minimum: int | None = None, maximum: int | None = None
     ) -> int | None:
+        value = self._integer(name, default, minimum=minimum, maximum=maximum)
+        self._took(name, value)
+        return value
+
+    def _integer(self, name: str, default: int | None, *, minimum: int | None, maximum: int | None) -> int | None:
         raw = self.raw(name)
         if raw is None:
             return default
@@ -68,6 +98,11 @@ class ValueReader:
 
     def durations(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
         """A comma list of seconds, such as cooldown steps: at least one, each finite and not negative."""
+        value = self._durations(name, default)
+        self._took(name, value)
+        return value
+
+    def _durations(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
         raw = self.raw(name)
         if raw is None:
             return default
@@ -85,6 +120,11 @@ class ValueReader:
         return tuple(steps)
 
     def flag(self, name: str, default: bool) -> bool:
+        value = self._flag(name, default)
+        self._took(name, value)
+        return value
+
+    def _flag(self, name: str, default: bool) -> bool:
         raw = self.values.get(name)
         if raw is None:
             return default
@@ -97,6 +137,11 @@ class ValueReader:
         return default
 
     def choice(self, name: str, default: T, choices: Mapping[str, T]) -> T:
+        value = self._choice(name, default, choices)
+        self._took(name, value)
+        return value
+
+    def _choice(self, name: str, default: T, choices: Mapping[str, T]) -> T:
         raw = self.raw(name)
         if raw is None:
             return default

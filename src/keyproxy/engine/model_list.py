@@ -105,19 +105,26 @@ class ModelList:
         return task
 
     async def _store(self, name: str) -> _Entry:
-        models = await self._fetch(name)
+        settings = self.pools[name].settings
+        static = tuple(
+            m for m in settings.static_models if model_allowed(m, settings.ignore_models, settings.whitelist_models)
+        )
+        fetched = await self._fetch(name, quiet=bool(static))
         now = self.clock.now()
-        if models is not None:
+        if fetched is not None:
+            # `<P>_MODELS` come first, as configured; the upstream's list adds the names they lack.
+            models = tuple(dict.fromkeys((*static, *fetched)))
             entry = _Entry(models, frozenset(models), now + self.ttl, listed=True)
         else:
             # A provider that fails to list keeps the models it listed last: it still serves them.
             last = self._cache.get(name)
-            kept = last.models if last is not None else ()
-            entry = _Entry(kept, frozenset(kept), now + min(self.ttl, _RETRY_FAILED_AFTER), listed=False)
+            kept = last.models if last is not None else static
+            entry = _Entry(kept, frozenset(kept), now + min(self.ttl, _RETRY_FAILED_AFTER), listed=bool(static))
         self._cache[name] = entry
         return entry
 
-    async def _fetch(self, name: str) -> tuple[str, ...] | None:
+    async def _fetch(self, name: str, *, quiet: bool) -> tuple[str, ...] | None:
+        """The upstream's list; `quiet` when `<P>_MODELS` stands in for it (the upstream may have none)."""
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
@@ -131,7 +138,10 @@ class ModelList:
                 models = pool.adapter.parse_models(body)
             except (UpstreamError, TimeoutError) as error:
                 reason = error.message if isinstance(error, UpstreamError) else "timed out"
-                logger.warning("model list failed provider=%s key=%s: %s", name, pool.masks[index], reason)
+                logger.log(
+                    logging.DEBUG if quiet else logging.WARNING,
+                    "model list failed provider=%s key=%s: %s", name, pool.masks[index], reason,
+                )
                 continue
             allowed = (m for m in models if model_allowed(m, settings.ignore_models, settings.whitelist_models))
             return tuple(dict.fromkeys(allowed))

@@ -37,6 +37,7 @@ from keyproxy.providers import Call
 from keyproxy.providers.hints.ratelimit_headers import parse_headroom
 from keyproxy.redact import scrub
 from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
+from keyproxy.translate.opening import Opening
 from keyproxy.translate.sse import capped_events
 from keyproxy.translate.stream import translated
 from keyproxy.transport.base import Transport, UpstreamResponse
@@ -72,6 +73,7 @@ class Router:
         self.transient_retry_delay = engine.transient_retry_delay
         self.transient_retry_jitter = engine.transient_retry_jitter
         self.affinity_seconds = engine.affinity_seconds
+        self.hold_reasoning = engine.stream_retry_reasoning_only
         self.rng = rng
         self.limits = limits or AnswerLimits()
 
@@ -212,7 +214,7 @@ class Router:
                 chunks = pool.adapter.read_stream(call, events, meter.record)
                 if call.reply is not None:
                     chunks = translated(chunks, call.reply.stream())
-                first = await _first_chunk(chunks)
+                first = await (_first_answer(chunks, limit) if self.hold_reasoning else _first_chunk(chunks))
                 opened = Opened(
                     response.status, response.headers, first_chunk=first, response=response, chunks=chunks, meter=meter
                 )
@@ -341,3 +343,19 @@ async def _first_chunk(chunks: AsyncIterator[bytes]) -> bytes:
         if chunk:
             return chunk
     raise InvalidUpstreamResponse("upstream ended the stream before sending anything")
+
+
+async def _first_answer(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """The stream up to its answer's first event, reasoning held back so far: until then nothing has reached
+    the client, so a stream that breaks (or ends, which a stream that had ended properly never does here) is
+    a failed attempt and the request moves to the next key. Past `limit` bytes the held part is let go."""
+    opening = Opening()
+    held = bytearray()
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        held += chunk
+        if opening.feed(chunk) or len(held) > limit:
+            return bytes(held)
+    before = "its answer began" if held else "sending anything"
+    raise InvalidUpstreamResponse(f"upstream ended the stream before {before}")

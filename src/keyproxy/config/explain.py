@@ -1,0 +1,97 @@
+"""`keyproxy check --explain`: every setting read, with the value it took and where that came from.
+
+Sources, highest first: a flag, the environment, `.env`, the config file, the default. Secrets are
+masked; a variable in `.env` or the config file that nothing read is named (a typo, or another program's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyproxy.config.legacy import status
+from keyproxy.config.sources import DOTENV
+from keyproxy.redact import mask, scrub_text, shown_url
+
+_SECRET = re.compile(r"(_KEY(_\d+)?|TOKEN|SECRET|PASSWORD)$")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    name: str
+    value: str
+    """As it is safe to show: keys masked, URLs without their credentials."""
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    settings: tuple[Explained, ...]
+    old_proxy: tuple[tuple[str, str], ...]
+    """Each old proxy variable set, with what keyproxy does with it (config/legacy.py)."""
+    unread: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What `explain` needs to know of the sources besides the merged values."""
+
+    origins: Mapping[str, str]
+    """Variable -> ENVIRONMENT or DOTENV; a variable of the merged values not named here came from the caller."""
+    config_variables: Mapping[str, str]
+    config_label: str | None
+    flags: Mapping[str, str]
+    """Variable -> the flag that set it instead (`--port`)."""
+    env_path: Path | None = None
+
+
+def explain(
+    effective: Mapping[str, str], values: Mapping[str, str], provenance: Provenance, secrets: tuple[str, ...],
+    invalid: frozenset[str],
+) -> Explanation:  # fmt: skip
+    settings = tuple(
+        Explained(name, _shown(name, value, secrets), _source(name, values, provenance, invalid))
+        for name, value in sorted(effective.items())
+    )
+    old = tuple(
+        (name, verdict)
+        for name in sorted(values)
+        if values[name].strip() and (verdict := status(name)) is not None
+    )
+    named = {name for name, _ in old}
+    unread = tuple(
+        name
+        for name in sorted(values)
+        if values[name].strip() and name not in effective and name not in named
+        and (provenance.origins.get(name) == DOTENV or name in provenance.config_variables)
+    )  # fmt: skip
+    return Explanation(settings, old, unread)
+
+
+def _source(name: str, values: Mapping[str, str], provenance: Provenance, invalid: frozenset[str]) -> str:
+    flag = provenance.flags.get(name)
+    if flag is not None:
+        return f"flag {flag}"
+    given = values.get(name, "").strip()
+    if not given:
+        return "default"
+    if provenance.origins.get(name) == DOTENV:
+        where = f".env {provenance.env_path}" if provenance.env_path else ".env"
+    elif name in provenance.config_variables and name not in provenance.origins:
+        where = f"config file ({provenance.config_label})"
+    else:
+        where = "environment"
+    return f"{where}; invalid, so the default" if name in invalid else where
+
+
+def _shown(name: str, value: str, secrets: tuple[str, ...]) -> str:
+    if value == "not set":
+        return value
+    if _SECRET.search(name):
+        return mask(value)
+    if _URL.match(value):
+        return shown_url(value)
+    return scrub_text(value, secrets)

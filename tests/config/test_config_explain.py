@@ -1,0 +1,77 @@
+"""`keyproxy check --explain` data: every setting read, its value and its source, secrets masked, and what
+becomes of each old proxy variable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from keyproxy.config import CliOptions, build_settings, parse_config
+from keyproxy.config.explain import Explanation
+from keyproxy.config.sources import DOTENV, ENVIRONMENT
+
+KEY = "sk-aaaaaaaaaaaaaaaaaaaa0001"
+
+
+def explained(
+    values: Mapping[str, str], origins: Mapping[str, str] | None = None, *, options: CliOptions | None = None,
+    config: str | None = None,
+) -> Explanation:  # fmt: skip
+    report = build_settings(
+        values, options or CliOptions(), config=parse_config(config, "keyproxy.yaml") if config else None,
+        origins=origins, env_path=Path("/srv/.env"),
+    )  # fmt: skip
+    assert report.explanation is not None
+    return report.explanation
+
+
+def entry(explanation: Explanation, name: str) -> tuple[str, str]:
+    [found] = [(e.value, e.source) for e in explanation.settings if e.name == name]
+    return found
+
+
+def test_each_setting_says_whether_it_came_from_the_environment_dotenv_the_config_file_or_the_default() -> None:
+    values = {"GLOBAL_TIMEOUT": "45", "TIMEOUT_CONNECT": "5"}
+    origins = {"GLOBAL_TIMEOUT": ENVIRONMENT, "TIMEOUT_CONNECT": DOTENV}
+    explanation = explained(values, origins, config="variables:\n  TIMEOUT_POOL: 7\n")
+    assert entry(explanation, "GLOBAL_TIMEOUT") == ("45", "environment")
+    assert entry(explanation, "TIMEOUT_CONNECT") == ("5", ".env /srv/.env")
+    assert entry(explanation, "TIMEOUT_POOL") == ("7", "config file (keyproxy.yaml)")
+    assert entry(explanation, "TIMEOUT_READ_STREAMING") == ("180", "default")
+
+
+def test_a_flag_is_named_as_the_source_of_the_variable_it_stands_for() -> None:
+    explanation = explained({"KEYPROXY_PORT": "8100"}, options=CliOptions(port=9000))
+    assert entry(explanation, "KEYPROXY_PORT") == ("9000", "flag --port")
+
+
+def test_an_invalid_value_shows_the_default_it_fell_back_to() -> None:
+    explanation = explained({"GLOBAL_TIMEOUT": "soon"}, {"GLOBAL_TIMEOUT": DOTENV})
+    assert entry(explanation, "GLOBAL_TIMEOUT") == ("30", ".env /srv/.env; invalid, so the default")
+
+
+def test_keys_and_passwords_are_masked() -> None:
+    values = {
+        "OPENAI_API_KEY_1": KEY,
+        "PROXY_API_KEY": "proxy-secret-0123456789",
+        "OPENAI_PROXY": "http://u:pw-9876@sq:3128",
+    }
+    explanation = explained(values)
+    shown = "\n".join(f"{e.name}={e.value}" for e in explanation.settings)
+    assert "OPENAI_API_KEY_1=...0001" in shown and "OPENAI_PROXY=http://sq:3128" in shown
+    assert KEY not in shown and "proxy-secret" not in shown and "pw-9876" not in shown
+
+
+def test_each_old_proxy_variable_is_applied_mapped_or_not_applied_with_why() -> None:
+    values = {"NVIDIA_API_KEY": KEY, "TRANSIENT_RETRY_DELAY": "2", "FAIR_CYCLE_GEMINI": "true", "GLOBAL_TIMEOUT": "9"}
+    verdicts = dict(explained(values).old_proxy)
+    assert verdicts["GLOBAL_TIMEOUT"] == "applied"
+    assert verdicts["NVIDIA_API_KEY"].startswith("mapped to provider nvidia_nim")
+    assert verdicts["TRANSIENT_RETRY_DELAY"].startswith("mapped to KEYPROXY_TRANSIENT_RETRY_DELAY")
+    assert "FAIR_CYCLE_* is not applied: the old proxy kept a key" in verdicts["FAIR_CYCLE_GEMINI"]
+
+
+def test_a_dotenv_variable_nothing_read_is_named_but_the_environments_are_not() -> None:
+    values = {"KEYPROXY_PORTT": "1", "HOME": "/root", "FAIR_CYCLE_GEMINI": "true", "OPENAI_API_BASE": ""}
+    origins = {"KEYPROXY_PORTT": DOTENV, "HOME": ENVIRONMENT, "FAIR_CYCLE_GEMINI": DOTENV, "OPENAI_API_BASE": DOTENV}
+    assert explained(values, origins).unread == ("KEYPROXY_PORTT",)
