@@ -1,0 +1,50 @@
+"""The deployment's fingerprints, from the secret kept with its state, and the moves of old key ids to them.
+
+SQLite keeps the secret in the data dir, Redis in one key every instance reads (the data dir keeps a copy
+for a start while Redis is down); a memory store's ids live as long as the process (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from keyproxy.config.settings import StateSettings
+from keyproxy.redact import Fingerprinter, unkeyed_fingerprint
+from keyproxy.state.fingerprint_secret import FILE_NAME, SECRET_BYTES, file_secret, keep_secret
+from keyproxy.state.redis_keys import RedisKeys
+
+logger = logging.getLogger("keyproxy.state")
+
+SCHEME = "hmac-sha256"
+"""What a store records once its key ids are keyed ones, so old ids are moved once."""
+
+Renames = Mapping[tuple[str, str], str]
+"""(provider, a key's unkeyed id) -> its keyed id."""
+
+
+def deployment_fingerprints(state: StateSettings, data_dir: Path, keys: RedisKeys | None = None) -> Fingerprinter:
+    """`keys`: where the Redis store keeps its state, its default prefix unless given."""
+    kept = None if state.backend == "memory" else data_dir / FILE_NAME
+    own = file_secret(kept) if kept is not None else os.urandom(SECRET_BYTES)
+    if state.redis_url is None:
+        return Fingerprinter(own)
+    from keyproxy.state.redis_secret import shared_secret
+
+    shared = shared_secret(state.redis_url, keys or RedisKeys(), own)
+    if shared is None:
+        logger.warning(
+            "Redis unreachable at start: key ids come from %s; other instances share them only if this one "
+            "has met Redis before", kept or "a secret of this process",
+        )  # fmt: skip
+        return Fingerprinter(own)
+    if kept is not None and shared != own:
+        keep_secret(kept, shared)
+    return Fingerprinter(shared)
+
+
+def key_renames(keys: Iterable[tuple[str, str]], fingerprints: Fingerprinter) -> dict[tuple[str, str], str]:
+    """For each (provider, key) configured: where state kept under its unkeyed id moves."""
+    return {(provider, unkeyed_fingerprint(key)): fingerprints(key) for provider, key in keys if key}
