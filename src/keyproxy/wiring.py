@@ -22,6 +22,7 @@ from keyproxy.api.metrics import Metrics
 from keyproxy.api.metrics_route import MetricsRoutes
 from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
+from keyproxy.api.stored_responses import rekeyed
 from keyproxy.api.targets import Resolver
 from keyproxy.api.ui import UiRoutes
 from keyproxy.api.usage_routes import UsageRoutes
@@ -35,7 +36,7 @@ from keyproxy.engine.router import Router
 from keyproxy.events import EventSink, LogSink, RequestWatch, Sinks
 from keyproxy.redact import Fingerprinter
 from keyproxy.state.base import StateStore
-from keyproxy.state.fingerprints import deployment_fingerprints, key_renames
+from keyproxy.state.fingerprints import Rekey, deployment_fingerprints, key_renames
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.transport.base import Transport
@@ -162,6 +163,7 @@ def _state(settings: Settings, keys: KeyRing, prices: PriceTable) -> StateStore:
     durable usage history either way. Both move state kept under unkeyed key ids at start."""
     config = settings.state
     renames = key_renames(keys.secrets(), keys.fingerprints)
+    moves = Rekey(renames, partial(rekeyed, renames=renames))
     local: StateStore
     if config.backend == "memory":
         local = MemoryStore(UsageBook(prices))
@@ -170,7 +172,7 @@ def _state(settings: Settings, keys: KeyRing, prices: PriceTable) -> StateStore:
         local = SqliteStore(
             settings.data_dir / "keyproxy.db", UsageBook(prices), interval=config.flush_interval,
             retention_days=config.retention_days, grace_seconds=config.prune_grace_days * 86400,
-            configured=set(keys.known_ids()), renames=renames,
+            configured=set(keys.known_ids()), rekey=moves,
         )  # fmt: skip
     if config.redis_url is None:
         return local
@@ -178,5 +180,5 @@ def _state(settings: Settings, keys: KeyRing, prices: PriceTable) -> StateStore:
 
     return RedisStore(
         config.redis_url, local, interval=config.flush_interval, retention_days=config.retention_days, price=prices,
-        response_ttl=config.responses_retention_days * 86400.0, renames=renames,
+        response_ttl=config.responses_retention_days * 86400.0, rekey=moves,
     )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from functools import partial
 from pathlib import Path
 
+import msgspec
+
+from keyproxy.api.stored_responses import Stored, rekeyed
 from keyproxy.errors import ErrorClass
 from keyproxy.redact import unkeyed_fingerprint
-from keyproxy.state.fingerprints import key_renames
-from keyproxy.state.sqlite_journal import BenchSet, CooldownSet, StickySet
+from keyproxy.state.fingerprints import Rekey, key_renames
+from keyproxy.state.sqlite_journal import BenchSet, CooldownSet, ResponseStored, StickySet
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.usage.book import UsageKey, UsageRows
@@ -22,6 +26,7 @@ A, B, GONE = "sk-first-key-0000000000000000001", "sk-second-key-0000000000000000
 OLD_A, OLD_B, OLD_GONE = (unkeyed_fingerprint(key) for key in (A, B, GONE))
 DAY = "2023-11-14"
 RENAMES = key_renames([("p", A), ("p", B)], IDS)
+MOVES = Rekey(RENAMES, partial(rekeyed, renames=RENAMES))
 
 
 def counters(requests: int) -> UsageCounters:
@@ -39,13 +44,15 @@ OLD_STATE = Batch(
         CooldownSet("p", OLD_A, "m", NOW + 60, ErrorClass.RATE_LIMITED, 2),
         BenchSet("p", OLD_B, NOW + 600, ErrorClass.KEY_REJECTED),
         StickySet("p", "m", OLD_A),
+        ResponseStored("resp_native", msgspec.json.encode(Stored("p", "m", key_id=OLD_A)), NOW + 3600),
+        ResponseStored("resp_translated", msgspec.json.encode(Stored("p", "m", previous="resp_0")), NOW + 3600),
     ),
 )
 
 
 def opened(path: Path) -> tuple[SqliteStore, UsageRows]:
     async def go() -> tuple[SqliteStore, UsageRows]:
-        store = await started(path, renames=RENAMES, configured={("p", IDS(A)), ("p", IDS(B))})
+        store = await started(path, rekey=MOVES, configured={("p", IDS(A)), ("p", IDS(B))})
         usage = await store.usage()
         await store.stop()  # the memory of a stopped store stays readable
         return store, usage
@@ -61,6 +68,22 @@ def test_cooldowns_benches_and_sticky_keys_are_found_under_the_keyed_ids(tmp_pat
     assert asyncio.run(store.sticky("p", "m")) == IDS(A)
     assert rows(tmp_path / "keyproxy.db", "SELECT key_id FROM cooldowns") == [(IDS(A),)]
     assert rows(tmp_path / "keyproxy.db", "SELECT key_id FROM key_state WHERE benched_until > 0") == [(IDS(B),)]
+
+
+async def kept(path: Path, response_id: str) -> bytes | None:
+    store = await started(path)
+    found = await store.get_response(response_id, NOW)
+    await store.stop()
+    return found
+
+
+def test_a_kept_response_bound_to_a_key_names_the_keyed_id(tmp_path: Path) -> None:
+    old_database(tmp_path / "keyproxy.db", OLD_STATE)
+    opened(tmp_path / "keyproxy.db")
+    # Read back from the file: the stopped store holds no response in memory.
+    native, translated = (asyncio.run(kept(tmp_path / "keyproxy.db", n)) for n in ("resp_native", "resp_translated"))
+    assert native is not None and msgspec.json.decode(native, type=Stored).key_id == IDS(A)
+    assert translated == msgspec.json.encode(Stored("p", "m", previous="resp_0"))
 
 
 def test_usage_rows_move_with_every_counter_and_the_totals_stay_the_same(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyproxy.config.settings import StateSettings
@@ -23,6 +24,20 @@ SCHEME = "hmac-sha256"
 
 Renames = Mapping[tuple[str, str], str]
 """(provider, a key's unkeyed id) -> its keyed id."""
+
+
+def _untouched(record: bytes) -> bytes | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rekey:
+    """What a store moves at start from unkeyed key ids to keyed ones."""
+
+    renames: Renames = field(default_factory=dict)
+    record: Callable[[bytes], bytes | None] = _untouched
+    """A kept response's record with the key it names renamed; None when it names no renamed key. The
+    records are opaque to the stores: their owner (api/stored_responses.py) reads them."""
 
 
 def deployment_fingerprints(state: StateSettings, data_dir: Path, keys: RedisKeys | None = None) -> Fingerprinter:

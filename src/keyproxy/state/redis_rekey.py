@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from keyproxy.state.fingerprints import SCHEME, Renames
+from keyproxy.state.fingerprints import SCHEME, Rekey, Renames
 from keyproxy.state.redis_keys import RedisKeys, parse_usage_row, usage_row
 from keyproxy.usage.counters import FLAT_COUNTERS, Merge
 
@@ -82,7 +82,7 @@ _HOW = [
 ]
 
 
-async def rekey(redis: Redis, keys: RedisKeys, renames: Renames) -> int | None:
+async def rekey(redis: Redis, keys: RedisKeys, moves: Rekey) -> int | None:
     """Move every renamed key's state and usage to its new id unless Redis's ids are keyed already; how
     many entries moved, or None when another instance holds the move."""
     if await redis.exists(keys.fingerprint_scheme()):
@@ -91,7 +91,9 @@ async def rekey(redis: Redis, keys: RedisKeys, renames: Renames) -> int | None:
     if not await redis.set(keys.rekey_lock(), token, nx=True, px=_LOCK_MS):
         return None
     try:
-        moved = await _move(redis, keys, renames)
+        moved = await _move(redis, keys, moves.renames)
+        if moves.renames:
+            moved += await _move_responses(redis, keys, moves)
         await redis.set(keys.fingerprint_scheme(), SCHEME)
     finally:
         await redis.eval(_UNLOCK, 1, keys.rekey_lock(), token)
@@ -135,6 +137,17 @@ async def _move_usage(redis: Redis, keys: RedisKeys, renames: Renames) -> int:
             moved += await move_row(
                 keys=[keys.usage(day, row), keys.usage(day, target), keys.usage_day(day)], args=[row, target, *_HOW]
             )
+    return moved
+
+
+async def _move_responses(redis: Redis, keys: RedisKeys, moves: Rekey) -> int:
+    moved = 0
+    async for name in redis.scan_iter(match=_glob(keys.response("*")), count=1000):
+        record = await redis.get(name)
+        rewritten = None if record is None else moves.record(str(record).encode())
+        if rewritten is not None:
+            # XX: a response deleted meanwhile stays deleted.
+            moved += bool(await redis.set(name, rewritten.decode(), keepttl=True, xx=True))
     return moved
 
 

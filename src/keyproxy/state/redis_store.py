@@ -16,7 +16,7 @@ from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
-from keyproxy.state.fingerprints import Renames
+from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
@@ -50,7 +50,7 @@ class RedisStore:
         failure_ttl: float = 86400.0,
         sticky_ttl: float = 30 * 86400.0,
         response_ttl: float = 30 * 86400.0,
-        renames: Renames | None = None,
+        rekey: Rekey | None = None,
     ) -> None:
         # No retries: a request never waits more than one timeout on Redis, then local answers.
         self._redis = Redis.from_url(
@@ -78,7 +78,7 @@ class RedisStore:
         self._unshared: dict[str, bool] = {}
         """Responses stored (True) or deleted (False) here while Redis was down: replayed when it is back."""
         self._task: asyncio.Task[None] | None = None
-        self._renames = dict(renames or {})
+        self._moves = rekey or Rekey()
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
 
@@ -148,7 +148,7 @@ class RedisStore:
         await self._share_responses(now)
 
     async def _rekey(self) -> None:
-        moved = await rekey(self._redis, self._keys, self._renames)
+        moved = await rekey(self._redis, self._keys, self._moves)
         if moved:
             logger.info("Redis state store: %d entries moved to keyed key ids", moved)
         self._rekeyed = True

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-from keyproxy.state.fingerprints import SCHEME, Renames
+from keyproxy.state.fingerprints import SCHEME, Rekey
 from keyproxy.state.sqlite_usage import MOVE_USAGE
 
 _MARK = "fingerprints"
@@ -20,7 +21,11 @@ _MOVES = (
 )
 
 
-def rekey(connection: sqlite3.Connection, renames: Renames) -> int:
+_PAGE = 500
+"""Kept responses read at a time: they hold whole conversations."""
+
+
+def rekey(connection: sqlite3.Connection, rekey: Rekey) -> int:
     """Move every renamed key's rows to its new id, unless the file's ids are keyed already; the rows changed."""
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -28,9 +33,11 @@ def rekey(connection: sqlite3.Connection, renames: Renames) -> int:
             connection.execute("COMMIT")
             return 0
         before = connection.total_changes
-        for (provider, old), new in renames.items():
+        for (provider, old), new in rekey.renames.items():
             for statement in _MOVES:
                 connection.execute(statement, {"provider": provider, "old": old, "new": new})
+        if rekey.renames:
+            _move_responses(connection, rekey.record)
         changed = connection.total_changes - before
         connection.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (_MARK, SCHEME))
         connection.execute("COMMIT")
@@ -39,3 +46,15 @@ def rekey(connection: sqlite3.Connection, renames: Renames) -> int:
             connection.execute("ROLLBACK")
         raise
     return changed
+
+
+def _move_responses(connection: sqlite3.Connection, rewrite: Callable[[bytes], bytes | None]) -> None:
+    last = ""
+    while page := connection.execute(
+        "SELECT id, record FROM responses WHERE id > ? ORDER BY id LIMIT ?", (last, _PAGE)
+    ).fetchall():
+        for response_id, record in page:
+            moved = rewrite(bytes(record))
+            if moved is not None:
+                connection.execute("UPDATE responses SET record = ? WHERE id = ?", (moved, response_id))
+        last = page[-1][0]

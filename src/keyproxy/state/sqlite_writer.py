@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from keyproxy.errors import ErrorClass
-from keyproxy.state.fingerprints import Renames
+from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.sqlite_db import open_database
 from keyproxy.state.sqlite_journal import (
     BenchCleared,
@@ -139,9 +139,9 @@ class SqliteWriter:
                 connection.execute("ROLLBACK")
             raise
 
-    def rekey(self, renames: Renames) -> int:
+    def rekey(self, moves: Rekey) -> int:
         """Move state kept under unkeyed key ids to keyed ones, once per file; the rows changed."""
-        return rekey(self._connection, renames)
+        return rekey(self._connection, moves)
 
     def load(self, now: float) -> Loaded:
         connection = self._connection
