@@ -55,6 +55,16 @@ def test_a_file_that_is_not_a_secret_is_a_config_error_naming_it(tmp_path: Path)
         deployment_fingerprints(SQLITE, tmp_path)
 
 
+def test_a_data_dir_that_cannot_hold_the_secret_gives_ids_of_the_process_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "data").write_text("a file where the data dir should be")
+    with caplog.at_level(logging.ERROR, "keyproxy.state"):
+        first, second = (deployment_fingerprints(SQLITE, tmp_path / "data") for _ in range(2))
+    assert first(KEY) != second(KEY)
+    assert "cannot keep the fingerprint secret" in caplog.text
+
+
 def test_state_in_memory_has_ids_of_its_own_and_writes_no_file(tmp_path: Path) -> None:
     assert deployment_fingerprints(MEMORY, tmp_path)(KEY) != deployment_fingerprints(MEMORY, tmp_path)(KEY)
     assert list(tmp_path.iterdir()) == []

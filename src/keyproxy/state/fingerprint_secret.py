@@ -23,7 +23,7 @@ def read_secret(path: Path) -> bytes | None:
     new secret would silently give every key a new id and orphan its state."""
     try:
         text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), f"cannot read the fingerprint secret: {error}") from None

@@ -43,7 +43,7 @@ class Rekey:
 def deployment_fingerprints(state: StateSettings, data_dir: Path, keys: RedisKeys | None = None) -> Fingerprinter:
     """`keys`: where the Redis store keeps its state, its default prefix unless given."""
     kept = None if state.backend == "memory" else data_dir / FILE_NAME
-    own = file_secret(kept) if kept is not None else os.urandom(SECRET_BYTES)
+    own = _own_secret(kept)
     if state.redis_url is None:
         return Fingerprinter(own)
     from keyproxy.state.redis_secret import shared_secret
@@ -56,8 +56,25 @@ def deployment_fingerprints(state: StateSettings, data_dir: Path, keys: RedisKey
         )  # fmt: skip
         return Fingerprinter(own)
     if kept is not None and shared != own:
-        keep_secret(kept, shared)
+        try:
+            keep_secret(kept, shared)
+        except OSError as error:
+            logger.error("cannot keep a copy of the shared fingerprint secret in %s (%s)", kept, error.strerror)
     return Fingerprinter(shared)
+
+
+def _own_secret(kept: Path | None) -> bytes:
+    """The data dir's secret; when it cannot be made there, one of this process, as the SQLite store falls back
+    to memory when it cannot write its file."""
+    if kept is None:
+        return os.urandom(SECRET_BYTES)
+    try:
+        return file_secret(kept)
+    except OSError as error:
+        logger.error(
+            "cannot keep the fingerprint secret in %s (%s); key ids last as long as this process", kept, error.strerror
+        )
+        return os.urandom(SECRET_BYTES)
 
 
 def key_renames(keys: Iterable[tuple[str, str]], fingerprints: Fingerprinter) -> dict[tuple[str, str], str]:
