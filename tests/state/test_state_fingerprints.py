@@ -100,3 +100,16 @@ def test_an_instance_joining_redis_takes_the_shared_secret_and_keeps_it(tmp_path
     joined = deployment_fingerprints(SHARED, tmp_path / "joining", RedisKeys(redis_prefix))
     assert joined(KEY) == shared(KEY) != alone(KEY)
     assert read_secret(tmp_path / "joining" / FILE_NAME) == shared.secret
+
+
+def test_a_file_system_without_hard_links_still_gets_an_owner_only_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    made = file_secret(tmp_path / FILE_NAME)
+    assert read_secret(tmp_path / FILE_NAME) == made
+    assert stat.S_IMODE((tmp_path / FILE_NAME).stat().st_mode) == 0o600
+    assert [path.name for path in tmp_path.iterdir()] == [FILE_NAME]

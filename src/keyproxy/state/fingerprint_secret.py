@@ -50,23 +50,42 @@ def _write(path: Path, secret: bytes, *, replace: bool) -> bytes:
     written. Without `replace`, a secret another process made first wins and is the one answered."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as file:
-            file.write(secret.hex() + "\n")
-            file.flush()
-            os.fsync(file.fileno())
+        _fill(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), secret)
         if replace:
             os.replace(temporary, path)
             return secret
         try:
             os.link(temporary, path)
         except FileExistsError:
-            found = read_secret(path)
-            if found is None:
-                raise
-            return found
+            return _existing(path)
+        except OSError:
+            # A file system without hard links: made exclusively in place instead.
+            return _create_in_place(path, secret)
         return secret
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def _create_in_place(path: Path, secret: bytes) -> bytes:
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _existing(path)
+    _fill(descriptor, secret)
+    return secret
+
+
+def _fill(descriptor: int, secret: bytes) -> None:
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(secret.hex() + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _existing(path: Path) -> bytes:
+    found = read_secret(path)
+    if found is None:
+        raise FileNotFoundError(path)
+    return found

@@ -41,7 +41,8 @@ class Rekey:
 
 
 def deployment_fingerprints(state: StateSettings, data_dir: Path, keys: RedisKeys | None = None) -> Fingerprinter:
-    """`keys`: where the Redis store keeps its state, its default prefix unless given."""
+    """The fingerprints every store of this deployment names keys by. `keys`: where the Redis store keeps its
+    state (its default prefix unless given)."""
     kept = None if state.backend == "memory" else data_dir / FILE_NAME
     own = _own_secret(kept)
     if state.redis_url is None:
