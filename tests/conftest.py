@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -21,12 +21,14 @@ from keyproxy.testing import AppClient, ASGITransport, BackgroundServer, FakeUps
 from keyproxy.wiring import build_app
 from support import (
     CLIENTS,
+    FINGERPRINT_FILE,
     MEMORY_BASE,
     REDIS_URL,
     STARTED,
     OpenProxy,
     StartProxy,
     Upstream,
+    fingerprints_of,
     provider_env,
     proxy_settings,
 )
@@ -60,6 +62,18 @@ def open_proxy(fake_upstream: FakeUpstream, tmp_path: Path) -> Iterator[OpenProx
             return clients.enter_context(AppClient(app))
 
         yield open_proxy
+
+
+@pytest.fixture
+def key_id(tmp_path: Path) -> Callable[[str], str]:
+    """key_id(key) -> the key's id in the proxies this test started under `tmp_path` (one secret among them)."""
+
+    def key_id(key: str) -> str:
+        found = {fingerprints_of(path.parent) for path in tmp_path.rglob(FINGERPRINT_FILE)}
+        assert len(found) == 1, f"{len(found)} fingerprint secrets under {tmp_path}"
+        return found.pop()(key)
+
+    return key_id
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,9 @@ import pytest
 import redis
 
 from keyproxy.config import CliOptions, Credential, ProviderSettings, Settings, build_settings, parse_config
+from keyproxy.redact import Fingerprinter
+from keyproxy.state.fingerprint_secret import FILE_NAME as FINGERPRINT_FILE
+from keyproxy.state.fingerprint_secret import read_secret
 from keyproxy.testing import AppClient, FakeUpstream
 
 KEYS = ("sk-test-alpha-000000001", "sk-test-bravo-000000002", "sk-test-charlie-00000003")
@@ -47,6 +50,20 @@ def provider_env(base: str, keys: tuple[str, ...] = KEYS, name: str = "fake") ->
     env = {f"{name.upper()}_API_BASE": base, "ROTATION_TOLERANCE": "0"}
     env.update({f"{name.upper()}_API_KEY_{n}": key for n, key in enumerate(keys, start=1)})
     return env
+
+
+KeyId = Callable[[str], str]
+"""The `key_id` fixture: a key's id in the proxies a test started."""
+
+IDS = Fingerprinter(bytes(range(32)))
+"""The fingerprints of tests that build pools and key rings themselves."""
+
+
+def fingerprints_of(data_dir: Path) -> Fingerprinter:
+    """The fingerprints of the proxy whose data dir this is: it keeps its secret there."""
+    secret = read_secret(data_dir / FINGERPRINT_FILE)
+    assert secret is not None, f"no fingerprint secret in {data_dir}"
+    return Fingerprinter(secret)
 
 
 def proxy_settings(values: Mapping[str, str], data_dir: Path, config: str | None = None) -> Settings:

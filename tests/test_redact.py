@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import pytest
 
 from keyproxy.logs import RedactSecrets
-from keyproxy.redact import fingerprint, mask, scrub, scrub_text, shown_url, url_secrets
+from keyproxy.redact import (
+    Fingerprinter,
+    fingerprint,
+    mask,
+    scrub,
+    scrub_text,
+    shown_url,
+    unkeyed_fingerprint,
+    url_secrets,
+)
 
 KEY = "sk-live-abcdefghijklmnop"
 
@@ -25,7 +35,20 @@ def test_a_key_under_16_characters_is_fully_hidden(secret: str) -> None:
 
 
 def test_fingerprint_is_stable_and_not_the_key() -> None:
-    assert fingerprint(KEY) == fingerprint(KEY) and KEY not in fingerprint(KEY)
+    secret = bytes(32)
+    assert fingerprint(secret, KEY) == fingerprint(secret, KEY) and KEY not in fingerprint(secret, KEY)
+
+
+def test_a_fingerprint_is_keyed_so_a_bare_hash_of_a_guess_does_not_match_it() -> None:
+    ids = Fingerprinter.random()
+    assert ids(KEY) != unkeyed_fingerprint(KEY) == hashlib.sha256(KEY.encode()).hexdigest()[:12]
+    assert len(ids(KEY)) == 12
+    assert Fingerprinter.random()(KEY) != ids(KEY)
+
+
+def test_a_fingerprinter_never_shows_its_secret() -> None:
+    ids = Fingerprinter(bytes(range(32)))
+    assert bytes(range(32)).hex() not in repr(ids) and str(bytes(range(32))) not in repr(ids)
 
 
 def test_scrub_masks_a_key_echoed_back() -> None:

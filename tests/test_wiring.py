@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +15,20 @@ import redis
 
 from keyproxy.clock import Clock
 from keyproxy.config import Credential, ProviderSettings, Settings
+from keyproxy.config.runtime_keys import FILE_NAME
 from keyproxy.config.settings import StateSettings
+from keyproxy.errors import ErrorClass
+from keyproxy.redact import mask, unkeyed_fingerprint
 from keyproxy.state import MemoryStore, read_usage
-from keyproxy.testing import FakeClock
+from keyproxy.state.sqlite_journal import CooldownSet
+from keyproxy.state.sqlite_writer import Batch
+from keyproxy.testing import AppClient, ASGITransport, FakeClock, FakeUpstream
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
+from keyproxy.usage.book import UsageKey
+from keyproxy.usage.counters import UsageCounters
 from keyproxy.wiring import build_app
-from support import REDIS_URL, needs_redis, redis_up
+from state.state_support import old_database
+from support import KEYS, MEMORY_BASE, REDIS_URL, fingerprints_of, needs_redis, provider_env, proxy_settings, redis_up
 
 SECRET = "sk-wiring-000000000001"
 ANSWER = msgspec.json.encode({
@@ -158,3 +167,27 @@ def test_the_app_starts_stops_and_counts_with_the_store_it_is_given(provider: st
     assert (status, requests_of(usage, provider)) == (200, (1, 7))
     assert store.lifecycle == ["start", "stop"]
     assert not (tmp_path / "keyproxy.db").exists()
+
+
+def test_state_and_key_changes_kept_under_unkeyed_ids_are_found_after_the_upgrade(tmp_path: Path) -> None:
+    data, old = tmp_path / "data", [unkeyed_fingerprint(key) for key in KEYS]
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    until = time.time() + 600
+    usage = {UsageKey(day, "fake", old[0], "fake-chat"): UsageCounters(requests=3), UsageKey(day, "fake", old[2], "m"):
+             UsageCounters(requests=4)}  # fmt: skip
+    cooled = CooldownSet("fake", old[0], "fake-chat", until, ErrorClass.RATE_LIMITED, 1)
+    old_database(data / "keyproxy.db", Batch(usage, (cooled,)))
+    (data / FILE_NAME).write_bytes(msgspec.json.encode({"version": 1, "providers": {"fake": {"disabled": [old[1]]}}}))
+    settings = proxy_settings(provider_env(MEMORY_BASE), data)
+    with AppClient(build_app(settings, transport=ASGITransport(FakeUpstream()))) as proxy:
+        shown = proxy.get("/v1/status").json()["providers"]["fake"]["keys"]
+        usage_shown = proxy.get("/v1/usage", params={"provider": "fake"}).json()["providers"]["fake"]["keys"]
+    ids = fingerprints_of(data)
+    assert [(key["id"], key["status"], key["disabled"]) for key in shown] == [
+        (ids(KEYS[0]), "cooling", False), (ids(KEYS[1]), "ok", True), (ids(KEYS[2]), "ok", False),
+    ]  # fmt: skip
+    requests = {shown: sum(model["requests"] for model in key["models"].values()) for shown, key in usage_shown.items()}
+    assert requests == {mask(KEYS[0]): 3, mask(KEYS[2]): 4}
+    assert msgspec.json.decode((data / FILE_NAME).read_bytes()) == {
+        "version": 2, "providers": {"fake": {"added": [], "disabled": [ids(KEYS[1])], "removed": []}}
+    }

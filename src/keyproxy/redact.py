@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
+import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 _UNICODE_ESCAPE = b"\\u"
@@ -23,9 +26,30 @@ def mask(secret: str) -> str:
     return f"{secret[:4]}...{secret[-4:]}"
 
 
-def fingerprint(secret: str) -> str:
-    """A stable identifier for storing per-key state without storing the key."""
+def fingerprint(deployment: bytes, secret: str) -> str:
+    """A stable identifier for storing per-key state without storing the key. Keyed by the deployment's
+    secret: a bare hash of a short key could be brute-forced by whoever reads the ids (docs/security.md)."""
+    return hmac.new(deployment, secret.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def unkeyed_fingerprint(secret: str) -> str:
+    """The identifier keyproxy used before fingerprints were keyed: read only to move old state to the new ids."""
     return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprinter:
+    """A deployment's fingerprints: every instance sharing state must hold the same `secret`."""
+
+    secret: bytes = field(repr=False)
+
+    def __call__(self, key: str) -> str:
+        return fingerprint(self.secret, key)
+
+    @classmethod
+    def random(cls) -> Fingerprinter:
+        """For state that lives as long as the process."""
+        return cls(os.urandom(32))
 
 
 @functools.lru_cache(maxsize=256)

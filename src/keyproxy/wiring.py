@@ -22,18 +22,21 @@ from keyproxy.api.metrics import Metrics
 from keyproxy.api.metrics_route import MetricsRoutes
 from keyproxy.api.openapi import OpenAPIRoutes
 from keyproxy.api.responses import ResponsesRoutes
+from keyproxy.api.stored_responses import rekeyed
 from keyproxy.api.targets import Resolver
 from keyproxy.api.ui import UiRoutes
 from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
-from keyproxy.config.runtime_keys import FILE_NAME, read_key_changes
+from keyproxy.config.runtime_keys import FILE_NAME, SavedChanges, read_key_changes
 from keyproxy.config.settings import Settings
 from keyproxy.engine.keyring import KeyRing
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Router
 from keyproxy.events import EventSink, LogSink, RequestWatch, Sinks
+from keyproxy.redact import Fingerprinter
 from keyproxy.state.base import StateStore
+from keyproxy.state.fingerprints import Rekey, deployment_fingerprints, key_renames
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.transport.base import Transport
@@ -62,7 +65,7 @@ def build_app(
         transport = AiohttpTransport()
     clock = clock or SystemClock()
     engine = settings.engine
-    keys = _keys(settings)
+    keys = _keys(settings, deployment_fingerprints(settings.state, settings.data_dir))
     pools = keys.pools
     # Keys added at run time are scrubbed from captures too: the pools hold every key there is.
     capture = _capture(settings, clock, lambda: {*settings.secrets(), *(s for p in pools.values() for s in p.hidden)})
@@ -71,7 +74,7 @@ def build_app(
 
         transport = CapturingTransport(transport)
     prices = PriceTable(settings.state.prices)
-    store = state if state is not None else _state(settings, keys.known_ids(), prices)
+    store = state if state is not None else _state(settings, keys, prices)
     metrics = Metrics(_known_models(settings), prices)
     access = AccessLog(settings.access_log) if settings.access_log != "off" else None
     watch = RequestWatch(*(access,) if access else (), metrics)
@@ -117,12 +120,14 @@ def build_app(
     )
 
 
-def _keys(settings: Settings) -> KeyRing:
+def _keys(settings: Settings, fingerprints: Fingerprinter) -> KeyRing:
     """The configured keys with the changes made at run time, saved in the data dir unless state is kept in
     memory only (docs/security.md)."""
     path = None if settings.state.backend == "memory" else settings.data_dir / FILE_NAME
-    keys = KeyRing(settings.providers, read_key_changes(path) if path else {}, settings.rotation_tolerance, path)
-    if keys.stale:
+    configured = {name: [c.secret for c in provider.credentials] for name, provider in settings.providers.items()}
+    saved = read_key_changes(path, fingerprints, configured) if path else SavedChanges({}, outdated=False)
+    keys = KeyRing(settings.providers, saved.changes, settings.rotation_tolerance, path, fingerprints)
+    if keys.stale or saved.outdated:
         keys.save_now()
     return keys
 
@@ -152,21 +157,22 @@ def _capture(settings: Settings, clock: Clock, secrets: Callable[[], Iterable[st
     return CaptureHook(config.mode, writer, config.max_bytes, clock)
 
 
-def _state(settings: Settings, known: Iterable[tuple[str, str]], prices: PriceTable) -> StateStore:
+def _state(settings: Settings, keys: KeyRing, prices: PriceTable) -> StateStore:
     """SQLite in the data dir by default. With KEYPROXY_REDIS_URL, Redis holds the shared state and usage
     sums and the local store stands in for it during an outage; the local store keeps this instance's
-    durable usage history either way."""
+    durable usage history either way. Both move state kept under unkeyed key ids at start."""
     config = settings.state
+    renames = key_renames(keys.secrets(), keys.fingerprints)
+    moves = Rekey(renames, partial(rekeyed, renames=renames))
     local: StateStore
     if config.backend == "memory":
         local = MemoryStore(UsageBook(prices))
     else:
         # Keys added at run time and disabled keys count as configured: their state is kept.
-        configured = set(known)
         local = SqliteStore(
             settings.data_dir / "keyproxy.db", UsageBook(prices), interval=config.flush_interval,
             retention_days=config.retention_days, grace_seconds=config.prune_grace_days * 86400,
-            configured=configured,
+            configured=set(keys.known_ids()), rekey=moves,
         )  # fmt: skip
     if config.redis_url is None:
         return local
@@ -174,5 +180,5 @@ def _state(settings: Settings, known: Iterable[tuple[str, str]], prices: PriceTa
 
     return RedisStore(
         config.redis_url, local, interval=config.flush_interval, retention_days=config.retention_days, price=prices,
-        response_ttl=config.responses_retention_days * 86400.0,
+        response_ttl=config.responses_retention_days * 86400.0, rekey=moves,
     )

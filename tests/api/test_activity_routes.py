@@ -10,7 +10,7 @@ from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.testing import AppClient, FakeClock, FakeUpstream, Fault, FaultKind
 from keyproxy.usage.activity import ActivityRecorder
-from support import KEYS, PROXY_KEY, OpenProxy, openai_provider
+from support import IDS, KEYS, PROXY_KEY, OpenProxy, openai_provider
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"Authorization": f"Bearer {PROXY_KEY}"}
@@ -66,7 +66,7 @@ def test_a_number_out_of_range_is_400(open_proxy: OpenProxy) -> None:
 
 
 def test_a_key_in_a_failure_message_is_masked_and_the_message_cut() -> None:
-    pool = Pool.build(openai_provider("p"), 0.0)
+    pool = Pool.build(openai_provider("p"), 0.0, fingerprints=IDS)
     recorder = ActivityRecorder()
     message = f"connect to https://example.test/?key={KEYS[0]} failed " + "x" * 1000
     recorder.emit(AttemptEvent("p", "m", "...0001", 1, None, ErrorClass.TRANSIENT, message, 1.0, "id", 1.0))

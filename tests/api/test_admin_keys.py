@@ -6,10 +6,9 @@ import stat
 from pathlib import Path
 
 from keyproxy.config.runtime_keys import FILE_NAME
-from keyproxy.redact import fingerprint
 from keyproxy.testing import AppClient, ASGITransport, FakeUpstream, Fault, FaultKind
 from keyproxy.wiring import build_app
-from support import KEYS, MEMORY_BASE, OpenProxy, provider_env, proxy_settings
+from support import KEYS, MEMORY_BASE, KeyId, OpenProxy, provider_env, proxy_settings
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 NEW = "sk-runtime-added-key-000000000000042"
@@ -20,10 +19,10 @@ def keys_of(proxy: AppClient) -> list[dict[str, object]]:
     return keys
 
 
-def test_an_added_key_is_answered_masked_with_its_fingerprint(open_proxy: OpenProxy) -> None:
+def test_an_added_key_is_answered_masked_with_its_key_id(open_proxy: OpenProxy, key_id: KeyId) -> None:
     response = open_proxy().post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
     assert response.status_code == 201
-    assert response.json() == {"provider": "fake", "id": fingerprint(NEW), "key": "sk-r...0042"}
+    assert response.json() == {"provider": "fake", "id": key_id(NEW), "key": "sk-r...0042"}
 
 
 def test_an_added_key_serves_the_next_request(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
@@ -35,15 +34,15 @@ def test_an_added_key_serves_the_next_request(open_proxy: OpenProxy, fake_upstre
     assert fake_upstream.requests[-1].key == NEW
 
 
-def test_status_shows_each_keys_origin_and_whether_it_is_disabled(open_proxy: OpenProxy) -> None:
+def test_status_shows_each_keys_origin_and_whether_it_is_disabled(open_proxy: OpenProxy, key_id: KeyId) -> None:
     proxy = open_proxy()
     proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
-    proxy.post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/disable")
+    proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/disable")
     keys = keys_of(proxy)
     assert [(key["origin"], key["disabled"]) for key in keys] == [
         ("env", True), ("env", False), ("env", False), ("runtime", False),
     ]  # fmt: skip
-    assert keys[3]["id"] == fingerprint(NEW)
+    assert keys[3]["id"] == key_id(NEW)
 
 
 def test_adding_a_key_the_provider_has_is_a_conflict(open_proxy: OpenProxy) -> None:
@@ -69,76 +68,82 @@ def test_a_malformed_add_body_is_400_without_echoing_it(open_proxy: OpenProxy) -
     assert NEW not in response.text
 
 
-def test_a_disabled_key_gets_no_requests_until_enabled(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
+def test_a_disabled_key_gets_no_requests_until_enabled(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream, key_id: KeyId
+) -> None:
     proxy = open_proxy()
     for key in KEYS[1:]:
-        proxy.post(f"/v1/admin/keys/fake/{fingerprint(key)}/disable")
-    disabled = proxy.post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/disable")
-    assert disabled.json() == {"provider": "fake", "id": fingerprint(KEYS[0]), "disabled": True}
+        proxy.post(f"/v1/admin/keys/fake/{key_id(key)}/disable")
+    disabled = proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/disable")
+    assert disabled.json() == {"provider": "fake", "id": key_id(KEYS[0]), "disabled": True}
     assert proxy.post("/v1/chat/completions", json=CHAT).status_code == 503
     assert fake_upstream.requests == []
-    enabled = proxy.post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/enable")
+    enabled = proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/enable")
     assert enabled.json()["disabled"] is False
     assert proxy.post("/v1/chat/completions", json=CHAT).status_code == 200
     assert fake_upstream.requests[-1].key == KEYS[0]
 
 
-def test_a_key_can_be_named_by_its_mask(open_proxy: OpenProxy) -> None:
+def test_a_key_can_be_named_by_its_mask(open_proxy: OpenProxy, key_id: KeyId) -> None:
     answer = open_proxy().post("/v1/admin/keys/fake/...0002/disable").json()
-    assert answer["id"] == fingerprint(KEYS[1])
+    assert answer["id"] == key_id(KEYS[1])
 
 
-def test_removing_a_key_takes_it_out_of_status(open_proxy: OpenProxy) -> None:
+def test_removing_a_key_takes_it_out_of_status(open_proxy: OpenProxy, key_id: KeyId) -> None:
     proxy = open_proxy()
     proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
-    removed = proxy.delete(f"/v1/admin/keys/fake/{fingerprint(NEW)}")
-    assert removed.json() == {"provider": "fake", "id": fingerprint(NEW), "removed": True}
-    assert [key["id"] for key in keys_of(proxy)] == [fingerprint(key) for key in KEYS]
+    removed = proxy.delete(f"/v1/admin/keys/fake/{key_id(NEW)}")
+    assert removed.json() == {"provider": "fake", "id": key_id(NEW), "removed": True}
+    assert [key["id"] for key in keys_of(proxy)] == [key_id(key) for key in KEYS]
 
 
 def test_removing_an_unknown_key_is_404(open_proxy: OpenProxy) -> None:
     assert open_proxy().delete("/v1/admin/keys/fake/000000000000").status_code == 404
 
 
-def test_an_unknown_action_is_404(open_proxy: OpenProxy) -> None:
-    assert open_proxy().post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/explode").status_code == 404
+def test_an_unknown_action_is_404(open_proxy: OpenProxy, key_id: KeyId) -> None:
+    assert open_proxy().post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/explode").status_code == 404
 
 
-def test_a_key_test_says_alive_for_an_accepted_key(open_proxy: OpenProxy) -> None:
-    answer = open_proxy().post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/test").json()
+def test_a_key_test_says_alive_for_an_accepted_key(open_proxy: OpenProxy, key_id: KeyId) -> None:
+    answer = open_proxy().post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/test").json()
     assert answer == {
-        "provider": "fake", "id": fingerprint(KEYS[0]), "key": "...0001", "result": "alive", "status": 200,
+        "provider": "fake", "id": key_id(KEYS[0]), "key": "...0001", "result": "alive", "status": 200,
         "message": "the key is accepted",
     }  # fmt: skip
 
 
-def test_a_key_test_says_rejected_for_a_refused_key(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
+def test_a_key_test_says_rejected_for_a_refused_key(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream, key_id: KeyId
+) -> None:
     fake_upstream.set_fault(KEYS[1], Fault(FaultKind.UNAUTHORIZED))
-    answer = open_proxy().post(f"/v1/admin/keys/fake/{fingerprint(KEYS[1])}/test").json()
+    answer = open_proxy().post(f"/v1/admin/keys/fake/{key_id(KEYS[1])}/test").json()
     assert (answer["result"], answer["status"]) == ("rejected", 401)
 
 
-def test_a_key_test_says_rate_limited_for_a_429(open_proxy: OpenProxy, fake_upstream: FakeUpstream) -> None:
+def test_a_key_test_says_rate_limited_for_a_429(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream, key_id: KeyId
+) -> None:
     fake_upstream.set_fault(KEYS[2], Fault(FaultKind.RATE_LIMIT))
-    answer = open_proxy().post(f"/v1/admin/keys/fake/{fingerprint(KEYS[2])}/test").json()
+    answer = open_proxy().post(f"/v1/admin/keys/fake/{key_id(KEYS[2])}/test").json()
     assert (answer["result"], answer["status"]) == ("rate_limited", 429)
 
 
-def test_a_disabled_key_can_still_be_tested(open_proxy: OpenProxy) -> None:
+def test_a_disabled_key_can_still_be_tested(open_proxy: OpenProxy, key_id: KeyId) -> None:
     proxy = open_proxy()
-    proxy.post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/disable")
-    assert proxy.post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/test").json()["result"] == "alive"
+    proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/disable")
+    assert proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/test").json()["result"] == "alive"
 
 
-def test_no_answer_of_the_key_routes_shows_a_key(open_proxy: OpenProxy) -> None:
+def test_no_answer_of_the_key_routes_shows_a_key(open_proxy: OpenProxy, key_id: KeyId) -> None:
     proxy = open_proxy()
     answers = [
         proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW}),
         proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW}),
-        proxy.post(f"/v1/admin/keys/fake/{fingerprint(NEW)}/test"),
-        proxy.post(f"/v1/admin/keys/fake/{fingerprint(NEW)}/disable"),
+        proxy.post(f"/v1/admin/keys/fake/{key_id(NEW)}/test"),
+        proxy.post(f"/v1/admin/keys/fake/{key_id(NEW)}/disable"),
         proxy.get("/v1/status"),
-        proxy.delete(f"/v1/admin/keys/fake/{fingerprint(NEW)}"),
+        proxy.delete(f"/v1/admin/keys/fake/{key_id(NEW)}"),
     ]
     for answer in answers:
         assert all(key not in answer.text for key in (*KEYS, NEW)), answer.text
@@ -148,15 +153,15 @@ def data_app(data: Path, upstream: FakeUpstream) -> AppClient:
     return AppClient(build_app(proxy_settings(provider_env(MEMORY_BASE), data), transport=ASGITransport(upstream)))
 
 
-def test_changes_survive_a_restart(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+def test_changes_survive_a_restart(tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId) -> None:
     with data_app(tmp_path, fake_upstream) as proxy:
         proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
-        proxy.post(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}/disable")
-        proxy.delete(f"/v1/admin/keys/fake/{fingerprint(KEYS[1])}")
+        proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/disable")
+        proxy.delete(f"/v1/admin/keys/fake/{key_id(KEYS[1])}")
     with data_app(tmp_path, fake_upstream) as proxy:
         keys = keys_of(proxy)
     assert [(key["id"], key["disabled"]) for key in keys] == [
-        (fingerprint(KEYS[0]), True), (fingerprint(KEYS[2]), False), (fingerprint(NEW), False),
+        (key_id(KEYS[0]), True), (key_id(KEYS[2]), False), (key_id(NEW), False),
     ]  # fmt: skip
 
 
@@ -167,24 +172,24 @@ def test_the_saved_changes_are_readable_by_the_owner_only(tmp_path: Path, fake_u
 
 
 def test_a_removed_environment_key_comes_back_once_the_environment_drops_and_regains_it(
-    tmp_path: Path, fake_upstream: FakeUpstream
+    tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId
 ) -> None:
     with data_app(tmp_path, fake_upstream) as proxy:
-        proxy.delete(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}")
+        proxy.delete(f"/v1/admin/keys/fake/{key_id(KEYS[0])}")
     dropped = proxy_settings(provider_env(MEMORY_BASE, KEYS[1:]), tmp_path)
     with AppClient(build_app(dropped, transport=ASGITransport(fake_upstream))):
         pass
     with data_app(tmp_path, fake_upstream) as proxy:
-        assert [key["id"] for key in keys_of(proxy)] == [fingerprint(key) for key in KEYS]
+        assert [key["id"] for key in keys_of(proxy)] == [key_id(key) for key in KEYS]
 
 
 def test_a_removed_environment_key_stays_removed_while_the_environment_has_it(
-    tmp_path: Path, fake_upstream: FakeUpstream
+    tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId
 ) -> None:
     with data_app(tmp_path, fake_upstream) as proxy:
-        proxy.delete(f"/v1/admin/keys/fake/{fingerprint(KEYS[0])}")
+        proxy.delete(f"/v1/admin/keys/fake/{key_id(KEYS[0])}")
     with data_app(tmp_path, fake_upstream) as proxy:
-        assert fingerprint(KEYS[0]) not in [key["id"] for key in keys_of(proxy)]
+        assert key_id(KEYS[0]) not in [key["id"] for key in keys_of(proxy)]
 
 
 def test_an_added_key_goes_through_its_providers_proxy(open_proxy: OpenProxy) -> None:

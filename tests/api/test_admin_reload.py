@@ -6,10 +6,9 @@ import functools
 from pathlib import Path
 
 from keyproxy.config import CliOptions, load_settings
-from keyproxy.redact import fingerprint
 from keyproxy.testing import AppClient, ASGITransport, FakeUpstream
 from keyproxy.wiring import build_app
-from support import KEYS, MEMORY_BASE, OpenProxy, provider_env
+from support import KEYS, MEMORY_BASE, KeyId, OpenProxy, provider_env
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 NEW = "sk-reloaded-key-0000000000000000077"
@@ -38,22 +37,26 @@ def ids(proxy: AppClient) -> list[str]:
     return [key["id"] for key in proxy.get("/v1/status").json()["providers"]["fake"]["keys"]]
 
 
-def test_a_key_added_to_the_env_file_is_used_after_a_reload(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+def test_a_key_added_to_the_env_file_is_used_after_a_reload(
+    tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId
+) -> None:
     files = Files(tmp_path, fake_upstream)
     with files.start() as proxy:
         files.write(provider_env(MEMORY_BASE, (*KEYS, NEW)))
         answer = proxy.post("/v1/admin/reload")
         assert answer.json() == {"applied": ["provider fake"], "needs_restart": []}
-        assert ids(proxy)[-1] == fingerprint(NEW)
+        assert ids(proxy)[-1] == key_id(NEW)
 
 
-def test_a_key_taken_out_of_the_env_file_is_gone_after_a_reload(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+def test_a_key_taken_out_of_the_env_file_is_gone_after_a_reload(
+    tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId
+) -> None:
     files = Files(tmp_path, fake_upstream)
     with files.start() as proxy:
         files.write(provider_env(MEMORY_BASE, KEYS[1:]))
         proxy.post("/v1/admin/reload")
         proxy.post("/v1/chat/completions", json=CHAT)
-        assert ids(proxy) == [fingerprint(key) for key in KEYS[1:]]
+        assert ids(proxy) == [key_id(key) for key in KEYS[1:]]
         assert fake_upstream.requests[-1].key == KEYS[1]
 
 
@@ -77,7 +80,7 @@ def test_what_needs_a_restart_is_named_and_left_alone(tmp_path: Path, fake_upstr
         assert list(proxy.get("/v1/status").json()["providers"]) == ["fake"]
 
 
-def test_a_bad_file_changes_nothing_and_says_why(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+def test_a_bad_file_changes_nothing_and_says_why(tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId) -> None:
     files = Files(tmp_path, fake_upstream)
     with files.start() as proxy:
         files.write({**provider_env(MEMORY_BASE, KEYS[:1]), "KEYPROXY_PORT": "not-a-port"})
@@ -85,17 +88,17 @@ def test_a_bad_file_changes_nothing_and_says_why(tmp_path: Path, fake_upstream: 
         assert answer.status_code == 400
         assert "KEYPROXY_PORT" in answer.json()["error"]["message"]
         assert "nothing changed" in answer.json()["error"]["message"]
-        assert ids(proxy) == [fingerprint(key) for key in KEYS]
+        assert ids(proxy) == [key_id(key) for key in KEYS]
 
 
 def test_a_proxy_built_without_files_has_nothing_to_reload(open_proxy: OpenProxy) -> None:
     assert open_proxy().post("/v1/admin/reload").status_code == 400
 
 
-def test_a_reload_keeps_keys_added_at_run_time(tmp_path: Path, fake_upstream: FakeUpstream) -> None:
+def test_a_reload_keeps_keys_added_at_run_time(tmp_path: Path, fake_upstream: FakeUpstream, key_id: KeyId) -> None:
     files = Files(tmp_path, fake_upstream)
     with files.start() as proxy:
         proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
         files.write(provider_env(MEMORY_BASE, KEYS[:1]))
         proxy.post("/v1/admin/reload")
-        assert ids(proxy) == [fingerprint(KEYS[0]), fingerprint(NEW)]
+        assert ids(proxy) == [key_id(KEYS[0]), key_id(NEW)]

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from keyproxy.redact import fingerprint
 from keyproxy.testing import AppClient, ASGITransport, FakeUpstream, Fault, FaultKind, RecordingSink
 from keyproxy.wiring import build_app
-from support import KEYS, MEMORY_BASE, OpenProxy, provider_env, proxy_settings
+from support import KEYS, MEMORY_BASE, KeyId, OpenProxy, provider_env, proxy_settings
 
 NATIVE = {**provider_env(MEMORY_BASE), "RESPONSES_API_FAKE": "native"}
 TOOLS: list[Any] = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
@@ -231,14 +230,14 @@ def test_a_streamed_translated_response_is_kept_before_its_end_is_sent(open_prox
 
 
 def test_a_pinned_key_that_is_no_longer_configured_makes_the_response_not_found(
-    fake_upstream: FakeUpstream, tmp_path: Path
+    fake_upstream: FakeUpstream, tmp_path: Path, key_id: KeyId
 ) -> None:
     with AppClient(build_app(proxy_settings(NATIVE, tmp_path), transport=ASGITransport(fake_upstream))) as proxy:
         made = proxy.post("/v1/responses", json={"model": "fake/fake-chat", "input": "a"}).json()
     fewer = {**NATIVE, "FAKE_API_KEY_1": ""}
     with AppClient(build_app(proxy_settings(fewer, tmp_path), transport=ASGITransport(fake_upstream))) as proxy:
         assert proxy.get(f"/v1/responses/{made['id']}").status_code == 404
-    assert fingerprint(KEYS[0]) not in str(made)
+    assert key_id(KEYS[0]) not in str(made)
 
 
 def test_a_path_under_a_response_is_not_found_in_the_responses_shape(open_proxy: OpenProxy) -> None:

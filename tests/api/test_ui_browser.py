@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from keyproxy.redact import fingerprint
+from keyproxy.redact import mask
 from keyproxy.testing import Fault, FaultKind
 from support import KEYS, PROXY_KEY, StartProxy, Upstream
 from webdriver import CHROMEDRIVER, CHROMIUM, Browser, chromium
@@ -47,12 +47,19 @@ def sign_in(browser: Browser, url: str, key: str = PROXY_KEY, *, accepted: bool 
         browser.wait(lambda: browser.find_all(".krow"), "the key rows")
 
 
-def row(key: str) -> str:
-    return f'.krow[data-id="{fingerprint(key)}"]'
+def shown_id(url: str, key: str) -> str:
+    """The key's id as the proxy shows it: state in memory, its fingerprints are the process's own."""
+    keys = httpx.get(url + "/v1/status", headers=AUTH).json()["providers"]["fake"]["keys"]
+    (identity,) = [shown["id"] for shown in keys if shown["key"] == mask(key)]
+    return str(identity)
 
 
-def seconds_left(browser: Browser, key: str) -> int:
-    shown = browser.find(row(key) + " .cd")
+def row(identity: str) -> str:
+    return f'.krow[data-id="{identity}"]'
+
+
+def seconds_left(browser: Browser, identity: str) -> int:
+    shown = browser.find(row(identity) + " .cd")
     assert shown.text.endswith("s"), shown.text
     return int(shown.attribute("data-seconds") or -1)
 
@@ -62,12 +69,13 @@ def test_a_cooled_key_counts_down_to_its_recovery(
 ) -> None:
     upstream[0].set_fault(KEYS[0], Fault(FaultKind.RATE_LIMIT, retry_after=120, times=1))
     url = start_proxy(ENV)
+    cooled = shown_id(url, KEYS[0])
     assert httpx.post(url + "/v1/chat/completions", json=CHAT, headers=AUTH).status_code == 200
     sign_in(browser, url)
-    browser.wait(lambda: browser.find(row(KEYS[0])).attribute("data-status") == "cooling", "a cooling key")
-    first = seconds_left(browser, KEYS[0])
+    browser.wait(lambda: browser.find(row(cooled)).attribute("data-status") == "cooling", "a cooling key")
+    first = seconds_left(browser, cooled)
     assert 0 < first <= 120
-    later = browser.wait(lambda: (left := seconds_left(browser, KEYS[0])) != first and left, "the countdown to move")
+    later = browser.wait(lambda: (left := seconds_left(browser, cooled)) != first and left, "the countdown to move")
     assert later < first
     assert "rate limited" in browser.find("#failures tbody").text
     # The one error the page may log: its first call, without a key, answered 401 before the sign-in.
@@ -103,12 +111,13 @@ def test_with_an_admin_key_the_proxy_key_is_refused_and_the_admin_key_signs_in(
 def test_a_key_is_disabled_and_enabled_again(browser: Browser, start_proxy: StartProxy) -> None:
     url = start_proxy(ENV)
     sign_in(browser, url)
-    toggle = row(KEYS[1]) + ' button[data-act="toggle"]'
+    second = shown_id(url, KEYS[1])
+    toggle = row(second) + ' button[data-act="toggle"]'
     browser.find(toggle).click()
-    browser.wait(lambda: browser.find(row(KEYS[1])).attribute("data-status") == "disabled", "a disabled key")
+    browser.wait(lambda: browser.find(row(second)).attribute("data-status") == "disabled", "a disabled key")
     keys = httpx.get(url + "/v1/status", headers=AUTH).json()["providers"]["fake"]["keys"]
     assert [key["disabled"] for key in keys] == [False, True, False]
     browser.wait(lambda: browser.find(toggle).text == "Enable", "the enable button")
     browser.find(toggle).click()
-    browser.wait(lambda: browser.find(row(KEYS[1])).attribute("data-status") == "ok", "the key enabled again")
+    browser.wait(lambda: browser.find(row(second)).attribute("data-status") == "ok", "the key enabled again")
     assert httpx.get(url + "/v1/status", headers=AUTH).json()["providers"]["fake"]["keys"][1]["disabled"] is False

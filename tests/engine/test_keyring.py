@@ -13,24 +13,23 @@ from keyproxy.config import Settings
 from keyproxy.config.runtime_keys import ProviderChanges, read_key_changes
 from keyproxy.engine.keyring import KeyRing
 from keyproxy.errors import Conflict, InvalidRequest, NotFound
-from keyproxy.redact import fingerprint
 from keyproxy.testing import Exchange, FakeClock
 from keyproxy.testing.exchange import request
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
-from support import KEYS, openai_provider
+from support import IDS, KEYS, fingerprints_of, openai_provider
 
 NEW = "sk-runtime-added-key-000000000000042"
 
 
 def ring(path: Path | None = None, changes: dict[str, ProviderChanges] | None = None) -> KeyRing:
-    return KeyRing({"p": openai_provider()}, changes or {}, 3.0, path)
+    return KeyRing({"p": openai_provider()}, changes or {}, 3.0, path, IDS)
 
 
 def test_a_pool_taken_before_a_removal_keeps_its_keys() -> None:
     keys = ring()
     before = keys.pools["p"]
-    asyncio.run(keys.remove("p", fingerprint(KEYS[0])))
+    asyncio.run(keys.remove("p", IDS(KEYS[0])))
     assert before.secrets == KEYS
     assert keys.pools["p"].secrets == KEYS[1:]
 
@@ -51,7 +50,7 @@ def test_the_new_pool_wakes_waiters_on_the_old_one() -> None:
 
 def test_a_disabled_key_leaves_the_pool_but_stays_listed() -> None:
     keys = ring()
-    asyncio.run(keys.set_disabled("p", fingerprint(KEYS[1]), True))
+    asyncio.run(keys.set_disabled("p", IDS(KEYS[1]), True))
     assert keys.pools["p"].secrets == (KEYS[0], KEYS[2])
     assert [entry.disabled for entry in keys.entries("p")] == [False, True, False]
 
@@ -60,7 +59,7 @@ def test_a_change_is_saved_before_it_applies(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     keys = ring(path)
     asyncio.run(keys.add("p", NEW))
-    assert read_key_changes(path)["p"].added == (NEW,)
+    assert read_key_changes(path, IDS, {}).changes["p"].added == (NEW,)
 
 
 def test_a_change_that_cannot_be_saved_changes_nothing(tmp_path: Path) -> None:
@@ -78,26 +77,26 @@ def test_adding_a_configured_key_again_is_a_conflict() -> None:
 
 def test_re_adding_a_removed_configured_key_brings_it_back_as_configured() -> None:
     keys = ring()
-    asyncio.run(keys.remove("p", fingerprint(KEYS[0])))
+    asyncio.run(keys.remove("p", IDS(KEYS[0])))
     entry = asyncio.run(keys.add("p", KEYS[0]))
     assert entry.origin == "env"
     assert keys.pools["p"].secrets == KEYS
 
 
 def test_an_ambiguous_mask_must_be_named_by_id() -> None:
-    keys = KeyRing({"p": openai_provider(keys=("short-one-1", "short-two-2"))}, {}, 3.0, None)
+    keys = KeyRing({"p": openai_provider(keys=("short-one-1", "short-two-2"))}, {}, 3.0, None, IDS)
     with pytest.raises(InvalidRequest):
         keys.find("p", "****")
 
 
 def test_marks_of_keys_no_longer_configured_are_dropped_at_start() -> None:
-    stale = {"p": ProviderChanges(disabled=frozenset({"0" * 12}), removed=frozenset({fingerprint(KEYS[0])}))}
-    keys = KeyRing({"p": openai_provider(keys=KEYS[1:])}, stale, 3.0, None)
+    stale = {"p": ProviderChanges(disabled=frozenset({"0" * 12}), removed=frozenset({IDS(KEYS[0])}))}
+    keys = KeyRing({"p": openai_provider(keys=KEYS[1:])}, stale, 3.0, None, IDS)
     assert keys.stale
 
 
 def test_reconfiguring_swaps_only_the_providers_that_changed() -> None:
-    keys = KeyRing({"p": openai_provider(), "q": openai_provider("q")}, {}, 3.0, None)
+    keys = KeyRing({"p": openai_provider(), "q": openai_provider("q")}, {}, 3.0, None, IDS)
     q = keys.pools["q"]
     changed = asyncio.run(keys.reconfigure({"p": openai_provider(keys=KEYS[:1]), "q": openai_provider("q")}, 3.0))
     assert changed == ["p"]
@@ -133,7 +132,7 @@ def test_a_stream_in_flight_finishes_on_a_key_removed_meanwhile(tmp_path: Path) 
         stream = Exchange(app, "POST", "/v1/chat/completions", body=msgspec.json.encode(chat))
         task = asyncio.create_task(stream.run())
         await stream.wait_for_body()
-        removed = await request(app, "DELETE", f"/v1/admin/keys/p/{fingerprint(used[0])}")
+        removed = await request(app, "DELETE", f"/v1/admin/keys/p/{fingerprints_of(tmp_path)(used[0])}")
         release.set()
         response = await task
         status = (await request(app, "GET", "/v1/status")).json()
@@ -142,4 +141,4 @@ def test_a_stream_in_flight_finishes_on_a_key_removed_meanwhile(tmp_path: Path) 
     body, removed, left = asyncio.run(go())
     assert removed == 200
     assert body.endswith(b"data: [DONE]\n\n")
-    assert left == [fingerprint(key) for key in KEYS[:2] if key != used[0]]
+    assert left == [fingerprints_of(tmp_path)(key) for key in KEYS[:2] if key != used[0]]

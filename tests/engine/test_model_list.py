@@ -13,7 +13,7 @@ from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
-from support import openai_provider
+from support import IDS, openai_provider
 
 LISTS = {"a.test": ["gpt-4o-mini", "shared"], "b.test": ["shared", "other"]}
 
@@ -41,7 +41,8 @@ class Upstreams:
 def model_list(
     upstreams: Upstreams, clock: FakeClock, ttl: float = 300.0, limits: AnswerLimits | None = None
 ) -> ModelList:
-    pools = {name: Pool.build(openai_provider(name, ("sk-key-000000000001",)), 0) for name in ("a", "b")}
+    key = ("sk-key-000000000001",)
+    pools = {name: Pool.build(openai_provider(name, key), 0, fingerprints=IDS) for name in ("a", "b")}
     return ModelList(pools, MockTransport(upstreams.answer), clock, Timeouts(), ttl, limits)
 
 

@@ -25,7 +25,7 @@ from keyproxy.errors import (
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
-from support import openai_provider
+from support import IDS, openai_provider
 
 KEYS = ("sk-one-0000000000001", "sk-two-0000000000002")
 OK = msgspec.json.encode({"choices": [{"message": {"content": "hi"}}]})
@@ -39,7 +39,7 @@ def make_router(reply: Reply, clock: FakeClock, timeouts: Timeouts | None = None
         return await reply(request.headers["Authorization"].removeprefix("Bearer "))
 
     sink = RecordingSink()
-    pools = {"p": Pool.build(provider, tolerance=0)}
+    pools = {"p": Pool.build(provider, tolerance=0, fingerprints=IDS)}
     router = Router(pools, MockTransport(handler), MemoryStore(), clock, sink, timeouts or Timeouts(), EngineSettings())
     return router, sink
 

@@ -18,7 +18,7 @@ from keyproxy.errors import DeadlineExceeded, NoKeyAvailable, UpstreamContextToo
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
-from support import openai_provider
+from support import IDS, openai_provider
 
 KEYS = ("sk-one-0000000000001", "sk-two-0000000000002", "sk-three-000000000003")
 ONE, TWO, THREE = "...0001", "...0002", "...0003"  # as events show them
@@ -37,7 +37,7 @@ def build(
         return await reply(request.headers["Authorization"].removeprefix("Bearer ")[:6], request)
 
     recorder = RecordingSink()
-    pools = {p.name: Pool.build(p, tolerance=0) for p in providers or (provider(),)}
+    pools = {p.name: Pool.build(p, tolerance=0, fingerprints=IDS) for p in providers or (provider(),)}
     settings = EngineSettings(**engine)
     built = Router(pools, MockTransport(handler), MemoryStore(), clock, recorder, Timeouts(total=total), settings)
     return built, recorder

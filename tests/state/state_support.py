@@ -13,7 +13,7 @@ from keyproxy.config.settings import StateSettings
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent, Tokens
 from keyproxy.state import KeyStatus, Verdict
-from keyproxy.state.sqlite_db import open_database
+from keyproxy.state.sqlite_db import MIGRATIONS, open_database
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.state.sqlite_writer import Batch, SqliteWriter
 from keyproxy.testing import FakeClock
@@ -125,3 +125,14 @@ def restart(path: Path, before: Callable[[SqliteStore], Awaitable[None]], advanc
 
 def status(store: SqliteStore, key_id: str = "k", model: str = "m") -> KeyStatus:
     return asyncio.run(store.statuses("p", [key_id], model))[0]
+
+
+def old_database(path: Path, batch: Batch) -> None:
+    """A file as the keyproxy before keyed fingerprints left it: schema version 2, unkeyed ids."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for script in MIGRATIONS[:2]:
+        connection.executescript(script)
+    SqliteWriter(connection).apply(batch)
+    connection.close()

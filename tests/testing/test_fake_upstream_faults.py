@@ -9,7 +9,6 @@ import aiohttp
 import httpx
 import pytest
 
-from keyproxy.redact import fingerprint
 from keyproxy.testing import BackgroundServer, FakeUpstream, Fault, FaultKind
 
 # The SDK is imported inside the tests that use it, so collecting the suite does not pay for it.
@@ -326,7 +325,7 @@ def test_http_stats_are_keyed_by_fingerprint_with_the_key_masked(
     http.post("/v1/chat/completions", json=CHAT)
     response = httpx.get(f"{url}/_fake/stats")
     assert response.json() == {
-        "keys": {fingerprint(KEY): {"masked": "...ijkl", "requests": 2, "responses": {"429": 1, "200": 1}}}
+        "keys": {upstream.fingerprints(KEY): {"masked": "...ijkl", "requests": 2, "responses": {"429": 1, "200": 1}}}
     }
     assert KEY not in response.text
 

@@ -8,6 +8,7 @@ key (of another project) may not read it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -37,6 +38,19 @@ class Stored(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 _decoder = msgspec.json.Decoder(Stored)
+
+
+def rekeyed(record: bytes, renames: Mapping[tuple[str, str], str]) -> bytes | None:
+    """`record` naming its key by the keyed id when `renames` moves (provider, unkeyed id); None when it
+    names no key, or one not renamed (state/fingerprints.py moves the records with the rest at start)."""
+    if b'"key_id"' not in record:
+        return None
+    try:
+        stored = _decoder.decode(record)
+    except msgspec.DecodeError:
+        return None
+    new = renames.get((stored.provider, stored.key_id or ""))
+    return None if new is None else msgspec.json.encode(msgspec.structs.replace(stored, key_id=new))
 
 
 class StoredResponses:

@@ -17,7 +17,7 @@ from keyproxy.config import CliOptions, Settings, inspect_config
 from keyproxy.config.explain import Explanation
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
-from keyproxy.redact import mask, shown_url
+from keyproxy.redact import Fingerprinter, mask, shown_url
 from keyproxy.transport.base import Transport
 
 
@@ -122,7 +122,9 @@ async def _models(settings: Settings, transport: Transport | None, out: TextIO) 
         from keyproxy.transport.aiohttp_transport import AiohttpTransport
 
         transport = AiohttpTransport()
-    pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
+    # Only the model lists are read: these ids are never stored.
+    ids, tolerance = Fingerprinter.random(), settings.rotation_tolerance
+    pools = {name: Pool.build(p, tolerance, fingerprints=ids) for name, p in settings.providers.items()}
     try:
         models = ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0, settings.answer_limits)
         listings = await models.listings()

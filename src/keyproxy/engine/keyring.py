@@ -19,7 +19,7 @@ from keyproxy.config.runtime_keys import KeyChanges, ProviderChanges, key_proble
 from keyproxy.config.settings import Credential, ProviderSettings
 from keyproxy.engine.pool import Pool, key_id
 from keyproxy.errors import Conflict, InvalidRequest, KeyproxyError, NotFound
-from keyproxy.redact import mask
+from keyproxy.redact import Fingerprinter, mask
 
 Origin = Literal["env", "runtime"]
 RUNTIME_SOURCE = "runtime"
@@ -36,13 +36,16 @@ class KeyEntry:
 
 
 class KeyRing:
-    """`path`: where changes are saved; None keeps them in memory only (KEYPROXY_STATE=memory)."""
+    """`path`: where changes are saved; None keeps them in memory only (KEYPROXY_STATE=memory). `fingerprints`:
+    the deployment's, which name every key."""
 
     def __init__(
-        self, providers: Mapping[str, ProviderSettings], changes: KeyChanges, tolerance: float, path: Path | None
-    ) -> None:
+        self, providers: Mapping[str, ProviderSettings], changes: KeyChanges, tolerance: float, path: Path | None,
+        fingerprints: Fingerprinter,
+    ) -> None:  # fmt: skip
+        self.fingerprints = fingerprints
         self._configured = dict(providers)
-        self._changes = {name: _pruned(entry, providers.get(name)) for name, entry in changes.items()}
+        self._changes = {name: _pruned(entry, providers.get(name), fingerprints) for name, entry in changes.items()}
         self.stale = self._changes != dict(changes)
         """Marks of keys the configuration no longer has were dropped: `save_now` forgets them on disk too."""
         self._tolerance = tolerance
@@ -64,13 +67,20 @@ class KeyRing:
         found: list[KeyEntry] = []
         seen: set[str] = set()
         for credential, origin in _credentials(settings, changes):
-            identity = key_id(provider, credential.secret)
+            identity = key_id(self.fingerprints, provider, credential.secret)
             if identity in seen or (origin == "env" and identity in changes.removed):
                 continue
             seen.add(identity)
             shown = mask(credential.secret) if credential.secret else "(no key)"
             found.append(KeyEntry(credential, identity, shown, origin, identity in changes.disabled))
         return found
+
+    def secrets(self) -> Iterator[tuple[str, str]]:
+        """(provider, key) of every key known, removed ones included: whose state may be kept."""
+        for name, settings in self._configured.items():
+            changes = self._changes.get(name, ProviderChanges())
+            for credential, _ in _credentials(settings, changes):
+                yield name, credential.secret
 
     def known_ids(self) -> Iterator[tuple[str, str]]:
         for name in self._configured:
@@ -95,7 +105,7 @@ class KeyRing:
         problem = key_problem(secret)
         if problem:
             raise InvalidRequest(f"the key {problem}")
-        identity = key_id(provider, secret)
+        identity = key_id(self.fingerprints, provider, secret)
 
         def add(changes: ProviderChanges) -> ProviderChanges:
             if any(entry.key_id == identity for entry in self.entries(provider)):
@@ -116,7 +126,8 @@ class KeyRing:
                 raise NotFound(f"provider {provider!r} has no key {entry.key_id}")
             disabled = changes.disabled - {entry.key_id}
             if entry.origin == "runtime":
-                added = tuple(secret for secret in changes.added if key_id(provider, secret) != entry.key_id)
+                fingerprints = self.fingerprints
+                added = tuple(s for s in changes.added if key_id(fingerprints, provider, s) != entry.key_id)
                 return dataclasses.replace(changes, added=added, disabled=disabled)
             return dataclasses.replace(changes, removed=changes.removed | {entry.key_id}, disabled=disabled)
 
@@ -136,7 +147,7 @@ class KeyRing:
     def probe_pool(self, provider: str, entry: KeyEntry) -> Pool:
         """A pool of this one key, enabled or not, for a probe of it."""
         settings = dataclasses.replace(self._configured[provider], credentials=(entry.credential,))
-        return Pool.build(settings, self._tolerance)
+        return Pool.build(settings, self._tolerance, fingerprints=self.fingerprints)
 
     async def reconfigure(self, providers: Mapping[str, ProviderSettings], tolerance: float) -> list[str]:
         """Take new settings for the providers configured already; the names of those whose pool changed."""
@@ -145,7 +156,8 @@ class KeyRing:
                 name for name in self._configured
                 if name in providers and (providers[name] != self._configured[name] or tolerance != self._tolerance)
             ]  # fmt: skip
-            pruned = {name: _pruned(entry, providers.get(name)) for name, entry in self._changes.items()}
+            ids = self.fingerprints
+            pruned = {name: _pruned(entry, providers.get(name), ids) for name, entry in self._changes.items()}
             if pruned != self._changes:
                 await self._save(pruned)
                 self._changes = pruned
@@ -188,7 +200,9 @@ class KeyRing:
         enabled = tuple(entry.credential for entry in self.entries(provider) if not entry.disabled)
         settings = dataclasses.replace(self._configured[provider], credentials=enabled)
         old = self.pools.get(provider)
-        self.pools[provider] = Pool.build(settings, self._tolerance, old.freed if old else None)
+        self.pools[provider] = Pool.build(
+            settings, self._tolerance, fingerprints=self.fingerprints, freed=old.freed if old else None
+        )
 
 
 def _credentials(settings: ProviderSettings, changes: ProviderChanges) -> Iterator[tuple[Credential, Origin]]:
@@ -198,13 +212,15 @@ def _credentials(settings: ProviderSettings, changes: ProviderChanges) -> Iterat
         yield Credential(secret=secret, source=RUNTIME_SOURCE, proxy=settings.proxy), "runtime"
 
 
-def _pruned(changes: ProviderChanges, settings: ProviderSettings | None) -> ProviderChanges:
+def _pruned(
+    changes: ProviderChanges, settings: ProviderSettings | None, fingerprints: Fingerprinter
+) -> ProviderChanges:
     """Without marks of keys the provider no longer has: a configured key removed at run time is live again
     once it leaves the configuration and comes back. A provider no longer configured keeps its changes."""
     if settings is None:
         return changes
-    configured = {key_id(settings.name, credential.secret) for credential in settings.credentials}
-    added = {key_id(settings.name, secret) for secret in changes.added}
+    configured = {key_id(fingerprints, settings.name, credential.secret) for credential in settings.credentials}
+    added = {key_id(fingerprints, settings.name, secret) for secret in changes.added}
     return dataclasses.replace(
         changes, removed=changes.removed & configured, disabled=changes.disabled & (configured | added)
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from keyproxy.config.settings import ProviderSettings, Timeouts
 from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
-from keyproxy.redact import fingerprint, mask
+from keyproxy.redact import Fingerprinter, mask
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
 
 
@@ -36,7 +36,9 @@ class Pool:
     """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
 
     @classmethod
-    def build(cls, settings: ProviderSettings, tolerance: float, freed: Freed | None = None) -> Pool:
+    def build(
+        cls, settings: ProviderSettings, tolerance: float, *, fingerprints: Fingerprinter, freed: Freed | None = None
+    ) -> Pool:
         secrets = tuple(credential.secret for credential in settings.credentials)
         policy = SelectionPolicy(
             mode=settings.rotation_mode,
@@ -51,7 +53,7 @@ class Pool:
             policy=policy,
             secrets=secrets,
             hidden=settings.secrets(),
-            key_ids=tuple(key_id(settings.name, secret) for secret in secrets),
+            key_ids=tuple(key_id(fingerprints, settings.name, secret) for secret in secrets),
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
             priorities=tuple(credential.priority for credential in settings.credentials),
             proxies=tuple(credential.proxy for credential in settings.credentials),
@@ -105,9 +107,9 @@ class Freed:
             self._event = None
 
 
-def key_id(provider: str, secret: str) -> str:
+def key_id(fingerprints: Fingerprinter, provider: str, secret: str) -> str:
     """How a key is named in state and answers: its fingerprint (a provider without keys has one anonymous)."""
-    return fingerprint(secret) if secret else f"anonymous-{provider}"
+    return fingerprints(secret) if secret else f"anonymous-{provider}"
 
 
 def request_timeouts(timeouts: Timeouts, *, stream: bool) -> RequestTimeouts:

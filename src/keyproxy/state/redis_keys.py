@@ -62,6 +62,18 @@ class RedisKeys:
     def usage(self, day: str, row: str) -> str:
         return f"{self.prefix}usage:{day}:{row}"
 
+    def fingerprint_secret(self) -> str:
+        """The secret keying every instance's key ids (state/redis_secret.py)."""
+        return f"{self.prefix}fingerprint-secret"
+
+    def fingerprint_scheme(self) -> str:
+        """Set once the key ids in Redis are keyed ones (state/redis_rekey.py)."""
+        return f"{self.prefix}fingerprint-scheme"
+
+    def rekey_lock(self) -> str:
+        """Held by the one instance moving old key ids to new ones."""
+        return f"{self.prefix}fingerprint-rekey-lock"
+
 
 def usage_row(provider: str, key_id: str, model: str) -> str:
     """A usage row's member in its day's set, and the end of its hash's name."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Sequence
 
@@ -15,11 +16,15 @@ from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
+from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_rekey import rekey
 from keyproxy.state.redis_usage import RedisUsage
 from keyproxy.usage.book import Price, UsageRows
+
+logger = logging.getLogger("keyproxy.state")
 
 _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
@@ -45,6 +50,7 @@ class RedisStore:
         failure_ttl: float = 86400.0,
         sticky_ttl: float = 30 * 86400.0,
         response_ttl: float = 30 * 86400.0,
+        rekey: Rekey | None = None,
     ) -> None:
         # No retries: a request never waits more than one timeout on Redis, then local answers.
         self._redis = Redis.from_url(
@@ -72,6 +78,9 @@ class RedisStore:
         self._unshared: dict[str, bool] = {}
         """Responses stored (True) or deleted (False) here while Redis was down: replayed when it is back."""
         self._task: asyncio.Task[None] | None = None
+        self._moves = rekey or Rekey()
+        """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
+        self._rekeyed = False
 
     @property
     def healthy(self) -> bool:
@@ -82,6 +91,7 @@ class RedisStore:
         self._clock = clock
         await self._local.start(clock)
         await self._health.attempt(self._redis.ping)
+        await self._health.attempt(self._rekey)
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="keyproxy-redis-flush")
 
     async def stop(self) -> None:
@@ -122,6 +132,8 @@ class RedisStore:
     async def _reconcile(self) -> None:
         """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
         await self._redis.ping()
+        if not self._rekeyed:
+            await self._rekey()
         now = self._clock.now()
         async with self._redis.pipeline(transaction=False) as pipe:
             for provider, key_id in sorted(self._seen):
@@ -134,6 +146,12 @@ class RedisStore:
                                       push=True, client=pipe)  # fmt: skip
             await pipe.execute()
         await self._share_responses(now)
+
+    async def _rekey(self) -> None:
+        moved = await rekey(self._redis, self._keys, self._moves)
+        if moved:
+            logger.info("Redis state store: %d entries moved to keyed key ids", moved)
+        self._rekeyed = True
 
     async def _share_responses(self, now: float) -> None:
         """Put the responses stored during the outage in Redis, and delete the ones deleted meanwhile."""

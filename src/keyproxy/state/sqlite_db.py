@@ -80,7 +80,18 @@ INSERT INTO schema_version (version, applied_at) VALUES (2, strftime('%Y-%m-%dT%
 COMMIT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# What the file says of itself: which fingerprints name its keys (state/sqlite_rekey.py).
+_V3 = """
+BEGIN IMMEDIATE;
+CREATE TABLE meta (
+    name TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO schema_version (version, applied_at) VALUES (3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+COMMIT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Errors that say the file cannot be reached now, not that its content is bad: the file is kept.

@@ -14,6 +14,7 @@ from typing import TypeVar
 from keyproxy.clock import Clock
 from keyproxy.events import AttemptEvent
 from keyproxy.state.base import KeyReport, KeyStatus, Verdict
+from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_journal import (
     BenchCleared,
@@ -49,6 +50,7 @@ class SqliteStore:
         retention_days: int,
         grace_seconds: float,
         configured: AbstractSet[tuple[str, str]] = frozenset(),
+        rekey: Rekey | None = None,
         opener: Callable[[Path], SqliteWriter] = SqliteWriter.open,
     ) -> None:
         self.path = path
@@ -57,6 +59,8 @@ class SqliteStore:
         self._retention_days = retention_days
         self._grace_seconds = grace_seconds
         self._configured = frozenset(configured)
+        self._rekey = rekey or Rekey()
+        """Where the configured keys' state under their unkeyed ids moves (state/fingerprints.py)."""
         self._opener = opener
         # Key state is answered from memory; the book is the one this store flushes.
         self._memory = MemoryStore(usage)
@@ -87,6 +91,9 @@ class SqliteStore:
             )  # fmt: skip
         else:
             try:
+                moved = await self._call(partial(writer.rekey, self._rekey))
+                if moved:
+                    logger.info("state database %s: %d rows moved to keyed key ids", self.path, moved)
                 loaded = await self._call(partial(writer.load, clock.now()))
             except Exception as error:
                 await self._call(writer.close)

@@ -25,6 +25,15 @@ ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
     {_NEXT.join(_MERGED[counter.merge].format(counter.name) for counter in FLAT_COUNTERS)}
 """  # noqa: S608
 
+MOVE_USAGE = f"""
+INSERT INTO usage_daily ({", ".join(_KEY + _COLUMNS)})
+SELECT {", ".join(":new" if name == "key_id" else name for name in _KEY + _COLUMNS)}
+FROM usage_daily WHERE provider = :provider AND key_id = :old
+ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
+    {_NEXT.join(_MERGED[counter.merge].format(counter.name) for counter in FLAT_COUNTERS)}
+"""  # noqa: S608
+"""A key's rows under its new id, added to any already there; its old rows are deleted after."""
+
 _SELECT_USAGE = f"""
 SELECT {", ".join(_KEY + _COLUMNS)}
 FROM usage_daily

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from keyproxy.errors import ErrorClass
+from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.sqlite_db import open_database
 from keyproxy.state.sqlite_journal import (
     BenchCleared,
@@ -23,6 +24,7 @@ from keyproxy.state.sqlite_journal import (
     StickySet,
     Touched,
 )
+from keyproxy.state.sqlite_rekey import rekey
 from keyproxy.state.sqlite_usage import select_usage, upsert_usage
 from keyproxy.usage.book import UsageKey, UsageRows
 from keyproxy.usage.counters import UsageCounters
@@ -136,6 +138,10 @@ class SqliteWriter:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+
+    def rekey(self, moves: Rekey) -> int:
+        """Move state kept under unkeyed key ids to keyed ones, once per file; the rows changed."""
+        return rekey(self._connection, moves)
 
     def load(self, now: float) -> Loaded:
         connection = self._connection

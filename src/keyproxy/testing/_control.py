@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from keyproxy.redact import fingerprint, mask
+from keyproxy.redact import mask
 from keyproxy.testing._asgi import Receive, Send, json_object, read_body, send_empty, send_json
 from keyproxy.testing.faults import Fault
 from keyproxy.testing.responses import error_body, invalid_request
@@ -40,9 +40,9 @@ async def control(upstream: FakeUpstream, method: str, path: str, receive: Recei
 
 
 def _stats(upstream: FakeUpstream) -> dict[str, Any]:
-    """Keyed by fingerprint (keyproxy.redact.fingerprint): a fake should not hand out the keys it saw."""
+    """Keyed by the fake's own fingerprints (`upstream.fingerprints`): a fake should not hand out the keys it saw."""
     keys = {
-        fingerprint(key): {
+        upstream.fingerprints(key): {
             "masked": mask(key),
             "requests": stats.requests,
             "responses": {str(status): count for status, count in stats.responses.items()},

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from keyproxy.clock import Clock, SystemClock
+from keyproxy.redact import Fingerprinter
 from keyproxy.testing._anthropic import count_tokens_reply, messages_reply, model_list_reply
 from keyproxy.testing._anthropic_errors import ANTHROPIC
 from keyproxy.testing._asgi import (
@@ -62,7 +63,7 @@ class FakeUpstream:
     """Answers deterministically unless a fault is armed for the request's key.
 
     `keys`, when given, are the only keys accepted (others get each protocol's bad-key error);
-    `clock` sets `created`.
+    `clock` sets `created`. `fingerprints` name the keys in `GET /_fake/stats`.
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class FakeUpstream:
         history: int = 1000,
     ) -> None:
         self._keys = None if keys is None else frozenset(keys)
+        self.fingerprints = Fingerprinter.random()
         self._models = tuple(models)
         self._clock = clock or SystemClock()
         self._faults = FaultBoard()
