@@ -13,7 +13,7 @@ from keyproxy.errors import ErrorClass, UpstreamError, UpstreamUnreachable
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
-from support import openai_provider
+from support import IDS, openai_provider
 
 KEYS = ("sk-one-0000000000001", "sk-two-0000000000002")
 ROLE = b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
@@ -32,7 +32,7 @@ def relayed(first_key: Sequence[bytes | UpstreamError], *, hold: bool = True) ->
         return MockResponse(200, {"content-type": "text/event-stream"}, streams[key])
 
     sink = RecordingSink()
-    pools = {"p": Pool.build(openai_provider("p", KEYS), tolerance=0)}
+    pools = {"p": Pool.build(openai_provider("p", KEYS), tolerance=0, fingerprints=IDS)}
     engine = EngineSettings(stream_retry_reasoning_only=hold)
     router = Router(pools, MockTransport(handler), MemoryStore(), FakeClock(), sink, Timeouts(), engine)
 
