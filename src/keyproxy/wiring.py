@@ -117,11 +117,19 @@ def build_app(
     )
 
 
+_SEVERAL_WORKERS = (
+    "keys cannot be changed at run time while several workers serve: each would keep its own list. Change them "
+    "in .env or the config file and send SIGHUP to keyproxy (docs/scaling.md)"
+)
+
+
 def _keys(settings: Settings) -> KeyRing:
     """The configured keys with the changes made at run time, saved in the data dir unless state is kept in
     memory only (docs/security.md)."""
     path = None if settings.state.backend == "memory" else settings.data_dir / FILE_NAME
-    keys = KeyRing(settings.providers, read_key_changes(path) if path else {}, settings.rotation_tolerance, path)
+    changes = read_key_changes(path) if path else {}
+    locked = _SEVERAL_WORKERS if settings.workers > 1 else None
+    keys = KeyRing(settings.providers, changes, settings.rotation_tolerance, path, locked)
     if keys.stale:
         keys.save_now()
     return keys
@@ -174,5 +182,5 @@ def _state(settings: Settings, known: Iterable[tuple[str, str]], prices: PriceTa
 
     return RedisStore(
         config.redis_url, local, interval=config.flush_interval, retention_days=config.retention_days, price=prices,
-        response_ttl=config.responses_retention_days * 86400.0,
+        response_ttl=config.responses_retention_days * 86400.0, prefix=config.redis_prefix,
     )

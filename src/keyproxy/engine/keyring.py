@@ -36,11 +36,14 @@ class KeyEntry:
 
 
 class KeyRing:
-    """`path`: where changes are saved; None keeps them in memory only (KEYPROXY_STATE=memory)."""
+    """`path`: where changes are saved; None keeps them in memory only (KEYPROXY_STATE=memory). `locked`: why
+    keys cannot change at run time (several worker processes would each change their own list); None: they can."""
 
     def __init__(
-        self, providers: Mapping[str, ProviderSettings], changes: KeyChanges, tolerance: float, path: Path | None
-    ) -> None:
+        self, providers: Mapping[str, ProviderSettings], changes: KeyChanges, tolerance: float, path: Path | None,
+        locked: str | None = None,
+    ) -> None:  # fmt: skip
+        self._locked = locked
         self._configured = dict(providers)
         self._changes = {name: _pruned(entry, providers.get(name)) for name, entry in changes.items()}
         self.stale = self._changes != dict(changes)
@@ -162,6 +165,8 @@ class KeyRing:
 
     async def _change(self, provider: str, update: Callable[[ProviderChanges], ProviderChanges]) -> None:
         """Apply `update` to the provider's changes under the lock, so two changes never race."""
+        if self._locked is not None:
+            raise Conflict(self._locked)
         async with self._lock:
             current = self._changes.get(provider, ProviderChanges())
             updated = update(current)
