@@ -8,7 +8,6 @@ SIGHUP on, and says the proxy is listening once every worker has said it is read
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -26,7 +25,6 @@ from keyproxy.cli.loading import load
 from keyproxy.cli.restarts import RestartPolicy
 from keyproxy.cli.worker_link import READY, WorkerLink
 from keyproxy.config import CliOptions, Settings
-from keyproxy.errors import DatabaseUnavailable
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
 
@@ -88,24 +86,11 @@ def supervise(settings: Settings, command: Sequence[str]) -> int:
     try:
         for warning in settings.warnings:
             logger.warning("%s", warning)
-        _prepare_database(settings)
         ready = functools.partial(announce, settings, listener, settings.workers)
         return Supervisor(command, listener, settings.workers, ready).run()
     finally:
         listener.close()
         stop_logging()
-
-
-def _prepare_database(settings: Settings) -> None:
-    """Create and migrate the shared SQLite file before any worker opens it, so two workers never race to
-    migrate a new file (each would take the other's tables for a corrupt file)."""
-    if settings.state.backend != "sqlite":
-        return
-    from keyproxy.state.sqlite_db import open_database
-
-    # A file that cannot be used: each worker says why, and serves memory-only.
-    with contextlib.suppress(DatabaseUnavailable):
-        open_database(settings.data_dir / "keyproxy.db").close()
 
 
 @dataclass(slots=True)
