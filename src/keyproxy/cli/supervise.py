@@ -95,7 +95,9 @@ def supervise(settings: Settings, command: Sequence[str]) -> int:
 
 @dataclass(slots=True)
 class _Slot:
-    link: WorkerLink
+    """One worker's place: its index stays, the process in it is replaced when it dies."""
+
+    index: int
     process: subprocess.Popen[bytes] | None = None
     channel: socket.socket | None = None
     started_at: float = 0.0
@@ -105,6 +107,8 @@ class _Slot:
 
 
 class Supervisor:
+    """Starts `count` workers on `listener`, calls `ready` once all of them serve, and runs until they stopped."""
+
     def __init__(
         self, command: Sequence[str], listener: socket.socket, count: int, ready: Callable[[], None],
         policy: RestartPolicy | None = None,
@@ -113,7 +117,7 @@ class Supervisor:
         self._listener = listener
         self._on_ready = ready
         self._policy = policy or RestartPolicy()
-        self._slots = [_Slot(WorkerLink(index, listener.fileno(), -1)) for index in range(1, count + 1)]
+        self._slots = [_Slot(index) for index in range(1, count + 1)]
         self._selector = selectors.DefaultSelector()
         self._signals: list[int] = []
         self._stopping = False
@@ -126,8 +130,8 @@ class Supervisor:
         os.set_blocking(wake_write, False)
         self._selector.register(wake_read, selectors.EVENT_READ)
         previous = signal.set_wakeup_fd(wake_write)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
-            signal.signal(sig, self._noted)
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+        handlers = {sig: signal.signal(sig, self._noted) for sig in handled}
         try:
             for slot in self._slots:
                 self._spawn(slot)
@@ -139,6 +143,8 @@ class Supervisor:
             return self._status
         finally:
             signal.set_wakeup_fd(previous)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
             for slot in self._slots:
                 if slot.process is not None and slot.process.poll() is None:
                     slot.process.kill()
@@ -151,9 +157,9 @@ class Supervisor:
 
     def _spawn(self, slot: _Slot) -> None:
         ours, theirs = socket.socketpair()
-        slot.link = WorkerLink(slot.link.index, self._listener.fileno(), theirs.fileno())
+        link = WorkerLink(slot.index, self._listener.fileno(), theirs.fileno())
         slot.process = subprocess.Popen(  # noqa: S603 (our own interpreter and command line)
-            [*self._command, *slot.link.arguments()], pass_fds=(self._listener.fileno(), theirs.fileno()),
+            [*self._command, *link.arguments()], pass_fds=(self._listener.fileno(), theirs.fileno()),
             # Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which passes it on
             # once (a second SIGINT would stop a worker at once, cutting the requests it is finishing).
             process_group=0,
@@ -227,10 +233,10 @@ class Supervisor:
             status = slot.process.returncode
             self._close(slot)
             if self._stopping:
-                if status not in _STOPPED_BY_US:
+                if status not in _STOPPED_BY_US and self._status == 0:
                     self._status = 1
             elif not self._serving:
-                logger.error("worker %d exited with status %s before it was ready; stopping", slot.link.index, status)
+                logger.error("worker %d exited with status %s before it was ready; stopping", slot.index, status)
                 self._status = status if status > 0 else 1
                 self._stop(signal.SIGTERM)
             else:
@@ -238,7 +244,7 @@ class Supervisor:
                 slot.streak = restart.streak
                 slot.restart_at = time.monotonic() + restart.delay
                 logger.warning(
-                    "worker %d exited with status %s; starting it again in %.1f s", slot.link.index, status,
+                    "worker %d exited with status %s; starting it again in %.1f s", slot.index, status,
                     restart.delay,
                 )  # fmt: skip
 
