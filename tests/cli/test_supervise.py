@@ -17,7 +17,7 @@ from keyproxy.cli.supervise import Supervisor
 def test_the_supervisor_imports_no_server_no_upstream_client_and_no_application() -> None:
     code = (
         "import sys\n"
-        "import keyproxy.cli.main, keyproxy.cli.supervise\n"
+        "import keyproxy.cli.main, keyproxy.cli.launch, keyproxy.cli.supervise\n"
         "heavy = ('uvicorn', 'aiohttp', 'redis', 'keyproxy.wiring', 'keyproxy.api', 'keyproxy.state')\n"
         "print(sorted(name for name in sys.modules if name.startswith(heavy)))\n"
     )

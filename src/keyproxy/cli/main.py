@@ -111,7 +111,7 @@ def _worker_link(args: argparse.Namespace) -> WorkerLink | None:
 
 def _run(args: argparse.Namespace, arguments: list[str]) -> int:
     if args.command == "serve":
-        from keyproxy.cli.supervise import start
+        from keyproxy.cli.launch import start
 
         return start(options_from(args), arguments, _worker_link(args))
     if args.command == "check":

@@ -21,7 +21,7 @@ from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.api.body_budget import BodyBudget
 from keyproxy.cli.http_protocol import protocol_for
-from keyproxy.cli.supervise import announce, checked_settings
+from keyproxy.cli.launch import announce, checked_settings
 from keyproxy.cli.worker_link import WorkerLink
 from keyproxy.config import CliOptions, load_settings
 from keyproxy.config.settings import ServerLimits

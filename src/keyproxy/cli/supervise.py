@@ -1,6 +1,6 @@
-"""`keyproxy serve` as one process, or as a supervisor of several workers on one port (docs/scaling.md).
+"""The supervisor of `keyproxy serve --workers N` (docs/scaling.md).
 
-The supervisor owns the listening socket and never imports the application: the workers inherit the socket
+It owns the listening socket and never imports the application: the workers inherit the socket
 and accept from its one queue, so a connection waiting there is taken by whichever worker is alive and free.
 The supervisor starts the workers, restarts one that dies (cli/restarts.py), passes SIGTERM, SIGINT and
 SIGHUP on, and says the proxy is listening once every worker has said it is ready.
@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from keyproxy.cli.bind import bind_problem
-from keyproxy.cli.loading import load
+from keyproxy.cli.launch import announce
 from keyproxy.cli.restarts import RestartPolicy
 from keyproxy.cli.worker_link import READY, WorkerLink
-from keyproxy.config import CliOptions, Settings
+from keyproxy.config import Settings
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
 
@@ -34,44 +33,6 @@ BACKLOG = 2048
 """As the single process's server asks for (cli/serve.py)."""
 
 _STOPPED_BY_US = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
-
-
-def start(options: CliOptions, arguments: Sequence[str], worker: WorkerLink | None) -> int:
-    """`arguments`: the command line as given, which each worker is started with too."""
-    if worker is not None:
-        from keyproxy.cli.serve import serve
-
-        return serve(options, worker)
-    settings = checked_settings(options)
-    if settings is None:
-        return 2
-    if settings.workers == 1:
-        from keyproxy.cli.serve import serve
-
-        return serve(options)
-    return supervise(settings, [sys.executable, "-m", "keyproxy", *arguments])
-
-
-def checked_settings(options: CliOptions) -> Settings | None:
-    """The settings, or None once every problem was said on stderr (exit status 2)."""
-    settings = load(options)
-    if settings is None:
-        return None
-    problem = bind_problem(settings.host, settings.proxy_api_key)
-    if problem:
-        sys.stderr.write(f"keyproxy: {problem}\n")
-        return None
-    return settings
-
-
-def announce(settings: Settings, listener: socket.socket, workers: int = 1) -> None:
-    """The line that says the proxy is ready: the address it serves, and with what."""
-    host, port = listener.getsockname()[:2]
-    names = ", ".join(f"{n} ({len(p.credentials)} keys)" for n, p in settings.providers.items()) or "none"
-    processes = f" ({workers} workers)" if workers > 1 else ""
-    logger.info("keyproxy listening on http://%s:%s/v1%s providers: %s", host, port, processes, names)
-    if not settings.proxy_api_key:
-        logger.info("PROXY_API_KEY is not set: the proxy is open to anyone on this machine")
 
 
 def supervise(settings: Settings, command: Sequence[str]) -> int:
