@@ -54,8 +54,10 @@ def build_app(
     events: EventSink | None = None,
     rng: random.Random | None = None,
     load: Callable[[], Settings] | None = None,
+    spread_reload: Callable[[], None] | None = None,
 ) -> KeyproxyApp:
-    """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload)."""
+    """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload); `spread_reload` asks
+    the other workers to reload after POST /v1/admin/reload (cli/worker_link.py)."""
     if transport is None:
         from keyproxy.transport.aiohttp_transport import AiohttpTransport
 
@@ -85,7 +87,7 @@ def build_app(
     reprober = Reprober(pools, transport, store, clock, engine.bench_seconds, settings.answer_limits)
     resolver = Resolver(settings, models)
     catalog = CatalogRoutes(pools, models, tuple(settings.aliases))
-    reloader = Reloader(settings, keys, resolver, catalog, load)
+    reloader = Reloader(settings, keys, resolver, catalog, load, spread_reload)
     routes = (
         CompletionRoutes(settings, router, resolver),
         MessagesRoutes(settings, router, resolver),
@@ -119,7 +121,7 @@ def build_app(
 
 _SEVERAL_WORKERS = (
     "keys cannot be changed at run time while several workers serve: each would keep its own list. Change them "
-    "in .env or the config file and send SIGHUP to keyproxy (docs/scaling.md)"
+    "in .env or the config file and reload (SIGHUP or POST /v1/admin/reload; docs/scaling.md)"
 )
 
 

@@ -122,17 +122,29 @@ def test_sigterm_to_the_supervisor_lets_a_stream_finish_and_stops_every_worker(
     assert [process_state(pid) for pid in workers] == [None, None]
 
 
+def reloaded(proxy: Supervised, index: int) -> bool:
+    return any("reloaded" in line and "rotation_tolerance" in line for line in proxy.worker_log(index).splitlines())
+
+
 def test_sighup_reloads_every_worker(supervise: Start) -> None:
     proxy = supervise()
     with (proxy.folder / ".env").open("a") as env:
         env.write("ROTATION_TOLERANCE=2\n")
     proxy.process.send_signal(signal.SIGHUP)
 
-    def reloaded(index: int) -> bool:
-        return any("reloaded" in line and "rotation_tolerance" in line for line in proxy.worker_log(index).splitlines())
-
     for index in (1, 2):
-        wait_until(lambda index=index: reloaded(index), f"worker {index} to reload")
+        wait_until(lambda index=index: reloaded(proxy, index), f"worker {index} to reload")
+
+
+def test_a_reload_asked_over_http_reaches_every_worker(supervise: Start) -> None:
+    proxy = supervise()
+    with (proxy.folder / ".env").open("a") as env:
+        env.write("ROTATION_TOLERANCE=2\n")
+    answer = httpx.post(proxy.url + "/v1/admin/reload", timeout=10)
+
+    assert "rotation_tolerance" in answer.json()["applied"]
+    for index in (1, 2):
+        wait_until(lambda index=index: reloaded(proxy, index), f"worker {index} to reload")
 
 
 def test_the_workers_stop_when_the_supervisor_is_killed(supervise: Start) -> None:

@@ -22,7 +22,7 @@ from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.api.body_budget import BodyBudget
 from keyproxy.cli.http_protocol import protocol_for
 from keyproxy.cli.launch import announce, checked_settings
-from keyproxy.cli.worker_link import WorkerLink
+from keyproxy.cli.worker_link import Channel, WorkerLink
 from keyproxy.config import CliOptions, load_settings
 from keyproxy.config.settings import ServerLimits
 from keyproxy.errors import KeyproxyError
@@ -72,15 +72,17 @@ async def _serve(options: CliOptions, worker: WorkerLink | None) -> int:
         if worker is None:
             for warning in settings.warnings:
                 logger.warning("%s", warning)
-        app = build_app(settings, load=functools.partial(load_settings, options))
+        channel = worker.channel() if worker else None
+        spread = channel.reload_others if channel else None
+        app = build_app(settings, load=functools.partial(load_settings, options), spread_reload=spread)
         level = "debug" if settings.log_level == "DEBUG" else "warning"
         limits = settings.server
         budgeted = BodyBudget(app, limits.body_bytes_in_flight, settings.max_body_bytes)
         server = build_server(budgeted, level, settings.drain_seconds, limits)
-        if worker is None:
+        if worker is None or channel is None:
             announce(settings, listener)
         else:
-            _report_to(worker, server)
+            _report_to(worker, channel, server)
         _stop_on_signals(server)
         _reload_on_hangup(app)
         await server.serve(sockets=[listener])
@@ -93,9 +95,8 @@ async def _serve(options: CliOptions, worker: WorkerLink | None) -> int:
             stop_logging()
 
 
-def _report_to(worker: WorkerLink, server: _Server) -> None:
+def _report_to(worker: WorkerLink, channel: Channel, server: _Server) -> None:
     """Ready once the application started and the socket is served; stop as SIGTERM does if the supervisor dies."""
-    channel = worker.channel()
 
     def ready() -> None:
         logger.info("worker %d ready (pid %d)", worker.index, os.getpid())

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from keyproxy.cli.launch import announce
 from keyproxy.cli.restarts import RestartPolicy
-from keyproxy.cli.worker_link import READY, WorkerLink
+from keyproxy.cli.worker_link import READY, RELOAD, WorkerLink
 from keyproxy.config import Settings
 from keyproxy.logs import configure_logging
 from keyproxy.net import bind_socket
@@ -160,6 +160,8 @@ class Supervisor:
             if not self._serving and all(other.ready for other in self._slots):
                 self._serving = True
                 self._on_ready()
+        if RELOAD in data:
+            self._reload(others_than=slot)
         if not data:
             self._selector.unregister(slot.channel)
 
@@ -167,12 +169,16 @@ class Supervisor:
         while self._signals:
             sig = self._signals.pop(0)
             if sig == signal.SIGHUP:
-                ready = [slot for slot in self._slots if slot.ready]
-                logger.info("reloading the configuration in %d workers", len(ready))
-                for slot in ready:
-                    self._send(slot, sig)
+                self._reload()
             elif sig in (signal.SIGTERM, signal.SIGINT):
                 self._stop(sig)
+
+    def _reload(self, others_than: _Slot | None = None) -> None:
+        """A worker still starting reads the configuration as it is; SIGHUP before its handler would end it."""
+        ready = [slot for slot in self._slots if slot.ready and slot is not others_than]
+        logger.info("reloading the configuration in %d workers", len(ready))
+        for slot in ready:
+            self._send(slot, signal.SIGHUP)
 
     def _stop(self, sig: int) -> None:
         """The first stop lets the workers finish what they serve; a second one stops them at once."""

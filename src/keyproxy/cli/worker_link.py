@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 READY = b"r"
+RELOAD = b"h"
+"""A worker asks the supervisor to reload the other workers (it reloaded itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,9 @@ class Channel:
     def ready(self) -> None:
         """Tell the supervisor this worker serves: the application started and the socket is adopted."""
         self._sock.sendall(READY)
+
+    def reload_others(self) -> None:
+        self._sock.sendall(RELOAD)
 
     def watch(self, gone: Callable[[], None]) -> None:
         """Call `gone` when the supervisor's end closes (it died, even by SIGKILL): a worker never outlives it."""
