@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # No Docker engine or Render here: run the install and start commands that render.yaml and the Dockerfile
-# use, in clean copies of the committed tree, and check that the proxy they produce answers.
+# use, in clean copies of the committed tree, and check that the proxy they produce answers; check what
+# deploy/compose.yaml names without running it (.ci/compose_check.py).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -19,6 +20,9 @@ build=$(sed -n 's/^ *buildCommand: //p' "$repo/render.yaml")
 start=$(sed -n 's/^ *startCommand: //p' "$repo/render.yaml")
 cd "$work"
 bash -c "${build/pip install uv && /}"  # uv is already installed here; the rest is Render's command as written
+
+echo "deploy check: deploy/compose.yaml (its services, files, command, settings, Redis, health check, nginx)"
+.venv/bin/python .ci/compose_check.py deploy/compose.yaml
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export PORT PROXY_API_KEY=deploy-check-key-0123456789 KEYPROXY_DATA_DIR="$work/data"
 bash -c "exec $start" &

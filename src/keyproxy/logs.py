@@ -149,8 +149,10 @@ class DeferredLines:
             _deferred.put((self.logger, lines))
 
 
-def configure_logging(level: str, secrets: Iterable[str], log_dir: Path | None = None) -> Callable[[], None]:
-    """Route all logging through a queue to stderr (and `log_dir/keyproxy.log`); returns the flush-and-stop.
+def configure_logging(
+    level: str, secrets: Iterable[str], log_dir: Path | None = None, file_name: str = "keyproxy.log"
+) -> Callable[[], None]:
+    """Route all logging through a queue to stderr (and `log_dir/file_name`); returns the flush-and-stop.
 
     A log file that cannot be opened (a read-only or full data dir) leaves logging on stderr, with one
     warning, rather than stopping the proxy."""
@@ -162,7 +164,7 @@ def configure_logging(level: str, secrets: Iterable[str], log_dir: Path | None =
         try:
             handlers.append(
                 logging.handlers.RotatingFileHandler(
-                    log_dir / "keyproxy.log", maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8"
+                    log_dir / file_name, maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8"
                 )
             )
         except OSError as error:

@@ -57,8 +57,10 @@ def build_app(
     events: EventSink | None = None,
     rng: random.Random | None = None,
     load: Callable[[], Settings] | None = None,
+    spread_reload: Callable[[], None] | None = None,
 ) -> KeyproxyApp:
-    """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload)."""
+    """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload); `spread_reload` asks
+    the other workers to reload after POST /v1/admin/reload (cli/worker_link.py)."""
     if transport is None:
         from keyproxy.transport.aiohttp_transport import AiohttpTransport
 
@@ -88,7 +90,7 @@ def build_app(
     reprober = Reprober(pools, transport, store, clock, engine.bench_seconds, settings.answer_limits)
     resolver = Resolver(settings, models)
     catalog = CatalogRoutes(pools, models, tuple(settings.aliases))
-    reloader = Reloader(settings, keys, resolver, catalog, load)
+    reloader = Reloader(settings, keys, resolver, catalog, load, spread_reload)
     routes = (
         CompletionRoutes(settings, router, resolver),
         MessagesRoutes(settings, router, resolver),
@@ -120,13 +122,20 @@ def build_app(
     )
 
 
+_SEVERAL_WORKERS = (
+    "keys cannot be changed at run time while several workers serve: each would keep its own list. Change them "
+    "in .env or the config file and reload (SIGHUP or POST /v1/admin/reload; docs/scaling.md)"
+)
+
+
 def _keys(settings: Settings, fingerprints: Fingerprinter) -> KeyRing:
     """The configured keys with the changes made at run time, saved in the data dir unless state is kept in
     memory only (docs/security.md)."""
     path = None if settings.state.backend == "memory" else settings.data_dir / FILE_NAME
     configured = {name: [c.secret for c in provider.credentials] for name, provider in settings.providers.items()}
     saved = read_key_changes(path, fingerprints, configured) if path else SavedChanges({}, outdated=False)
-    keys = KeyRing(settings.providers, saved.changes, settings.rotation_tolerance, path, fingerprints)
+    locked = _SEVERAL_WORKERS if settings.workers > 1 else None
+    keys = KeyRing(settings.providers, saved.changes, settings.rotation_tolerance, path, fingerprints, locked)
     if keys.stale or saved.outdated:
         keys.save_now()
     return keys
@@ -180,5 +189,5 @@ def _state(settings: Settings, keys: KeyRing, prices: PriceTable) -> StateStore:
 
     return RedisStore(
         config.redis_url, local, interval=config.flush_interval, retention_days=config.retention_days, price=prices,
-        response_ttl=config.responses_retention_days * 86400.0, rekey=moves,
+        response_ttl=config.responses_retention_days * 86400.0, prefix=config.redis_prefix, rekey=moves,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from keyproxy.config.runtime_keys import FILE_NAME
 from keyproxy.testing import AppClient, ASGITransport, FakeUpstream, Fault, FaultKind
 from keyproxy.wiring import build_app
-from support import KEYS, MEMORY_BASE, KeyId, OpenProxy, provider_env, proxy_settings
+from support import KEYS, MEMORY_BASE, REDIS_URL, KeyId, OpenProxy, provider_env, proxy_settings
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 NEW = "sk-runtime-added-key-000000000000042"
@@ -196,3 +196,18 @@ def test_an_added_key_goes_through_its_providers_proxy(open_proxy: OpenProxy) ->
     proxy = open_proxy({"FAKE_PROXY": "http://squid.corp:3128", "FAKE_API_KEY_1_PROXY": "direct"})
     proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
     assert [key["proxy"] for key in keys_of(proxy)] == [None, *["http://squid.corp:3128"] * 3]
+
+
+def test_with_several_workers_a_key_change_is_refused_and_says_how_to_change_keys(
+    open_proxy: OpenProxy, redis_prefix: str, key_id: KeyId
+) -> None:
+    # Each worker is its own process: a change one of them made would never reach the others.
+    workers = {"KEYPROXY_WORKERS": "2", "KEYPROXY_REDIS_URL": REDIS_URL, "KEYPROXY_REDIS_PREFIX": redis_prefix}
+    proxy = open_proxy(workers)
+
+    added = proxy.post("/v1/admin/keys", json={"provider": "fake", "key": NEW})
+    disabled = proxy.post(f"/v1/admin/keys/fake/{key_id(KEYS[0])}/disable")
+
+    assert (added.status_code, disabled.status_code) == (409, 409)
+    assert "SIGHUP" in added.json()["error"]["message"]
+    assert [key["disabled"] for key in keys_of(proxy)] == [False, False, False]

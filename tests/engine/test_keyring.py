@@ -142,3 +142,14 @@ def test_a_stream_in_flight_finishes_on_a_key_removed_meanwhile(tmp_path: Path) 
     assert removed == 200
     assert body.endswith(b"data: [DONE]\n\n")
     assert left == [fingerprints_of(tmp_path)(key) for key in KEYS[:2] if key != used[0]]
+
+
+def test_a_locked_ring_refuses_every_change_and_keeps_its_keys(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    keys = KeyRing({"p": openai_provider()}, {}, 3.0, path, IDS, locked="several workers")
+    with pytest.raises(Conflict, match="several workers"):
+        asyncio.run(keys.add("p", NEW))
+    with pytest.raises(Conflict):
+        asyncio.run(keys.set_disabled("p", IDS(KEYS[0]), True))
+    assert keys.pools["p"].secrets == KEYS
+    assert not path.exists()

@@ -133,7 +133,8 @@ def test_a_list_past_the_answer_size_cap_is_no_list() -> None:
 
 def static_list(upstreams: Upstreams, **tuning: object) -> ModelList:
     provider = openai_provider("a", ("sk-key-000000000001",), static_models={"mine": "org/mine-v2"}, **tuning)
-    return ModelList({"a": Pool.build(provider, 0, fingerprints=IDS)}, MockTransport(upstreams.answer), FakeClock(), Timeouts(), 300.0)
+    pools = {"a": Pool.build(provider, 0, fingerprints=IDS)}
+    return ModelList(pools, MockTransport(upstreams.answer), FakeClock(), Timeouts(), 300.0)
 
 
 def test_configured_models_come_first_and_the_upstreams_list_adds_what_they_lack() -> None:

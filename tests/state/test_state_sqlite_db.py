@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,23 @@ def test_a_database_path_that_cannot_be_opened_is_unavailable(tmp_path: Path) ->
     (tmp_path / "keyproxy.db").mkdir()
     with pytest.raises(DatabaseUnavailable, match="cannot open"):
         open_database(tmp_path / "keyproxy.db")
+
+
+def test_openers_racing_on_a_new_file_all_get_it_and_none_takes_it_for_corrupt(tmp_path: Path) -> None:
+    """As the workers of one supervisor, or containers sharing a volume, do at their first start."""
+    for trial in range(10):
+        path = tmp_path / f"trial-{trial}" / "keyproxy.db"
+        start = threading.Barrier(6)
+
+        def open_at_once(path: Path = path, start: threading.Barrier = start) -> int:
+            start.wait()
+            connection = open_database(path)
+            try:
+                return schema_version(connection)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(6) as pool:
+            versions = list(pool.map(lambda _: open_at_once(), range(6)))
+        assert versions == [SCHEMA_VERSION] * 6
+        assert not list(path.parent.glob("*corrupt*"))

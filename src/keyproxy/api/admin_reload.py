@@ -38,12 +38,14 @@ class Reloaded:
 
 class Reloader:
     """`load` reads the configuration as the proxy was started with it (blocking; run in a thread); None for an
-    application built from settings alone, which has nothing to reload."""
+    application built from settings alone, which has nothing to reload. `spread`, when this process is one of
+    several workers, asks the others to reload too after a reload asked over HTTP (a SIGHUP reaches them all)."""
 
     def __init__(
         self, settings: Settings, keys: KeyRing, resolver: Resolver, catalog: CatalogRoutes,
-        load: Callable[[], Settings] | None,
+        load: Callable[[], Settings] | None, spread: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
+        self._spread = spread
         self.settings = settings
         self.keys = keys
         self.resolver = resolver
@@ -56,6 +58,8 @@ class Reloader:
 
     async def reload_route(self, scope: Scope, receive: Receive, send: Send) -> None:
         done = await self.reload()
+        if self._spread is not None:
+            self._spread()
         await send_json(send, 200, {"applied": done.applied, "needs_restart": done.needs_restart})
 
     async def reload(self) -> Reloaded:

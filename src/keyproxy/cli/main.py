@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from keyproxy import __version__
+from keyproxy.cli.worker_link import WorkerLink
 from keyproxy.config import CliOptions
 from keyproxy.errors import KeyproxyError
 
@@ -28,6 +29,13 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the proxy")
     _config_flags(serve)
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--workers", help="worker processes on the one port: a number or auto, one per core (KEYPROXY_WORKERS; "
+        "more than one needs KEYPROXY_REDIS_URL)",
+    )  # fmt: skip
+    # Set by the supervisor for the workers it starts (cli/worker_link.py), never by hand.
+    for flag in ("--worker-index", "--worker-listener", "--worker-channel"):
+        serve.add_argument(flag, type=int, help=argparse.SUPPRESS)
     check = commands.add_parser("check", help="load the configuration as serve would and report problems")
     _config_flags(check)
     check.add_argument(
@@ -85,24 +93,32 @@ def options_from(args: argparse.Namespace) -> CliOptions:
         data_dir=args.data_dir,
         demo=args.demo,
         log_level=getattr(args, "log_level", None),
+        workers=getattr(args, "workers", None),
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(arguments)
     try:
-        return _run(args)
+        return _run(args, arguments)
     except KeyproxyError as error:
         # Our own errors say what is wrong in one line; a traceback would only bury it.
         sys.stderr.write(f"keyproxy: {error.message}\n")
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "serve":
-        from keyproxy.cli.serve import serve
+def _worker_link(args: argparse.Namespace) -> WorkerLink | None:
+    if args.worker_index is None or args.worker_listener is None or args.worker_channel is None:
+        return None
+    return WorkerLink(args.worker_index, args.worker_listener, args.worker_channel)
 
-        return serve(options_from(args))
+
+def _run(args: argparse.Namespace, arguments: list[str]) -> int:
+    if args.command == "serve":
+        from keyproxy.cli.launch import start
+
+        return start(options_from(args), arguments, _worker_link(args))
     if args.command == "check":
         from keyproxy.cli.check import check
 

@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import logging
 import math
+import os
 import resource
 import signal
 import socket
@@ -19,10 +20,10 @@ import uvicorn
 from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.api.body_budget import BodyBudget
-from keyproxy.cli.bind import bind_problem
 from keyproxy.cli.http_protocol import protocol_for
-from keyproxy.cli.loading import load
-from keyproxy.config import CliOptions, Settings, load_settings
+from keyproxy.cli.launch import announce, checked_settings
+from keyproxy.cli.worker_link import Channel, WorkerLink
+from keyproxy.config import CliOptions, load_settings
 from keyproxy.config.settings import ServerLimits
 from keyproxy.errors import KeyproxyError
 from keyproxy.logs import configure_logging
@@ -34,16 +35,17 @@ logger = logging.getLogger("keyproxy")
 AsgiApp = Callable[[Scope, Receive, Send], object]
 
 
-def serve(options: CliOptions) -> int:
+def serve(options: CliOptions, worker: WorkerLink | None = None) -> int:
+    """`worker`: this process is one of the supervisor's workers (cli/supervise.py), serving its socket."""
     try:
         loop_factory = _uvloop()
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(_serve(options))
+            return runner.run(_serve(options, worker))
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve(options: CliOptions) -> int:
+async def _serve(options: CliOptions, worker: WorkerLink | None) -> int:
     fake_server: uvicorn.Server | None = None
     fake_task: asyncio.Task[None] | None = None
     if options.demo:
@@ -56,24 +58,31 @@ async def _serve(options: CliOptions) -> int:
         options = dataclasses.replace(options, demo_base_url=f"http://127.0.0.1:{port}/v1")
     stop_logging: Callable[[], None] | None = None
     try:
-        settings = _settings(options)
+        settings = checked_settings(options)
         if settings is None:
             return 2
         try:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            listener = bind_socket(settings.host, settings.port)
+            listener = worker.listener() if worker else bind_socket(settings.host, settings.port)
         except OSError as exc:
             sys.stderr.write(f"keyproxy: cannot start: {exc.strerror}: {exc.filename or settings.port}\n")
             return 1
-        stop_logging = configure_logging(settings.log_level, settings.secrets(), settings.data_dir)
-        for warning in settings.warnings:
-            logger.warning("%s", warning)
-        app = build_app(settings, load=functools.partial(load_settings, options))
-        _announce(settings, listener)
+        log_file = worker.log_file if worker else "keyproxy.log"
+        stop_logging = configure_logging(settings.log_level, settings.secrets(), settings.data_dir, log_file)
+        if worker is None:
+            for warning in settings.warnings:
+                logger.warning("%s", warning)
+        channel = worker.channel() if worker else None
+        spread = channel.reload_others if channel else None
+        app = build_app(settings, load=functools.partial(load_settings, options), spread_reload=spread)
         level = "debug" if settings.log_level == "DEBUG" else "warning"
         limits = settings.server
         budgeted = BodyBudget(app, limits.body_bytes_in_flight, settings.max_body_bytes)
         server = build_server(budgeted, level, settings.drain_seconds, limits)
+        if worker is None or channel is None:
+            announce(settings, listener)
+        else:
+            _report_to(worker, channel, server)
         _stop_on_signals(server)
         _reload_on_hangup(app)
         await server.serve(sockets=[listener])
@@ -86,31 +95,34 @@ async def _serve(options: CliOptions) -> int:
             stop_logging()
 
 
-def _settings(options: CliOptions) -> Settings | None:
-    settings = load(options)
-    if settings is None:
-        return None
-    problem = bind_problem(settings.host, settings.proxy_api_key)
-    if problem:
-        sys.stderr.write(f"keyproxy: {problem}\n")
-        return None
-    return settings
+def _report_to(worker: WorkerLink, channel: Channel, server: _Server) -> None:
+    """Ready once the application started and the socket is served; stop as SIGTERM does if the supervisor dies."""
 
+    def ready() -> None:
+        logger.info("worker %d ready (pid %d)", worker.index, os.getpid())
+        channel.ready()
 
-def _announce(settings: Settings, listener: socket.socket) -> None:
-    host, port = listener.getsockname()[:2]
-    names = ", ".join(f"{n} ({len(p.credentials)} keys)" for n, p in settings.providers.items()) or "none"
-    logger.info("keyproxy listening on http://%s:%s/v1 providers: %s", host, port, names)
-    if not settings.proxy_api_key:
-        logger.info("PROXY_API_KEY is not set: the proxy is open to anyone on this machine")
+    def orphaned() -> None:
+        logger.warning("worker %d: the supervisor is gone; stopping", worker.index)
+        server.should_exit = True
+
+    server.started_hook = ready
+    channel.watch(orphaned)
 
 
 class _Server(uvicorn.Server):
+    started_hook: Callable[[], None] | None = None
+
     # uvicorn re-raises a captured SIGTERM after shutting down, which would end a clean stop with
     # status -15; keyproxy installs its own handlers instead (_stop_on_signals).
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.started_hook is not None:
+            self.started_hook()
 
 
 def _stop_on_signals(server: uvicorn.Server) -> None:
@@ -149,9 +161,7 @@ def _reload_on_hangup(app: KeyproxyApp) -> None:
     loop.add_signal_handler(signal.SIGHUP, hangup)
 
 
-def build_server(
-    app: AsgiApp, log_level: str, drain: float = 5.0, limits: ServerLimits | None = None
-) -> uvicorn.Server:
+def build_server(app: AsgiApp, log_level: str, drain: float = 5.0, limits: ServerLimits | None = None) -> _Server:
     """`drain`: seconds requests in flight get to finish once a stop is asked for (whole seconds).
     `limits` bound what each connection may hold (cli/http_protocol.py); beyond `max_connections`,
     uvicorn answers a request 503 and closes its connection (its limit counts the asking connection too)."""

@@ -29,6 +29,7 @@ from keyproxy.config.settings import (
 )
 from keyproxy.config.sources import gather
 from keyproxy.config.values import ValueReader
+from keyproxy.config.workers import read_workers
 from keyproxy.errors import ConfigError, InvalidConfiguration
 from keyproxy.net import is_loopback
 
@@ -56,6 +57,8 @@ class CliOptions:
     demo: bool = False
     demo_base_url: str | None = None
     log_level: str | None = None
+    workers: str | None = None
+    """`--workers`: a number or auto."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ def build_settings(
     proxy_key = reader.raw("PROXY_API_KEY")
     weak = _weak_proxy_key(host, proxy_key)
     max_body = reader.integer("KEYPROXY_MAX_BODY_BYTES", _DEFAULT.max_body_bytes, minimum=1024) or 0
+    state = _state(reader, config)
     settings = Settings(
         host=host,
         port=_port(reader, options.port),
@@ -132,7 +136,8 @@ def build_settings(
         default_provider=_default_provider(reader, providers),
         timeouts=_timeouts(reader),
         engine=_engine(reader),
-        state=_state(reader, config),
+        state=state,
+        workers=read_workers(reader, options.workers, state.redis_url),
         capture=_capture(reader),
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", _DEFAULT.rotation_tolerance),
         override_temperature_zero=reader.choice(
@@ -259,6 +264,7 @@ def _state(reader: ValueReader, config: ConfigFile | None) -> StateSettings:
         responses_retention_days=kept if kept is not None else default.responses_retention_days,
         prices=config.prices if config is not None else {},
         redis_url=_redis_url(reader),
+        redis_prefix=reader.raw("KEYPROXY_REDIS_PREFIX") or default.redis_prefix,
     )
 
 
@@ -318,7 +324,8 @@ def _engine(reader: ValueReader) -> EngineSettings:
         ),
         affinity_seconds=(
             reader.number("KEYPROXY_AFFINITY_TTL", default.affinity_seconds)
-            if reader.flag("KEYPROXY_AFFINITY", True) else 0.0
+            if reader.flag("KEYPROXY_AFFINITY", True)
+            else 0.0
         ),
         stream_retry_reasoning_only=reader.flag("STREAM_RETRY_ON_REASONING_ONLY", default.stream_retry_reasoning_only),
     )

@@ -155,6 +155,8 @@ class StateSettings:
     """Price overrides from the config file, by model name or glob."""
     redis_url: str | None = field(default=None, repr=False)
     """Shared state for several instances; may hold a password, so it is never shown."""
+    redis_prefix: str = "keyproxy:"
+    """What every Redis key starts with: deployments that share one Redis server keep apart by it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,8 @@ class Settings:
     keepalive_interval: float = 15.0
     drain_seconds: float = 30.0
     """On SIGTERM/SIGINT: how long requests and streams in flight may take to finish."""
+    workers: int = 1
+    """`keyproxy serve` worker processes on the one port; more than one needs Redis (docs/scaling.md)."""
     log_level: str = "INFO"
     access_log: AccessLogMode = "text"
     """KEYPROXY_ACCESS_LOG: one line per request on stderr and in the log file, as text or JSON, or none."""

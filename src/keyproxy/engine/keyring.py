@@ -37,13 +37,15 @@ class KeyEntry:
 
 class KeyRing:
     """`path`: where changes are saved; None keeps them in memory only (KEYPROXY_STATE=memory). `fingerprints`:
-    the deployment's, which name every key."""
+    the deployment's, which name every key. `locked`: why keys cannot change at run time (several worker
+    processes would each change their own list); None: they can."""
 
     def __init__(
         self, providers: Mapping[str, ProviderSettings], changes: KeyChanges, tolerance: float, path: Path | None,
-        fingerprints: Fingerprinter,
+        fingerprints: Fingerprinter, locked: str | None = None,
     ) -> None:  # fmt: skip
         self.fingerprints = fingerprints
+        self._locked = locked
         self._configured = dict(providers)
         self._changes = {name: _pruned(entry, providers.get(name), fingerprints) for name, entry in changes.items()}
         self.stale = self._changes != dict(changes)
@@ -174,6 +176,8 @@ class KeyRing:
 
     async def _change(self, provider: str, update: Callable[[ProviderChanges], ProviderChanges]) -> None:
         """Apply `update` to the provider's changes under the lock, so two changes never race."""
+        if self._locked is not None:
+            raise Conflict(self._locked)
         async with self._lock:
             current = self._changes.get(provider, ProviderChanges())
             updated = update(current)

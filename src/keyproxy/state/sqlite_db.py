@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from keyproxy.errors import DatabaseUnavailable
@@ -121,6 +125,11 @@ def open_database(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatabaseUnavailable(f"cannot create the state directory {path.parent}: {error}") from error
+    with _opening(path):
+        return _open_or_replace(path)
+
+
+def _open_or_replace(path: Path) -> sqlite3.Connection:
     try:
         return _open(path)
     except (_Corrupt, sqlite3.Error) as error:
@@ -132,6 +141,21 @@ def open_database(path: Path) -> sqlite3.Connection:
         return _open(path)
     except (_Corrupt, sqlite3.Error) as error:
         raise DatabaseUnavailable(f"cannot create a fresh state database {path}: {error}") from error
+
+
+@contextlib.contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """One opener at a time across processes (workers, containers sharing a volume): two that migrated a new
+    file together would each find the other's tables and take the file for a corrupt one."""
+    try:
+        descriptor = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise DatabaseUnavailable(f"cannot open the state database lock {path}.lock: {error}") from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _open(path: Path) -> sqlite3.Connection:
