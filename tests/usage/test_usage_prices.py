@@ -6,7 +6,7 @@ import pytest
 
 from keyproxy.config.prices import Price
 from keyproxy.events import Tokens
-from keyproxy.usage import SHIPPED, PriceTable
+from keyproxy.usage import SHIPPED, PriceTable, prices
 
 SHIPPED_TABLE = PriceTable()
 
@@ -110,3 +110,12 @@ def test_cost_does_not_add_reasoning_tokens_again() -> None:
 def test_a_table_is_a_cost_function() -> None:
     cost: Callable[[str, str, Tokens], float | None] = PriceTable({"x/y": Price(1, 2)})
     assert cost("x", "y", Tokens(prompt=1_000_000, completion=1_000_000)) == pytest.approx(3.0)
+
+
+def test_answers_are_remembered_within_a_bound_and_stay_right_past_it() -> None:
+    table = PriceTable({"p/mine": Price(input=1.0, output=2.0)})
+    invented = [f"made-up-{n}" for n in range(prices._REMEMBERED + 10)]
+
+    assert [table.price("p", name) for name in invented] == [None] * len(invented)
+    assert table.price("p", "mine") == Price(input=1.0, output=2.0)
+    assert len(table._found) <= prices._REMEMBERED

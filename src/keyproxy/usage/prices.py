@@ -59,15 +59,21 @@ _VARIANT = re.compile(r"\d{3,}(?:-\d{2}){0,2}|latest|(?:preview|exp)(?:-[\w.-]+)
 _GLOB_CHARS = frozenset("*?[")
 
 
+_REMEMBERED = 4096
+"""(provider, model) answers a table keeps; clients choose model names, so it starts over when full."""
+
+
 class PriceTable:
     """Prices by provider and model: overrides ("provider/model", "model", then globs in order) before SHIPPED.
 
     Callable as `table(provider, model, tokens)`, so it fits where a cost function is expected.
     """
 
-    __slots__ = ("_exact", "_globs")
+    __slots__ = ("_exact", "_found", "_globs")
 
     def __init__(self, overrides: Mapping[str, Price] | None = None) -> None:
+        self._found: dict[tuple[str, str], Price | None] = {}
+        """Answers already looked up: an attempt's price is read per request, the lookup walks globs and names."""
         self._exact: dict[str, Price] = {}
         self._globs: list[tuple[re.Pattern[str], Price]] = []
         for key, price in (overrides or {}).items():
@@ -78,6 +84,16 @@ class PriceTable:
 
     def price(self, provider: str, model: str) -> Price | None:
         """The price of `model` at `provider`, or None when neither the overrides nor SHIPPED know it."""
+        try:
+            return self._found[provider, model]
+        except KeyError:
+            pass
+        if len(self._found) >= _REMEMBERED:
+            self._found.clear()
+        price = self._found[provider, model] = self._look_up(provider, model)
+        return price
+
+    def _look_up(self, provider: str, model: str) -> Price | None:
         full = f"{provider}/{model}"
         price = self._exact.get(full) or self._exact.get(model)
         if price is not None:
