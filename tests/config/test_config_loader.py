@@ -235,6 +235,7 @@ def test_engine_settings_default_to_every_key_once_and_the_documented_cooldowns(
     [
         ("KEYPROXY_MAX_ATTEMPTS", "4", "max_attempts", 4),
         ("KEYPROXY_BENCH_SECONDS", "120", "bench_seconds", 120.0),
+        ("KEYPROXY_MODEL_REFUSAL_SECONDS", "86400", "model_refusal_seconds", 86400.0),
         ("KEYPROXY_MAX_COOLDOWN", "3600", "max_cooldown", 3600.0),
         ("KEYPROXY_TRANSIENT_COOLDOWNS", "1, 2.5,5", "transient_steps", (1.0, 2.5, 5.0)),
         ("KEYPROXY_RATE_LIMIT_COOLDOWNS", "15", "rate_limit_steps", (15.0,)),
@@ -256,6 +257,7 @@ def test_engine_variable_sets_its_setting(variable: str, raw: str, field: str, e
         ("KEYPROXY_MAX_ATTEMPTS", "0"),
         ("KEYPROXY_MAX_ATTEMPTS", "many"),
         ("KEYPROXY_BENCH_SECONDS", "0"),
+        ("KEYPROXY_MODEL_REFUSAL_SECONDS", "0"),
         ("KEYPROXY_MAX_COOLDOWN", "-1"),
         ("KEYPROXY_TRANSIENT_RETRY_DELAY", "-0.5"),
         ("KEYPROXY_TRANSIENT_COOLDOWNS", "10,x"),

@@ -66,6 +66,14 @@ def test_a_client_error_leaves_the_key_alone() -> None:
 
 def test_a_key_refused_for_a_model_is_left_out_for_that_model_only() -> None:
     verdict = POLICY.verdict(UpstreamModelRefused("no such model for you", upstream_status=404), 0, NOW)
-    assert verdict is not None and (verdict.kind, verdict.until) == ("model", NOW + 600)
+    assert verdict is not None and (verdict.kind, verdict.until) == ("model", NOW + 6 * 3600)
     assert not POLICY.benches(UpstreamModelRefused("no", upstream_status=404))
     assert POLICY.benches(UpstreamKeyRejected("no", upstream_status=401))
+
+
+def test_how_long_a_model_refusal_lasts_is_a_setting_apart_from_the_bench() -> None:
+    policy = CooldownPolicy.from_settings(EngineSettings(bench_seconds=600.0, model_refusal_seconds=60.0))
+    refused = policy.verdict(UpstreamModelRefused("not for this key", upstream_status=403), 0, NOW)
+    rejected = policy.verdict(UpstreamKeyRejected("bad key", upstream_status=401), 0, NOW)
+    assert refused is not None and refused.until == NOW + 60
+    assert rejected is not None and rejected.until == NOW + 600

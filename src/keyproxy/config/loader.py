@@ -310,6 +310,9 @@ def _engine(reader: ValueReader) -> EngineSettings:
     return EngineSettings(
         max_attempts=reader.integer("KEYPROXY_MAX_ATTEMPTS", None, minimum=1),
         bench_seconds=reader.number("KEYPROXY_BENCH_SECONDS", default.bench_seconds, minimum=0.0, strict_min=True),
+        model_refusal_seconds=reader.number(
+            "KEYPROXY_MODEL_REFUSAL_SECONDS", default.model_refusal_seconds, minimum=0.0, strict_min=True
+        ),
         max_cooldown=reader.number("KEYPROXY_MAX_COOLDOWN", default.max_cooldown, minimum=0.0, strict_min=True),
         transient_steps=reader.durations("KEYPROXY_TRANSIENT_COOLDOWNS", default.transient_steps),
         rate_limit_steps=reader.durations("KEYPROXY_RATE_LIMIT_COOLDOWNS", default.rate_limit_steps),

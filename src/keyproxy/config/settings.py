@@ -94,6 +94,7 @@ class EngineSettings:
     # None: every key once, plus one retry of the same key.
     max_attempts: int | None = None
     bench_seconds: float = 600.0
+    model_refusal_seconds: float = 21600.0
     max_cooldown: float = 86400.0
     transient_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)
     rate_limit_steps: tuple[float, ...] = (10.0, 30.0, 60.0, 120.0)

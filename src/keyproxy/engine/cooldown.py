@@ -18,6 +18,7 @@ class CooldownPolicy:
     transient_steps: tuple[float, ...]
     bench_seconds: float
     max_hint: float
+    model_refusal_seconds: float
 
     @classmethod
     def from_settings(cls, engine: EngineSettings) -> CooldownPolicy:
@@ -27,6 +28,7 @@ class CooldownPolicy:
             transient_steps=engine.transient_steps,
             bench_seconds=engine.bench_seconds,
             max_hint=engine.max_cooldown,
+            model_refusal_seconds=engine.model_refusal_seconds,
         )
 
     @staticmethod
@@ -41,8 +43,9 @@ class CooldownPolicy:
             return None
         if kind is ErrorClass.KEY_REJECTED:
             if isinstance(error, UpstreamModelRefused):
-                # A key refused for one model may still serve the others.
-                return Verdict("model", now + self.bench_seconds, kind)
+                # A key refused for one model may still serve the others. Whether a key may use a model (a free
+                # key and a paid model) changes rarely: left out long, then the next request there tries again.
+                return Verdict("model", now + self.model_refusal_seconds, kind)
             return Verdict("key", now + self.bench_seconds, kind)
         steps = {
             ErrorClass.RATE_LIMITED: self.rate_limit_steps,
