@@ -546,3 +546,22 @@ def test_a_provider_of_any_name_on_an_azure_host_speaks_azure(host: str) -> None
 
 def test_an_api_version_means_nothing_to_a_provider_that_is_not_azure() -> None:
     assert provider({"OPENAI_API_KEY": KEY_A, "OPENAI_API_VERSION": "2024-10-21"}, "openai").api_version is None
+
+
+def test_a_key_may_declare_the_models_it_serves_as_names_or_globs() -> None:
+    openai = provider(
+        {"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_MODELS": "gpt-4o-mini, o3*", "OPENAI_API_KEY_2": KEY_B}, "openai"
+    )
+    assert [credential.models for credential in openai.credentials] == [("gpt-4o-mini", "o3*"), None]
+
+
+def test_an_empty_model_declaration_is_an_error_naming_it() -> None:
+    values = {"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_MODELS": " , "}
+    assert error_variables(values) == ["OPENAI_API_KEY_1_MODELS"]
+
+
+def test_a_key_models_declaration_is_never_read_as_a_key_or_a_providers_model_list() -> None:
+    report = build({"OPENAI_API_KEY_1": KEY_A, "OPENAI_API_KEY_1_MODELS": "gpt-4o"})
+    assert list(report.settings.providers) == ["openai"]
+    assert len(report.settings.providers["openai"].credentials) == 1
+    assert not any("MODELS" in warning for warning in report.settings.warnings)

@@ -80,6 +80,7 @@ def _key(entry: KeyEntry, report: KeyReport) -> dict[str, Any]:
         "disabled": entry.disabled,
         "priority": entry.credential.priority,
         "proxy": shown_url(proxy) if (proxy := entry.credential.proxy) else None,
+        "models": list(models) if (models := entry.credential.models) is not None else None,
         **key_state(report),
         "benched_until": report.benched_until or None,
         "bench_reason": report.bench_reason.value if report.bench_reason else None,

@@ -43,10 +43,17 @@ def reset_key(options: CliOptions, provider: str, key: str | None) -> int:
 
 def _detail(key: dict[str, Any], now: float) -> str:
     parts = []
+    if key.get("models") is not None:
+        parts.append(f"serves only {', '.join(key['models'])}")
     if key["benched_until"]:
         parts.append(f"benched ({key['bench_reason']}) for {_left(key['benched_until'], now)}")
-    parts.extend(f"{c['model']}: {c['reason']} for {_left(c['until'], now)}" for c in key["cooldowns"])
+    parts.extend(f"{c['model']}: {_why(c['reason'])} for {_left(c['until'], now)}" for c in key["cooldowns"])
     return "; ".join(parts)
+
+
+def _why(reason: str) -> str:
+    # A model cooldown for a rejection is the upstream saying this key may not use that model.
+    return "refused to this key" if reason == "key_rejected" else reason
 
 
 def _left(until: float, now: float) -> str:

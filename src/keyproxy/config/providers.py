@@ -77,11 +77,26 @@ def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, Provid
             # A local OpenAI-compatible server (Ollama, vLLM) often needs no key at all.
             credentials = (Credential(secret="", source=f"{name.upper()}_API_BASE"),)
         proxy = provider_proxy(reader, base_url, _proxy_prefix(reader, name), environment)
-        credentials = tuple(replace(c, proxy=proxy_for(reader, c.source, proxy)) for c in credentials)
+        credentials = tuple(
+            replace(c, proxy=proxy_for(reader, c.source, proxy), models=_key_models(reader, c.source))
+            for c in credentials
+        )
         tuned = _tuned(reader, name, base_url, credentials, custom=known is None, warnings=warnings)
         providers[name] = replace(tuned, proxy=proxy)
     warnings.extend(unclaimed(reader.values, (prefix for name in providers for prefix in _prefixes(name))))
     return providers
+
+
+def _key_models(reader: ValueReader, key_variable: str) -> tuple[str, ...] | None:
+    """`<P>_API_KEY_<N>_MODELS`: the models one key may serve, comma-separated names or globs (`gpt-4o*`)."""
+    variable = f"{key_variable}_MODELS"
+    raw = reader.raw(variable)
+    if raw is None:
+        return None
+    models = split_list(raw)
+    if not models:
+        reader.fail(variable, "expected model names or globs separated by commas (unset it to allow every model)")
+    return models
 
 
 def _scan(values: Mapping[str, str]) -> _Found:

@@ -42,6 +42,8 @@ class Credential:
     priority: int = 1
     proxy: str | None = field(default=None, repr=False)
     """The outbound proxy this key's requests go through (config/proxies.py); it may carry a password."""
+    models: tuple[str, ...] | None = None
+    """The upstream models this key may serve (`<P>_API_KEY_<N>_MODELS`, names or globs); None: any."""
 
 
 @dataclass(frozen=True, slots=True)

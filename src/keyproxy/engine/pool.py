@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 from dataclasses import dataclass, field, replace
 
 from keyproxy.config.settings import ProviderSettings, Timeouts
@@ -15,6 +16,10 @@ from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
 from keyproxy.redact import Fingerprinter, mask
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest
+
+_NONE: frozenset[str] = frozenset()
+_REMEMBERED_MODELS = 1024
+"""Model names a pool remembers its left-out keys for; clients choose model names, so it starts over when full."""
 
 
 @dataclass(slots=True)
@@ -32,7 +37,10 @@ class Pool:
     """Each key's outbound proxy (None: direct)."""
     groups: dict[str, str]
     """Model -> the bucket its quota group shares."""
+    declared: tuple[tuple[str, ...] | None, ...] = ()
+    """Each key's declared models (`<P>_API_KEY_<N>_MODELS`, names or globs); None: any model."""
     freed: Freed = field(default_factory=lambda: Freed())
+    _left_out: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
     """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
 
     @classmethod
@@ -57,6 +65,7 @@ class Pool:
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
             priorities=tuple(credential.priority for credential in settings.credentials),
             proxies=tuple(credential.proxy for credential in settings.credentials),
+            declared=tuple(credential.models for credential in settings.credentials),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
             freed=freed or Freed(),
         )
@@ -68,6 +77,21 @@ class Pool:
     def bucket(self, model: str) -> str:
         """Where a model's cooldowns live: its quota group's bucket when it has one, so the group cools together."""
         return self.groups.get(model, model)
+
+    def left_out(self, model: str) -> frozenset[str]:
+        """The keys (by id) whose declared models do not include `model`: never tried for it."""
+        if not any(models is not None for models in self.declared):
+            return _NONE
+        found = self._left_out.get(model)
+        if found is None:
+            if len(self._left_out) >= _REMEMBERED_MODELS:
+                self._left_out.clear()
+            found = self._left_out[model] = frozenset(
+                key_id
+                for key_id, models in zip(self.key_ids, self.declared, strict=True)
+                if models is not None and not any(fnmatch.fnmatchcase(model, pattern) for pattern in models)
+            )
+        return found
 
     def routed(self, request: UpstreamRequest, index: int) -> UpstreamRequest:
         """`request` sent the way key `index` goes out: through its proxy, if it has one."""
