@@ -29,6 +29,7 @@ KeyproxyError
 │       └── UpstreamClientError     400, 404, 413, 422, other 4xx            (client error)
 │           └── UpstreamContextTooLong  the prompt exceeds the model's context
 └── GatewayError                    the final answer when no attempt could succeed
+    ├── NoKeyForModel               404: no key declares the model (<P>_API_KEY_<N>_MODELS)
     ├── NoKeyAvailable              429 or 503 with Retry-After
     ├── DeadlineExceeded            504
     ├── UpstreamFailed              502
@@ -258,6 +259,15 @@ class GatewayError(KeyproxyError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoKeyForModel(GatewayError):
+    """No key of the provider declares the model (`<P>_API_KEY_<N>_MODELS`): a fallback chain goes on to its
+    next target; alone, the model is not found there."""
+
+    status = 404
+    error_type = "invalid_request_error"
+    code = "model_not_found"
 
 
 class NoKeyAvailable(GatewayError):

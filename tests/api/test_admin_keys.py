@@ -211,3 +211,13 @@ def test_with_several_workers_a_key_change_is_refused_and_says_how_to_change_key
     assert (added.status_code, disabled.status_code) == (409, 409)
     assert "SIGHUP" in added.json()["error"]["message"]
     assert [key["disabled"] for key in keys_of(proxy)] == [False, False, False]
+
+
+def test_status_shows_the_models_a_key_declared_and_a_request_for_another_model_skips_it(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream
+) -> None:
+    proxy = open_proxy({"FAKE_API_KEY_1_MODELS": "fake-embed*", "FAKE_API_KEY_2_MODELS": "fake-embed,fake-chat"})
+    for _ in range(4):
+        assert proxy.post("/v1/chat/completions", json=CHAT).status_code == 200
+    assert [key["models"] for key in keys_of(proxy)] == [["fake-embed*"], ["fake-embed", "fake-chat"], None]
+    assert {request.key for request in fake_upstream.requests} == {KEYS[1], KEYS[2]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -14,7 +15,7 @@ from keyproxy.config.settings import AnswerLimits
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.reprobe import Reprober
 from keyproxy.engine.router import Call, Router
-from keyproxy.errors import DeadlineExceeded, NoKeyAvailable, UpstreamContextTooLong
+from keyproxy.errors import DeadlineExceeded, NoKeyAvailable, NoKeyForModel, UpstreamContextTooLong
 from keyproxy.state import MemoryStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -294,3 +295,47 @@ def test_a_probe_answered_with_a_body_past_the_cap_leaves_the_key_benched() -> N
 
 async def _value(response: MockResponse) -> MockResponse:
     return response
+
+
+def declaring(name: str, *declared: tuple[str, ...] | None) -> ProviderSettings:
+    """A provider whose keys declare these models (`<P>_API_KEY_<N>_MODELS`), key by key."""
+    settings = provider(name)
+    credentials = tuple(
+        replace(credential, models=models) for credential, models in zip(settings.credentials, declared, strict=True)
+    )
+    return replace(settings, credentials=credentials)
+
+
+def test_a_model_goes_only_to_the_keys_that_declare_it() -> None:
+    used: list[str] = []
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        used.append(key)
+        return ok()
+
+    router, _ = build(reply, FakeClock(), declaring("p", ("paid-*",), ("free-model",), None))
+    for _ in range(6):
+        run(router, call(model="free-model"))
+    assert set(used) == {"sk-two", "sk-thr"}
+
+
+def test_no_key_declaring_the_model_is_model_not_found_and_asks_no_upstream() -> None:
+    asked: list[str] = []
+
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        asked.append(key)
+        return ok()
+
+    router, _ = build(reply, FakeClock(), declaring("p", ("a",), ("b",), ("c",)))
+    with pytest.raises(NoKeyForModel) as raised:
+        run(router, call(model="d"))
+    assert (raised.value.status, raised.value.code, asked) == (404, "model_not_found", [])
+
+
+def test_a_chain_goes_on_to_its_next_target_when_no_key_declares_the_model() -> None:
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return ok()
+
+    router, _ = build(reply, FakeClock(), declaring("p", ("a",), ("b",), ("c",)), provider("q"))
+    opened = run(router, call("p", "d"), call("q", "d"))
+    assert opened.provider == "q"
