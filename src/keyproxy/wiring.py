@@ -57,9 +57,9 @@ def build_app(
 ) -> KeyproxyApp:
     """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload)."""
     if transport is None:
-        from keyproxy.transport.aiohttp_transport import AiohttpTransport
+        from keyproxy.transport.http1 import Http1Transport
 
-        transport = AiohttpTransport()
+        transport = Http1Transport()
     clock = clock or SystemClock()
     engine = settings.engine
     keys = _keys(settings)

@@ -13,7 +13,7 @@ from conftest import Upstream
 from keyproxy.errors import UpstreamProxyFailed
 from keyproxy.testing import OutboundProxy
 from keyproxy.transport import RequestTimeouts, UpstreamRequest
-from keyproxy.transport.aiohttp_transport import AiohttpTransport
+from keyproxy.transport.http1 import Http1Transport
 
 TIMEOUTS = RequestTimeouts(connect=5.0, pool=5.0, read=5.0)
 T = TypeVar("T")
@@ -23,10 +23,10 @@ def models(upstream: Upstream, proxy: str) -> UpstreamRequest:
     return UpstreamRequest("GET", upstream[1] + "/models", {"Authorization": "Bearer sk-any"}, proxy=proxy)
 
 
-def through(kind: str, credentials: str | None, run: Callable[[OutboundProxy, AiohttpTransport], Awaitable[T]]) -> T:
+def through(kind: str, credentials: str | None, run: Callable[[OutboundProxy, Http1Transport], Awaitable[T]]) -> T:
     async def main() -> T:
         proxy = await OutboundProxy(kind, credentials).start()
-        transport = AiohttpTransport()
+        transport = Http1Transport()
         try:
             return await run(proxy, transport)
         finally:
@@ -36,7 +36,7 @@ def through(kind: str, credentials: str | None, run: Callable[[OutboundProxy, Ai
     return asyncio.run(main())
 
 
-async def status_of(transport: AiohttpTransport, request: UpstreamRequest) -> int:
+async def status_of(transport: Http1Transport, request: UpstreamRequest) -> int:
     response = await transport.send(request, TIMEOUTS)
     await response.read()
     return response.status
@@ -44,7 +44,7 @@ async def status_of(transport: AiohttpTransport, request: UpstreamRequest) -> in
 
 @pytest.mark.parametrize("kind", ["http", "socks5"])
 def test_a_request_goes_through_the_proxy_with_its_credentials(upstream: Upstream, kind: str) -> None:
-    async def run(proxy: OutboundProxy, transport: AiohttpTransport) -> tuple[int, OutboundProxy]:
+    async def run(proxy: OutboundProxy, transport: Http1Transport) -> tuple[int, OutboundProxy]:
         return await status_of(transport, models(upstream, proxy.url)), proxy
 
     status, proxy = through(kind, "alice:s3cret", run)
@@ -56,7 +56,7 @@ def test_a_request_goes_through_the_proxy_with_its_credentials(upstream: Upstrea
 
 @pytest.mark.parametrize("kind", ["http", "socks5"])
 def test_a_proxy_refusing_the_credentials_is_a_proxy_failure_that_hides_them(upstream: Upstream, kind: str) -> None:
-    async def run(proxy: OutboundProxy, transport: AiohttpTransport) -> UpstreamProxyFailed:
+    async def run(proxy: OutboundProxy, transport: Http1Transport) -> UpstreamProxyFailed:
         wrong = proxy.url.replace("alice:s3cret", "alice:wrong-pw")
         with pytest.raises(UpstreamProxyFailed) as caught:
             await status_of(transport, models(upstream, wrong))
@@ -69,7 +69,7 @@ def test_a_proxy_refusing_the_credentials_is_a_proxy_failure_that_hides_them(ups
 
 @pytest.mark.parametrize("scheme", ["http", "socks5"])
 def test_a_proxy_that_is_down_is_a_proxy_failure(upstream: Upstream, scheme: str) -> None:
-    async def run(_: OutboundProxy, transport: AiohttpTransport) -> None:
+    async def run(_: OutboundProxy, transport: Http1Transport) -> None:
         with pytest.raises(UpstreamProxyFailed):
             await status_of(transport, models(upstream, f"{scheme}://127.0.0.1:{port}"))
 
@@ -81,7 +81,7 @@ def test_a_proxy_that_is_down_is_a_proxy_failure(upstream: Upstream, scheme: str
 
 
 def test_requests_without_a_proxy_still_go_direct_beside_proxied_ones(upstream: Upstream) -> None:
-    async def run(proxy: OutboundProxy, transport: AiohttpTransport) -> list[int]:
+    async def run(proxy: OutboundProxy, transport: Http1Transport) -> list[int]:
         direct = UpstreamRequest("GET", upstream[1] + "/models", {"Authorization": "Bearer sk-any"})
         statuses = [await status_of(transport, direct), await status_of(transport, models(upstream, proxy.url))]
         assert len(proxy.targets) == 1

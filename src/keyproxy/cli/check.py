@@ -20,7 +20,7 @@ from keyproxy.transport.base import Transport
 
 
 def check(options: CliOptions, *, models: bool = False, transport: Transport | None = None) -> int:
-    """`transport` is the upstream seam for `--models` (aiohttp unless given)."""
+    """`transport` is the upstream seam for `--models` (the HTTP/1.1 client unless given)."""
     report = inspect_config(options)
     settings = report.settings
     out = sys.stdout
@@ -81,9 +81,9 @@ def check(options: CliOptions, *, models: bool = False, transport: Transport | N
 async def _models(settings: Settings, transport: Transport | None, out: TextIO) -> None:
     """Every provider's model list as the proxy gathers it, and where each bare name listed more than once goes."""
     if transport is None:
-        from keyproxy.transport.aiohttp_transport import AiohttpTransport
+        from keyproxy.transport.http1 import Http1Transport
 
-        transport = AiohttpTransport()
+        transport = Http1Transport()
     pools = {name: Pool.build(provider, settings.rotation_tolerance) for name, provider in settings.providers.items()}
     try:
         models = ModelList(pools, transport, SystemClock(), settings.timeouts, 0.0, settings.answer_limits)
