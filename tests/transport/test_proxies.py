@@ -1,4 +1,5 @@
-"""The real transport through outbound proxies on loopback: HTTP with credentials, SOCKS5, and proxies that fail."""
+"""The real transport through outbound proxies on loopback: HTTP with credentials, SOCKS5 and SOCKS4/4a, and
+proxies that fail. (An HTTPS upstream through a CONNECT tunnel is in test_http1_tls.py.)"""
 
 from __future__ import annotations
 
@@ -88,3 +89,35 @@ def test_requests_without_a_proxy_still_go_direct_beside_proxied_ones(upstream: 
         return statuses
 
     assert through("http", None, run) == [200, 200]
+
+
+@pytest.mark.parametrize(("kind", "host"), [("socks4", "127.0.0.1"), ("socks4a", "localhost")])
+def test_a_socks4_proxy_is_sent_the_user_and_a_socks4a_one_the_name_to_resolve(
+    upstream: Upstream, kind: str, host: str
+) -> None:
+    async def run(proxy: OutboundProxy, transport: Http1Transport) -> OutboundProxy:
+        url = upstream[1].replace("127.0.0.1", host) + "/models"
+        request = UpstreamRequest("GET", url, {"Authorization": "Bearer sk-any"}, proxy=proxy.url)
+        assert await status_of(transport, request) == 200
+        return proxy
+
+    proxy = through(kind, "alice:", run)
+    port = upstream[1].split(":")[2].split("/")[0]
+    assert proxy.targets == [f"{host}:{port}"]
+    assert proxy.authorizations == ["alice"]
+
+
+def test_a_socks5h_proxy_is_given_the_name_and_a_socks5_one_the_address(upstream: Upstream) -> None:
+    async def run(proxy: OutboundProxy, transport: Http1Transport) -> list[str]:
+        url = upstream[1].replace("127.0.0.1", "localhost") + "/models"
+        for scheme in ("socks5h", "socks5"):
+            request = UpstreamRequest(
+                "GET", url, {"Authorization": "Bearer sk-any"}, proxy=proxy.url.replace("socks5", scheme, 1)
+            )
+            assert await status_of(transport, request) == 200
+        return proxy.targets
+
+    port = upstream[1].split(":")[2].split("/")[0]
+    targets = through("socks5", None, run)
+    assert targets[0] == f"localhost:{port}"
+    assert targets[1] in (f"127.0.0.1:{port}", f"::1:{port}")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from keyproxy.transport.proxies import Route
 
 _SOCKS4_GRANTED = 0x5A
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def socks_handshake(conn: Connection, route: Route, host: str, port: int) -> None:
@@ -70,9 +71,6 @@ async def _socks5_address(conn: Connection, route: Route, host: str, port: int) 
             return bytes([3, len(name)]) + name
         address = await _resolve(conn, host, port, socket.AF_UNSPEC)
     return (b"\x01" if address.version == 4 else b"\x04") + address.packed
-
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def _resolve(conn: Connection, host: str, port: int, family: int) -> Address:
