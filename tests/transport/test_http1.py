@@ -215,6 +215,20 @@ def test_a_body_abandoned_half_way_closes_its_connection(run: Run[Canned]) -> No
     assert run(body).connections == 2
 
 
+def test_an_answer_that_arrived_whole_keeps_its_connection_when_its_reader_stops_early(run: Run[Canned]) -> None:
+    async def body(transport: Http1Transport) -> Canned:
+        canned = await Canned().start()
+        response = await get(transport, canned.url)
+        async for _ in response.iter_chunks():
+            break
+        response.close()
+        assert await body_of(transport, canned.url) == b"ok"
+        await canned.stop()
+        return canned
+
+    assert run(body).connections == 1
+
+
 def test_a_silence_longer_than_idle_yields_an_empty_piece_and_the_stream_goes_on(run: Run[list[bytes]]) -> None:
     resume = asyncio.Event()
 

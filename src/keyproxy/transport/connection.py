@@ -56,10 +56,17 @@ class Connection(asyncio.Protocol):
         else:
             self.transport.write(data + body if body else data)
 
+    def open(self) -> bool:
+        """Not closed, as far as this side knows: the peer's close may already be read (the transport closing
+        itself) before `connection_lost` says so."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
     def finish(self) -> bool:
-        """The answer was read whole; whether the connection can carry another request."""
+        """Done with the answer; whether the connection can carry another: only once the answer has arrived
+        whole (what of it was not taken is dropped), and the upstream did not say it closes."""
         self._active = False
-        return self.complete and self.keep_alive and not self.closed and not self._chunks
+        self._chunks.clear()
+        return self.complete and self.keep_alive and self.open()
 
     # asyncio.Protocol
 

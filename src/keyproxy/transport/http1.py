@@ -92,9 +92,9 @@ class Http1Response:
                 else:
                     await conn.wait()
         except BaseException:
-            self.close()
+            self._drop()
             raise
-        self._release()
+        self.close()
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def iter_chunks(self, idle: float | None = None) -> AsyncIterator[bytes]:
@@ -111,23 +111,25 @@ class Http1Response:
                 elif not await conn.wait(idle):
                     yield b""
         except BaseException:
-            # Abandoned or failed half-way: what is left of the body would be read as the next answer.
+            # Failed (the connection is closed then) or abandoned: kept only if the whole answer is in.
             self.close()
             raise
-        self._release()
+        self.close()
 
-    def _release(self) -> None:
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        """An answer that arrived whole returns its connection to the pool, even if the caller stopped
+        reading it (at an SSE stream's last event, say); one still arriving closes it."""
         conn, self._conn = self._conn, None
         if conn is not None:
             if conn.finish():
                 self._pool.put(self._key, conn)
             else:
                 conn.close()
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
 
 
 class Http1Transport:

@@ -24,7 +24,7 @@ class Pool:
         oldest = self._loop.time() - self._keepalive
         while stack:
             conn = stack.pop()
-            if not conn.closed and conn.idle_since > oldest:
+            if conn.open() and conn.idle_since > oldest:
                 return conn
             conn.close()
         return None
