@@ -1,8 +1,9 @@
 """The upstream client's cost per request: keyproxy's real transport sending requests one after another over
 a kept-alive loopback connection to a canned upstream in another process, and reading each answer whole
 (`plain`, a 0.6 kB JSON body by Content-Length) or as a stream (`stream`, 51 chunked SSE events).
+With `--path app`, the whole app in front of it, driven through ASGI as bench/request_path.py drives it.
 
-    uv run python bench/transport_path.py [--requests 3000] [--kind plain|stream]
+    uv run python bench/transport_path.py [--requests 3000] [--kind plain|stream] [--path transport|app]
 
 Under callgrind only this process is counted (valgrind does not follow the upstream process):
 
@@ -19,9 +20,14 @@ import asyncio
 import sys
 import time
 
-from request_path import ANSWER, STREAM, request_body
+from request_path import ANSWER, KEYS, STREAM, request_body
+from request_path import run as run_app
 
+from keyproxy.config import Credential, ProviderSettings, Settings
+from keyproxy.config.settings import StateSettings
+from keyproxy.testing import FakeClock
 from keyproxy.transport import RequestTimeouts, UpstreamRequest
+from keyproxy.wiring import build_app
 
 try:
     from keyproxy.transport.http1 import Http1Transport as RealTransport
@@ -55,7 +61,7 @@ asyncio.run(main())
 """
 
 
-async def run(count: int, kind: str) -> float:
+async def run(count: int, kind: str, path: str) -> float:
     upstream = await asyncio.create_subprocess_exec(
         sys.executable, "-c", UPSTREAM, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
@@ -65,6 +71,12 @@ async def run(count: int, kind: str) -> float:
     upstream.stdin.write_eof()
     port = int(await upstream.stdout.readline())
     transport = RealTransport()
+    if path == "app":
+        seconds = await run_app(proxied(port, transport), request_body(kind == "stream"), count)
+        await transport.aclose()
+        upstream.kill()
+        await upstream.wait()
+        return seconds
     stream = kind == "stream"
     request = UpstreamRequest(
         "POST", f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -87,10 +99,20 @@ async def run(count: int, kind: str) -> float:
     return elapsed / count
 
 
+def proxied(port: int, transport: RealTransport) -> object:
+    provider = ProviderSettings(
+        name="bench", protocol="openai", base_url=f"http://127.0.0.1:{port}/v1",
+        credentials=tuple(Credential(key, f"BENCH_API_KEY_{n}") for n, key in enumerate(KEYS, 1)),
+    )  # fmt: skip
+    settings = Settings(providers={"bench": provider}, state=StateSettings(backend="memory"))
+    return build_app(settings, transport=transport, clock=FakeClock())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--kind", choices=["plain", "stream"], default="plain")
+    parser.add_argument("--path", choices=["transport", "app"], default="transport")
     args = parser.parse_args()
     try:
         import uvloop
@@ -99,8 +121,9 @@ def main() -> None:
     except ImportError:
         runner = asyncio.Runner()
     with runner:
-        seconds = runner.run(run(args.requests, args.kind))
-    print(f"{RealTransport.__name__} {args.kind}: {seconds * 1e6:.1f} us/request over {args.requests} requests")
+        seconds = runner.run(run(args.requests, args.kind, args.path))
+    name = RealTransport.__name__
+    print(f"{name} {args.path} {args.kind}: {seconds * 1e6:.1f} us/request over {args.requests} requests")
 
 
 if __name__ == "__main__":

@@ -4,61 +4,23 @@ every upstream alive, direct or through an outbound proxy. Chosen over aiohttp b
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 import re
-import ssl
 from collections.abc import AsyncIterator, Hashable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from keyproxy import __version__
-from keyproxy.errors import (
-    LocalExhaustion,
-    UpstreamError,
-    UpstreamProxyFailed,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
+from keyproxy.errors import UpstreamProxyFailed, UpstreamUnreachable
 from keyproxy.redact import shown_url
 from keyproxy.transport.base import RequestTimeouts, UpstreamRequest, declared_too_large, too_large
 from keyproxy.transport.connection import Connection
+from keyproxy.transport.dial import Dialer, Origin
 from keyproxy.transport.headers import Headers
 from keyproxy.transport.pool import Pool
-from keyproxy.transport.proxies import Route, tunnel
+from keyproxy.transport.proxies import Route
 
-# The local machine ran out of something a connection needs; no upstream was even reached.
-_LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _URL = re.compile(r"(https?)://([^/?#]+)([^#]*)", re.ASCII)
 # Framing is ours to write from the body we send; a caller's own copy could only contradict it.
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    host: str
-    port: int
-    tls: bool
-    host_header: str
-
-    @classmethod
-    def of(cls, scheme: str, authority: str) -> Origin:
-        authority = authority.rpartition("@")[2]
-        parts = urlsplit(f"{scheme}://{authority}")
-        tls = scheme == "https"
-        default = 443 if tls else 80
-        host = parts.hostname or ""
-        port = parts.port or default
-        # As browsers and curl do: the default port is left out of Host.
-        shown = f"[{host}]" if ":" in host else host
-        return cls(host, port, tls, shown if port == default else f"{shown}:{port}")
-
-
-def _local(exc: OSError) -> LocalExhaustion | None:
-    if exc.errno in _LOCAL_ERRNOS and not isinstance(exc, ssl.SSLError):
-        return LocalExhaustion(f"keyproxy cannot open another upstream connection: {os.strerror(exc.errno)}")
-    return None
 
 
 class Http1Response:
@@ -139,7 +101,7 @@ class Http1Transport:
         self._pool: Pool | None = None
         self._origins: dict[tuple[str, str], Origin] = {}
         self._routes: dict[str, Route] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._dialer = Dialer()
         self._agent = f"User-Agent: keyproxy/{__version__}\r\n"
 
     async def send(self, request: UpstreamRequest, timeouts: RequestTimeouts) -> Http1Response:
@@ -169,7 +131,7 @@ class Http1Transport:
                 # request was never processed, so sending it again on a new connection is safe.
                 conn = None
         if conn is None:
-            conn = await self._open(origin, route, timeouts)
+            conn = await self._dialer.open(origin, route, timeouts)
             conn.begin(head_only, timeouts.read, data, request.body)
             await _answer(conn)
         if forward and conn.status == 407:
@@ -206,66 +168,6 @@ class Http1Transport:
             # One line per entry, or a value carried a line break that would forge headers of its own.
             raise ValueError("a request header contains a line break")
         return head.encode()
-
-    async def _open(self, origin: Origin, route: Route | None, timeouts: RequestTimeouts) -> Connection:
-        loop = asyncio.get_running_loop()
-        try:
-            # Without a pool limit there is no wait for a slot: pool + connect bounds the whole of it, as before.
-            async with asyncio.timeout(timeouts.pool + timeouts.connect):
-                if route is None:
-                    async with asyncio.timeout(timeouts.connect):
-                        tls = self._context() if origin.tls else None
-                        _, conn = await loop.create_connection(
-                            lambda: Connection(loop), origin.host, origin.port, ssl=tls,
-                            server_hostname=origin.host if tls else None,
-                        )  # fmt: skip
-                    return conn
-                return await self._through(loop, route, origin, timeouts.connect)
-        except UpstreamError:
-            raise
-        except TimeoutError as exc:
-            raise UpstreamTimeout("upstream timed out while connecting") from exc
-        except OSError as exc:
-            raise _local(exc) or UpstreamUnreachable(f"cannot connect to upstream {origin.host}:{origin.port}") from exc
-
-    async def _through(
-        self, loop: asyncio.AbstractEventLoop, route: Route, origin: Origin, connect: float
-    ) -> Connection:
-        tls = self._context() if route.scheme == "https" else None
-        try:
-            async with asyncio.timeout(connect):
-                _, conn = await loop.create_connection(
-                    lambda: Connection(loop, raw=True), route.host, route.port, ssl=tls,
-                    server_hostname=route.host if tls else None,
-                )  # fmt: skip
-        except OSError as exc:
-            raise _local(exc) or UpstreamProxyFailed(f"cannot reach the upstream through proxy {route.shown}") from exc
-        try:
-            await tunnel(conn, route, origin.host, origin.port, origin.tls)
-        except (OSError, ValueError, IndexError) as exc:
-            conn.close()
-            raise UpstreamProxyFailed(f"cannot reach the upstream through proxy {route.shown}") from exc
-        except BaseException:
-            conn.close()
-            raise
-        if origin.tls:
-            try:
-                async with asyncio.timeout(connect):
-                    assert conn.transport is not None
-                    upgraded = await loop.start_tls(conn.transport, conn, self._context(), server_hostname=origin.host)
-            except BaseException:
-                conn.close()
-                raise
-            conn.transport = upgraded
-        return conn
-
-    def _context(self) -> ssl.SSLContext:
-        # Made at the first HTTPS connection: loading the trust store (SSL_CERT_FILE/SSL_CERT_DIR are honoured,
-        # as Python honours them) is work a plain-HTTP setup never needs.
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-            self._tls.set_alpn_protocols(["http/1.1"])
-        return self._tls
 
     def _origin(self, scheme: str, authority: str) -> Origin:
         try:
