@@ -313,3 +313,27 @@ def test_an_ipv6_literal_upstream_is_reached_with_its_brackets_in_host(run: Run[
         return canned.requests[0]
 
     assert b"Host: [::1]:" in run(body)
+
+
+def test_a_url_without_a_path_asks_for_the_root_with_its_query_and_any_scheme_case(run: Run[list[bytes]]) -> None:
+    async def body(transport: Http1Transport) -> list[bytes]:
+        canned = await Canned().start()
+        url = canned.url.replace("http://", "HTTP://")
+        for target in ("?key=1", ""):
+            await (await transport.send(UpstreamRequest("GET", url + target, {}), TIMEOUTS)).read()
+        await canned.stop()
+        return [head.split(b"\r\n")[0] for head in canned.requests]
+
+    assert run(body) == [b"GET /?key=1 HTTP/1.1", b"GET / HTTP/1.1"]
+
+
+def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(run: Run[Canned]) -> None:
+    async def body(transport: Http1Transport) -> Canned:
+        canned = await Canned().start()
+        forged = UpstreamRequest("GET", canned.url, {"X-Title": "a\r\nAuthorization: Bearer stolen"})
+        with pytest.raises(ValueError, match="line break"):
+            await transport.send(forged, TIMEOUTS)
+        await canned.stop()
+        return canned
+
+    assert run(body).connections == 0

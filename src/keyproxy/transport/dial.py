@@ -32,7 +32,7 @@ class Origin:
     def of(cls, scheme: str, authority: str) -> Origin:
         authority = authority.rpartition("@")[2]
         parts = urlsplit(f"{scheme}://{authority}")
-        tls = scheme == "https"
+        tls = scheme.lower() == "https"
         default = 443 if tls else 80
         host = parts.hostname or ""
         port = parts.port or default

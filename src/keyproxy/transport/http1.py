@@ -17,7 +17,7 @@ from keyproxy.transport.headers import Headers
 from keyproxy.transport.pool import Pool
 from keyproxy.transport.proxies import Route
 
-_URL = re.compile(r"(https?)://([^/?#]+)([^#]*)", re.ASCII)
+_URL = re.compile(r"(https?)://([^/?#]+)([^#]*)", re.ASCII | re.IGNORECASE)
 # Framing is ours to write from the body we send; a caller's own copy could only contradict it.
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
