@@ -65,7 +65,12 @@ class Connection(asyncio.Protocol):
         """Done with the answer; whether the connection can carry another: only once the answer has arrived
         whole (what of it was not taken is dropped), and the upstream did not say it closes."""
         self._active = False
-        self._chunks.clear()
+        if self._chunks:
+            self._chunks.clear()
+            self._buffered = 0
+            if self._paused and self.transport is not None:
+                self._paused = False
+                self.transport.resume_reading()
         return self.complete and self.keep_alive and self.open()
 
     # asyncio.Protocol
