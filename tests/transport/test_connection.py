@@ -37,7 +37,9 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
-def test_reading_pauses_past_the_high_water_mark_and_resumes_when_the_body_is_taken(loop: asyncio.AbstractEventLoop) -> None:
+def test_reading_pauses_past_the_high_water_mark_and_resumes_when_the_body_is_taken(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
     conn, socket = Connection(loop), FakeSocket()
     conn.connection_made(socket)
     conn.begin(False, 5.0, b"GET / HTTP/1.1\r\n\r\n", None)
@@ -49,7 +51,9 @@ def test_reading_pauses_past_the_high_water_mark_and_resumes_when_the_body_is_ta
     assert socket.reading
 
 
-def test_an_answer_left_unread_while_reading_was_paused_leaves_a_reusable_connection_reading(loop: asyncio.AbstractEventLoop) -> None:
+def test_an_answer_left_unread_while_reading_was_paused_leaves_a_reusable_connection_reading(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
     conn, socket = Connection(loop), FakeSocket()
     conn.connection_made(socket)
     conn.begin(False, 5.0, b"GET / HTTP/1.1\r\n\r\n", None)
