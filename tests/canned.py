@@ -60,7 +60,8 @@ class Canned:
         assert task is not None
         self._tasks.add(task)
         try:
-            with contextlib.suppress(ConnectionError, ssl.SSLError):
+            # Cancelled by stop(): ending quietly spares the log asyncio writes for a cancelled handler.
+            with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.CancelledError):
                 await self.script(self, reader, writer)
                 await writer.drain()
         finally:

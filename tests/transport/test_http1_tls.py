@@ -44,17 +44,20 @@ def trusted(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> 
     return server
 
 
-def fetch(server_tls: ssl.SSLContext, loop: str, proxy: OutboundProxy | None = None) -> tuple[bytes, Canned, str]:
+def fetch(
+    server_tls: ssl.SSLContext, loop: str, proxy: OutboundProxy | None = None, proxy_tls: ssl.SSLContext | None = None
+) -> tuple[bytes, Canned, str]:
     """The body of two requests on the connection kept alive, the server, and the upstream's host:port."""
 
     async def main() -> tuple[bytes, Canned, str]:
         canned = await Canned().start(tls=server_tls)
         if proxy is not None:
-            await proxy.start()
+            await proxy.start(proxy_tls)
         transport = Http1Transport()
         try:
             url = canned.url.replace("127.0.0.1", "localhost") + "/v1/models"
-            request = UpstreamRequest("GET", url, {}, proxy=proxy.url if proxy else None)
+            shown = proxy.url.replace("127.0.0.1", "localhost") if proxy else None
+            request = UpstreamRequest("GET", url, {}, proxy=shown)
             first = await (await transport.send(request, TIMEOUTS)).read()
             assert await (await transport.send(request, TIMEOUTS)).read() == first
             return first, canned, url.split("/")[2]
@@ -91,6 +94,14 @@ def test_an_https_upstream_is_reached_through_an_http_proxy_tunnel(trusted: ssl.
     assert canned.connections == 1
     assert proxy.targets == [authority]
     assert proxy.authorizations == ["Basic YWxpY2U6czNjcmV0"]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_an_https_proxy_is_reached_over_tls_and_tunnels_tls_inside_it(trusted: ssl.SSLContext, loop: str) -> None:
+    proxy = OutboundProxy("http")
+    body, canned, authority = fetch(trusted, loop, proxy, trusted)
+    assert (body, canned.connections) == (b"ok", 1)
+    assert proxy.targets == [authority]
 
 
 def test_a_tunnel_refused_for_its_credentials_is_a_proxy_failure(trusted: ssl.SSLContext) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import socket
+import ssl
 import struct
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -29,17 +30,20 @@ class OutboundProxy:
     _server: asyncio.Server | None = None
     _open: set[asyncio.Task[None]] = field(default_factory=set)
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    _tls: bool = False
 
     @property
     def url(self) -> str:
         assert self._server is not None
         port = self._server.sockets[0].getsockname()[1]
-        scheme = self.kind if self.kind.startswith("socks") else "http"
+        scheme = self.kind if self.kind.startswith("socks") else "https" if self._tls else "http"
         userinfo = f"{self.credentials}@" if self.credentials else ""
         return f"{scheme}://{userinfo}127.0.0.1:{port}"
 
-    async def start(self) -> OutboundProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, family=socket.AF_INET)
+    async def start(self, tls: ssl.SSLContext | None = None) -> OutboundProxy:
+        """`tls`: the proxy itself speaks TLS (an https:// proxy), with this server context."""
+        self._tls = tls is not None
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, family=socket.AF_INET, ssl=tls)
         return self
 
     async def stop(self) -> None:
