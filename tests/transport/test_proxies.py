@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 
 from conftest import Upstream
-from keyproxy.errors import UpstreamProxyFailed
+from keyproxy.errors import UpstreamProxyFailed, UpstreamTimeout
 from keyproxy.testing import OutboundProxy
 from keyproxy.transport import RequestTimeouts, UpstreamRequest
 from keyproxy.transport.http1 import Http1Transport
@@ -121,3 +121,15 @@ def test_a_socks5h_proxy_is_given_the_name_and_a_socks5_one_the_address(upstream
     targets = through("socks5", None, run)
     assert targets[0] == f"localhost:{port}"
     assert targets[1] in (f"127.0.0.1:{port}", f"::1:{port}")
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks4"])
+def test_a_proxy_that_accepts_and_never_answers_its_handshake_is_a_timeout(upstream: Upstream, scheme: str) -> None:
+    async def run(_: OutboundProxy, transport: Http1Transport) -> None:
+        with pytest.raises(UpstreamTimeout):
+            await transport.send(models(upstream, f"{scheme}://127.0.0.1:{port}"), RequestTimeouts(0.05, 0.05, 5.0))
+
+    # Listening, never accepting: the kernel completes the TCP handshake and nothing ever answers.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        through("http", None, run)

@@ -82,6 +82,8 @@ class Dialer:
                     lambda: Connection(loop, raw=True), route.host, route.port, ssl=tls,
                     server_hostname=route.host if tls else None,
                 )  # fmt: skip
+        except TimeoutError:
+            raise  # a TimeoutError is an OSError too: a timeout stays a timeout, as it is without a proxy
         except OSError as exc:
             raise _local(exc) or UpstreamProxyFailed(f"cannot reach the upstream through proxy {route.shown}") from exc
         try:
