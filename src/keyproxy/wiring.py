@@ -62,9 +62,9 @@ def build_app(
     """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload); `spread_reload` asks
     the other workers to reload after POST /v1/admin/reload (cli/worker_link.py)."""
     if transport is None:
-        from keyproxy.transport.aiohttp_transport import AiohttpTransport
+        from keyproxy.transport.http1 import Http1Transport
 
-        transport = AiohttpTransport()
+        transport = Http1Transport()
     clock = clock or SystemClock()
     engine = settings.engine
     keys = _keys(settings, deployment_fingerprints(settings.state, settings.data_dir))

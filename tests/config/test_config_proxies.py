@@ -91,3 +91,8 @@ def test_a_proxys_credentials_are_secrets_never_shown() -> None:
     settings = openai({"OPENAI_PROXY": "http://alice:s3cret-pw@squid.corp:3128"})
     assert {"alice", "s3cret-pw"} <= set(settings.secrets())
     assert "s3cret-pw" not in repr(settings)
+
+
+@pytest.mark.parametrize("scheme", ["socks4", "socks4a", "socks5", "socks5h", "https"])
+def test_every_proxy_scheme_the_client_speaks_is_accepted_with_nothing_more_installed(scheme: str) -> None:
+    assert proxies({"OPENAI_PROXY": f"{scheme}://proxy.corp:1080"}) == [f"{scheme}://proxy.corp:1080"] * 2

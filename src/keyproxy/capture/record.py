@@ -129,8 +129,7 @@ def headers(pairs: Headers, cleaner: Cleaner) -> list[tuple[str, str]]:
 
 
 def _text(value: str | bytes) -> str:
-    # str() too: aiohttp's header names are a str subclass no encoder knows.
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def _is_stream(pairs: Headers) -> bool:

@@ -24,7 +24,7 @@ from keyproxy.transport.base import Transport
 def check(
     options: CliOptions, *, models: bool = False, explain: bool = False, transport: Transport | None = None
 ) -> int:
-    """`transport` is the upstream seam for `--models` (aiohttp unless given)."""
+    """`transport` is the upstream seam for `--models` (the HTTP/1.1 client unless given)."""
     report = inspect_config(options)
     settings = report.settings
     out = sys.stdout
@@ -119,9 +119,9 @@ def _explain(explanation: Explanation, out: TextIO) -> None:
 async def _models(settings: Settings, transport: Transport | None, out: TextIO) -> None:
     """Every provider's model list as the proxy gathers it, and where each bare name listed more than once goes."""
     if transport is None:
-        from keyproxy.transport.aiohttp_transport import AiohttpTransport
+        from keyproxy.transport.http1 import Http1Transport
 
-        transport = AiohttpTransport()
+        transport = Http1Transport()
     # Only the model lists are read: these ids are never stored.
     ids, tolerance = Fingerprinter.random(), settings.rotation_tolerance
     pools = {name: Pool.build(p, tolerance, fingerprints=ids) for name, p in settings.providers.items()}

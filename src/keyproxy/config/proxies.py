@@ -12,13 +12,12 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.util import find_spec
 from urllib.parse import urlsplit
 
 from keyproxy.config.values import ValueReader
 from keyproxy.net import is_loopback
 
-_SCHEMES = frozenset({"http", "https", "socks4", "socks5", "socks5h"})
+_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
 _DIRECT = "direct"
 
 
@@ -89,9 +88,6 @@ def _checked(reader: ValueReader, variable: str, raw: str) -> str | None:
     if parts.scheme not in _SCHEMES or not parts.hostname:
         # The value is not echoed: a proxy URL may carry a password.
         reader.fail(variable, "expected a proxy URL such as http://host:3128 or socks5://host:1080, or direct")
-        return None
-    if parts.scheme.startswith("socks") and find_spec("aiohttp_socks") is None:
-        reader.fail(variable, "a SOCKS proxy needs the socks extra: pip install 'keyproxy[socks]'")
         return None
     return parts.geturl()
 

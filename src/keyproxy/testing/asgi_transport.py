@@ -1,7 +1,7 @@
 """ASGITransport: keyproxy's upstream requests handed to an ASGI app in the same event loop, without sockets.
 
 `build_app(settings, transport=ASGITransport(FakeUpstream()))` runs a proxy and its fake upstream together in
-memory. The transport plays the upstream's server and keyproxy's aiohttp transport at once, so the router
+memory. The transport plays the upstream's server and keyproxy's HTTP/1.1 transport at once, so the router
 sees what it would see over a socket: an app that fails before answering is a 500; a body the app leaves
 unfinished (a cut stream) raises InvalidUpstreamResponse; a silence longer than the request's read timeout
 raises UpstreamTimeout, and `iter_chunks(idle)` yields b"" after `idle` seconds without data.

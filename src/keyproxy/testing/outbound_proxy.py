@@ -1,8 +1,10 @@
-"""Outbound proxies on loopback, for testing keyproxy behind one: an HTTP forward proxy (absolute-form
-requests, as clients send plain-HTTP requests through a proxy) and a SOCKS5 proxy (CONNECT only).
+"""Outbound proxies on loopback, for testing keyproxy behind one: an HTTP proxy (absolute-form requests, as
+clients send plain-HTTP requests through a proxy, and CONNECT tunnels for HTTPS), a SOCKS5 proxy and a
+SOCKS4/4a proxy (CONNECT only).
 
 Each records the targets it was asked for and the Proxy-Authorization it saw (HTTP) or the user name
-(SOCKS5), and can demand credentials: an HTTP client without them gets 407, a SOCKS5 one a refusal.
+(SOCKS), and can demand credentials: an HTTP client without them gets 407, a SOCKS one a refusal (SOCKS4
+has no password: only its user name is checked).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import socket
+import ssl
 import struct
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,17 +30,20 @@ class OutboundProxy:
     _server: asyncio.Server | None = None
     _open: set[asyncio.Task[None]] = field(default_factory=set)
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    _tls: bool = False
 
     @property
     def url(self) -> str:
         assert self._server is not None
         port = self._server.sockets[0].getsockname()[1]
-        scheme = "socks5" if self.kind == "socks5" else "http"
+        scheme = self.kind if self.kind.startswith("socks") else "https" if self._tls else "http"
         userinfo = f"{self.credentials}@" if self.credentials else ""
         return f"{scheme}://{userinfo}127.0.0.1:{port}"
 
-    async def start(self) -> OutboundProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, family=socket.AF_INET)
+    async def start(self, tls: ssl.SSLContext | None = None) -> OutboundProxy:
+        """`tls`: the proxy itself speaks TLS (an https:// proxy), with this server context."""
+        self._tls = tls is not None
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, family=socket.AF_INET, ssl=tls)
         return self
 
     async def stop(self) -> None:
@@ -60,7 +66,8 @@ class OutboundProxy:
         self._open.add(task)
         self._writers.append(writer)
         try:
-            await (self._socks if self.kind == "socks5" else self._http)(reader, writer)
+            serve = {"socks5": self._socks, "socks4": self._socks4, "socks4a": self._socks4}.get(self.kind, self._http)
+            await serve(reader, writer)
         finally:
             self._open.discard(task)
             writer.close()
@@ -79,6 +86,13 @@ class OutboundProxy:
                 writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
                 return
             self.targets.append(target)
+            if method == "CONNECT":
+                host, _, port = target.rpartition(":")
+                upstream_reader, upstream_writer = await asyncio.open_connection(host.strip("[]"), int(port))
+                self._writers.append(upstream_writer)
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await _pipe(reader, writer, upstream_reader, upstream_writer)
+                return
             url = urlsplit(target)
             upstream_reader, upstream_writer = await asyncio.open_connection(url.hostname, url.port or 80)
             self._writers.append(upstream_writer)
@@ -126,6 +140,23 @@ class OutboundProxy:
             upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
             self._writers.append(upstream_writer)
             writer.write(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", 0))
+            await _pipe(reader, writer, upstream_reader, upstream_writer)
+
+    async def _socks4(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError, ValueError):
+            _, _, port, address = struct.unpack("!BBH4s", await reader.readexactly(8))
+            user = (await reader.readuntil(b"\0"))[:-1].decode()
+            self.authorizations.append(user or None)
+            # SOCKS4a: an address of 0.0.0.x (x > 0) means a host name follows, for the proxy to resolve.
+            named = address[:3] == b"\0\0\0" and address[3] != 0
+            host = (await reader.readuntil(b"\0"))[:-1].decode() if named else socket.inet_ntoa(address)
+            if self.credentials is not None and user != self.credentials.split(":")[0]:
+                writer.write(b"\x00\x5b" + bytes(6))
+                return
+            self.targets.append(f"{host}:{port}")
+            upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+            self._writers.append(upstream_writer)
+            writer.write(b"\x00\x5a" + bytes(6))
             await _pipe(reader, writer, upstream_reader, upstream_writer)
 
 

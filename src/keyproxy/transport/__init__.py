@@ -1,4 +1,4 @@
-"""Upstream I/O behind one seam: the Transport protocol, the aiohttp implementation, and a mock."""
+"""Upstream I/O behind one seam: the Transport protocol, the HTTP/1.1 client, and a mock."""
 
 from keyproxy.transport.base import RequestTimeouts, Transport, UpstreamRequest, UpstreamResponse
 from keyproxy.transport.mock import MockResponse, MockTransport

@@ -17,7 +17,7 @@ from keyproxy.errors import InvalidUpstreamResponse
 @dataclass(frozen=True, slots=True)
 class RequestTimeouts:
     """Seconds; `read` is the longest silence allowed between two reads of the body. There is no write
-    timeout: aiohttp has none (docs/configuration.md, TIMEOUT_WRITE)."""
+    timeout: `read` counts from handing the request to the socket (docs/configuration.md, TIMEOUT_WRITE)."""
 
     connect: float
     pool: float

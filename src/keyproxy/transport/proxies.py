@@ -1,58 +1,70 @@
-"""How the aiohttp transport goes through an outbound proxy: HTTP(S) proxies per request on the shared
-session, SOCKS proxies each on a session of their own (aiohttp-socks, the optional `socks` extra)."""
+"""Going through an outbound proxy: a proxy URL taken apart once, and the handshake that turns a connection
+to the proxy into one to the upstream (HTTP CONNECT or SOCKS). A plain-HTTP request through an HTTP proxy
+needs no handshake: it is sent to the proxy in absolute form (transport/http1.py)."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
-import aiohttp
-from yarl import URL
-
+from keyproxy.errors import UpstreamProxyFailed
 from keyproxy.redact import shown_url
+from keyproxy.transport.connection import Connection
+from keyproxy.transport.socks import socks_handshake
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A proxy URL taken apart once: where aiohttp connects, and the credentials it sends there."""
-
-    url: str | None
-    """The HTTP(S) proxy without its userinfo; None for SOCKS, which its own connector reaches."""
-    headers: dict[str, str] | None
-    socks: str | None
-    """The SOCKS proxy URL, credentials included (aiohttp-socks reads them from it)."""
+    scheme: str
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    authorization: str | None
+    """The Proxy-Authorization an HTTP proxy is sent; None without credentials or for SOCKS."""
     shown: str
     """Safe to log and to answer: no password."""
 
+    @property
+    def socks(self) -> bool:
+        return self.scheme.startswith("socks")
+
     @classmethod
     def of(cls, proxy: str) -> Route:
-        url = URL(proxy)
-        shown = shown_url(proxy)
-        if url.scheme.startswith("socks"):
-            return cls(None, None, proxy, shown)
-        headers = None
-        if url.user is not None:
-            # aiohttp takes a proxy's credentials as a header (its proxy_auth argument is deprecated) and
-            # does not read them from the URL.
-            token = base64.b64encode(f"{url.user}:{url.password or ''}".encode()).decode()
-            headers = {"Proxy-Authorization": f"Basic {token}"}
-        return cls(str(url.with_user(None)), headers, None, shown)
+        parts = urlsplit(proxy)
+        scheme = parts.scheme.lower()
+        user = unquote(parts.username) if parts.username is not None else None
+        password = unquote(parts.password) if parts.password is not None else None
+        authorization = None
+        if user is not None and not scheme.startswith("socks"):
+            authorization = "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 1080)
+        return cls(scheme, parts.hostname or "", port, user, password, authorization, shown_url(proxy))
 
 
-def socks_connector(route: Route) -> aiohttp.BaseConnector:
-    """A connector whose every connection goes through the route's SOCKS proxy."""
-    from aiohttp_socks import ProxyConnector
-
-    assert route.socks is not None
-    return ProxyConnector.from_url(route.socks, limit=0, ttl_dns_cache=300, keepalive_timeout=60)
-
-
-HTTP_PROXY_ERRORS = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)
-"""An HTTP proxy that cannot be reached, or that answered its CONNECT with an error (407, 502, ...)."""
+async def tunnel(conn: Connection, route: Route, host: str, port: int, tls: bool) -> None:
+    """Make `conn`, open to the proxy, a connection to host:port; a plain-HTTP upstream behind an HTTP proxy
+    needs nothing. Raises UpstreamProxyFailed when the proxy refuses, OSError/ValueError when it misbehaves."""
+    if route.socks:
+        await socks_handshake(conn, route, host, port)
+    elif tls:
+        await _connect(conn, route, host, port)
+    conn.http()
 
 
-def socks_errors() -> tuple[type[Exception], ...]:
-    """What aiohttp-socks raises when its proxy cannot be reached or refuses; imported only once one is used."""
-    from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
-
-    return (ProxyError, ProxyConnectionError, ProxyTimeoutError)
+async def _connect(conn: Connection, route: Route, host: str, port: int) -> None:
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+    if route.authorization is not None:
+        head += f"Proxy-Authorization: {route.authorization}\r\n"
+    assert conn.transport is not None
+    conn.transport.write((head + "\r\n").encode("latin-1"))
+    answer = await conn.read_raw_head()
+    status = int(answer.split(b" ", 2)[1])
+    if status == 407:
+        raise UpstreamProxyFailed(f"proxy {route.shown} refused its credentials (407)")
+    if not 200 <= status < 300:
+        raise UpstreamProxyFailed(f"proxy {route.shown} refused the tunnel to the upstream ({status})")

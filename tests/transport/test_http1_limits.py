@@ -12,12 +12,12 @@ _OUT_OF_FILES = textwrap.dedent(
     import asyncio, resource, socket
     from keyproxy.errors import LocalExhaustion
     from keyproxy.transport import RequestTimeouts, UpstreamRequest
-    from keyproxy.transport.aiohttp_transport import AiohttpTransport
+    from keyproxy.transport.http1 import Http1Transport
 
     async def main():
         listener = socket.create_server(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1/models"
-        transport = AiohttpTransport()
+        transport = Http1Transport()
         timeouts = RequestTimeouts(connect=2.0, pool=2.0, read=2.0)
         held = []
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -55,7 +55,7 @@ def test_a_body_past_the_limit_stops_being_read_at_the_limit() -> None:
     from keyproxy.errors import InvalidUpstreamResponse
     from keyproxy.testing import BackgroundServer
     from keyproxy.transport import RequestTimeouts, UpstreamRequest
-    from keyproxy.transport.aiohttp_transport import AiohttpTransport
+    from keyproxy.transport.http1 import Http1Transport
 
     async def app(scope: dict[str, object], receive: object, send: object) -> None:
         if scope["type"] != "http":
@@ -70,7 +70,7 @@ def test_a_body_past_the_limit_stops_being_read_at_the_limit() -> None:
         await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
 
     async def read(url: str) -> None:
-        transport = AiohttpTransport()
+        transport = Http1Transport()
         try:
             response = await transport.send(UpstreamRequest("GET", url, {}), RequestTimeouts(5.0, 5.0, 5.0))
             await response.read(1 << 20)
