@@ -339,3 +339,12 @@ def test_a_chain_goes_on_to_its_next_target_when_no_key_declares_the_model() -> 
     router, _ = build(reply, FakeClock(), declaring("p", ("a",), ("b",), ("c",)), provider("q"))
     opened = run(router, call("p", "d"), call("q", "d"))
     assert opened.provider == "q"
+
+
+def test_a_provider_with_no_key_left_is_not_taken_for_one_whose_keys_declare_other_models() -> None:
+    async def reply(key: str, request: UpstreamRequest) -> MockResponse:
+        return ok()
+
+    router, _ = build(reply, FakeClock(), openai_provider("p", ()))
+    with pytest.raises(NoKeyAvailable):
+        run(router, call(model="d"))

@@ -117,9 +117,10 @@ class Router:
         # A pinned call may use its one key only: every other key counts as tried from the start.
         tried = set() if call.key_id is None else {key for key in pool.key_ids if key != call.key_id}
         # Keys that declared their models (`<P>_API_KEY_<N>_MODELS`) are never tried for another.
-        tried |= pool.left_out(call.model)
-        if tried.issuperset(pool.key_ids):
+        left_out = pool.left_out(call.model)
+        if left_out and tried.union(left_out).issuperset(pool.key_ids):
             raise NoKeyForModel(f"no key of provider {pool.name} serves model {call.model!r} (<P>_API_KEY_<N>_MODELS)")
+        tried |= left_out
         transient: list[int] = []
         second_chance = True
         benched = False
