@@ -121,6 +121,36 @@ def test_a_body_that_stops_halfway_gets_408_and_the_connection_closes() -> None:
         assert b'"code":"body_timeout"' in answer
 
 
+def test_a_body_that_trickles_in_below_the_minimum_rate_gets_408() -> None:
+    # Never silent for a whole body timeout, yet a byte at a time: it would hold the connection for hours.
+    with serving(ServerLimits(body_timeout=SHORT, min_body_rate=1000)) as port, connect(port) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-length: 1000\r\n\r\n{")
+        sock.settimeout(SHORT / 4)
+        answer = b""
+        for _ in range(100):
+            with contextlib.suppress(TimeoutError):
+                sock.sendall(b" ")
+                answer += sock.recv(65536)
+            if answer:
+                break
+        sock.settimeout(10)
+
+        assert (answer + read_all(sock)).startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_body_that_takes_longer_than_the_timeout_at_a_fair_rate_is_served() -> None:
+    body = b'{"model": "nothing/such", "messages": []}'.ljust(2000)
+    with serving(ServerLimits(body_timeout=SHORT, min_body_rate=1000)) as port, connect(port) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-length: 2000\r\n\r\n")
+        for start in range(0, len(body), 200):
+            sock.sendall(body[start : start + 200])
+            time.sleep(SHORT / 4)
+        answer = sock.recv(65536)
+
+        assert not answer.startswith(b"HTTP/1.1 408 ")
+        assert answer.startswith(b"HTTP/1.1 4")
+
+
 def test_an_idle_keep_alive_connection_is_closed() -> None:
     with serving(ServerLimits(keep_alive=SHORT)) as port, connect(port) as sock:
         sock.sendall(HEALTH)

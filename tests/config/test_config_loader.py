@@ -622,6 +622,7 @@ def test_server_limits_default_to_what_security_md_documents() -> None:
         ("KEYPROXY_MAX_HEADER_BYTES", "8192", "max_header_bytes", 8192),
         ("KEYPROXY_HEADER_TIMEOUT", "0.2", "header_timeout", 0.2),
         ("KEYPROXY_BODY_TIMEOUT", "2", "body_timeout", 2.0),
+        ("KEYPROXY_MIN_BODY_RATE", "0", "min_body_rate", 0),
         ("KEYPROXY_KEEP_ALIVE_TIMEOUT", "1.5", "keep_alive", 1.5),
         ("KEYPROXY_MAX_CONNECTIONS", "50", "max_connections", 50),
         ("KEYPROXY_MAX_BODY_BYTES_IN_FLIGHT", str(64 << 20), "body_bytes_in_flight", 64 << 20),

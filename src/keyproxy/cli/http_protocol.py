@@ -28,7 +28,7 @@ def _answer(status: bytes, code: str, message: str) -> bytes:
 
 
 TOO_LARGE = _answer(b"431 Request Header Fields Too Large", "headers_too_large", "request headers are too large")
-BODY_LATE = _answer(b"408 Request Timeout", "body_timeout", "the request body stopped arriving")
+BODY_LATE = _answer(b"408 Request Timeout", "body_timeout", "the request body stopped arriving, or came too slowly")
 
 
 class _HeadersTooLarge(Exception):
@@ -49,6 +49,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._spans_reads = False
         self._read_size = 0
         self._last_read = 0.0
+        self._body_began = 0.0
+        self._body_bytes = 0
         # A connection that never sends a request is closed like one whose headers never end.
         self._deadline: asyncio.TimerHandle | None = self.loop.call_later(
             self.limits.header_timeout, self._headers_late
@@ -61,6 +63,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
         self._read_size = len(data)
+        in_body = self._state == _BODY
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -74,7 +77,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             return
         state = self._state
         if state == _BODY:
-            self._last_read = self.loop.time()
+            now = self._last_read = self.loop.time()
+            if in_body:
+                self._body_bytes += len(data)
+            else:
+                # The body goes on past the read its headers ended in: its rate is measured from here.
+                self._body_began, self._body_bytes = now, 0
             if self._deadline is None:
                 self._deadline = self.loop.call_later(self.limits.body_timeout, self._body_late)
         elif state == _HEADERS:
@@ -131,10 +139,16 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._state != _BODY:
             return
         timeout = self.limits.body_timeout
-        silent = self.loop.time() - self._last_read
+        now = self.loop.time()
+        silent = now - self._last_read
         # Not the client's fault: keyproxy has stopped reading, or has not yet asked for the body.
         waiting = self.flow.read_paused or self.cycle.waiting_for_100_continue
-        if silent < timeout or waiting:
+        if waiting:
+            self._body_began, self._body_bytes = now, 0
+        # A trickle (a byte every few seconds) is never silent for long but holds the connection all the same.
+        elapsed = now - self._body_began
+        trickling = not waiting and elapsed >= timeout and self._body_bytes < self.limits.min_body_rate * elapsed
+        if (silent < timeout or waiting) and not trickling:
             self._deadline = self.loop.call_later(timeout if waiting else timeout - silent, self._body_late)
         elif self.cycle.response_started:
             self.transport.close()

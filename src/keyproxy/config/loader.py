@@ -245,6 +245,7 @@ def _server_limits(reader: ValueReader, max_body: int) -> ServerLimits:
         max_header_bytes=count("KEYPROXY_MAX_HEADER_BYTES", default.max_header_bytes, 1024),
         header_timeout=seconds("KEYPROXY_HEADER_TIMEOUT", default.header_timeout),
         body_timeout=seconds("KEYPROXY_BODY_TIMEOUT", default.body_timeout),
+        min_body_rate=count("KEYPROXY_MIN_BODY_RATE", default.min_body_rate, 0),
         keep_alive=seconds("KEYPROXY_KEEP_ALIVE_TIMEOUT", default.keep_alive),
         max_connections=count("KEYPROXY_MAX_CONNECTIONS", default.max_connections, 1),
         body_bytes_in_flight=max(in_flight, max_body),

@@ -136,6 +136,8 @@ class ServerLimits:
     """From a connection's start (on a reused one, its first bytes after an answer) to the end of the headers."""
     body_timeout: float = 30.0
     """Silence allowed between two pieces of a request body: 408, connection closed."""
+    min_body_rate: int = 1024
+    """Bytes per second a body that takes longer than `body_timeout` must average from its start (0: no minimum)."""
     keep_alive: float = 5.0
     """An idle connection between requests is closed after this long."""
     max_connections: int = 1000
