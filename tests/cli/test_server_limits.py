@@ -166,7 +166,9 @@ def test_a_request_beyond_the_connection_limit_is_answered_503() -> None:
             sock.sendall(HEALTH)
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
 
-        assert health(port).startswith(b"HTTP/1.1 503 ")
+        answer = health(port)
+        assert answer.startswith(b"HTTP/1.1 503 ")
+        assert b"retry-after: 1" in answer.lower() and b'"code":"too_many_connections"' in answer
 
 
 def test_a_body_far_larger_than_the_header_limit_is_not_taken_for_headers() -> None:

@@ -9,12 +9,14 @@ read in more than one piece (a request that arrives whole, as nearly all do, arm
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httptools
 import msgspec
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from keyproxy.api.asgi import Receive, Scope, Send
 from keyproxy.config.settings import ServerLimits
 
 _IDLE, _HEADERS, _BODY = 0, 1, 2
@@ -29,6 +31,27 @@ def _answer(status: bytes, code: str, message: str) -> bytes:
 
 TOO_LARGE = _answer(b"431 Request Header Fields Too Large", "headers_too_large", "request headers are too large")
 BODY_LATE = _answer(b"408 Request Timeout", "body_timeout", "the request body stopped arriving, or came too slowly")
+
+
+_FULL = msgspec.json.encode(
+    {
+        "error": {
+            "message": "keyproxy is serving as many connections as it may (KEYPROXY_MAX_CONNECTIONS); try again",
+            "type": "server_error",
+            "code": "too_many_connections",
+        }
+    }
+)
+
+
+async def _full(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer past the connection limit, in the same JSON shape as every other error (uvicorn's is text)."""
+    headers = [
+        (b"content-type", b"application/json"), (b"content-length", b"%d" % len(_FULL)), (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]  # fmt: skip
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": _FULL})
 
 
 class _HeadersTooLarge(Exception):
@@ -121,6 +144,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._deadline is not None:
             self._cancel_deadline()
         HttpToolsProtocol.on_message_complete(self)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        chosen: Any = _full if app is service_unavailable else app
+        HttpToolsProtocol._start_asgi_task(self, cycle, chosen)
 
     def _header_size(self) -> int:
         """The request's URL and header lines, as the client sent them (less the request line's method)."""
