@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping
 
 
 class Headers(Mapping[str, str]):
@@ -29,6 +29,13 @@ class Headers(Mapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._map)
+
+    # The dict's own views: Mapping's would look every name up again, in Python, for each answer's headers.
+    def items(self) -> ItemsView[str, str]:
+        return self._map.items()
+
+    def keys(self) -> KeysView[str]:
+        return self._map.keys()
 
     def __len__(self) -> int:
         return len(self._map)
