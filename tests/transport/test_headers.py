@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from keyproxy.transport.headers import Headers
 
-RAW = [(b"Content-Type", b"application/json"), (b"X-RateLimit-Remaining-Requests", b"99"), (b"Vary", b"a"), (b"vary", b"b")]
+RAW = [
+    (b"Content-Type", b"application/json"),
+    (b"X-RateLimit-Remaining-Requests", b"99"),
+    (b"Vary", b"a"),
+    (b"vary", b"b"),
+]
 
 
 def test_names_are_found_in_any_case_and_repeats_are_one_joined_value() -> None:
