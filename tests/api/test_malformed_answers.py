@@ -200,7 +200,7 @@ def test_a_stream_that_fails_in_an_untyped_way_mid_stream_ends_with_an_error_eve
         iterator = chunks()
         first = await anext(iterator)
         opened = Opened(200, {}, first_chunk=first, chunks=iterator, _settle=settle)
-        await relay_stream(send, opened, DisconnectGuard(receive), OPENAI)
+        await relay_stream(send, opened, DisconnectGuard({}, receive), OPENAI)
 
     asyncio.run(run())
     body = b"".join(message.get("body", b"") for message in sent)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from keyproxy.api.body_budget import BodyBudget
@@ -19,8 +20,9 @@ from keyproxy.cli.serve import build_server
 from keyproxy.config import Settings
 from keyproxy.config.settings import ServerLimits, StateSettings
 from keyproxy.net import bind_socket
+from keyproxy.testing import Fault, FaultKind
 from keyproxy.wiring import build_app
-from support import ServeProcess, Upstream
+from support import KEYS, PROXY_KEY, ServeProcess, Upstream
 
 SHORT = 0.2
 """Seconds for the timeouts under test: waiting for a short configured timeout, not for time to pass."""
@@ -189,3 +191,32 @@ def test_keyproxy_serve_applies_the_limits_it_is_configured_with(tmp_path: Path,
             assert read_all(sock) == b""
     finally:
         proxy.stop()
+
+
+def test_a_client_that_leaves_mid_request_frees_its_key_at_once(tmp_path: Path, upstream: Upstream) -> None:
+    # The server tells the request its client is gone: the upstream call is dropped, the key given back.
+    for key in KEYS:
+        upstream[0].set_fault(key, Fault(FaultKind.HANG))
+    proxy = ServeProcess(tmp_path, upstream[1])
+    try:
+        body = b'{"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}'
+        with connect(proxy.port) as sock:
+            head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer %s\r\n" % (
+                PROXY_KEY.encode()
+            )
+            sock.sendall(head + b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            assert upstream[0].wait_for_requests(1)
+            assert in_flight(proxy) == 1
+
+        deadline = time.monotonic() + 10
+        while in_flight(proxy) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert in_flight(proxy) == 0
+    finally:
+        upstream[0].release_hangs()
+        proxy.stop()
+
+
+def in_flight(proxy: ServeProcess) -> int:
+    status = httpx.get(proxy.url + "/v1/status", headers={"authorization": f"Bearer {PROXY_KEY}"}).json()
+    return sum(key["in_flight"] for key in status["providers"]["fake"]["keys"])

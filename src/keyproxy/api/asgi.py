@@ -16,6 +16,25 @@ Send = Callable[[Message], Awaitable[None]]
 
 JSON = b"application/json"
 
+DISCONNECT = "keyproxy.disconnect"
+"""The scope extension `keyproxy serve`'s server adds (cli/http_protocol.py): `{"hook": DisconnectHook}`."""
+
+
+class DisconnectHook:
+    """`callback`, while set, is called when the client's connection is lost before its answer ended, so no
+    task has to wait on `receive` to learn it."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self) -> None:
+        self.callback: Callable[[], None] | None = None
+
+
+def disconnect_hook(scope: Scope) -> DisconnectHook | None:
+    extensions = scope.get("extensions")
+    extension = extensions.get(DISCONNECT) if extensions else None
+    return extension["hook"] if extension else None
+
 
 def header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:

@@ -74,7 +74,7 @@ class CompletionRoutes:
         conversation = chat_conversation(scope, envelope) if isinstance(envelope, ChatEnvelope) else None
         calls, on_context_length = self._calls(endpoint, raw, envelope, model, resolved, conversation)
         del raw  # the calls hold what goes upstream; the client's bytes need not live as long as the answer
-        guard = DisconnectGuard(receive)
+        guard = DisconnectGuard(scope, receive)
 
         async def work() -> None:
             opened = await self.router.open_chain(calls, on_context_length=on_context_length)

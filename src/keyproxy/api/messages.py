@@ -62,7 +62,7 @@ class MessagesRoutes:
         conversation = messages_conversation(scope, envelope)
         calls, on_context_length = self._calls(scope, raw, model, envelope.stream is True, resolved, conversation)
         del raw  # the calls hold what goes upstream; the client's bytes need not live as long as the answer
-        guard = DisconnectGuard(receive)
+        guard = DisconnectGuard(scope, receive)
 
         async def work() -> None:
             # A chat answer is already an Anthropic one here: the call's reply translated it within the attempt.

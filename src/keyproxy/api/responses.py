@@ -78,7 +78,7 @@ class ResponsesRoutes:
         answer = AsResponse(f"resp_{uuid.uuid4().hex}", int(self.clock.now()), keep)
         plan = await plan_calls(self.resolver, self.router, self.stored, raw, model, previous,
                                 stream=envelope.stream is True, reply=answer.start)
-        guard = DisconnectGuard(receive)
+        guard = DisconnectGuard(scope, receive)
 
         async def work() -> None:
             opened = await self.router.open_chain(plan.calls, on_context_length=plan.on_context_length)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
-from keyproxy.api.asgi import Receive, Send
+from keyproxy.api.asgi import Receive, Scope, Send, disconnect_hook
 from keyproxy.api.dialect import Dialect
 from keyproxy.engine.router import Opened
 from keyproxy.errors import InvalidUpstreamResponse, KeyproxyError, ShuttingDown, UpstreamError
@@ -134,14 +134,18 @@ def _cut(error: UpstreamError) -> UpstreamError:
 class DisconnectGuard:
     """Cancels the request's work when the client goes away, so the upstream call is dropped at once.
 
+    Under `keyproxy serve` the server calls it when the connection is lost (asgi.DisconnectHook); under
+    another server a task waits on `receive` for the disconnect, which costs a task per request.
     The handler sets `responded` just before its last send: from then on a disconnect is the normal
     end of the exchange, not a reason to cancel.
     """
 
-    __slots__ = ("_gone", "_receive", "responded")
+    __slots__ = ("_gone", "_hook", "_receive", "_task", "responded")
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, scope: Scope, receive: Receive) -> None:
         self._receive = receive
+        self._hook = disconnect_hook(scope)
+        self._task: asyncio.Task[object] | None = None
         self._gone = False
         self.responded = False
 
@@ -151,9 +155,14 @@ class DisconnectGuard:
         return self._gone
 
     async def run(self, work: Callable[[], Awaitable[None]]) -> None:
-        task = asyncio.current_task()
+        task = self._task = asyncio.current_task()
         assert task is not None
-        watcher = asyncio.create_task(self._watch(task))
+        hook = self._hook
+        watcher = None
+        if hook is None:
+            watcher = asyncio.create_task(self._watch())
+        else:
+            hook.callback = self._left
         try:
             await work()
         except asyncio.CancelledError:
@@ -161,11 +170,17 @@ class DisconnectGuard:
                 raise
             task.uncancel()
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
+            elif hook is not None:
+                hook.callback = None
 
-    async def _watch(self, task: asyncio.Task[object]) -> None:
+    async def _watch(self) -> None:
         while (await self._receive())["type"] != "http.disconnect":
             pass
-        if not self.responded:
+        self._left()
+
+    def _left(self) -> None:
+        if not self.responded and self._task is not None:
             self._gone = True
-            task.cancel()
+            self._task.cancel()

@@ -16,7 +16,7 @@ import msgspec
 from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from keyproxy.api.asgi import Receive, Scope, Send
+from keyproxy.api.asgi import DISCONNECT, DisconnectHook, Receive, Scope, Send
 from keyproxy.config.settings import ServerLimits
 
 _IDLE, _HEADERS, _BODY = 0, 1, 2
@@ -74,6 +74,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._last_read = 0.0
         self._body_began = 0.0
         self._body_bytes = 0
+        # One per connection: a request's guard sets its callback while the request is being served.
+        self._hook = DisconnectHook()
+        self._extensions: dict[str, dict[object, object]] = {DISCONNECT: {"hook": self._hook}}
         # A connection that never sends a request is closed like one whose headers never end.
         self._deadline: asyncio.TimerHandle | None = self.loop.call_later(
             self.limits.header_timeout, self._headers_late
@@ -81,7 +84,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
+        self._client_left()
         super().connection_lost(exc)
+
+    def _client_left(self) -> None:
+        callback = self._hook.callback
+        if callback is not None and self.cycle is not None and not self.cycle.response_complete:
+            self._hook.callback = None
+            callback()
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
@@ -129,6 +139,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._spans_reads = False
         HttpToolsProtocol.on_message_begin(self)
+        self.scope["extensions"] = self._extensions
 
     def on_headers_complete(self) -> None:
         limit = self.limits.max_header_bytes
@@ -187,6 +198,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._cancel_deadline()
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
+            self._client_left()
             cycle.disconnected = True
             cycle.message_event.set()
             if cycle.response_started:
