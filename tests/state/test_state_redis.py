@@ -88,6 +88,7 @@ def test_a_cooldown_recorded_on_one_instance_is_seen_by_the_other(prefix: str) -
         await one.set_sticky("p", "m", "b")
         seen = [await two.statuses("p", ["k", "b"], "m"), await two.sticky("p", "m")]
         await two.record("p", "k", "m", SUCCESS)
+        await two.flush()  # a success waits in the outbox
         seen.append((await one.statuses("p", ["k"], "m"))[0].cooldown_until)
         await one.stop()
         await two.stop()
@@ -107,6 +108,7 @@ def test_concurrent_acquires_on_two_instances_never_exceed_the_cap(prefix: str) 
         in_flight = (await one.statuses("p", ["k"], "m"))[0].in_flight
         holder = one if taken[0] else two
         await holder.release("p", "k")
+        await holder.flush()  # a release waits in the outbox (or for this instance's next script)
         again = await two.acquire("p", "k", 1.0, NOW, cap=2)
         await one.stop()
         await two.stop()

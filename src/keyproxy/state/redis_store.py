@@ -15,21 +15,29 @@ from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
-from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
+from keyproxy.state.redis_admin import shared_clear, shared_report
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_outbox import Outbox
 from keyproxy.state.redis_usage import RedisUsage
+from keyproxy.state.redis_views import Views
 from keyproxy.usage.book import Price, UsageRows
 
 _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
+
+
 
 class RedisStore:
     """A StateStore over another one, `local`. Every change goes to `local` and to Redis; reads come from
     Redis, with decayed usage from `local`. While Redis cannot be reached (see Health) everything is
     served by `local` until the background task finds Redis again. `start` and `stop` start and stop
     `local` too. Events are counted by both: Redis holds the sums of every instance, `local` this
-    instance's history."""
+    instance's history.
+
+    A request costs one round trip: the SHARE script gives back this instance's finished slots, takes one
+    and answers the pool's statuses, which the next request chooses on (see redis_views). Successes and
+    headroom wait in an outbox, sent together a few milliseconds later."""
 
     def __init__(
         self,
@@ -45,7 +53,11 @@ class RedisStore:
         failure_ttl: float = 86400.0,
         sticky_ttl: float = 30 * 86400.0,
         response_ttl: float = 30 * 86400.0,
+        batch_delay: float = 0.005,
     ) -> None:
+        """`batch_delay`: seconds a release or success waits in the outbox for more to send with it (or for
+        a request's script to carry the release): enough to gather a loaded instance's writes, and short
+        next to any request's hold on its slot."""
         # No retries: a request never waits more than one timeout on Redis, then local answers.
         self._redis = Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
@@ -58,10 +70,8 @@ class RedisStore:
         self._slot_ms, self._failure_ms = int(slot_ttl * 1000), int(failure_ttl * 1000)
         self._sticky_seconds = int(sticky_ttl)
         self._response_ms = int(response_ttl * 1000)
-        self._statuses = self._redis.register_script(redis_scripts.STATUSES)
+        self._share = self._redis.register_script(redis_scripts.SHARE)
         self._record = self._redis.register_script(redis_scripts.RECORD)
-        self._acquire = self._redis.register_script(redis_scripts.ACQUIRE)
-        self._release = self._redis.register_script(redis_scripts.RELEASE)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
         self._health = Health()
@@ -72,6 +82,13 @@ class RedisStore:
         self._unshared: dict[str, bool] = {}
         """Responses stored (True) or deleted (False) here while Redis was down: replayed when it is back."""
         self._task: asyncio.Task[None] | None = None
+        self._views = Views(self._keys)
+        self._outbox = Outbox()
+        self._sending = asyncio.Lock()
+        """One outbox batch at a time, so writes reach Redis in the order they were made."""
+        self._batch_delay = batch_delay
+        self._timer: asyncio.TimerHandle | None = None
+        self._sends: set[asyncio.Task[None]] = set()
 
     @property
     def healthy(self) -> bool:
@@ -81,7 +98,7 @@ class RedisStore:
     async def start(self, clock: Clock) -> None:
         self._clock = clock
         await self._local.start(clock)
-        await self._health.attempt(self._redis.ping)
+        await self._health.attempt(self._prepare)
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="keyproxy-redis-flush")
 
     async def stop(self) -> None:
@@ -89,13 +106,19 @@ class RedisStore:
         if task is not None:
             task.cancel()
             await asyncio.wait({task})
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._sends:
+            await asyncio.wait(self._sends)
         await self.flush()
         await self._redis.aclose()
         await self._local.stop()
 
     async def flush(self) -> None:
-        """Add pending usage to Redis; while Redis is down, try to reach it instead."""
+        """Send the outbox and add pending usage to Redis; while Redis is down, try to reach it instead."""
         if await self.probe():
+            await self._send_outbox()
             await self._health.attempt(lambda: self._usage.flush(self._clock.now()))
 
     async def probe(self) -> bool:
@@ -119,9 +142,14 @@ class RedisStore:
             await self._clock.sleep(self._interval)
             await self.flush()
 
+    async def _prepare(self) -> None:
+        """Reach Redis and load the scripts the outbox sends by hash (a pipeline would ask for them each time)."""
+        await self._redis.script_load(redis_scripts.SHARE)
+        await self._redis.script_load(redis_scripts.RECORD)
+
     async def _reconcile(self) -> None:
         """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
-        await self._redis.ping()
+        await self._prepare()
         now = self._clock.now()
         async with self._redis.pipeline(transaction=False) as pipe:
             for provider, key_id in sorted(self._seen):
@@ -151,64 +179,117 @@ class RedisStore:
         self, provider: str, key_id: str, model: str, kind: str, until: float, reason: ErrorClass | None,
         *, push: bool = False, client: Redis | None = None,
     ) -> None:  # fmt: skip
+        keys, args = self._record_args(provider, key_id, model, kind, until, reason, push)
+        await self._record(keys=keys, args=args, client=client)
+
+    def _record_args(
+        self, provider: str, key_id: str, model: str, kind: str, until: float, reason: ErrorClass | None, push: bool
+    ) -> tuple[list[str], list[str | int]]:
         keys = self._keys
         ttl = math.ceil((until - self._clock.now()) * 1000)
-        await self._record(
-            keys=[keys.cooldown(provider, key_id, model), keys.failures(provider, key_id), keys.bench(provider, key_id),
-                  keys.cooled_models(provider, key_id), keys.held_keys(provider)],
-            args=[model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
-            client=client,
+        return (
+            [keys.cooldown(provider, key_id, model), keys.failures(provider, key_id), keys.bench(provider, key_id),
+             keys.cooled_models(provider, key_id), keys.held_keys(provider)],
+            [model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
         )  # fmt: skip
 
-    async def _shared_statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[str | None]:
-        """Six values per key, in one round trip: cooldown end, bench end, in flight, failures, headroom, reset."""
-        keys, names = self._keys, []
-        for key_id in key_ids:
-            names += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id),
-                      keys.in_flight(provider, key_id), keys.failures(provider, key_id),
-                      keys.headroom(provider, key_id, model)]  # fmt: skip
-        raw: list[str | None] = await self._statuses(keys=names, args=[model])
-        return raw
+    async def _shared(
+        self, provider: str, key_ids: Sequence[str], model: str, take: list[str], cap: int | None, now: float
+    ) -> bool:
+        """One SHARE script: give back this instance's finished slots, take one (`take`: the key's in-flight
+        counter, and with its cooldown and bench names: refused while either runs), read the pool into its
+        view. Whether the slot was taken."""
+        view = self._views.of(provider, key_ids, model) if key_ids else None
+        released, counts = self._outbox.take_releases()
+        mode = "check" if len(take) == 3 else "any" if take else ""
+        names = view.names if view is not None else []
+        reply: str = await self._share(
+            keys=[*take, *names, *released],
+            args=[mode, len(key_ids), "" if cap is None else cap, self._slot_ms, repr(now), model, *counts],
+        )
+        if view is not None:
+            view.update(reply.split(",")[1:], self._clock.now())
+        return reply.startswith("1")
 
-    async def _put_headroom(
-        self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
-    ) -> None:
-        name = self._keys.headroom(provider, key_id, model)
-        # At least a second, so an answer without a reset time still shows to the next selection.
-        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            shown = "" if fraction is None else repr(fraction)
-            pipe.hset(name, mapping={"fraction": shown, "reset": repr(reset_at)})
-            pipe.pexpire(name, ttl)
+    def _queue(self, *command: object) -> None:
+        """A write for the outbox, sent after the batch delay with whatever else is waiting; none while Redis
+        is down (local holds it, and failures are pushed back by `_reconcile`)."""
+        if not self._health.up:
+            return
+        self._outbox.write(*command)
+        self._send_soon()
+
+    def _send_soon(self) -> None:
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._batch_delay, self._send_later)
+
+    def _send_later(self) -> None:
+        self._timer = None
+        task = asyncio.get_running_loop().create_task(self._send_outbox(), name="keyproxy-redis-outbox")
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _send_outbox(self) -> None:
+        """Everything in the outbox in one pipeline. While Redis is down it is dropped: released slots expire
+        by their TTL, and `_reconcile` pushes the failures back."""
+        async with self._sending:
+            if not self._health.up:
+                self._outbox.clear()
+                return
+            released, counts = self._outbox.take_releases()
+            writes = self._outbox.take_writes()
+            if released or writes:
+                await self._health.attempt(lambda: self._pipeline(released, counts, writes))
+
+    async def _pipeline(self, released: list[str], counts: list[int], writes: list[tuple[object, ...]]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if released:
+                pipe.evalsha(self._share.sha, len(released), *released, "", 0, "", self._slot_ms, 0, "", *counts)
+            for command in writes:
+                pipe.execute_command(*command)
             await pipe.execute()
 
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
     # each call through Health, which answers DOWN at once while Redis is unreachable.
 
-    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
+    async def statuses(
+        self, provider: str, key_ids: Sequence[str], model: str, *, recent: bool = False
+    ) -> list[KeyStatus]:
         mine = await self._local.statuses(provider, key_ids, model)
-        raw = await self._health.attempt(lambda: self._shared_statuses(provider, key_ids, model))
-        if raw is DOWN:
-            return mine
-        return [
-            KeyStatus(
-                local.key_id, parse_float(raw[i]), parse_float(raw[i + 1]), int(raw[i + 2] or 0), int(raw[i + 3] or 0),
-                local.usage, local.last_used, None if not raw[i + 4] else parse_float(raw[i + 4]),
-                parse_float(raw[i + 5]),
-            )
-            for local, i in zip(mine, range(0, len(raw), 6), strict=True)
-        ]  # fmt: skip
+        # While Redis is down, the views stop at what it last said: local answers alone.
+        view = self._views.recent(provider, key_ids, model, self._clock.now()) if recent and self._health.up else None
+        if view is None:
+            if self._outbox.has_writes:
+                await self._send_outbox()  # what this instance wrote shows in what it reads
+            read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, [], None, 0.0))
+            if read is DOWN:
+                return mine
+            view = self._views.of(provider, key_ids, model)
+        return view.statuses(mine)
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
         await self._local.record(provider, key_id, model, verdict)
+        keys, args = self._record_args(
+            provider, key_id, model, "ok" if verdict.reason is None else verdict.kind, verdict.until, verdict.reason,
+            False,
+        )  # fmt: skip
+        self._queue("EVALSHA", self._record.sha, len(keys), *keys, *args)
         if verdict.reason is not None:
             self._seen.add((provider, key_id))
-        kind = "ok" if verdict.reason is None else verdict.kind
-        await self._health.attempt(lambda: self._write(provider, key_id, model, kind, verdict.until, verdict.reason))
+            # Other instances must stop using the key now; and in order after any success still queued.
+            await self._send_outbox()
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
-        slots, limit = [self._keys.in_flight(provider, key_id)], "" if cap is None else cap
-        taken = await self._health.attempt(lambda: self._acquire(keys=slots, args=[limit, self._slot_ms]))
+    async def acquire(
+        self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
+    ) -> bool:
+        keys = self._keys
+        take, bucket = [keys.in_flight(provider, key_id)], ""
+        key_ids: Sequence[str] = ()
+        if model is not None:
+            take += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id)]
+            view = self._views.known(provider, model)
+            key_ids, bucket = (view.key_ids if view is not None and key_id in view.key_ids else (key_id,)), model
+        taken = await self._health.attempt(lambda: self._shared(provider, key_ids, bucket, take, cap, now))
         if taken is DOWN:
             return await self._local.acquire(provider, key_id, usage, now, cap)
         if not taken:
@@ -223,14 +304,21 @@ class RedisStore:
         if not held:
             return
         self._held[(provider, key_id)] = held - 1
-        slots = [self._keys.in_flight(provider, key_id)]
-        await self._health.attempt(lambda: self._release(keys=slots, args=[self._slot_ms]))
+        if self._health.up:
+            # Carried by the next script this instance runs, or by the outbox, whichever is first.
+            self._outbox.release(self._keys.in_flight(provider, key_id))
+            self._send_soon()
 
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
     ) -> None:
         await self._local.observe_headroom(provider, key_id, model, fraction, reset_at)
-        await self._health.attempt(lambda: self._put_headroom(provider, key_id, model, fraction, reset_at))
+        name = self._keys.headroom(provider, key_id, model)
+        # At least a second, so an answer without a reset time still shows to the next selection.
+        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
+        shown = "" if fraction is None else repr(fraction)
+        self._queue("HSET", name, "fraction", shown, "reset", repr(reset_at))
+        self._queue("PEXPIRE", name, ttl)
 
     async def sticky(self, provider: str, model: str) -> str | None:
         found = await self._health.attempt(lambda: self._redis.get(self._keys.sticky(provider, model)))

@@ -1,0 +1,76 @@
+"""What this instance last saw of each pool's shared statuses: a request chooses on it without asking Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from keyproxy.state.base import KeyStatus
+from keyproxy.state.redis_keys import RedisKeys
+
+VIEW_AGE = 1.0
+"""Seconds a view is chosen on: a request after a quiet spell asks Redis, so it does not balance on (or pass
+over keys for) headroom and in-flight counts long gone. A key chosen on a view is checked again anyway."""
+
+Shared = tuple[float, float, int, int, float | None, float]
+"""One key's shared state: cooldown end, bench end, in flight, failures, headroom fraction, its reset."""
+
+
+@dataclass(slots=True)
+class View:
+    """One pool's key names (built once) and its statuses as the last script returned them, at `seen`."""
+
+    key_ids: tuple[str, ...]
+    names: list[str]
+    shared: list[Shared] = field(default_factory=list)
+    seen: float = float("-inf")
+
+    def update(self, fields: list[str], now: float) -> None:
+        """`fields`: six per key, as the SHARE script answers them."""
+        self.shared = [
+            (_float(fields[i]), _float(fields[i + 1]), int(fields[i + 2] or 0), int(fields[i + 3] or 0),
+             float(fields[i + 4]) if fields[i + 4] else None, _float(fields[i + 5]))
+            for i in range(0, len(fields), 6)
+        ]  # fmt: skip
+        self.seen = now
+
+    def statuses(self, mine: list[KeyStatus]) -> list[KeyStatus]:
+        """`mine` (this instance's own statuses, for decayed usage) with the shared state of the view."""
+        return [
+            KeyStatus(local.key_id, cooldown, bench, busy, failures, local.usage, local.last_used, room, reset)
+            for local, (cooldown, bench, busy, failures, room, reset) in zip(mine, self.shared, strict=True)
+        ]
+
+
+class Views:
+    """A view per provider and cooldown bucket, for the last key list read there."""
+
+    def __init__(self, keys: RedisKeys) -> None:
+        self._keys = keys
+        self._views: dict[tuple[str, str], View] = {}
+
+    def of(self, provider: str, key_ids: Sequence[str], model: str) -> View:
+        """The view of this pool, made (empty, with its key names) when the pool is new or changed."""
+        view, key_ids = self._views.get((provider, model)), tuple(key_ids)
+        if view is None or view.key_ids != key_ids:
+            keys, names = self._keys, []
+            for key_id in key_ids:
+                names += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id),
+                          keys.in_flight(provider, key_id), keys.failures(provider, key_id),
+                          keys.headroom(provider, key_id, model)]  # fmt: skip
+            view = self._views[(provider, model)] = View(key_ids, names)
+        return view
+
+    def recent(self, provider: str, key_ids: Sequence[str], model: str, now: float) -> View | None:
+        view = self._views.get((provider, model))
+        if view is None or now - view.seen > VIEW_AGE or view.key_ids != tuple(key_ids):
+            return None
+        return view
+
+    def known(self, provider: str, model: str) -> View | None:
+        """The view a request on this bucket just chose on, if any."""
+        return self._views.get((provider, model))
+
+
+def _float(value: str) -> float:
+    return float(value) if value else 0.0
