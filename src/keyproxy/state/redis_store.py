@@ -83,12 +83,7 @@ class RedisStore:
         """Responses stored (True) or deleted (False) here while Redis was down: replayed when it is back."""
         self._task: asyncio.Task[None] | None = None
         self._views = Views(self._keys)
-        self._outbox = Outbox()
-        self._sending = asyncio.Lock()
-        """One outbox batch at a time, so writes reach Redis in the order they were made."""
-        self._batch_delay = batch_delay
-        self._timer: asyncio.TimerHandle | None = None
-        self._sends: set[asyncio.Task[None]] = set()
+        self._outbox = Outbox(self._redis, self._health, self._share.sha, self._slot_ms, batch_delay)
 
     @property
     def healthy(self) -> bool:
@@ -106,11 +101,7 @@ class RedisStore:
         if task is not None:
             task.cancel()
             await asyncio.wait({task})
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._sends:
-            await asyncio.wait(self._sends)
+        await self._outbox.close()
         await self.flush()
         await self._redis.aclose()
         await self._local.stop()
@@ -118,7 +109,7 @@ class RedisStore:
     async def flush(self) -> None:
         """Send the outbox and add pending usage to Redis; while Redis is down, try to reach it instead."""
         if await self.probe():
-            await self._send_outbox()
+            await self._outbox.send()
             await self._health.attempt(lambda: self._usage.flush(self._clock.now()))
 
     async def probe(self) -> bool:
@@ -211,44 +202,6 @@ class RedisStore:
             view.update(reply.split(",")[1:], self._clock.now())
         return reply.startswith("1")
 
-    def _queue(self, *command: object) -> None:
-        """A write for the outbox, sent after the batch delay with whatever else is waiting; none while Redis
-        is down (local holds it, and failures are pushed back by `_reconcile`)."""
-        if not self._health.up:
-            return
-        self._outbox.write(*command)
-        self._send_soon()
-
-    def _send_soon(self) -> None:
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._batch_delay, self._send_later)
-
-    def _send_later(self) -> None:
-        self._timer = None
-        task = asyncio.get_running_loop().create_task(self._send_outbox(), name="keyproxy-redis-outbox")
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
-
-    async def _send_outbox(self) -> None:
-        """Everything in the outbox in one pipeline. While Redis is down it is dropped: released slots expire
-        by their TTL, and `_reconcile` pushes the failures back."""
-        async with self._sending:
-            if not self._health.up:
-                self._outbox.clear()
-                return
-            released, counts = self._outbox.take_releases()
-            writes = self._outbox.take_writes()
-            if released or writes:
-                await self._health.attempt(lambda: self._pipeline(released, counts, writes))
-
-    async def _pipeline(self, released: list[str], counts: list[int], writes: list[tuple[object, ...]]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            if released:
-                pipe.evalsha(self._share.sha, len(released), *released, "", 0, "", self._slot_ms, 0, "", *counts)
-            for command in writes:
-                pipe.execute_command(*command)
-            await pipe.execute()
-
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
     # each call through Health, which answers DOWN at once while Redis is unreachable.
 
@@ -259,8 +212,8 @@ class RedisStore:
         # While Redis is down, the views stop at what it last said: local answers alone.
         view = self._views.recent(provider, key_ids, model, self._clock.now()) if recent and self._health.up else None
         if view is None:
-            if self._outbox.has_writes:
-                await self._send_outbox()  # what this instance wrote shows in what it reads
+            # What this instance wrote shows in what it reads: queued, or on its way in a batch.
+            await self._outbox.send()
             read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, [], None, 0.0))
             if read is DOWN:
                 return mine
@@ -273,11 +226,11 @@ class RedisStore:
             provider, key_id, model, "ok" if verdict.reason is None else verdict.kind, verdict.until, verdict.reason,
             False,
         )  # fmt: skip
-        self._queue("EVALSHA", self._record.sha, len(keys), *keys, *args)
+        self._outbox.write("EVALSHA", self._record.sha, len(keys), *keys, *args)
         if verdict.reason is not None:
             self._seen.add((provider, key_id))
             # Other instances must stop using the key now; and in order after any success still queued.
-            await self._send_outbox()
+            await self._outbox.send()
 
     async def acquire(
         self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
@@ -304,10 +257,8 @@ class RedisStore:
         if not held:
             return
         self._held[(provider, key_id)] = held - 1
-        if self._health.up:
-            # Carried by the next script this instance runs, or by the outbox, whichever is first.
-            self._outbox.release(self._keys.in_flight(provider, key_id))
-            self._send_soon()
+        # Carried by the next script this instance runs, or by the outbox, whichever is first.
+        self._outbox.release(self._keys.in_flight(provider, key_id))
 
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
@@ -317,8 +268,8 @@ class RedisStore:
         # At least a second, so an answer without a reset time still shows to the next selection.
         ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
         shown = "" if fraction is None else repr(fraction)
-        self._queue("HSET", name, "fraction", shown, "reset", repr(reset_at))
-        self._queue("PEXPIRE", name, ttl)
+        self._outbox.write("HSET", name, "fraction", shown, "reset", repr(reset_at))
+        self._outbox.write("PEXPIRE", name, ttl)
 
     async def sticky(self, provider: str, model: str) -> str | None:
         found = await self._health.attempt(lambda: self._redis.get(self._keys.sticky(provider, model)))
