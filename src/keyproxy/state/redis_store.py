@@ -185,15 +185,16 @@ class RedisStore:
         )  # fmt: skip
 
     async def _shared(
-        self, provider: str, key_ids: Sequence[str], model: str, take: list[str], cap: int | None, now: float
-    ) -> bool:
+        self, provider: str, key_ids: Sequence[str], model: str, take: Sequence[str | bytes], cap: int | None,
+        now: float,
+    ) -> bool:  # fmt: skip
         """One SHARE script: give back this instance's finished slots, take one (`take`: the key's in-flight
         counter, and with its cooldown and bench names: refused while either runs), read the pool into its
         view. Whether the slot was taken."""
         view = self._views.of(provider, key_ids, model) if key_ids else None
         released, counts = self._outbox.take_releases()
         mode = "check" if len(take) == 3 else "any" if take else ""
-        names = view.names if view is not None else []
+        names: list[bytes] = view.names if view is not None else []
         reply: str = await self._share(
             keys=[*take, *names, *released],
             args=[mode, len(key_ids), "" if cap is None else cap, self._slot_ms, repr(now), model, *counts],
@@ -235,13 +236,17 @@ class RedisStore:
     async def acquire(
         self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
     ) -> bool:
-        keys = self._keys
-        take, bucket = [keys.in_flight(provider, key_id)], ""
+        keys, view = self._keys, None if model is None else self._views.known(provider, model)
+        take: Sequence[str | bytes] | None = None if view is None else view.slot_names(key_id)
         key_ids: Sequence[str] = ()
-        if model is not None:
-            take += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id)]
-            view = self._views.known(provider, model)
-            key_ids, bucket = (view.key_ids if view is not None and key_id in view.key_ids else (key_id,)), model
+        if view is not None and take is not None:
+            key_ids = view.key_ids  # the pool's statuses come back, as the view the next request chooses on
+        elif model is not None:
+            take, key_ids = [keys.in_flight(provider, key_id), keys.cooldown(provider, key_id, model),
+                             keys.bench(provider, key_id)], (key_id,)  # fmt: skip
+        else:
+            take = [keys.in_flight(provider, key_id)]
+        bucket = model or ""
         taken = await self._health.attempt(lambda: self._shared(provider, key_ids, bucket, take, cap, now))
         if taken is DOWN:
             return await self._local.acquire(provider, key_id, usage, now, cap)

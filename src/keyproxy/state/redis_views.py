@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from keyproxy.state.base import KeyStatus
+from keyproxy.state.memory import SCOPED_LIMIT
 from keyproxy.state.redis_keys import RedisKeys
 
 VIEW_AGE = 1.0
@@ -18,10 +19,11 @@ Shared = tuple[float, float, int, int, float | None, float]
 
 @dataclass(slots=True)
 class View:
-    """One pool's key names (built once) and its statuses as the last script returned them, at `seen`."""
+    """One pool's key names (built and encoded once: redis-py passes bytes through as they are) and its
+    statuses as the last script returned them, at `seen`."""
 
     key_ids: tuple[str, ...]
-    names: list[str]
+    names: list[bytes]
     shared: list[Shared] = field(default_factory=list)
     seen: float = float("-inf")
 
@@ -33,6 +35,13 @@ class View:
             for i in range(0, len(fields), 6)
         ]  # fmt: skip
         self.seen = now
+
+    def slot_names(self, key_id: str) -> list[bytes] | None:
+        """The in-flight counter, cooldown and bench names of a key of the pool, for SHARE's `take`."""
+        if key_id not in self.key_ids:
+            return None
+        at = 5 * self.key_ids.index(key_id)
+        return [self.names[at + 2], self.names[at], self.names[at + 1]]
 
     def statuses(self, mine: list[KeyStatus]) -> list[KeyStatus]:
         """`mine` (this instance's own statuses, for decayed usage) with the shared state of the view."""
@@ -55,9 +64,12 @@ class Views:
         if view is None or view.key_ids != key_ids:
             keys, names = self._keys, []
             for key_id in key_ids:
-                names += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id),
-                          keys.in_flight(provider, key_id), keys.failures(provider, key_id),
-                          keys.headroom(provider, key_id, model)]  # fmt: skip
+                names += [keys.cooldown(provider, key_id, model).encode(), keys.bench(provider, key_id).encode(),
+                          keys.in_flight(provider, key_id).encode(), keys.failures(provider, key_id).encode(),
+                          keys.headroom(provider, key_id, model).encode()]  # fmt: skip
+            if view is None and len(self._views) >= SCOPED_LIMIT:
+                # Buckets are model names clients send: past the bound the oldest view goes.
+                del self._views[next(iter(self._views))]
             view = self._views[(provider, model)] = View(key_ids, names)
         return view
 

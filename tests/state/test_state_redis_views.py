@@ -1,0 +1,55 @@
+"""The views RedisStore chooses on: how long one is trusted, and how many are kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyproxy.state import KeyStatus, redis_views
+from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_views import VIEW_AGE, Views
+
+NOW = 1_700_000_000.0
+FIELDS = ["1700000060.0", "", "2", "1", "0.5", "1700000010.0", "", "1700000600.0", "", "", "", ""]
+
+
+def test_a_view_holds_what_the_script_answered_with_this_instances_own_usage() -> None:
+    views = Views(RedisKeys())
+    views.of("p", ("a", "b"), "m").update(FIELDS, NOW)
+    view = views.recent("p", ("a", "b"), "m", NOW)
+    assert view is not None
+    mine = [KeyStatus("a", usage=3.0, last_used=NOW - 1), KeyStatus("b")]
+    assert view.statuses(mine) == [
+        KeyStatus("a", NOW + 60, 0.0, 2, 1, 3.0, NOW - 1, 0.5, NOW + 10),
+        KeyStatus("b", 0.0, NOW + 600, 0, 0, 0.0, 0.0, None, 0.0),
+    ]
+
+
+def test_a_view_is_recent_for_view_age_and_for_the_same_keys_only() -> None:
+    views = Views(RedisKeys())
+    views.of("p", ("a", "b"), "m").update(FIELDS, NOW)
+    assert views.recent("p", ("a", "b"), "m", NOW + VIEW_AGE) is not None
+    assert views.recent("p", ("a", "b"), "m", NOW + VIEW_AGE + 0.001) is None
+    assert views.recent("p", ("a",), "m", NOW) is None
+    assert views.recent("p", ("a", "b"), "other", NOW) is None
+
+
+def test_a_new_view_has_been_seen_never() -> None:
+    views = Views(RedisKeys())
+    views.of("p", ("a",), "m")
+    assert views.recent("p", ("a",), "m", NOW) is None
+
+
+def test_past_the_bound_the_oldest_view_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_views, "SCOPED_LIMIT", 2)
+    views = Views(RedisKeys())
+    for model in ("m1", "m2", "m3"):
+        views.of("p", ("a",), model)
+    assert [views.known("p", model) is not None for model in ("m1", "m2", "m3")] == [False, True, True]
+
+
+def test_a_keys_slot_names_are_its_counter_cooldown_and_bench() -> None:
+    keys = RedisKeys("x:")
+    view = Views(keys).of("p", ("a", "b"), "m")
+    assert view.slot_names("b") == [n.encode() for n in (keys.in_flight("p", "b"), keys.cooldown("p", "b", "m"),
+                                                           keys.bench("p", "b"))]  # fmt: skip
+    assert view.slot_names("c") is None
