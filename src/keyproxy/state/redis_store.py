@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
+from keyproxy.state import redis_wire as wire
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.redis_admin import shared_clear, shared_report
 from keyproxy.state.redis_health import DOWN, Health
@@ -26,6 +28,11 @@ from keyproxy.usage.book import Price, UsageRows
 _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
 
+
+
+_NO_SLOT = (0, b"")
+_MODES = {0: b"", 1: b"any", 3: b"check"}
+"""SHARE's `take` argument by the number of slot names given."""
 
 
 class RedisStore:
@@ -71,6 +78,7 @@ class RedisStore:
         self._sticky_seconds = int(sticky_ttl)
         self._response_ms = int(response_ttl * 1000)
         self._share = self._redis.register_script(redis_scripts.SHARE)
+        self._share_sha = self._share.sha.encode()
         self._record = self._redis.register_script(redis_scripts.RECORD)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
@@ -185,20 +193,30 @@ class RedisStore:
         )  # fmt: skip
 
     async def _shared(
-        self, provider: str, key_ids: Sequence[str], model: str, take: Sequence[str | bytes], cap: int | None,
-        now: float,
+        self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
+        cap: int | None = None, now: float = 0.0,
     ) -> bool:  # fmt: skip
-        """One SHARE script: give back this instance's finished slots, take one (`take`: the key's in-flight
-        counter, and with its cooldown and bench names: refused while either runs), read the pool into its
-        view. Whether the slot was taken."""
+        """One SHARE script: give back this instance's finished slots, take one (`take`: how many names and
+        them packed: the key's in-flight counter, with its cooldown and bench refused while either runs),
+        read the pool into its view. Whether the slot was taken."""
         view = self._views.of(provider, key_ids, model) if key_ids else None
         released, counts = self._outbox.take_releases()
-        mode = "check" if len(take) == 3 else "any" if take else ""
-        names: list[bytes] = view.names if view is not None else []
-        reply: str = await self._share(
-            keys=[*take, *names, *released],
-            args=[mode, len(key_ids), "" if cap is None else cap, self._slot_ms, repr(now), model, *counts],
-        )
+        named, packed = take
+        keys = named + 5 * len(key_ids) + len(released)
+        args = (_MODES[named], b"%d" % len(key_ids), b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms,
+                repr(now).encode(), model.encode(), *(b"%d" % count for count in counts))  # fmt: skip
+        call = wire.command(
+            3 + keys + len(args), wire.bulk(b"EVALSHA", self._share_sha, b"%d" % keys), packed,
+            view.packed if view is not None else b"", wire.bulk(*(name.encode() for name in released)),
+            wire.bulk(*args),
+        )  # fmt: skip
+        try:
+            reply = await wire.call(self._redis.connection_pool, call)
+        except NoScriptError:
+            # Redis lost its scripts (a restart, SCRIPT FLUSH) and answered at once: load them and ask again.
+            await self._prepare()
+            reply = await wire.call(self._redis.connection_pool, call)
+        assert isinstance(reply, str)
         if view is not None:
             view.update(reply.split(",")[1:], self._clock.now())
         return reply.startswith("1")
@@ -215,7 +233,7 @@ class RedisStore:
         if view is None:
             # What this instance wrote shows in what it reads: queued, or on its way in a batch.
             await self._outbox.send()
-            read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, [], None, 0.0))
+            read = await self._health.attempt(lambda: self._shared(provider, key_ids, model))
             if read is DOWN:
                 return mine
             view = self._views.of(provider, key_ids, model)
@@ -237,15 +255,17 @@ class RedisStore:
         self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
     ) -> bool:
         keys, view = self._keys, None if model is None else self._views.known(provider, model)
-        take: Sequence[str | bytes] | None = None if view is None else view.slot_names(key_id)
+        slot = None if view is None else view.slot_names(key_id)
         key_ids: Sequence[str] = ()
-        if view is not None and take is not None:
+        if view is not None and slot is not None:
+            take = (3, slot)
             key_ids = view.key_ids  # the pool's statuses come back, as the view the next request chooses on
         elif model is not None:
-            take, key_ids = [keys.in_flight(provider, key_id), keys.cooldown(provider, key_id, model),
-                             keys.bench(provider, key_id)], (key_id,)  # fmt: skip
+            names = (keys.in_flight(provider, key_id), keys.cooldown(provider, key_id, model),
+                     keys.bench(provider, key_id))  # fmt: skip
+            take, key_ids = (3, wire.bulk(*(name.encode() for name in names))), (key_id,)
         else:
-            take = [keys.in_flight(provider, key_id)]
+            take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
         bucket = model or ""
         taken = await self._health.attempt(lambda: self._shared(provider, key_ids, bucket, take, cap, now))
         if taken is DOWN:

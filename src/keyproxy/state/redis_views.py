@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from keyproxy.state.base import KeyStatus
 from keyproxy.state.memory import SCOPED_LIMIT
 from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_wire import bulk
 
 VIEW_AGE = 1.0
 """Seconds a view is chosen on: a request after a quiet spell asks Redis, so it does not balance on (or pass
@@ -19,11 +20,12 @@ Shared = tuple[float, float, int, int, float | None, float]
 
 @dataclass(slots=True)
 class View:
-    """One pool's key names (built and encoded once: redis-py passes bytes through as they are) and its
-    statuses as the last script returned them, at `seen`."""
+    """One pool's key names (built and packed once, five per key as SHARE reads them) and its statuses as
+    the last script returned them, at `seen`."""
 
     key_ids: tuple[str, ...]
     names: list[bytes]
+    packed: bytes
     shared: list[Shared] = field(default_factory=list)
     seen: float = float("-inf")
 
@@ -36,12 +38,12 @@ class View:
         ]  # fmt: skip
         self.seen = now
 
-    def slot_names(self, key_id: str) -> list[bytes] | None:
-        """The in-flight counter, cooldown and bench names of a key of the pool, for SHARE's `take`."""
+    def slot_names(self, key_id: str) -> bytes | None:
+        """The in-flight counter, cooldown and bench names of a key of the pool, packed for SHARE's `take`."""
         if key_id not in self.key_ids:
             return None
         at = 5 * self.key_ids.index(key_id)
-        return [self.names[at + 2], self.names[at], self.names[at + 1]]
+        return bulk(self.names[at + 2], self.names[at], self.names[at + 1])
 
     def statuses(self, mine: list[KeyStatus]) -> list[KeyStatus]:
         """`mine` (this instance's own statuses, for decayed usage) with the shared state of the view."""
@@ -70,7 +72,7 @@ class Views:
             if view is None and len(self._views) >= SCOPED_LIMIT:
                 # Buckets are model names clients send: past the bound the oldest view goes.
                 del self._views[next(iter(self._views))]
-            view = self._views[(provider, model)] = View(key_ids, names)
+            view = self._views[(provider, model)] = View(key_ids, names, bulk(*names))
         return view
 
     def recent(self, provider: str, key_ids: Sequence[str], model: str, now: float) -> View | None:
