@@ -6,7 +6,7 @@ import pytest
 
 from keyproxy.state import KeyStatus, redis_views
 from keyproxy.state.redis_keys import RedisKeys
-from keyproxy.state.redis_views import VIEW_AGE, Views
+from keyproxy.state.redis_views import REFRESH, VIEW_AGE, Views
 
 NOW = 1_700_000_000.0
 FIELDS = ["1700000060.0", "", "2", "1", "0.5", "1700000010.0", "", "1700000600.0", "", "", "", ""]
@@ -17,11 +17,27 @@ def test_a_view_holds_what_the_script_answered_with_this_instances_own_usage() -
     views.of("p", ("a", "b"), "m").update(FIELDS, NOW)
     view = views.recent("p", ("a", "b"), "m", NOW)
     assert view is not None
-    mine = [KeyStatus("a", usage=3.0, last_used=NOW - 1), KeyStatus("b")]
+    view.mark([KeyStatus("a", in_flight=1), KeyStatus("b")])
+    mine = [KeyStatus("a", usage=3.0, last_used=NOW - 1, in_flight=1), KeyStatus("b")]
     assert view.statuses(mine) == [
         KeyStatus("a", NOW + 60, 0.0, 2, 1, 3.0, NOW - 1, 0.5, NOW + 10),
         KeyStatus("b", 0.0, NOW + 600, 0, 0, 0.0, 0.0, None, 0.0),
     ]
+
+
+def test_what_this_instance_starts_and_ends_after_the_read_moves_the_views_in_flight_counts() -> None:
+    view = Views(RedisKeys()).of("p", ("a", "b"), "m")
+    view.update(FIELDS, NOW)
+    view.mark([KeyStatus("a", in_flight=1), KeyStatus("b")])
+    later = view.statuses([KeyStatus("a", in_flight=0), KeyStatus("b", in_flight=3)])
+    assert [status.in_flight for status in later] == [1, 3]
+
+
+def test_a_view_is_read_again_after_refresh() -> None:
+    view = Views(RedisKeys()).of("p", ("a",), "m")
+    assert view.stale(NOW)
+    view.update(FIELDS[:6], NOW)
+    assert (view.stale(NOW + REFRESH), view.stale(NOW + REFRESH + 0.001)) == (False, True)
 
 
 def test_a_view_is_recent_for_view_age_and_for_the_same_keys_only() -> None:

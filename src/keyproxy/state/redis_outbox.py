@@ -78,7 +78,7 @@ class Outbox:
         async with self._redis.pipeline(transaction=False) as pipe:
             if released:
                 # The SHARE script with no slot to take and no pool to read: releases only.
-                pipe.evalsha(self._release_sha, len(released), *released, "", 0, "", self._slot_ms, 0, "", *counts)
+                pipe.evalsha(self._release_sha, len(released), *released, "", 0, "", self._slot_ms, 0, "", "", *counts)
             for command in writes:
                 pipe.execute_command(*command)
             await pipe.execute()

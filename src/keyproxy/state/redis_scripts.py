@@ -39,11 +39,12 @@ after an outage, so no failure is counted and nothing is shortened)."""
 
 SHARE = """
 local take, n, cap, ms, now, model = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local read = ARGV[7] == '1' or take == ''
 local first = 1
 if take == 'any' then first = 2 elseif take == 'check' then first = 4 end
 local last = first + 5 * n - 1
 for i = last + 1, #KEYS do
-  local left = tonumber(redis.call('GET', KEYS[i]) or '0') - tonumber(ARGV[6 + i - last])
+  local left = tonumber(redis.call('GET', KEYS[i]) or '0') - tonumber(ARGV[7 + i - last])
   if left > 0 then redis.call('SET', KEYS[i], left, 'PX', ms) else redis.call('DEL', KEYS[i]) end
 end
 local out = {'0'}
@@ -59,6 +60,7 @@ if take ~= '' then
     out[1] = '1'
   end
 end
+if out[1] == '1' and not read then return '1' end
 for i = first, last, 5 do
   local room = redis.call('HMGET', KEYS[i + 4], 'fraction', 'reset')
   out[#out + 1] = redis.call('HGET', KEYS[i], 'until') or ''
@@ -74,10 +76,11 @@ return table.concat(out, ',')
 a slot on one key, then the statuses of the pool. KEYS: with `take` 'any', the key's in-flight counter;
 with 'check', its in-flight counter, cooldown and bench (a key cooling or benched is refused too); then
 per pool key its cooldown, bench, in-flight, failures and headroom keys; then the in-flight counters to
-release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, now, model, then
-per counter to release the slots it gives back. The reply is one comma-separated string (cheap to parse):
-'1' when the slot was taken, then per pool key its cooldown end, bench end, in flight, failures, headroom
-fraction and reset ('' for none)."""
+release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, now, model, read
+('1': the pool's statuses even when the slot is taken), then per counter to release the slots it gives
+back. The reply is one comma-separated string (cheap to parse): '1' when the slot was taken, then (when
+read, refused, or no slot was asked for) per pool key its cooldown end, bench end, in flight, failures,
+headroom fraction and reset ('' for none)."""
 
 CLEAR = """
 local lifted = 0

@@ -22,7 +22,7 @@ from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_outbox import Outbox
 from keyproxy.state.redis_usage import RedisUsage
-from keyproxy.state.redis_views import Views
+from keyproxy.state.redis_views import View, Views
 from keyproxy.usage.book import Price, UsageRows
 
 _AFFINITY_RECHECK = 60.0
@@ -195,16 +195,19 @@ class RedisStore:
     async def _shared(
         self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
         cap: int | None = None, now: float = 0.0,
-    ) -> bool:  # fmt: skip
+    ) -> tuple[bool, View | None]:  # fmt: skip
         """One SHARE script: give back this instance's finished slots, take one (`take`: how many names and
         them packed: the key's in-flight counter, with its cooldown and bench refused while either runs),
-        read the pool into its view. Whether the slot was taken."""
+        read the pool into its view (when no slot is asked for, the slot is refused, or the view is older
+        than REFRESH). Whether the slot was taken, and the view if it was read."""
         view = self._views.of(provider, key_ids, model) if key_ids else None
+        read = view is not None and view.stale(self._clock.now())
         released, counts = self._outbox.take_releases()
         named, packed = take
         keys = named + 5 * len(key_ids) + len(released)
         args = (_MODES[named], b"%d" % len(key_ids), b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms,
-                repr(now).encode(), model.encode(), *(b"%d" % count for count in counts))  # fmt: skip
+                repr(now).encode(), model.encode(), b"1" if read else b"",
+                *(b"%d" % count for count in counts))  # fmt: skip
         call = wire.command(
             3 + keys + len(args), wire.bulk(b"EVALSHA", self._share_sha, b"%d" % keys), packed,
             view.packed if view is not None else b"", wire.bulk(*(name.encode() for name in released)),
@@ -217,9 +220,11 @@ class RedisStore:
             await self._prepare()
             reply = await wire.call(self._redis.connection_pool, call)
         assert isinstance(reply, str)
-        if view is not None:
-            view.update(reply.split(",")[1:], self._clock.now())
-        return reply.startswith("1")
+        fields = reply.split(",")
+        if view is None or len(fields) == 1:
+            return fields[0] == "1", None
+        view.update(fields[1:], self._clock.now())
+        return fields[0] == "1", view
 
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
     # each call through Health, which answers DOWN at once while Redis is unreachable.
@@ -227,17 +232,18 @@ class RedisStore:
     async def statuses(
         self, provider: str, key_ids: Sequence[str], model: str, *, recent: bool = False
     ) -> list[KeyStatus]:
-        mine = await self._local.statuses(provider, key_ids, model)
         # While Redis is down, the views stop at what it last said: local answers alone.
         view = self._views.recent(provider, key_ids, model, self._clock.now()) if recent and self._health.up else None
-        if view is None:
-            # What this instance wrote shows in what it reads: queued, or on its way in a batch.
-            await self._outbox.send()
-            read = await self._health.attempt(lambda: self._shared(provider, key_ids, model))
-            if read is DOWN:
-                return mine
-            view = self._views.of(provider, key_ids, model)
-        return view.statuses(mine)
+        if view is not None:
+            return view.statuses(await self._local.statuses(provider, key_ids, model))
+        # What this instance wrote shows in what it reads: queued, or on its way in a batch.
+        await self._outbox.send()
+        read = await self._health.attempt(lambda: self._shared(provider, key_ids, model))
+        mine = await self._local.statuses(provider, key_ids, model)
+        if read is DOWN or read[1] is None:
+            return mine
+        read[1].mark(mine)
+        return read[1].statuses(mine)
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
         await self._local.record(provider, key_id, model, verdict)
@@ -267,14 +273,17 @@ class RedisStore:
         else:
             take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
         bucket = model or ""
-        taken = await self._health.attempt(lambda: self._shared(provider, key_ids, bucket, take, cap, now))
-        if taken is DOWN:
+        result = await self._health.attempt(lambda: self._shared(provider, key_ids, bucket, take, cap, now))
+        if result is DOWN:
             return await self._local.acquire(provider, key_id, usage, now, cap)
-        if not taken:
-            return False
-        self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
-        # Redis enforced the cap; local counts this instance's requests for an outage.
-        return await self._local.acquire(provider, key_id, usage, now)
+        taken, read = result
+        if taken:
+            self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
+            # Redis enforced the cap; local counts this instance's requests for an outage.
+            await self._local.acquire(provider, key_id, usage, now)
+        if read is not None:
+            read.mark(await self._local.statuses(provider, read.key_ids, bucket))
+        return taken
 
     async def release(self, provider: str, key_id: str) -> None:
         await self._local.release(provider, key_id)

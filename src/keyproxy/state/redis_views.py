@@ -14,6 +14,11 @@ VIEW_AGE = 1.0
 """Seconds a view is chosen on: a request after a quiet spell asks Redis, so it does not balance on (or pass
 over keys for) headroom and in-flight counts long gone. A key chosen on a view is checked again anyway."""
 
+REFRESH = 0.05
+"""Seconds after which a request's acquire brings the pool's statuses back with it: more often costs Redis
+about 20 more reads per request; a refused acquire always brings them. What this instance itself starts
+and ends shows at once (see View.statuses); other instances' requests show within this."""
+
 Shared = tuple[float, float, int, int, float | None, float]
 """One key's shared state: cooldown end, bench end, in flight, failures, headroom fraction, its reset."""
 
@@ -21,13 +26,17 @@ Shared = tuple[float, float, int, int, float | None, float]
 @dataclass(slots=True)
 class View:
     """One pool's key names (built and packed once, five per key as SHARE reads them) and its statuses as
-    the last script returned them, at `seen`."""
+    the last script returned them, at `seen`, with this instance's own requests in flight then (`mine`)."""
 
     key_ids: tuple[str, ...]
     names: list[bytes]
     packed: bytes
     shared: list[Shared] = field(default_factory=list)
+    mine: list[int] = field(default_factory=list)
     seen: float = float("-inf")
+
+    def stale(self, now: float) -> bool:
+        return now - self.seen > REFRESH
 
     def update(self, fields: list[str], now: float) -> None:
         """`fields`: six per key, as the SHARE script answers them."""
@@ -38,6 +47,10 @@ class View:
         ]  # fmt: skip
         self.seen = now
 
+    def mark(self, mine: list[KeyStatus]) -> None:
+        """This instance's own statuses as the view was read (its slots just taken and given back counted)."""
+        self.mine = [status.in_flight for status in mine]
+
     def slot_names(self, key_id: str) -> bytes | None:
         """The in-flight counter, cooldown and bench names of a key of the pool, packed for SHARE's `take`."""
         if key_id not in self.key_ids:
@@ -46,11 +59,14 @@ class View:
         return bulk(self.names[at + 2], self.names[at], self.names[at + 1])
 
     def statuses(self, mine: list[KeyStatus]) -> list[KeyStatus]:
-        """`mine` (this instance's own statuses, for decayed usage) with the shared state of the view."""
+        """`mine` (this instance's own statuses, for decayed usage) with the shared state of the view; the
+        in-flight counts moved by what this instance started and ended since."""
         return [
-            KeyStatus(local.key_id, cooldown, bench, busy, failures, local.usage, local.last_used, room, reset)
-            for local, (cooldown, bench, busy, failures, room, reset) in zip(mine, self.shared, strict=True)
-        ]
+            KeyStatus(local.key_id, cooldown, bench, max(0, busy - then + local.in_flight), failures, local.usage,
+                      local.last_used, room, reset)
+            for local, then, (cooldown, bench, busy, failures, room, reset) in zip(mine, self.mine, self.shared,
+                                                                                   strict=True)
+        ]  # fmt: skip
 
 
 class Views:
