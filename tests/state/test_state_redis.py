@@ -363,6 +363,7 @@ def test_a_conversations_key_set_on_one_instance_is_found_by_the_other(prefix: s
     async def go() -> list[str | None]:
         one, two = await started(URL, prefix), await started(URL, prefix)
         await one.set_affinity("p", "conv-1", "k2", NOW + 3600)
+        await one.flush()  # it waits in the outbox
         seen = [await two.affinity("p", "conv-1", NOW), await two.affinity("p", "conv-9", NOW)]
         await one.stop()
         await two.stop()

@@ -333,7 +333,8 @@ class RedisStore:
         await self._local.set_affinity(provider, conversation, key_id, until)
         name = self._keys.affinity(provider, conversation)
         seconds = max(1, int(until - self._clock.now()))
-        await self._health.attempt(lambda: self._redis.set(name, key_id, ex=seconds))
+        # This instance asks its local store first, so the outbox's few milliseconds only matter elsewhere.
+        self._outbox.write("SET", name, key_id, "EX", seconds)
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
         mine = await self._local.report(provider, key_ids, now)
