@@ -14,10 +14,10 @@ FIELDS = ["1700000060.0", "", "2", "1", "0.5", "1700000010.0", "", "1700000600.0
 
 def test_a_view_holds_what_the_script_answered_with_this_instances_own_usage() -> None:
     views = Views(RedisKeys())
-    views.of("p", ("a", "b"), "m").update(FIELDS, NOW)
-    view = views.recent("p", ("a", "b"), "m", NOW)
+    views.of("p", ("a", "b"), "m").update(FIELDS)
+    view = views.known("p", "m")
     assert view is not None
-    view.mark([KeyStatus("a", in_flight=1), KeyStatus("b")])
+    view.mark([KeyStatus("a", in_flight=1), KeyStatus("b")], NOW)
     mine = [KeyStatus("a", usage=3.0, last_used=NOW - 1, in_flight=1), KeyStatus("b")]
     assert view.statuses(mine) == [
         KeyStatus("a", NOW + 60, 0.0, 2, 1, 3.0, NOW - 1, 0.5, NOW + 10),
@@ -27,8 +27,8 @@ def test_a_view_holds_what_the_script_answered_with_this_instances_own_usage() -
 
 def test_what_this_instance_starts_and_ends_after_the_read_moves_the_views_in_flight_counts() -> None:
     view = Views(RedisKeys()).of("p", ("a", "b"), "m")
-    view.update(FIELDS, NOW)
-    view.mark([KeyStatus("a", in_flight=1), KeyStatus("b")])
+    view.update(FIELDS)
+    view.mark([KeyStatus("a", in_flight=1), KeyStatus("b")], NOW)
     later = view.statuses([KeyStatus("a", in_flight=0), KeyStatus("b", in_flight=3)])
     assert [status.in_flight for status in later] == [1, 3]
 
@@ -36,22 +36,25 @@ def test_what_this_instance_starts_and_ends_after_the_read_moves_the_views_in_fl
 def test_a_view_is_read_again_after_refresh() -> None:
     view = Views(RedisKeys()).of("p", ("a",), "m")
     assert view.stale(NOW)
-    view.update(FIELDS[:6], NOW)
+    view.update(FIELDS[:6])
+    view.mark([KeyStatus("a")], NOW)
     assert (view.stale(NOW + REFRESH), view.stale(NOW + REFRESH + 0.001)) == (False, True)
 
 
 def test_a_view_is_recent_for_view_age_and_for_the_same_keys_only() -> None:
     views = Views(RedisKeys())
-    views.of("p", ("a", "b"), "m").update(FIELDS, NOW)
+    view = views.of("p", ("a", "b"), "m")
+    view.update(FIELDS)
+    view.mark([KeyStatus("a"), KeyStatus("b")], NOW)
     assert views.recent("p", ("a", "b"), "m", NOW + VIEW_AGE) is not None
     assert views.recent("p", ("a", "b"), "m", NOW + VIEW_AGE + 0.001) is None
     assert views.recent("p", ("a",), "m", NOW) is None
     assert views.recent("p", ("a", "b"), "other", NOW) is None
 
 
-def test_a_new_view_has_been_seen_never() -> None:
+def test_a_view_is_chosen_on_only_once_marked_with_this_instances_own_statuses() -> None:
     views = Views(RedisKeys())
-    views.of("p", ("a",), "m")
+    views.of("p", ("a",), "m").update(FIELDS[:6])
     assert views.recent("p", ("a",), "m", NOW) is None
 
 

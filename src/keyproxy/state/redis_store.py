@@ -223,7 +223,7 @@ class RedisStore:
         fields = reply.split(",")
         if view is None or len(fields) == 1:
             return fields[0] == "1", None
-        view.update(fields[1:], self._clock.now())
+        view.update(fields[1:])
         return fields[0] == "1", view
 
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
@@ -242,7 +242,7 @@ class RedisStore:
         mine = await self._local.statuses(provider, key_ids, model)
         if read is DOWN or read[1] is None:
             return mine
-        read[1].mark(mine)
+        read[1].mark(mine, self._clock.now())
         return read[1].statuses(mine)
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
@@ -282,7 +282,7 @@ class RedisStore:
             # Redis enforced the cap; local counts this instance's requests for an outage.
             await self._local.acquire(provider, key_id, usage, now)
         if read is not None:
-            read.mark(await self._local.statuses(provider, read.key_ids, bucket))
+            read.mark(await self._local.statuses(provider, read.key_ids, bucket), self._clock.now())
         return taken
 
     async def release(self, provider: str, key_id: str) -> None:

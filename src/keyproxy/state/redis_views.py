@@ -38,18 +38,18 @@ class View:
     def stale(self, now: float) -> bool:
         return now - self.seen > REFRESH
 
-    def update(self, fields: list[str], now: float) -> None:
-        """`fields`: six per key, as the SHARE script answers them."""
+    def update(self, fields: list[str]) -> None:
+        """`fields`: six per key, as the SHARE script answers them. Chosen on once `mark`ed."""
         self.shared = [
             (_float(fields[i]), _float(fields[i + 1]), int(fields[i + 2] or 0), int(fields[i + 3] or 0),
              float(fields[i + 4]) if fields[i + 4] else None, _float(fields[i + 5]))
             for i in range(0, len(fields), 6)
         ]  # fmt: skip
-        self.seen = now
 
-    def mark(self, mine: list[KeyStatus]) -> None:
+    def mark(self, mine: list[KeyStatus], now: float) -> None:
         """This instance's own statuses as the view was read (its slots just taken and given back counted)."""
         self.mine = [status.in_flight for status in mine]
+        self.seen = now
 
     def slot_names(self, key_id: str) -> bytes | None:
         """The in-flight counter, cooldown and bench names of a key of the pool, packed for SHARE's `take`."""
