@@ -78,7 +78,8 @@ class RedisStore:
         self._sticky_seconds = int(sticky_ttl)
         self._response_ms = int(response_ttl * 1000)
         self._share = self._redis.register_script(redis_scripts.SHARE)
-        self._share_sha = self._share.sha.encode()
+        self._head = wire.bulk(b"EVALSHA", self._share.sha.encode())
+        self._lane = wire.Lane(self._redis.connection_pool)
         self._record = self._redis.register_script(redis_scripts.RECORD)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
@@ -111,6 +112,7 @@ class RedisStore:
             await asyncio.wait({task})
         await self._outbox.close()
         await self.flush()
+        await self._lane.close()
         await self._redis.aclose()
         await self._local.stop()
 
@@ -148,6 +150,7 @@ class RedisStore:
 
     async def _reconcile(self) -> None:
         """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
+        await self._lane.close()
         await self._prepare()
         now = self._clock.now()
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -209,16 +212,16 @@ class RedisStore:
                 repr(now).encode(), model.encode(), b"1" if read else b"",
                 *(b"%d" % count for count in counts))  # fmt: skip
         call = wire.command(
-            3 + keys + len(args), wire.bulk(b"EVALSHA", self._share_sha, b"%d" % keys), packed,
+            3 + keys + len(args), self._head, wire.bulk(b"%d" % keys), packed,
             view.packed if view is not None else b"", wire.bulk(*(name.encode() for name in released)),
             wire.bulk(*args),
         )  # fmt: skip
         try:
-            reply = await wire.call(self._redis.connection_pool, call)
+            reply = await self._lane.call(call)
         except NoScriptError:
             # Redis lost its scripts (a restart, SCRIPT FLUSH) and answered at once: load them and ask again.
             await self._prepare()
-            reply = await wire.call(self._redis.connection_pool, call)
+            reply = await self._lane.call(call)
         assert isinstance(reply, str)
         fields = reply.split(",")
         if view is None or len(fields) == 1:
