@@ -70,5 +70,5 @@ def test_a_keys_slot_names_are_its_counter_cooldown_and_bench() -> None:
     keys = RedisKeys("x:")
     view = Views(keys).of("p", ("a", "b"), "m")
     names = (keys.in_flight("p", "b"), keys.cooldown("p", "b", "m"), keys.bench("p", "b"))
-    assert view.slot_names("b") == b"".join(b"$%d\r\n%s\r\n" % (len(name), name.encode()) for name in names)
-    assert view.slot_names("c") is None
+    assert view.slots.get("b") == b"".join(b"$%d\r\n%s\r\n" % (len(name), name.encode()) for name in names)
+    assert view.slots.get("c") is None

@@ -264,7 +264,7 @@ class RedisStore:
         self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
     ) -> bool:
         keys, view = self._keys, None if model is None else self._views.known(provider, model)
-        slot = None if view is None else view.slot_names(key_id)
+        slot = None if view is None else view.slots.get(key_id)
         key_ids: Sequence[str] = ()
         if view is not None and slot is not None:
             take = (3, slot)

@@ -31,6 +31,8 @@ class View:
     key_ids: tuple[str, ...]
     names: list[bytes]
     packed: bytes
+    slots: dict[str, bytes]
+    """Per key, its in-flight counter, cooldown and bench names, packed for SHARE's `take`."""
     shared: list[Shared] = field(default_factory=list)
     mine: list[int] = field(default_factory=list)
     seen: float = float("-inf")
@@ -50,13 +52,6 @@ class View:
         """This instance's own statuses as the view was read (its slots just taken and given back counted)."""
         self.mine = [status.in_flight for status in mine]
         self.seen = now
-
-    def slot_names(self, key_id: str) -> bytes | None:
-        """The in-flight counter, cooldown and bench names of a key of the pool, packed for SHARE's `take`."""
-        if key_id not in self.key_ids:
-            return None
-        at = 5 * self.key_ids.index(key_id)
-        return bulk(self.names[at + 2], self.names[at], self.names[at + 1])
 
     def statuses(self, mine: list[KeyStatus]) -> list[KeyStatus]:
         """`mine` (this instance's own statuses, for decayed usage) with the shared state of the view; the
@@ -88,7 +83,9 @@ class Views:
             if view is None and len(self._views) >= SCOPED_LIMIT:
                 # Buckets are model names clients send: past the bound the oldest view goes.
                 del self._views[next(iter(self._views))]
-            view = self._views[(provider, model)] = View(key_ids, names, bulk(*names))
+            slots = {key_id: bulk(*names[5 * n + 2 : 5 * n + 3], *names[5 * n : 5 * n + 2])
+                     for n, key_id in enumerate(key_ids)}  # fmt: skip
+            view = self._views[(provider, model)] = View(key_ids, names, bulk(*names), slots)
         return view
 
     def recent(self, provider: str, key_ids: Sequence[str], model: str, now: float) -> View | None:
