@@ -70,6 +70,8 @@ class Outbox:
 
     def _start(self) -> None:
         self._timer = None
+        if not (self._releases or self._writes):
+            return  # a request's script carried the releases meanwhile
         task = asyncio.get_running_loop().create_task(self.send(), name="keyproxy-redis-outbox")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
