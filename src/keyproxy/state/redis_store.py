@@ -28,8 +28,6 @@ from keyproxy.usage.book import Price, UsageRows
 _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
 
-
-
 _NO_SLOT = (0, b"")
 _MODES = {0: b"", 1: b"any", 3: b"check"}
 """SHARE's `take` argument by the number of slot names given."""
@@ -43,8 +41,9 @@ class RedisStore:
     instance's history.
 
     A request costs one round trip: the SHARE script gives back this instance's finished slots, takes one
-    and answers the pool's statuses, which the next request chooses on (see redis_views). Successes and
-    headroom wait in an outbox, sent together a few milliseconds later."""
+    and (when refused, or every REFRESH) answers the pool's statuses, which the next requests choose on
+    (see redis_views). Releases, successes, headroom and conversations' keys wait in an outbox, sent
+    together a few milliseconds later unless a request's script carries the releases first."""
 
     def __init__(
         self,
