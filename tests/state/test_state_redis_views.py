@@ -72,3 +72,11 @@ def test_a_keys_slot_names_are_its_counter_cooldown_and_bench() -> None:
     names = (keys.in_flight("p", "b"), keys.cooldown("p", "b", "m"), keys.bench("p", "b"))
     assert view.slots.get("b") == b"".join(b"$%d\r\n%s\r\n" % (len(name), name.encode()) for name in names)
     assert view.slots.get("c") is None
+
+
+def test_a_read_of_other_keys_replaces_the_buckets_view_only_when_asked() -> None:
+    views = Views(RedisKeys())
+    pool = views.of("p", ("a", "b"), "m")
+    one = views.of("p", ("a",), "m", replace=False)
+    assert (one is not pool, views.known("p", "m") is pool) == (True, True)
+    assert views.of("p", ("a", "b", "c"), "m") is views.known("p", "m") is not pool

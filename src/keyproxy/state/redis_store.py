@@ -196,13 +196,13 @@ class RedisStore:
 
     async def _shared(
         self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
-        cap: int | None = None, now: float = 0.0,
+        cap: int | None = None, now: float = 0.0, *, replace: bool = True,
     ) -> tuple[bool, View | None]:  # fmt: skip
         """One SHARE script: give back this instance's finished slots, take one (`take`: how many names and
         them packed: the key's in-flight counter, with its cooldown and bench refused while either runs),
         read the pool into its view (when no slot is asked for, the slot is refused, or the view is older
         than REFRESH). Whether the slot was taken, and the view if it was read."""
-        view = self._views.of(provider, key_ids, model) if key_ids else None
+        view = self._views.of(provider, key_ids, model, replace=replace) if key_ids else None
         read = view is not None and view.stale(self._clock.now())
         released, counts = self._outbox.take_releases()
         named, packed = take
@@ -240,7 +240,9 @@ class RedisStore:
             return view.statuses(await self._local.statuses(provider, key_ids, model))
         # What this instance wrote shows in what it reads: queued, or on its way in a batch.
         await self._outbox.send()
-        read = await self._health.attempt(lambda: self._shared(provider, key_ids, model))
+        # Only a request's look at its pool replaces the bucket's view; a read of one key (after a failed
+        # answer) does not.
+        read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, replace=recent))
         mine = await self._local.statuses(provider, key_ids, model)
         if read is DOWN or read[1] is None:
             return mine
@@ -275,7 +277,9 @@ class RedisStore:
         else:
             take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
         bucket = model or ""
-        result = await self._health.attempt(lambda: self._shared(provider, key_ids, bucket, take, cap, now))
+        result = await self._health.attempt(
+            lambda: self._shared(provider, key_ids, bucket, take, cap, now, replace=False)
+        )
         if result is DOWN:
             return await self._local.acquire(provider, key_id, usage, now, cap)
         taken, read = result

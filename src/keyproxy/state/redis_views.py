@@ -71,8 +71,10 @@ class Views:
         self._keys = keys
         self._views: dict[tuple[str, str], View] = {}
 
-    def of(self, provider: str, key_ids: Sequence[str], model: str) -> View:
-        """The view of this pool, made (empty, with its key names) when the pool is new or changed."""
+    def of(self, provider: str, key_ids: Sequence[str], model: str, *, replace: bool = True) -> View:
+        """The view of these keys, made (empty, with its key names) when there is none or it has other keys:
+        then it takes the place of the bucket's view, unless `replace` is False (a read of a few keys
+        only) and the bucket has one."""
         view, key_ids = self._views.get((provider, model)), tuple(key_ids)
         if view is None or view.key_ids != key_ids:
             keys, names = self._keys, []
@@ -85,7 +87,10 @@ class Views:
                 del self._views[next(iter(self._views))]
             slots = {key_id: bulk(*names[5 * n + 2 : 5 * n + 3], *names[5 * n : 5 * n + 2])
                      for n, key_id in enumerate(key_ids)}  # fmt: skip
-            view = self._views[(provider, model)] = View(key_ids, names, bulk(*names), slots)
+            fresh = View(key_ids, names, bulk(*names), slots)
+            if view is None or replace:
+                self._views[(provider, model)] = fresh
+            view = fresh
         return view
 
     def recent(self, provider: str, key_ids: Sequence[str], model: str, now: float) -> View | None:
