@@ -7,10 +7,12 @@ compared within a few percent on a machine whose speed drifts. The shared harnes
 measure of the whole proxy; this one points at the request path.
 
     uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
-        [--capture off|errors|all]
+        [--capture off|errors|all] [--redis redis://127.0.0.1:6379/0]
 
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
-request, which do not drift with the machine's speed.
+request, which do not drift with the machine's speed. With `--redis`, key state is shared through that
+Redis (under a prefix of its own, removed at the end) as with KEYPROXY_REDIS_URL: the difference to a run
+without it is what sharing costs keyproxy per request (Redis's own CPU comes on top).
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from keyproxy.capture import CaptureWriter
-from keyproxy.clock import Clock
+from keyproxy.clock import Clock, SystemClock
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.config.settings import CaptureMode, CaptureSettings, StateSettings
 from keyproxy.logs import configure_logging
+from keyproxy.state.base import StateStore
+from keyproxy.state.memory import MemoryStore
 from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
@@ -53,7 +58,10 @@ def request_body(stream: bool) -> bytes:
     return msgspec.json.encode({"model": "bench/fast", "messages": [message], "stream": stream})
 
 
-def app(capture: CaptureMode = "off", data_dir: Path = Path("data"), clock: Clock | None = None) -> Any:
+def app(
+    capture: CaptureMode = "off", data_dir: Path = Path("data"), clock: Clock | None = None,
+    state: StateStore | None = None,
+) -> Any:  # fmt: skip
     async def answer(request: UpstreamRequest) -> MockResponse:
         if b'"stream":true' in (request.body or b""):
             return MockResponse(200, {"content-type": "text/event-stream"}, [STREAM])
@@ -67,11 +75,11 @@ def app(capture: CaptureMode = "off", data_dir: Path = Path("data"), clock: Cloc
         providers={"bench": provider}, state=StateSettings(backend="memory"), capture=CaptureSettings(mode=capture),
         data_dir=data_dir,
     )  # fmt: skip
-    return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock())
+    return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock(), state=state)
 
 
-async def run(application: Any, body: bytes, count: int) -> float:
-    """Seconds per request over `count` requests, one after another."""
+async def run(application: Any, body: bytes, count: int) -> tuple[float, float]:
+    """Seconds per request over `count` requests, one after another: wall-clock, and this process's CPU."""
     scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": [], "query_string": b""}
     request = {"type": "http.request", "body": body, "more_body": False}
     loop = asyncio.get_running_loop()
@@ -86,11 +94,33 @@ async def run(application: Any, body: bytes, count: int) -> float:
         return None
 
     request_pending = [True]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):
         request_pending[0] = True
         await application(scope, receive, send)
-    return (time.perf_counter() - started) / count
+    return (time.perf_counter() - started) / count, (time.process_time() - cpu) / count
+
+
+async def _forget(url: str, prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    async for name in client.scan_iter(match=prefix + "*"):
+        await client.delete(name)
+    await client.aclose()
+
+
+async def _server_load(url: str) -> tuple[int, int, float]:
+    """The commands Redis has run (those inside scripts too), the scripts among them, and the CPU seconds it
+    has used, so far (anything else using the same Redis counts as well)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    stats, cpu = await client.info("commandstats"), await client.info("cpu")
+    await client.aclose()
+    calls = sum(int(entry["calls"]) for entry in stats.values())
+    scripts = sum(int(stats.get(name, {}).get("calls", 0)) for name in ("cmdstat_evalsha", "cmdstat_eval"))
+    return calls, scripts, float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def main() -> None:
@@ -99,13 +129,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--kind", choices=["plain", "stream", "both"], default="both")
     parser.add_argument("--capture", choices=["off", "errors", "all"], default="off")
+    parser.add_argument("--redis", metavar="URL", help="share key state through this Redis")
     args = parser.parse_args()
     kinds = ["plain", "stream"] if args.kind == "both" else [args.kind]
 
-    async def measure() -> dict[str, list[float]]:
-        results: dict[str, list[float]] = {kind: [] for kind in kinds}
+    async def measure() -> dict[str, list[tuple[float, float]]]:
+        results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
         with tempfile.TemporaryDirectory() as folder:
-            application = app(args.capture, Path(folder))
+            state = None
+            if args.redis:
+                from keyproxy.state.redis_store import RedisStore
+
+                prefix = f"bench-{uuid.uuid4().hex}:"
+                # Requests run back to back, as on a loaded instance: each release rides on the next request's
+                # script. The outbox's 5 ms batch would instead fire after every request under callgrind.
+                state = RedisStore(
+                    args.redis, MemoryStore(), interval=1.0, retention_days=1, prefix=prefix, batch_delay=60.0
+                )
+                # A real clock for the store's flush loop alone: on the fake one it would spin.
+                await state.start(SystemClock())
+            application = app(args.capture, Path(folder), state=state)
             writer = None
             if args.capture != "off":
                 # The capture writer's thread alone (the app's other background jobs would run on the fake clock),
@@ -116,13 +159,20 @@ def main() -> None:
                 )
                 application._capture.writer = writer
                 writer.open()
+            server = await _server_load(args.redis) if args.redis else None
             for _ in range(args.runs):
                 for kind in results:
                     results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+            if server is not None:
+                after, count = await _server_load(args.redis), args.requests * args.runs * len(kinds)
+                calls, scripts, cpu = ((now - then) / count for now, then in zip(after, server, strict=True))
+                print(f"redis: {calls:.2f} commands/request ({scripts:.2f} scripts), its CPU {cpu * 1e6:.1f} us each")
             # Stopped as a server stops (without the background jobs, which a fake clock would spin): what the
             # app still holds (access lines gathered since the last hand-over) goes to the logging thread.
             for step in application.shutdown:
                 await step()
+            if args.redis:
+                await _forget(args.redis, prefix)
             if writer is not None:
                 writer.close()
                 print(f"capture: {writer.written} exchanges written, {writer.dropped} dropped")
@@ -135,8 +185,12 @@ def main() -> None:
             results = asyncio.run(measure())
         finally:
             stop_logging()
-    for kind, seconds in results.items():
-        print(f"{kind}: median {statistics.median(seconds) * 1e6:.1f} us/request, best {min(seconds) * 1e6:.1f}")
+    for kind, runs in results.items():
+        wall, cpu = [run[0] for run in runs], [run[1] for run in runs]
+        print(
+            f"{kind}: median {statistics.median(wall) * 1e6:.1f} us/request, best {min(wall) * 1e6:.1f}; "
+            f"CPU median {statistics.median(cpu) * 1e6:.1f} us/request"
+        )
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ def test_a_cooldown_recorded_on_one_instance_is_seen_by_the_other(prefix: str) -
         await one.set_sticky("p", "m", "b")
         seen = [await two.statuses("p", ["k", "b"], "m"), await two.sticky("p", "m")]
         await two.record("p", "k", "m", SUCCESS)
+        await two.flush()  # a success waits in the outbox
         seen.append((await one.statuses("p", ["k"], "m"))[0].cooldown_until)
         await one.stop()
         await two.stop()
@@ -105,8 +106,9 @@ def test_concurrent_acquires_on_two_instances_never_exceed_the_cap(prefix: str) 
         one, two = await started(URL, prefix), await started(URL, prefix)
         taken = await asyncio.gather(*(store.acquire("p", "k", 1.0, NOW, cap=2) for store in (one, two) * 25))
         in_flight = (await one.statuses("p", ["k"], "m"))[0].in_flight
-        holder = one if taken[0] else two
+        holder = one if any(taken[0::2]) else two  # the even acquires were one's
         await holder.release("p", "k")
+        await holder.flush()  # a release waits in the outbox (or for this instance's next script)
         again = await two.acquire("p", "k", 1.0, NOW, cap=2)
         await one.stop()
         await two.stop()
@@ -363,6 +365,7 @@ def test_a_conversations_key_set_on_one_instance_is_found_by_the_other(prefix: s
     async def go() -> list[str | None]:
         one, two = await started(URL, prefix), await started(URL, prefix)
         await one.set_affinity("p", "conv-1", "k2", NOW + 3600)
+        await one.flush()  # it waits in the outbox
         seen = [await two.affinity("p", "conv-1", NOW), await two.affinity("p", "conv-9", NOW)]
         await one.stop()
         await two.stop()

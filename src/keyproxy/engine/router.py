@@ -130,15 +130,21 @@ class Router:
         limit = self.max_attempts or len(pool.key_ids) + 1
         conversation = call.conversation if self.affinity_seconds and not sequential and call.key_id is None else None
         preferred = await self.state.affinity(pool.name, conversation, self.clock.now()) if conversation else None
+        # The first choice may be made on the store's recent view of the pool (no round trip to a shared
+        # store): the acquire checks the chosen key again, and a refusal brings the view up to date.
+        recent = True
         while attempts < limit:
             now = self.clock.now()
             if now >= deadline:
                 raise await self._give_up(pool, bucket, last_error, out_of_time=True)
-            statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
+            statuses = await self.state.statuses(pool.name, pool.key_ids, bucket, recent=recent)
+            on_recent, recent = recent, False
             sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
             choice = choose(statuses, pool.priorities, now, pool.policy, exclude=tried, sticky=sticky, rng=self.rng)
             if isinstance(choice, Pick):
                 index = choice.index
+            elif on_recent:
+                continue  # no key on a view that may be behind: the current statuses decide whether to wait
             elif transient and second_chance and now + self.transient_retry_delay < deadline:
                 # A provider-wide blip fails every key once; one of them gets a second chance.
                 second_chance = False
@@ -161,8 +167,12 @@ class Router:
             status = statuses[index]
             limit_here = cap(pool.policy.max_concurrent, pool.priorities[index], pool.policy.multipliers)
             used = decayed_usage(status.usage, status.last_used, now) + 1
-            if not await self.state.acquire(pool.name, key_id, used, now, limit_here):
-                # Another request (maybe on another instance) took the last slot since the statuses were read.
+            # A second chance goes to a key cooling after its transient failure: only a chosen key is checked.
+            checked = bucket if isinstance(choice, Pick) else None
+            if not await self.state.acquire(pool.name, key_id, used, now, limit_here, model=checked):
+                # Another request (maybe on another instance) took the last slot since the statuses were read,
+                # or the key began cooling.
+                recent = True
                 await pool.wait_freed_or(max(0.0, min(0.05, deadline - now)))
                 continue
             attempts += 1

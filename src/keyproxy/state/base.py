@@ -87,15 +87,24 @@ class StateStore(EventSink, Protocol):
         """Usage per day, provider, key and model; `since` and `until` are UTC days, both inclusive."""
         ...
 
-    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]: ...
+    async def statuses(
+        self, provider: str, key_ids: Sequence[str], model: str, *, recent: bool = False
+    ) -> list[KeyStatus]:
+        """With `recent`, a shared store may answer with what its last `acquire` on this pool saw instead of
+        asking: a key chosen on that must then be acquired with `model`, which checks it again."""
+        ...
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
         """Apply an attempt's verdict; a success clears the failure streak, the cooldown and the bench."""
         ...
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
+    async def acquire(
+        self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
+    ) -> bool:
         """A request starts on the key, unless it already has `cap` in flight (on every instance sharing
-        the store): then nothing changes and the answer is False. `usage` is its new decayed usage."""
+        the store): then nothing changes and the answer is False. `usage` is its new decayed usage. With
+        `model` (the bucket the key was chosen for), a shared store also refuses a key that has begun
+        cooling or been benched since the statuses it was chosen on; a local store's are never behind."""
         ...
 
     async def release(self, provider: str, key_id: str) -> None: ...

@@ -97,7 +97,9 @@ class MemoryStore:
         key = self._key(provider, key_id)
         key.benched_until, key.bench_reason = until, reason
 
-    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
+    async def statuses(
+        self, provider: str, key_ids: Sequence[str], model: str, *, recent: bool = False
+    ) -> list[KeyStatus]:
         keys, scoped = self._keys, self._scoped
         result = []
         for key_id in key_ids:
@@ -133,7 +135,9 @@ class MemoryStore:
         elif verdict.kind == "model" and verdict.until >= slot.cooldown_until:
             slot.cooldown_until, slot.reason = verdict.until, verdict.reason
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
+    async def acquire(
+        self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
+    ) -> bool:
         key = self._key(provider, key_id)
         if cap is not None and key.in_flight >= cap:
             return False

@@ -4,21 +4,6 @@ from __future__ import annotations
 
 # Every reply is a string or nil: Redis would truncate a Lua number to an integer.
 
-STATUSES = """
-local out = {}
-for i = 1, #KEYS, 5 do
-  local room = redis.call('HMGET', KEYS[i + 4], 'fraction', 'reset')
-  out[#out + 1] = redis.call('HGET', KEYS[i], 'until')
-  out[#out + 1] = redis.call('HGET', KEYS[i + 1], 'until')
-  out[#out + 1] = redis.call('GET', KEYS[i + 2])
-  out[#out + 1] = redis.call('HGET', KEYS[i + 3], ARGV[1])
-  out[#out + 1] = room[1]
-  out[#out + 1] = room[2]
-end
-return out
-"""
-"""KEYS: per key id, its cooldown, bench, in-flight, failures and headroom keys. ARGV: model."""
-
 RECORD = """
 local kind, ttl = ARGV[2], tonumber(ARGV[5])
 local push = ARGV[8] == '1'
@@ -52,26 +37,50 @@ return 1
 until, reason, milliseconds until `until`, failure streak TTL in ms, key id, push (1: restoring state
 after an outage, so no failure is counted and nothing is shortened)."""
 
-ACQUIRE = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] ~= '' and current >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-"""KEYS: in-flight counter. ARGV: cap ('' for none), counter TTL in ms. 1 when a slot was taken."""
-
-RELEASE = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current <= 1 then
-  redis.call('DEL', KEYS[1])
-  return 0
+SHARE = """
+local take, n, cap, ms, now, model = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local read = ARGV[7] == '1' or take == ''
+local first = 1
+if take == 'any' then first = 2 elseif take == 'check' then first = 4 end
+local last = first + 5 * n - 1
+for i = last + 1, #KEYS do
+  local left = tonumber(redis.call('GET', KEYS[i]) or '0') - tonumber(ARGV[7 + i - last])
+  if left > 0 then redis.call('SET', KEYS[i], left, 'PX', ms) else redis.call('DEL', KEYS[i]) end
 end
-redis.call('DECR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return current - 1
+local out = {'0'}
+if take ~= '' then
+  local busy = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local free = cap == '' or busy < tonumber(cap)
+  if free and take == 'check' then
+    free = tonumber(redis.call('HGET', KEYS[2], 'until') or '0') <= now
+      and tonumber(redis.call('HGET', KEYS[3], 'until') or '0') <= now
+  end
+  if free then
+    redis.call('SET', KEYS[1], busy + 1, 'PX', ms)
+    out[1] = '1'
+  end
+end
+if out[1] == '1' and not read then return '1' end
+for i = first, last, 5 do
+  local room = redis.call('HMGET', KEYS[i + 4], 'fraction', 'reset')
+  out[#out + 1] = redis.call('HGET', KEYS[i], 'until') or ''
+  out[#out + 1] = redis.call('HGET', KEYS[i + 1], 'until') or ''
+  out[#out + 1] = redis.call('GET', KEYS[i + 2]) or ''
+  out[#out + 1] = redis.call('HGET', KEYS[i + 3], model) or ''
+  out[#out + 1] = room[1] or ''
+  out[#out + 1] = room[2] or ''
+end
+return table.concat(out, ',')
 """
-"""KEYS: in-flight counter. ARGV: counter TTL in ms. Never goes below 0."""
+"""Everything a request needs from Redis, in one round trip: this instance's pending slot releases, then
+a slot on one key, then the statuses of the pool. KEYS: with `take` 'any', the key's in-flight counter;
+with 'check', its in-flight counter, cooldown and bench (a key cooling or benched is refused too); then
+per pool key its cooldown, bench, in-flight, failures and headroom keys; then the in-flight counters to
+release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, now, model, read
+('1': the pool's statuses even when the slot is taken), then per counter to release the slots it gives
+back. The reply is one comma-separated string (cheap to parse): '1' when the slot was taken, then (when
+read, refused, or no slot was asked for) per pool key its cooldown end, bench end, in flight, failures,
+headroom fraction and reset ('' for none)."""
 
 CLEAR = """
 local lifted = 0

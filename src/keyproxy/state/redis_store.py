@@ -10,18 +10,22 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
+from keyproxy.state import redis_wire as wire
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.fingerprints import Rekey
-from keyproxy.state.redis_admin import parse_float, shared_clear, shared_report
+from keyproxy.state.redis_admin import shared_clear, shared_report
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_outbox import Outbox
 from keyproxy.state.redis_rekey import rekey
 from keyproxy.state.redis_usage import RedisUsage
+from keyproxy.state.redis_views import View, Views
 from keyproxy.usage.book import Price, UsageRows
 
 logger = logging.getLogger("keyproxy.state")
@@ -29,12 +33,22 @@ logger = logging.getLogger("keyproxy.state")
 _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
 
+_NO_SLOT = (0, b"")
+_MODES = {0: b"", 1: b"any", 3: b"check"}
+"""SHARE's `take` argument by the number of slot names given."""
+
+
 class RedisStore:
     """A StateStore over another one, `local`. Every change goes to `local` and to Redis; reads come from
     Redis, with decayed usage from `local`. While Redis cannot be reached (see Health) everything is
     served by `local` until the background task finds Redis again. `start` and `stop` start and stop
     `local` too. Events are counted by both: Redis holds the sums of every instance, `local` this
-    instance's history."""
+    instance's history.
+
+    A request costs one round trip: the SHARE script gives back this instance's finished slots, takes one
+    and (when refused, or every REFRESH) answers the pool's statuses, which the next requests choose on
+    (see redis_views). Releases, successes, headroom and conversations' keys wait in an outbox, sent
+    together a few milliseconds later unless a request's script carries the releases first."""
 
     def __init__(
         self,
@@ -51,7 +65,11 @@ class RedisStore:
         sticky_ttl: float = 30 * 86400.0,
         response_ttl: float = 30 * 86400.0,
         rekey: Rekey | None = None,
+        batch_delay: float = 0.005,
     ) -> None:
+        """`batch_delay`: seconds a release or success waits in the outbox for more to send with it (or for
+        a request's script to carry the release): enough to gather a loaded instance's writes, and short
+        next to any request's hold on its slot."""
         # No retries: a request never waits more than one timeout on Redis, then local answers.
         self._redis = Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
@@ -64,10 +82,10 @@ class RedisStore:
         self._slot_ms, self._failure_ms = int(slot_ttl * 1000), int(failure_ttl * 1000)
         self._sticky_seconds = int(sticky_ttl)
         self._response_ms = int(response_ttl * 1000)
-        self._statuses = self._redis.register_script(redis_scripts.STATUSES)
+        self._share = self._redis.register_script(redis_scripts.SHARE)
+        self._head = wire.bulk(b"EVALSHA", self._share.sha.encode())
+        self._lane = wire.Lane(self._redis.connection_pool)
         self._record = self._redis.register_script(redis_scripts.RECORD)
-        self._acquire = self._redis.register_script(redis_scripts.ACQUIRE)
-        self._release = self._redis.register_script(redis_scripts.RELEASE)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
         self._health = Health()
@@ -81,6 +99,8 @@ class RedisStore:
         self._moves = rekey or Rekey()
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
+        self._views = Views(self._keys)
+        self._outbox = Outbox(self._redis, self._health, self._share.sha, self._slot_ms, batch_delay)
 
     @property
     def healthy(self) -> bool:
@@ -90,7 +110,7 @@ class RedisStore:
     async def start(self, clock: Clock) -> None:
         self._clock = clock
         await self._local.start(clock)
-        await self._health.attempt(self._redis.ping)
+        await self._health.attempt(self._prepare)
         await self._health.attempt(self._rekey)
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="keyproxy-redis-flush")
 
@@ -99,13 +119,16 @@ class RedisStore:
         if task is not None:
             task.cancel()
             await asyncio.wait({task})
+        await self._outbox.close()
         await self.flush()
+        await self._lane.close()
         await self._redis.aclose()
         await self._local.stop()
 
     async def flush(self) -> None:
-        """Add pending usage to Redis; while Redis is down, try to reach it instead."""
+        """Send the outbox and add pending usage to Redis; while Redis is down, try to reach it instead."""
         if await self.probe():
+            await self._outbox.send()
             await self._health.attempt(lambda: self._usage.flush(self._clock.now()))
 
     async def probe(self) -> bool:
@@ -129,9 +152,15 @@ class RedisStore:
             await self._clock.sleep(self._interval)
             await self.flush()
 
+    async def _prepare(self) -> None:
+        """Reach Redis and load the scripts the outbox sends by hash (a pipeline would ask for them each time)."""
+        await self._redis.script_load(redis_scripts.SHARE)
+        await self._redis.script_load(redis_scripts.RECORD)
+
     async def _reconcile(self) -> None:
         """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
-        await self._redis.ping()
+        await self._lane.close()
+        await self._prepare()
         if not self._rekeyed:
             await self._rekey()
         now = self._clock.now()
@@ -169,71 +198,116 @@ class RedisStore:
         self, provider: str, key_id: str, model: str, kind: str, until: float, reason: ErrorClass | None,
         *, push: bool = False, client: Redis | None = None,
     ) -> None:  # fmt: skip
+        keys, args = self._record_args(provider, key_id, model, kind, until, reason, push)
+        await self._record(keys=keys, args=args, client=client)
+
+    def _record_args(
+        self, provider: str, key_id: str, model: str, kind: str, until: float, reason: ErrorClass | None, push: bool
+    ) -> tuple[list[str], list[str | int]]:
         keys = self._keys
         ttl = math.ceil((until - self._clock.now()) * 1000)
-        await self._record(
-            keys=[keys.cooldown(provider, key_id, model), keys.failures(provider, key_id), keys.bench(provider, key_id),
-                  keys.cooled_models(provider, key_id), keys.held_keys(provider)],
-            args=[model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
-            client=client,
+        return (
+            [keys.cooldown(provider, key_id, model), keys.failures(provider, key_id), keys.bench(provider, key_id),
+             keys.cooled_models(provider, key_id), keys.held_keys(provider)],
+            [model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
         )  # fmt: skip
 
-    async def _shared_statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[str | None]:
-        """Six values per key, in one round trip: cooldown end, bench end, in flight, failures, headroom, reset."""
-        keys, names = self._keys, []
-        for key_id in key_ids:
-            names += [keys.cooldown(provider, key_id, model), keys.bench(provider, key_id),
-                      keys.in_flight(provider, key_id), keys.failures(provider, key_id),
-                      keys.headroom(provider, key_id, model)]  # fmt: skip
-        raw: list[str | None] = await self._statuses(keys=names, args=[model])
-        return raw
-
-    async def _put_headroom(
-        self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
-    ) -> None:
-        name = self._keys.headroom(provider, key_id, model)
-        # At least a second, so an answer without a reset time still shows to the next selection.
-        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            shown = "" if fraction is None else repr(fraction)
-            pipe.hset(name, mapping={"fraction": shown, "reset": repr(reset_at)})
-            pipe.pexpire(name, ttl)
-            await pipe.execute()
+    async def _shared(
+        self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
+        cap: int | None = None, now: float = 0.0, *, replace: bool = True,
+    ) -> tuple[bool, View | None]:  # fmt: skip
+        """One SHARE script: give back this instance's finished slots, take one (`take`: how many names and
+        them packed: the key's in-flight counter, with its cooldown and bench refused while either runs),
+        read the pool into its view (when no slot is asked for, the slot is refused, or the view is older
+        than REFRESH). Whether the slot was taken, and the view if it was read."""
+        view = self._views.of(provider, key_ids, model, replace=replace) if key_ids else None
+        read = view is not None and view.stale(self._clock.now())
+        released, counts = self._outbox.take_releases()
+        named, packed = take
+        keys = named + 5 * len(key_ids) + len(released)
+        args = (_MODES[named], b"%d" % len(key_ids), b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms,
+                repr(now).encode(), model.encode(), b"1" if read else b"",
+                *(b"%d" % count for count in counts))  # fmt: skip
+        call = wire.command(
+            3 + keys + len(args), self._head, wire.bulk(b"%d" % keys), packed,
+            view.packed if view is not None else b"", wire.bulk(*(name.encode() for name in released)),
+            wire.bulk(*args),
+        )  # fmt: skip
+        try:
+            reply = await self._lane.call(call)
+        except NoScriptError:
+            # Redis lost its scripts (a restart, SCRIPT FLUSH) and answered at once: load them and ask again.
+            await self._prepare()
+            reply = await self._lane.call(call)
+        assert isinstance(reply, str)
+        fields = reply.split(",")
+        if view is None or len(fields) == 1:
+            return fields[0] == "1", None
+        view.update(fields[1:])
+        return fields[0] == "1", view
 
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
     # each call through Health, which answers DOWN at once while Redis is unreachable.
 
-    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
+    async def statuses(
+        self, provider: str, key_ids: Sequence[str], model: str, *, recent: bool = False
+    ) -> list[KeyStatus]:
+        # While Redis is down, the views stop at what it last said: local answers alone.
+        view = self._views.recent(provider, key_ids, model, self._clock.now()) if recent and self._health.up else None
+        if view is not None:
+            return view.statuses(await self._local.statuses(provider, key_ids, model))
+        # What this instance wrote shows in what it reads: queued, or on its way in a batch.
+        await self._outbox.send()
+        # Only a request's look at its pool replaces the bucket's view; a read of one key (after a failed
+        # answer) does not.
+        read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, replace=recent))
         mine = await self._local.statuses(provider, key_ids, model)
-        raw = await self._health.attempt(lambda: self._shared_statuses(provider, key_ids, model))
-        if raw is DOWN:
+        if read is DOWN or read[1] is None:
             return mine
-        return [
-            KeyStatus(
-                local.key_id, parse_float(raw[i]), parse_float(raw[i + 1]), int(raw[i + 2] or 0), int(raw[i + 3] or 0),
-                local.usage, local.last_used, None if not raw[i + 4] else parse_float(raw[i + 4]),
-                parse_float(raw[i + 5]),
-            )
-            for local, i in zip(mine, range(0, len(raw), 6), strict=True)
-        ]  # fmt: skip
+        read[1].mark(mine, self._clock.now())
+        return read[1].statuses(mine)
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
         await self._local.record(provider, key_id, model, verdict)
+        keys, args = self._record_args(
+            provider, key_id, model, "ok" if verdict.reason is None else verdict.kind, verdict.until, verdict.reason,
+            False,
+        )  # fmt: skip
+        self._outbox.write("EVALSHA", self._record.sha, len(keys), *keys, *args)
         if verdict.reason is not None:
             self._seen.add((provider, key_id))
-        kind = "ok" if verdict.reason is None else verdict.kind
-        await self._health.attempt(lambda: self._write(provider, key_id, model, kind, verdict.until, verdict.reason))
+            # Other instances must stop using the key now; and in order after any success still queued.
+            await self._outbox.send()
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
-        slots, limit = [self._keys.in_flight(provider, key_id)], "" if cap is None else cap
-        taken = await self._health.attempt(lambda: self._acquire(keys=slots, args=[limit, self._slot_ms]))
-        if taken is DOWN:
+    async def acquire(
+        self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
+    ) -> bool:
+        keys, view = self._keys, None if model is None else self._views.known(provider, model)
+        slot = None if view is None else view.slots.get(key_id)
+        key_ids: Sequence[str] = ()
+        if view is not None and slot is not None:
+            take = (3, slot)
+            key_ids = view.key_ids  # the pool's statuses come back, as the view the next request chooses on
+        elif model is not None:
+            names = (keys.in_flight(provider, key_id), keys.cooldown(provider, key_id, model),
+                     keys.bench(provider, key_id))  # fmt: skip
+            take, key_ids = (3, wire.bulk(*(name.encode() for name in names))), (key_id,)
+        else:
+            take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
+        bucket = model or ""
+        result = await self._health.attempt(
+            lambda: self._shared(provider, key_ids, bucket, take, cap, now, replace=False)
+        )
+        if result is DOWN:
             return await self._local.acquire(provider, key_id, usage, now, cap)
-        if not taken:
-            return False
-        self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
-        # Redis enforced the cap; local counts this instance's requests for an outage.
-        return await self._local.acquire(provider, key_id, usage, now)
+        taken, read = result
+        if taken:
+            self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
+            # Redis enforced the cap; local counts this instance's requests for an outage.
+            await self._local.acquire(provider, key_id, usage, now)
+        if read is not None:
+            read.mark(await self._local.statuses(provider, read.key_ids, bucket), self._clock.now())
+        return taken
 
     async def release(self, provider: str, key_id: str) -> None:
         await self._local.release(provider, key_id)
@@ -241,14 +315,19 @@ class RedisStore:
         if not held:
             return
         self._held[(provider, key_id)] = held - 1
-        slots = [self._keys.in_flight(provider, key_id)]
-        await self._health.attempt(lambda: self._release(keys=slots, args=[self._slot_ms]))
+        # Carried by the next script this instance runs, or by the outbox, whichever is first.
+        self._outbox.release(self._keys.in_flight(provider, key_id))
 
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float
     ) -> None:
         await self._local.observe_headroom(provider, key_id, model, fraction, reset_at)
-        await self._health.attempt(lambda: self._put_headroom(provider, key_id, model, fraction, reset_at))
+        name = self._keys.headroom(provider, key_id, model)
+        # At least a second, so an answer without a reset time still shows to the next selection.
+        ttl = max(math.ceil((reset_at - self._clock.now()) * 1000), 1000)
+        shown = "" if fraction is None else repr(fraction)
+        self._outbox.write("HSET", name, "fraction", shown, "reset", repr(reset_at))
+        self._outbox.write("PEXPIRE", name, ttl)
 
     async def sticky(self, provider: str, model: str) -> str | None:
         found = await self._health.attempt(lambda: self._redis.get(self._keys.sticky(provider, model)))
@@ -278,7 +357,8 @@ class RedisStore:
         await self._local.set_affinity(provider, conversation, key_id, until)
         name = self._keys.affinity(provider, conversation)
         seconds = max(1, int(until - self._clock.now()))
-        await self._health.attempt(lambda: self._redis.set(name, key_id, ex=seconds))
+        # This instance asks its local store first, so the outbox's few milliseconds only matter elsewhere.
+        self._outbox.write("SET", name, key_id, "EX", seconds)
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
         mine = await self._local.report(provider, key_ids, now)

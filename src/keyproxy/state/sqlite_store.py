@@ -204,7 +204,9 @@ class SqliteStore:
 
     # The StateStore protocol: memory answers; changes worth keeping are journaled.
 
-    async def statuses(self, provider: str, key_ids: Sequence[str], model: str) -> list[KeyStatus]:
+    async def statuses(
+        self, provider: str, key_ids: Sequence[str], model: str, *, recent: bool = False
+    ) -> list[KeyStatus]:
         return await self._memory.statuses(provider, key_ids, model)
 
     async def record(self, provider: str, key_id: str, model: str, verdict: Verdict) -> None:
@@ -227,7 +229,9 @@ class SqliteStore:
         if len(journal) != changes:
             self._touch(provider, key_id)
 
-    async def acquire(self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None) -> bool:
+    async def acquire(
+        self, provider: str, key_id: str, usage: float, now: float, cap: int | None = None, *, model: str | None = None
+    ) -> bool:
         if not await self._memory.acquire(provider, key_id, usage, now, cap):
             return False
         self._journal.touch(provider, key_id, now)
