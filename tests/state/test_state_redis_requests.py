@@ -18,7 +18,7 @@ from keyproxy.state.redis_store import RedisStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from state.state_support import BENCH, COOL, DEFAULTS, NOW, HeldClock
-from support import REDIS_URL, needs_redis, openai_provider
+from support import IDS, REDIS_URL, needs_redis, openai_provider
 
 pytestmark = needs_redis
 KEYS = ("sk-first-000000000001", "sk-second-00000000002")
@@ -90,7 +90,7 @@ def make_router(store: Any, answers: list[str]) -> tuple[Router, Pool]:
         answers.append(request.headers["Authorization"].removeprefix("Bearer "))
         return MockResponse.json(200, OK)
 
-    pool = Pool.build(openai_provider("p", KEYS), tolerance=0)
+    pool = Pool.build(openai_provider("p", KEYS), tolerance=0, fingerprints=IDS)
     router = Router({"p": pool}, MockTransport(handler), store, FakeClock(NOW), RecordingSink(), Timeouts(),
                     EngineSettings())  # fmt: skip
     return router, pool
