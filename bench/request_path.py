@@ -7,7 +7,7 @@ compared within a few percent on a machine whose speed drifts. The shared harnes
 measure of the whole proxy; this one points at the request path.
 
     uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
-        [--capture off|errors|all] [--redis redis://127.0.0.1:6379/0]
+        [--capture off|errors|all] [--redis redis://127.0.0.1:6379/0] [--access-log text|json|off]
 
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
 request, which do not drift with the machine's speed. With `--redis`, key state is shared through that
@@ -33,7 +33,7 @@ import msgspec
 from keyproxy.capture import CaptureWriter
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config import Credential, ProviderSettings, Settings
-from keyproxy.config.settings import CaptureMode, CaptureSettings, StateSettings
+from keyproxy.config.settings import AccessLogMode, CaptureMode, CaptureSettings, StateSettings
 from keyproxy.logs import configure_logging
 from keyproxy.state.base import StateStore
 from keyproxy.state.memory import MemoryStore
@@ -60,7 +60,7 @@ def request_body(stream: bool) -> bytes:
 
 def app(
     capture: CaptureMode = "off", data_dir: Path = Path("data"), clock: Clock | None = None,
-    state: StateStore | None = None,
+    state: StateStore | None = None, access_log: AccessLogMode = "text",
 ) -> Any:  # fmt: skip
     async def answer(request: UpstreamRequest) -> MockResponse:
         if b'"stream":true' in (request.body or b""):
@@ -73,7 +73,7 @@ def app(
     )  # fmt: skip
     settings = Settings(
         providers={"bench": provider}, state=StateSettings(backend="memory"), capture=CaptureSettings(mode=capture),
-        data_dir=data_dir,
+        data_dir=data_dir, access_log=access_log,
     )  # fmt: skip
     return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock(), state=state)
 
@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=["plain", "stream", "both"], default="both")
     parser.add_argument("--capture", choices=["off", "errors", "all"], default="off")
     parser.add_argument("--redis", metavar="URL", help="share key state through this Redis")
+    parser.add_argument("--access-log", choices=["text", "json", "off"], default="text")
     args = parser.parse_args()
     kinds = ["plain", "stream"] if args.kind == "both" else [args.kind]
 
@@ -148,7 +149,7 @@ def main() -> None:
                 )
                 # A real clock for the store's flush loop alone: on the fake one it would spin.
                 await state.start(SystemClock())
-            application = app(args.capture, Path(folder), state=state)
+            application = app(args.capture, Path(folder), state=state, access_log=args.access_log)
             writer = None
             if args.capture != "off":
                 # The capture writer's thread alone (the app's other background jobs would run on the fake clock),
