@@ -38,16 +38,18 @@ class Pool:
     groups: dict[str, str]
     """Model -> the bucket its quota group shares."""
     declared: tuple[tuple[str, ...] | None, ...] = ()
-    """Each key's declared models (`<P>_API_KEY_<N>_MODELS`, names or globs); None: any model."""
+    """Each key's declared models (`<P>_API_KEY_<N>_MODELS`, names or globs), None for any model; empty when
+    no key declares any, so a request asks nothing more."""
     freed: Freed = field(default_factory=lambda: Freed())
-    _left_out: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
     """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
+    _left_out: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def build(
         cls, settings: ProviderSettings, tolerance: float, *, fingerprints: Fingerprinter, freed: Freed | None = None
     ) -> Pool:
         secrets = tuple(credential.secret for credential in settings.credentials)
+        declared = tuple(credential.models for credential in settings.credentials)
         policy = SelectionPolicy(
             mode=settings.rotation_mode,
             tolerance=tolerance,
@@ -65,7 +67,7 @@ class Pool:
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
             priorities=tuple(credential.priority for credential in settings.credentials),
             proxies=tuple(credential.proxy for credential in settings.credentials),
-            declared=tuple(credential.models for credential in settings.credentials),
+            declared=declared if any(models is not None for models in declared) else (),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
             freed=freed or Freed(),
         )
@@ -80,7 +82,7 @@ class Pool:
 
     def left_out(self, model: str) -> frozenset[str]:
         """The keys (by id) whose declared models do not include `model`: never tried for it."""
-        if not any(models is not None for models in self.declared):
+        if not self.declared:
             return _NONE
         found = self._left_out.get(model)
         if found is None:
