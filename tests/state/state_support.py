@@ -136,3 +136,26 @@ def old_database(path: Path, batch: Batch) -> None:
         connection.executescript(script)
     SqliteWriter(connection).apply(batch)
     connection.close()
+
+
+async def relay_to_redis(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None
+) -> None:
+    """One client connection relayed to the real Redis on 6379, both ways; `seen` gets what the client sends."""
+    upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", 6379)
+    await asyncio.gather(_pipe(reader, upstream_writer, seen), _pipe(upstream_reader, writer))
+
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None
+) -> None:
+    try:
+        while data := await reader.read(65536):
+            if seen is not None:
+                seen(data)
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()

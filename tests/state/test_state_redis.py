@@ -14,7 +14,7 @@ import redis
 from keyproxy.errors import ErrorClass
 from keyproxy.state import SUCCESS, MemoryStore, Verdict, read_usage
 from keyproxy.state.redis_store import RedisStore
-from state.state_support import BENCH, COOL, DAY, DEFAULTS, NOW, HeldClock, event, sqlite_store
+from state.state_support import BENCH, COOL, DAY, DEFAULTS, NOW, HeldClock, event, relay_to_redis, sqlite_store
 from support import REDIS_URL, needs_redis
 
 URL = REDIS_URL
@@ -256,22 +256,7 @@ def test_an_unreachable_redis_leaves_every_operation_to_local_and_warns_once(
 
 async def _forward(port: int) -> asyncio.Server:
     """A TCP relay to the real Redis on `port`: Redis 'comes back' when it starts."""
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", 6379)
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
-
-    return await asyncio.start_server(relay, "127.0.0.1", port)
+    return await asyncio.start_server(relay_to_redis, "127.0.0.1", port)
 
 
 def test_when_redis_returns_local_cooldowns_and_benches_are_pushed(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ from keyproxy.state import SUCCESS, MemoryStore
 from keyproxy.state.redis_store import RedisStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
-from state.state_support import BENCH, COOL, DEFAULTS, NOW, HeldClock
+from state.state_support import BENCH, COOL, DEFAULTS, NOW, HeldClock, relay_to_redis
 from support import IDS, REDIS_URL, needs_redis, openai_provider
 
 pytestmark = needs_redis
@@ -44,23 +44,7 @@ class CommandCounter:
         self.server.close()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", 6379)
-        await asyncio.gather(self._pipe(reader, upstream_writer, self._count), self._pipe(upstream_reader, writer))
-
-    @staticmethod
-    async def _pipe(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None
-    ) -> None:
-        try:
-            while data := await reader.read(65536):
-                if seen is not None:
-                    seen(data)
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
+        await relay_to_redis(reader, writer, self._count)
 
     def _count(self, data: bytes) -> None:
         self._buffer += data
