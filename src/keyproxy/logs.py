@@ -92,45 +92,49 @@ _deferred: queue.SimpleQueue[Any] | None = None
 
 
 class Stamp:
-    """Wall-clock times as the log formatter's asctime writes them (local time), or in ISO 8601 (UTC); the
-    part to the second is made once a second."""
+    """Wall-clock times as the log formatter's asctime writes them (local time), followed by `after`, or in
+    ISO 8601 (UTC); the part to the second is made once a second, the milliseconds (with `after`) looked up:
+    formatting them would cost twice what the rest of a stamp does."""
 
-    __slots__ = ("_iso", "_iso_second", "_second", "_text")
+    __slots__ = ("_iso", "_iso_second", "_millis", "_second", "_text")
 
-    def __init__(self) -> None:
+    def __init__(self, after: str = "") -> None:
         self._second = self._iso_second = -1
         self._text = self._iso = ""
+        self._millis = tuple(f"{n:03d}{after}" for n in range(1000))
 
     def __call__(self, at: float) -> str:
         second = int(at)
         if second != self._second:
-            self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._text},{int((at - second) * 1000):03d}"
+            self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S,", time.localtime(second))
+        return self._text + self._millis[int((at - second) * 1000)]
 
     def iso(self, at: float) -> str:
+        """ISO 8601 in UTC; `after` is not added."""
         second = int(at)
         if second != self._iso_second:
-            self._iso_second, self._iso = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._iso}.{int((at - second) * 1000):03d}+00:00"
+            self._iso_second, self._iso = second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        return f"{self._iso}{int((at - second) * 1000):03d}+00:00"
 
 
 class DeferredLines:
     """Lines logged at info as `logger`, made on the event loop (a few microseconds each, evenly spread) and
     written by the logging thread. Making them there instead measured slower: the thread then holds the
-    interpreter for a whole batch while the loop waits for it. The lines gathered are handed over together,
-    `every` seconds after the first of them (the loop's timer), so neither thread wakes the other per line.
-    `bare` lines are written as they are, others with the log's usual time, level and logger. Without
-    `configure_logging` (a test, a host application) each line is logged at once."""
+    interpreter for a whole batch while the loop waits for it. So did keeping the requests' records and
+    making their lines in one batch on the loop: records kept alive are work for the garbage collector,
+    finished strings are not. The lines gathered are handed over together, `every` seconds after the first
+    of them (the loop's timer), so neither thread wakes the other per line. `bare` lines are written as they
+    are, others after the log's usual time, level and logger. Without `configure_logging` (a test, a host
+    application) each line is logged at once."""
 
-    __slots__ = ("_lines", "_prefix", "_stamp", "bare", "every", "logger")
+    __slots__ = ("_lines", "_stamp", "bare", "every", "logger")
 
     def __init__(self, logger: str, *, bare: bool = False, every: float = 0.1) -> None:
         self.logger = logger
         self.bare = bare
         self.every = every
         self._lines: list[str] = []
-        self._stamp = Stamp()
-        self._prefix = f" INFO {logger}: "
+        self._stamp = Stamp(f" INFO {logger}: ")
 
     def add(self, at: float, line: str) -> None:
         """`line` (its control characters escaped) happened at wall-clock time `at`."""
@@ -138,7 +142,7 @@ class DeferredLines:
             logging.getLogger(self.logger).info("%s", line)
             return
         lines = self._lines
-        lines.append(line if self.bare else self._stamp(at) + self._prefix + line)
+        lines.append(line if self.bare else self._stamp(at) + line)
         if len(lines) == 1:
             asyncio.get_running_loop().call_later(self.every, self.flush)
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from keyproxy.api.access_log import TextLines, text_line
+from keyproxy.events import RequestRecord, Tokens
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
 from support import KEYS, PROXY_KEY, OpenProxy
 
@@ -104,3 +106,46 @@ def test_no_secret_appears_in_a_line(open_proxy: OpenProxy, logged: pytest.LogCa
 
     [line] = lines_of(logged)
     assert PROXY_KEY not in line and not any(key in line for key in KEYS)
+
+
+USED = Tokens(3, 4)
+
+
+def served(path: str = "/v1/chat/completions", model: str = "m", tokens: Tokens | None = USED) -> RequestRecord:
+    record = RequestRecord("POST", path, ("10.0.0.1", 4242), "/v1/chat/completions", started=100.0, model=model)
+    record.provider, record.key_mask, record.attempts, record.upstream_seconds = "p", "...0001", 2, 0.5
+    record.status, record.answered, record.tokens = 200, 100.75, tokens
+    record.close(1.25, 1_700_000_000.0)
+    return record
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        served(),
+        served(path="/v1/chat/completions\nforged", model="m\x1b[31m"),
+        served(tokens=None),
+        RequestRecord("GET", "/v1/models", None, "/v1/models", started=0.0, status=401),
+    ],
+    ids=["usual", "control-characters", "no-tokens", "refused"],
+)
+def test_the_remembered_line_parts_make_the_same_line_as_text_line(record: RequestRecord) -> None:
+    lines = TextLines()
+
+    assert lines(record) == lines(record) == text_line(record)
+
+
+def test_the_usual_line_has_each_field() -> None:
+    assert TextLines()(served()) == (
+
+        '10.0.0.1:4242 "POST /v1/chat/completions" 200 model=m provider=p key=...0001 attempts=2 '
+        "ms=1250.00 overhead_ms=250.00 tokens=3/4"
+    )
+
+
+def test_remembered_parts_are_bounded_and_forgotten_ones_made_again() -> None:
+    lines = TextLines()
+    for index in range(600):
+        assert lines(served(model=f"m{index}")) == text_line(served(model=f"m{index}"))
+
+    assert len(lines._shared) <= 512
