@@ -24,6 +24,8 @@ CATALOGUE: dict[str, KnownProvider] = {
     # No default address: every Azure resource has its own (AZURE_API_BASE).
     "azure": KnownProvider("azure", ""),
     "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
+    # Gemini CLI accounts (OAuth) on Google's Code Assist API.
+    "gemini_cli": KnownProvider("gemini_cli", "https://cloudcode-pa.googleapis.com/v1internal"),
     "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),
     "mistral": KnownProvider("openai", "https://api.mistral.ai/v1"),
     "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1", reasoning="reasoning"),

@@ -12,6 +12,7 @@ from keyproxy.config.aliases import read_aliases
 from keyproxy.config.explain import Explanation, Provenance, explain
 from keyproxy.config.file import ConfigFile, read_config_file
 from keyproxy.config.legacy import not_applied
+from keyproxy.config.oauth_accounts import read_google_oauth
 from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
     AccessLogMode,
@@ -110,7 +111,8 @@ def build_settings(
         values = {**config.variables, **values}
     reader = ValueReader(values)
     warnings: list[str] = []
-    providers = read_providers(reader, warnings)
+    oauth = read_google_oauth(reader, cwd or Path.cwd())
+    providers = read_providers(reader, warnings, oauth, cwd)
     if options.demo:
         providers["demo"] = _demo_provider(options.demo_base_url or "http://127.0.0.1:0/v1")
     aliases = read_aliases(config.aliases, config.label, providers, reader, warnings) if config else {}
@@ -139,6 +141,7 @@ def build_settings(
         state=state,
         workers=read_workers(reader, options.workers, state.redis_url),
         capture=_capture(reader),
+        google_oauth=oauth,
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", _DEFAULT.rotation_tolerance),
         override_temperature_zero=reader.choice(
             "OVERRIDE_TEMPERATURE_ZERO", _DEFAULT.override_temperature_zero, _TEMPERATURE

@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
+from keyproxy.config.oauth_accounts import read_accounts
 from keyproxy.config.proxies import EnvironmentProxies, provider_proxy, proxy_for
 from keyproxy.config.runtime_keys import key_problem
 from keyproxy.config.settings import (
     Credential,
+    GoogleOAuth,
     ProviderSettings,
     ReasoningField,
     ResponsesMode,
@@ -50,13 +53,20 @@ def provider_name(prefix: str) -> str:
     return ALIASES.get(name, name)
 
 
-def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
+def read_providers(
+    reader: ValueReader, warnings: list[str], oauth: GoogleOAuth | None = None, cwd: Path | None = None
+) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
     environment = EnvironmentProxies.read(reader.values)
     tiers = _priorities(reader, found, warnings)
+    accounts = {"gemini_cli": read_accounts(reader, oauth or GoogleOAuth(), cwd or Path.cwd(), warnings)}
     providers: dict[str, ProviderSettings] = {}
-    for name in sorted(set(found.keys) | set(found.bases)):
+    for name in sorted(set(found.keys) | set(found.bases) | {name for name, held in accounts.items() if held}):
         credentials = _credentials(reader, name, found.keys.get(name, []), tiers, warnings)
+        if name in accounts:
+            if credentials:
+                reader.fail(f"{name.upper()}_API_KEY", f"{name} takes OAuth accounts, not API keys")
+            credentials = accounts[name]
         base = found.bases.get(name)
         known = CATALOGUE.get(name)
         if base is not None:

@@ -41,7 +41,7 @@ from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.translate.opening import Opening
 from keyproxy.translate.sse import capped_events
 from keyproxy.translate.stream import translated
-from keyproxy.transport.base import Transport, UpstreamResponse
+from keyproxy.transport.base import RequestTimeouts, Transport, UpstreamResponse
 from keyproxy.usage.tokens import UsageMeter, estimate
 
 __all__ = ["Call", "Opened", "Router"]
@@ -212,9 +212,14 @@ class Router:
         started = time.perf_counter()
         response: UpstreamResponse | None = None
         try:
-            # Inside the try: a request the adapter cannot translate must still give its slot back.
-            request = pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
-            response = await self.transport.send(request, timeouts)
+            # Inside the try: a request the adapter cannot translate, or an account that cannot be made ready,
+            # must still give its slot back.
+            generation = await pool.ready(index)
+            response = await self._send(pool, index, call, timeouts)
+            if response.status == 401 and await pool.renew(index, generation):
+                # An account's token can be revoked before it expires: one refresh, and the request again.
+                response.close()
+                response = await self._send(pool, index, call, timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
             limit = self.limits.body_bytes
             if response.status >= 400:
@@ -264,6 +269,10 @@ class Router:
         if not opened.streaming:
             await opened.finish()
         return opened
+
+    async def _send(self, pool: Pool, index: int, call: Call, timeouts: RequestTimeouts) -> UpstreamResponse:
+        request = pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
+        return await self.transport.send(request, timeouts)
 
     async def _observe(self, pool: Pool, key_id: str, bucket: str, headers: Mapping[str, str]) -> None:
         headroom = parse_headroom(headers, self.clock.now())
