@@ -30,7 +30,8 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^GEMINI_CLI_(UA_VERSION|NODE_CLIENT_VERSION|GL_NODE_VERSION|PLATFORM_ARCH|ACCEPT_ENCODING)$",
          "GEMINI_CLI_UA_VERSION and the other client-imitation headers are not applied: keyproxy does not "
          "pretend to be the Gemini CLI"),
-        (r"^GEMINI_CLI_OAUTH_PORT$", "GEMINI_CLI_OAUTH_PORT is not applied: give `keyproxy login gemini-cli --port`"),
+        (r"^GEMINI_CLI_OAUTH_PORT$",
+         "GEMINI_CLI_OAUTH_PORT is not applied: give `keyproxy login gemini-cli --callback-port`"),
         (r"^GEMINI_CLI_\d+_(TOKEN_URI|UNIVERSE_DOMAIN)$|^GEMINI_CLI_UNIVERSE_DOMAIN$",
          "GEMINI_CLI_<N>_TOKEN_URI/_UNIVERSE_DOMAIN are not applied: every account refreshes at GEMINI_CLI_TOKEN_URI"),
         (r"^TIMEOUT_WRITE$", "TIMEOUT_WRITE is not applied: the upstream client has no write timeout"),
