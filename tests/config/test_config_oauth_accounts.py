@@ -137,3 +137,13 @@ def test_gcloud_files_nest_the_tokens_and_give_an_iso_expiry(tmp_path: Path) -> 
 
     assert (refresh, account.expires_at) == (ALPHA, 1_893_456_000.0)
     assert json.loads(path.read_text())["credential"]["token_expiry"] == "2030-03-17T17:46:40Z"
+
+
+def test_an_accounts_pro_models_share_one_quota_unless_told_otherwise(tmp_path: Path) -> None:
+    write(tmp_path / "oauth_creds" / "gemini_cli_oauth_1.json", ALPHA)
+
+    built_in = build({}, tmp_path).settings.providers["gemini_cli"].quota_groups
+    changed = build({"QUOTA_GROUPS_GEMINI_CLI_PRO": "", "QUOTA_GROUPS_GEMINI_CLI_FLASH": "a,b"}, tmp_path)
+
+    assert built_in["pro"] == ("gemini-2.5-pro", "gemini-3-pro-preview")
+    assert dict(changed.settings.providers["gemini_cli"].quota_groups) == {"flash": ("a", "b")}

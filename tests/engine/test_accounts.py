@@ -37,7 +37,7 @@ def test_an_account_found_paid_moves_before_a_free_one() -> None:
     fake.add_account(BRAVO, tier="standard-tier")
     held = accounts(fake)
     ring = KeyRing({"gemini_cli": provider(ALPHA, BRAVO)}, {}, 3.0, None, IDS, accounts=held)
-    assert ring.pools["gemini_cli"].priorities == (1, 1)
+    assert ring.pools["gemini_cli"].priorities == (3, 3)
 
     async def warm() -> None:
         pool = ring.pools["gemini_cli"]

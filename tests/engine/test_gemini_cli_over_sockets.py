@@ -134,6 +134,26 @@ def test_an_account_out_of_quota_cools_and_the_other_account_answers(
     assert fake.seen.calls["generateContent"] == 4
 
 
+def test_a_quota_spent_on_one_pro_model_cools_the_accounts_other_pro_model_too(
+    google: tuple[FakeGoogle, str], start: Start, tmp_path: Path
+) -> None:
+    fake, _ = google
+    fake.add_account(ALPHA, project="proj-alpha", tier="standard-tier", exhausted={"gemini-2.5-pro"})
+    fake.add_account(BRAVO, project="proj-bravo", tier="free-tier")
+    account_file(tmp_path, 1, ALPHA, project_id="proj-alpha", tier="standard-tier")
+    account_file(tmp_path, 2, BRAVO, project_id="proj-bravo", tier="free-tier")
+    url = start()
+
+    assert chat(url).status_code == 200
+    assert chat(url, model="gemini_cli/gemini-3-pro-preview").status_code == 200
+    assert chat(url, model="gemini_cli/gemini-2.5-flash").status_code == 200
+
+    # 2.5 Pro's quota ran out on the paid account: 3 Pro waits with it, Flash does not.
+    assert [(account, model) for account, _, model in fake.seen.generated] == [
+        (BRAVO, "gemini-2.5-pro"), (BRAVO, "gemini-3-pro-preview"), (ALPHA, "gemini-2.5-flash"),
+    ]
+
+
 def test_a_token_near_its_expiry_is_refreshed_in_the_background_and_written_back(
     google: tuple[FakeGoogle, str], start: Start, tmp_path: Path
 ) -> None:

@@ -230,7 +230,7 @@ def _tuned(
         max_concurrent_per_key=max_concurrent,
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
-        quota_groups=_quota_groups(reader, prefixes),
+        quota_groups=_quota_groups(reader, prefixes, known.quota_groups if known else {}),
         ignore_models=split_list(reader.raw(variable("IGNORE_MODELS_"))),
         whitelist_models=split_list(reader.raw(variable("WHITELIST_MODELS_"))),
         static_models=read_static_models(reader, variable("", "_MODELS"), warnings),
@@ -281,11 +281,19 @@ def _multipliers(reader: ValueReader, prefixes: tuple[str, ...]) -> dict[int, fl
     return result
 
 
-def _quota_groups(reader: ValueReader, prefixes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    groups: dict[str, tuple[str, ...]] = {}
+def _quota_groups(
+    reader: ValueReader, prefixes: tuple[str, ...], built_in: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """The catalogue's groups, each replaced by a variable of its name (an empty one removes it), and more."""
+    groups = dict(built_in)
     # The group is the last word, so QUOTA_GROUPS_GEMINI_CLI_PRO is group PRO of GEMINI_CLI, not of GEMINI.
     for variable, value in reader.values.items():
         match = _QUOTA_GROUP.match(variable)
-        if match and match["provider"] in prefixes and (models := split_list(value)):
-            groups[match["group"].lower()] = models
+        if not match or match["provider"] not in prefixes:
+            continue
+        name = match["group"].lower()
+        if models := split_list(value):
+            groups[name] = models
+        else:
+            groups.pop(name, None)
     return groups

@@ -39,6 +39,7 @@ _ANSWER_BYTES = 1024 * 1024
 _ONBOARD_TRIES = 6
 _ONBOARD_PAUSE = 5.0
 _KEEP_FRESH_EVERY = 60.0
+_UNKNOWN_TIER = 3
 
 T = TypeVar("T")
 
@@ -65,8 +66,9 @@ class Account:
         self._grant: Grant | None = None
         self._discovery = asyncio.Lock()
 
-    def priority(self, configured: int) -> int:
-        return tier_priority(self.tier) or configured
+    def priority(self) -> int:
+        """The key priority its tier gives; an account whose tier is not known yet is tried last, as a free one."""
+        return tier_priority(self.tier) or _UNKNOWN_TIER
 
     def grant(self) -> Grant:
         if self._grant is None:

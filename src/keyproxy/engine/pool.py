@@ -57,7 +57,7 @@ class Pool:
         held = tuple(accounts.account(settings, c) if accounts else None for c in settings.credentials)
         # An account's tier, once known, decides its priority: paid accounts before free ones.
         priorities = tuple(
-            account.priority(c.priority) if account else c.priority
+            account.priority() if account else c.priority
             for account, c in zip(held, settings.credentials, strict=True)
         )
         declared = tuple(credential.models for credential in settings.credentials)

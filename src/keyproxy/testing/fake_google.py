@@ -41,6 +41,8 @@ class FakeAccount:
     quota_left: int | None = None
     """Answers before the quota runs out (then 429 QUOTA_EXHAUSTED for `reset_after` seconds); None: no end."""
     reset_after: float = 3600.0
+    exhausted: set[str] = field(default_factory=set)
+    """Models whose quota is gone already (429 QUOTA_EXHAUSTED), whatever `quota_left` says."""
     revoked: bool = False
 
 
@@ -178,11 +180,13 @@ class FakeGoogle:
             return JsonReply(404, google_error(404, f"Method {action} not found."))
         if account.project is None or body.get("project") != account.project:
             return JsonReply(403, google_error(403, "The caller does not have permission"))
+        model = str(body.get("model", ""))
+        if model in account.exhausted:
+            return JsonReply(429, _quota_exhausted(account.reset_after))
         if account.quota_left is not None:
             if account.quota_left <= 0:
                 return JsonReply(429, _quota_exhausted(account.reset_after))
             account.quota_left -= 1
-        model = str(body.get("model", ""))
         self.seen.generated.append((account.refresh_token, account.project, model))
         request = body.get("request")
         stream: Stream | None = "sse" if action == "streamGenerateContent" and query.get("alt") == "sse" else None
