@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +125,31 @@ def test_no_browser_within_the_wait_ends_the_login_with_one_line(
     with pytest.raises(KeyproxyError, match="no answer from the browser"):
         asyncio.run(run())
     assert not list(tmp_path.iterdir())
+
+
+def test_the_login_command_prints_the_url_and_check_then_lists_the_account(
+    google: tuple[FakeGoogle, str], tmp_path: Path
+) -> None:
+    fake, url = google
+    env = f"GEMINI_CLI_AUTH_URI={url}{AUTH_PATH}\nGEMINI_CLI_TOKEN_URI={url}{TOKEN_PATH}\n"
+    (tmp_path / ".env").write_text(env)
+    command = [sys.executable, "-m", "keyproxy", "login", "gemini-cli", "--callback-port", "0", "--timeout", "20"]
+    with subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        shown = ""
+        while (found := re.search(r"https?://\S+", shown)) is None:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            shown += line
+        assert httpx.get(found[0], follow_redirects=True, timeout=10).status_code == 200
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+
+    [refresh] = fake.accounts
+    assert "oauth_creds/gemini_cli_oauth_1.json" in out
+    check = subprocess.run(
+        [sys.executable, "-m", "keyproxy", "check"], cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
+    assert "gemini_cli  [gemini_cli, built-in]" in check.stdout
+    assert "OAuth account, tier found at start" in check.stdout
+    assert refresh not in shown + out + err + check.stdout + check.stderr

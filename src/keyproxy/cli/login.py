@@ -52,7 +52,7 @@ def login(options: CliOptions, provider: str, port: int, timeout: float) -> int:
             await transport.aclose()
 
     path = asyncio.run(run())
-    print(f"Wrote {path}. Reload keyproxy (SIGHUP or POST /v1/admin/reload) or start it to use the account.")
+    print(f"Wrote {path}. Reload keyproxy (SIGHUP, POST /v1/admin/reload) to use it; restart if it is the first.")
     return 0
 
 

@@ -65,6 +65,8 @@ class Account:
         self.tokens = TokenSource(self._fetch, clock, start, name=self.name)
         self._grant: Grant | None = None
         self._discovery = asyncio.Lock()
+        # A refresh and a discovery may both write the file: one at a time, each reading what the other wrote.
+        self._writing = asyncio.Lock()
 
     def priority(self) -> int:
         """The key priority its tier gives; an account whose tier is not known yet is tried last, as a free one."""
@@ -147,7 +149,8 @@ class Account:
         if path is None:
             return
         try:
-            await asyncio.to_thread(write_credential, path, update)
+            async with self._writing:
+                await asyncio.to_thread(write_credential, path, update)
         except OSError as error:
             # The account goes on with the token in memory; the next start refreshes again.
             logger.warning("cannot write account %s back to %s: %s", self.name, path, error.strerror)

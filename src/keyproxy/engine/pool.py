@@ -115,10 +115,10 @@ class Pool:
         account = self.accounts[index]
         return None if account is None else await account.ready()
 
-    async def renew(self, index: int, generation: int | None) -> bool:
-        """After a 401: refresh the account's token; False for a plain key, whose refusal stands."""
+    async def renew(self, index: int, generation: int) -> bool:
+        """After a 401 of the token of `generation`: refresh it; False for a plain key, whose refusal stands."""
         account = self.accounts[index] if self.accounts else None
-        if account is None or generation is None:
+        if account is None:
             return False
         await account.renew(generation)
         return True

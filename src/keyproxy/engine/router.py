@@ -214,9 +214,9 @@ class Router:
         try:
             # Inside the try: a request the adapter cannot translate, or an account that cannot be made ready,
             # must still give its slot back.
-            generation = await pool.ready(index)
+            generation = await pool.ready(index) if pool.accounts else None
             response = await self._send(pool, index, call, timeouts)
-            if response.status == 401 and await pool.renew(index, generation):
+            if response.status == 401 and generation is not None and await pool.renew(index, generation):
                 # An account's token can be revoked before it expires: one refresh, and the request again.
                 response.close()
                 response = await self._send(pool, index, call, timeouts)
