@@ -41,7 +41,7 @@ from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.translate.opening import Opening
 from keyproxy.translate.sse import capped_events
 from keyproxy.translate.stream import translated
-from keyproxy.transport.base import RequestTimeouts, Transport, UpstreamResponse
+from keyproxy.transport.base import Transport, UpstreamRequest, UpstreamResponse
 from keyproxy.usage.tokens import UsageMeter, estimate
 
 __all__ = ["Call", "Opened", "Router"]
@@ -215,11 +215,11 @@ class Router:
             # Inside the try: a request the adapter cannot translate, or an account that cannot be made ready,
             # must still give its slot back.
             generation = await pool.ready(index) if pool.accounts else None
-            response = await self._send(pool, index, call, timeouts)
+            response = await self.transport.send(_request(pool, index, call), timeouts)
             if response.status == 401 and generation is not None and await pool.renew(index, generation):
                 # An account's token can be revoked before it expires: one refresh, and the request again.
                 response.close()
-                response = await self._send(pool, index, call, timeouts)
+                response = await self.transport.send(_request(pool, index, call), timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
             limit = self.limits.body_bytes
             if response.status >= 400:
@@ -269,10 +269,6 @@ class Router:
         if not opened.streaming:
             await opened.finish()
         return opened
-
-    async def _send(self, pool: Pool, index: int, call: Call, timeouts: RequestTimeouts) -> UpstreamResponse:
-        request = pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
-        return await self.transport.send(request, timeouts)
 
     async def _observe(self, pool: Pool, key_id: str, bucket: str, headers: Mapping[str, str]) -> None:
         headroom = parse_headroom(headers, self.clock.now())
@@ -357,6 +353,10 @@ class Router:
 _NO_TOKENS = Tokens()
 _OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 _BUSY_POLL = 0.25
+
+
+def _request(pool: Pool, index: int, call: Call) -> UpstreamRequest:
+    return pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
 
 
 def _is_event_stream(headers: Mapping[str, str]) -> bool:
