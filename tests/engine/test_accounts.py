@@ -80,3 +80,23 @@ def test_a_key_cannot_be_added_to_a_provider_of_accounts() -> None:
 
     with pytest.raises(InvalidRequest, match="keyproxy login"):
         asyncio.run(ring.add("gemini_cli", "sk-some-plain-key-0000000000001"))
+
+
+def test_an_account_given_its_project_still_has_its_tier_found_once() -> None:
+    fake = FakeGoogle()
+    fake.add_account(ALPHA, project="proj-a", tier="g1-ultra-tier")
+    held = OAuthAccount("", 0.0, project="proj-a")
+    given = Credential(secret=ALPHA, source="GEMINI_CLI_1_REFRESH_TOKEN", account=held)
+    ring = KeyRing(
+        {"gemini_cli": ProviderSettings("gemini_cli", "gemini_cli", BASE, (given,))}, {}, 3.0, None, IDS,
+        accounts=accounts(fake),
+    )  # fmt: skip
+
+    async def use_twice() -> None:
+        await ring.pools["gemini_cli"].ready(0)
+        await ring.pools["gemini_cli"].ready(0)
+
+    asyncio.run(use_twice())
+
+    assert ring.pools["gemini_cli"].priorities == (1,)
+    assert fake.seen.calls["loadCodeAssist"] == 1

@@ -61,6 +61,8 @@ class Account:
         self._changed = changed
         self.project = held.project
         self.tier = held.tier
+        self._asked = held.tier is not None
+        """Whether the tier is known or was asked for: an account given its project still has its tier found."""
         start = Token(held.access_token, held.expires_at) if held.access_token else None
         self.tokens = TokenSource(self._fetch, clock, start, name=self.name)
         self._grant: Grant | None = None
@@ -80,10 +82,12 @@ class Account:
     async def ready(self) -> int:
         """Make the account usable: a valid token and its project. Returns the token's generation."""
         token = await self.tokens.get()
-        if self.project is None:
+        if self.project is None or not self._asked:
             async with self._discovery:
                 if self.project is None:
                     await self._discover(token.value)
+                elif not self._asked:
+                    await self._learn_tier(token.value)
         assert self.project is not None
         grant = self._grant
         if grant is None or grant.access_token != token.value or grant.project != self.project:
@@ -122,12 +126,20 @@ class Account:
             raise UpstreamError(f"onboarding account {self.name} on Code Assist did not finish")
         logger.info("account %s works in its Code Assist project on tier %s", self.name, tier or "unknown")
         moved = tier_priority(tier) != tier_priority(self.tier)
-        self.project, self.tier = project, tier
+        self.project, self.tier, self._asked = project, tier, True
         token = self.tokens.token
         if token is not None:
             await self._save(TokenUpdate(token.value, token.expires_at, project=project, tier=tier))
         if moved:
             self._changed(self.provider)
+
+    async def _learn_tier(self, access_token: str) -> None:
+        """The tier of an account whose project was given: worth a try, never worth failing a request for."""
+        self._asked = True
+        try:
+            await self._discover(access_token)
+        except UpstreamError as error:
+            logger.warning("cannot find the tier of account %s: %s", self.name, error.message)
 
     async def _call(self, request: UpstreamRequest, read: Callable[[bytes, str | None], T]) -> T:
         status, body = await self._send(request)
