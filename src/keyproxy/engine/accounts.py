@@ -52,7 +52,7 @@ class Account:
         self.provider = provider.name
         self.name = mask(credential.secret)
         self._settings = provider
-        self._secret = credential.secret
+        self._refresh_token = credential.secret
         self._proxy = credential.proxy
         self._held = held
         self._oauth = oauth
@@ -100,14 +100,15 @@ class Account:
         await self.ready()
 
     async def _fetch(self) -> Token:
-        request = refresh_request(self._oauth, self._secret, self._held.client_id, self._held.client_secret)
+        request = refresh_request(self._oauth, self._refresh_token, self._held.client_id, self._held.client_secret)
         status, body = await self._send(request)
         if status >= 400:
             raise token_error(status, body)
         tokens = read_tokens(body, self._clock.now())
-        if tokens.refresh_token and tokens.refresh_token != self._secret:
-            # The account is named by its first refresh token; a new one is kept on disk for the next start.
+        if tokens.refresh_token and tokens.refresh_token != self._refresh_token:
+            # Refreshed with from now on and kept on disk; the account keeps its name (the first one's mask) here.
             logger.info("account %s was given a new refresh token", self.name)
+            self._refresh_token = tokens.refresh_token
         await self._save(TokenUpdate(tokens.access_token, tokens.expires_at, tokens.refresh_token))
         return Token(tokens.access_token, tokens.expires_at)
 
