@@ -99,7 +99,8 @@ def build_settings(
     config: ConfigFile | None = None,
     origins: Mapping[str, str] | None = None,
 ) -> ConfigReport:
-    """Pure: the same variables, options and config file always give the same report.
+    """Pure but for OAuth account files (those variables name, and the OAuth directory's): the same variables,
+    options, config file and account files always give the same report.
 
     `config` is the file already read (`inspect_config` reads the one `options.config_file` or KEYPROXY_CONFIG
     names); its variables come under `values`. `origins` says which of `values` came from `.env`.
