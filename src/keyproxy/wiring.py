@@ -29,6 +29,7 @@ from keyproxy.api.usage_routes import UsageRoutes
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config.runtime_keys import FILE_NAME, SavedChanges, read_key_changes
 from keyproxy.config.settings import Settings
+from keyproxy.engine.accounts import Accounts
 from keyproxy.engine.keyring import KeyRing
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.reprobe import Reprober
@@ -67,7 +68,8 @@ def build_app(
         transport = Http1Transport()
     clock = clock or SystemClock()
     engine = settings.engine
-    keys = _keys(settings, deployment_fingerprints(settings.state, settings.data_dir))
+    accounts = Accounts(settings.google_oauth, transport, clock)
+    keys = _keys(settings, deployment_fingerprints(settings.state, settings.data_dir), accounts)
     pools = keys.pools
     # Keys added at run time are scrubbed from captures too: the pools hold every key there is.
     capture = _capture(settings, clock, lambda: {*settings.secrets(), *(s for p in pools.values() for s in p.hidden)})
@@ -111,7 +113,7 @@ def build_app(
         cors=CorsPolicy(settings.cors_origins, keyed=settings.proxy_api_key is not None),
         admin_key=ProxyKey(settings.admin_api_key, clock, settings.auth_failure_pause, "admin key"),
         reload=reloader.reload,
-        background=(reprober.run,),
+        background=(reprober.run, accounts.run),
         startup=(partial(store.start, clock), *([capture.writer.start] if capture else [])),
         shutdown=(
             store.stop, transport.aclose, *((access.stop,) if access else ()),
@@ -128,14 +130,14 @@ _SEVERAL_WORKERS = (
 )
 
 
-def _keys(settings: Settings, fingerprints: Fingerprinter) -> KeyRing:
+def _keys(settings: Settings, fingerprints: Fingerprinter, accounts: Accounts) -> KeyRing:
     """The configured keys with the changes made at run time, saved in the data dir unless state is kept in
     memory only (docs/security.md)."""
     path = None if settings.state.backend == "memory" else settings.data_dir / FILE_NAME
     configured = {name: [c.secret for c in provider.credentials] for name, provider in settings.providers.items()}
     saved = read_key_changes(path, fingerprints, configured) if path else SavedChanges({}, outdated=False)
     locked = _SEVERAL_WORKERS if settings.workers > 1 else None
-    keys = KeyRing(settings.providers, saved.changes, settings.rotation_tolerance, path, fingerprints, locked)
+    keys = KeyRing(settings.providers, saved.changes, settings.rotation_tolerance, path, fingerprints, locked, accounts)
     if keys.stale or saved.outdated:
         keys.save_now()
     return keys

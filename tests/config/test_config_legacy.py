@@ -17,7 +17,10 @@ from keyproxy.config.legacy import not_applied
         ("MONTHLY_BUDGET_OPENAI", "MONTHLY_BUDGET"),
         ("SESSION_STICKY_WAIT_SECONDS", "KEYPROXY_AFFINITY"),
         ("MAX_RETRIES_GEMINI", "KEYPROXY_MAX_ATTEMPTS"),
-        ("GEMINI_CLI_PROJECT_ID", "GEMINI_CLI_"),
+        ("QWEN_CODE_OAUTH_1", "_OAUTH_<N>"),
+        ("IFLOW_API_KEY_1", "IFLOW_"),
+        ("GEMINI_CLI_QUOTA_REFRESH_INTERVAL", "GEMINI_CLI_QUOTA_REFRESH_INTERVAL"),
+        ("GEMINI_CLI_2_TOKEN_URI", "GEMINI_CLI_TOKEN_URI"),
         ("OPENAI_API_HEADERS", "_API_HEADERS"),
     ],
 )
@@ -31,7 +34,8 @@ def test_an_old_variable_that_changes_nothing_is_named_with_what_it_did(variable
     "variable",
     ["IGNORE_MODELS_GEMINI", "WHITELIST_MODELS_GEMINI", "OPENAI_API_KEY_1", "MAX_CONCURRENT_REQUESTS_PER_KEY_OPENAI",
      "TRANSIENT_RETRY_DELAY", "KEYPROXY_PROXY_URL", "HTTPS_PROXY", "MYSERVER_MODELS",
-     "STREAM_RETRY_ON_REASONING_ONLY"],
+     "STREAM_RETRY_ON_REASONING_ONLY", "GEMINI_CLI_PROJECT_ID", "GEMINI_CLI_OAUTH_1", "GEMINI_CLI_2_REFRESH_TOKEN",
+     "GEMINI_CLI_ACCESS_TOKEN", "GEMINI_CLI_TOKEN_URI"],
 )  # fmt: skip
 def test_variables_keyproxy_applies_are_not_named(variable: str) -> None:
     assert not_applied({variable: "1"}) == []

@@ -302,7 +302,7 @@ def test_other_override_temperature_zero_value_is_an_error_naming_it() -> None:
     [
         ({"SKIP_OAUTH_INIT_CHECK": "true"}, "SKIP_OAUTH_INIT_CHECK"),
         ({"OAUTH_REFRESH_INTERVAL": "600"}, "OAUTH_REFRESH_INTERVAL"),
-        ({"GEMINI_CLI_OAUTH_1": "~/.gemini/creds.json", "QWEN_CODE_OAUTH_2": "~/.qwen/creds.json"}, "_OAUTH_"),
+        ({"IFLOW_OAUTH_1": "~/.iflow/creds.json", "QWEN_CODE_OAUTH_2": "~/.qwen/creds.json"}, "_OAUTH_"),
         ({"TIMEOUT_WRITE": "30"}, "TIMEOUT_WRITE"),
     ],
 )

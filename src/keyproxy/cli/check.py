@@ -47,6 +47,11 @@ def check(
         for credential in provider.credentials:
             shown = mask(credential.secret) if credential.secret else "(no key)"
             via = f"  via {shown_url(credential.proxy)}" if credential.proxy else ""
+            if credential.account is not None:
+                # An account's priority follows its tier, found at start when the file does not say it.
+                tier = credential.account.tier or "tier found at start"
+                out.write(f"    {shown}  from {credential.source}  OAuth account, {tier}{via}\n")
+                continue
             out.write(f"    {shown}  from {credential.source}  priority {credential.priority}{via}\n")
         if provider.ignore_models:
             out.write(f"    ignore: {', '.join(provider.ignore_models)}\n")

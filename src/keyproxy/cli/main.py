@@ -77,6 +77,14 @@ def parser() -> argparse.ArgumentParser:
     _config_flags(show)
     show.add_argument("id", help="the exchange id (the x-keyproxy-capture-id answer header, or from tail)")
     show.add_argument("--json", action="store_true", help="print the raw record")
+    login = commands.add_parser("login", help="add an OAuth account (gemini-cli) by logging in with a browser")
+    _config_flags(login)
+    login.add_argument("provider", choices=["gemini-cli"])
+    login.add_argument(
+        "--callback-port", type=int, default=8085,
+        help="loopback port the browser comes back to (default 8085; 0: any free one)",
+    )  # fmt: skip
+    login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser (default 300)")
     fake = commands.add_parser("fake-upstream", help="run the fake OpenAI-compatible upstream used by tests")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=9000)
@@ -146,6 +154,10 @@ def _run(args: argparse.Namespace, arguments: list[str]) -> int:
         if args.capture_command == "tail":
             return tail(options_from(args), args.count, as_json=args.json)
         return show(options_from(args), args.id, as_json=args.json)
+    if args.command == "login":
+        from keyproxy.cli.login import login
+
+        return login(options_from(args), args.provider, args.callback_port, args.timeout)
     from keyproxy.cli.fake import fake_upstream
 
     return fake_upstream(args.host, args.port, args.keys)

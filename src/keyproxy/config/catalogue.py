@@ -3,7 +3,8 @@ whether the upstream serves the Responses API itself; and the hosts that make an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from keyproxy.config.settings import ReasoningField, ResponsesMode, UpstreamProtocol
 
@@ -16,6 +17,8 @@ class KnownProvider:
     """"native" when the upstream has its own /responses, with stored responses, GET and DELETE."""
     reasoning: ReasoningField | None = None
     """The field the upstream takes earlier reasoning back in (its thinking models need it after tool calls)."""
+    quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Models that share one quota upstream, so they cool together (`QUOTA_GROUPS_<P>_<GROUP>` overrides)."""
 
 
 CATALOGUE: dict[str, KnownProvider] = {
@@ -24,6 +27,16 @@ CATALOGUE: dict[str, KnownProvider] = {
     # No default address: every Azure resource has its own (AZURE_API_BASE).
     "azure": KnownProvider("azure", ""),
     "gemini": KnownProvider("gemini", "https://generativelanguage.googleapis.com/v1beta"),
+    # Gemini CLI accounts (OAuth) on Google's Code Assist API.
+    "gemini_cli": KnownProvider(
+        "gemini_cli",
+        "https://cloudcode-pa.googleapis.com/v1internal",
+        # As the old proxy found them: an account's Pro models share one quota, and so do its 2.x Flash ones.
+        quota_groups={
+            "pro": ("gemini-2.5-pro", "gemini-3-pro-preview"),
+            "flash": ("gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-flash-lite"),
+        },
+    ),
     "groq": KnownProvider("openai", "https://api.groq.com/openai/v1"),
     "mistral": KnownProvider("openai", "https://api.mistral.ai/v1"),
     "openrouter": KnownProvider("openai", "https://openrouter.ai/api/v1", reasoning="reasoning"),

@@ -16,11 +16,24 @@ from keyproxy.config.catalogue import ALIASES
 _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
-        (r"^SKIP_OAUTH_INIT_CHECK$", "SKIP_OAUTH_INIT_CHECK is not applied: keyproxy has no OAuth providers yet"),
-        (r"^OAUTH_REFRESH_INTERVAL$", "OAUTH_REFRESH_INTERVAL is not applied: keyproxy has no OAuth providers yet"),
-        (r"_OAUTH_\d+$", "<PROVIDER>_OAUTH_<N> (OAuth credential files) is not applied: no OAuth providers yet"),
-        (r"^(GEMINI_CLI|ANTIGRAVITY|QWEN_CODE|IFLOW)_",
-         "GEMINI_CLI_*/ANTIGRAVITY_*/QWEN_CODE_*/IFLOW_* (OAuth account providers) are not applied yet"),
+        (r"^SKIP_OAUTH_INIT_CHECK$", "SKIP_OAUTH_INIT_CHECK is not applied: keyproxy never logs an account in at "
+         "start; `keyproxy login gemini-cli` adds one"),
+        (r"^OAUTH_REFRESH_INTERVAL$", "OAUTH_REFRESH_INTERVAL is not applied: keyproxy refreshes each account's "
+         "token five minutes before it expires"),
+        (r"^(?!GEMINI_CLI_)\w+_OAUTH_\d+$",
+         "<PROVIDER>_OAUTH_<N> (OAuth credential files) is not applied for providers other than Gemini CLI"),
+        (r"^(ANTIGRAVITY|QWEN_CODE|IFLOW)_",
+         "ANTIGRAVITY_*/QWEN_CODE_*/IFLOW_* (OAuth account providers) are not applied yet: only Gemini CLI is"),
+        (r"^GEMINI_CLI_(QUOTA_REFRESH_INTERVAL|SIGNATURE_|GEMINI3_)",
+         "GEMINI_CLI_QUOTA_REFRESH_INTERVAL/_SIGNATURE_*/_GEMINI3_* (quota polling, Gemini 3 tool workarounds) are "
+         "not applied: a quota error cools the account's model until the quota resets"),
+        (r"^GEMINI_CLI_(UA_VERSION|NODE_CLIENT_VERSION|GL_NODE_VERSION|PLATFORM_ARCH|ACCEPT_ENCODING)$",
+         "GEMINI_CLI_UA_VERSION and the other client-imitation headers are not applied: keyproxy does not "
+         "pretend to be the Gemini CLI"),
+        (r"^GEMINI_CLI_OAUTH_PORT$",
+         "GEMINI_CLI_OAUTH_PORT is not applied: give `keyproxy login gemini-cli --callback-port`"),
+        (r"^GEMINI_CLI_\d+_(TOKEN_URI|UNIVERSE_DOMAIN)$|^GEMINI_CLI_UNIVERSE_DOMAIN$",
+         "GEMINI_CLI_<N>_TOKEN_URI/_UNIVERSE_DOMAIN are not applied: every account refreshes at GEMINI_CLI_TOKEN_URI"),
         (r"^TIMEOUT_WRITE$", "TIMEOUT_WRITE is not applied: the upstream client has no write timeout"),
         (r"^FAIR_CYCLE_",
          "FAIR_CYCLE_* is not applied: the old proxy kept a key that had used up its quota out of rotation until "
@@ -57,6 +70,8 @@ _APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
            f"mapped to provider {target} (its {target.upper()}_ spelling wins when both are set)", 0)
           for alias, target in ALIASES.items()),
         (r"^PROXY_API_KEY$|_API_KEY(_\d+)?$|_API_BASE$", "applied", 0),
+        (r"^GEMINI_CLI_(\d+_)?(ACCESS_TOKEN|REFRESH_TOKEN|EXPIRY_DATE|PROJECT_ID|TIER|EMAIL|CLIENT_ID|CLIENT_SECRET)$"
+         r"|^GEMINI_CLI_OAUTH_\d+$|^GEMINI_CLI_(TOKEN|AUTH)_URI$", "applied", 0),
         (r"^(IGNORE|WHITELIST)_MODELS_|_MODELS$", "applied", 0),
         (r"^ROTATION_MODE_|^ROTATION_TOLERANCE$|^(MAX|OPTIMAL)_CONCURRENT_REQUESTS_PER_KEY_"
          r"|^CONCURRENCY_MULTIPLIER_|^QUOTA_GROUPS_", "applied", 0),

@@ -12,6 +12,7 @@ from keyproxy.config.aliases import read_aliases
 from keyproxy.config.explain import Explanation, Provenance, explain
 from keyproxy.config.file import ConfigFile, read_config_file
 from keyproxy.config.legacy import not_applied
+from keyproxy.config.oauth_accounts import read_google_oauth
 from keyproxy.config.providers import provider_name, read_providers
 from keyproxy.config.settings import (
     AccessLogMode,
@@ -98,7 +99,8 @@ def build_settings(
     config: ConfigFile | None = None,
     origins: Mapping[str, str] | None = None,
 ) -> ConfigReport:
-    """Pure: the same variables, options and config file always give the same report.
+    """Pure but for OAuth account files (those variables name, and the OAuth directory's): the same variables,
+    options, config file and account files always give the same report.
 
     `config` is the file already read (`inspect_config` reads the one `options.config_file` or KEYPROXY_CONFIG
     names); its variables come under `values`. `origins` says which of `values` came from `.env`.
@@ -110,7 +112,8 @@ def build_settings(
         values = {**config.variables, **values}
     reader = ValueReader(values)
     warnings: list[str] = []
-    providers = read_providers(reader, warnings)
+    oauth = read_google_oauth(reader, cwd or Path.cwd())
+    providers = read_providers(reader, warnings, oauth, cwd)
     if options.demo:
         providers["demo"] = _demo_provider(options.demo_base_url or "http://127.0.0.1:0/v1")
     aliases = read_aliases(config.aliases, config.label, providers, reader, warnings) if config else {}
@@ -139,6 +142,7 @@ def build_settings(
         state=state,
         workers=read_workers(reader, options.workers, state.redis_url),
         capture=_capture(reader),
+        google_oauth=oauth,
         rotation_tolerance=reader.number("ROTATION_TOLERANCE", _DEFAULT.rotation_tolerance),
         override_temperature_zero=reader.choice(
             "OVERRIDE_TEMPERATURE_ZERO", _DEFAULT.override_temperature_zero, _TEMPERATURE

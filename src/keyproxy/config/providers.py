@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
+from keyproxy.config.oauth_accounts import read_accounts
 from keyproxy.config.proxies import EnvironmentProxies, provider_proxy, proxy_for
 from keyproxy.config.runtime_keys import key_problem
 from keyproxy.config.settings import (
     Credential,
+    GoogleOAuth,
     ProviderSettings,
     ReasoningField,
     ResponsesMode,
@@ -50,13 +53,20 @@ def provider_name(prefix: str) -> str:
     return ALIASES.get(name, name)
 
 
-def read_providers(reader: ValueReader, warnings: list[str]) -> dict[str, ProviderSettings]:
+def read_providers(
+    reader: ValueReader, warnings: list[str], oauth: GoogleOAuth | None = None, cwd: Path | None = None
+) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
     environment = EnvironmentProxies.read(reader.values)
     tiers = _priorities(reader, found, warnings)
+    accounts = {"gemini_cli": read_accounts(reader, oauth or GoogleOAuth(), cwd or Path.cwd(), warnings)}
     providers: dict[str, ProviderSettings] = {}
-    for name in sorted(set(found.keys) | set(found.bases)):
+    for name in sorted(set(found.keys) | set(found.bases) | {name for name, held in accounts.items() if held}):
         credentials = _credentials(reader, name, found.keys.get(name, []), tiers, warnings)
+        if name in accounts:
+            if credentials:
+                reader.fail(f"{name.upper()}_API_KEY", f"{name} takes OAuth accounts, not API keys")
+            credentials = accounts[name]
         base = found.bases.get(name)
         known = CATALOGUE.get(name)
         if base is not None:
@@ -220,7 +230,7 @@ def _tuned(
         max_concurrent_per_key=max_concurrent,
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
-        quota_groups=_quota_groups(reader, prefixes),
+        quota_groups=_quota_groups(reader, prefixes, known.quota_groups if known else {}),
         ignore_models=split_list(reader.raw(variable("IGNORE_MODELS_"))),
         whitelist_models=split_list(reader.raw(variable("WHITELIST_MODELS_"))),
         static_models=read_static_models(reader, variable("", "_MODELS"), warnings),
@@ -271,11 +281,19 @@ def _multipliers(reader: ValueReader, prefixes: tuple[str, ...]) -> dict[int, fl
     return result
 
 
-def _quota_groups(reader: ValueReader, prefixes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    groups: dict[str, tuple[str, ...]] = {}
+def _quota_groups(
+    reader: ValueReader, prefixes: tuple[str, ...], built_in: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """The catalogue's groups, each replaced by a variable of its name (an empty one removes it), and more."""
+    groups = dict(built_in)
     # The group is the last word, so QUOTA_GROUPS_GEMINI_CLI_PRO is group PRO of GEMINI_CLI, not of GEMINI.
     for variable, value in reader.values.items():
         match = _QUOTA_GROUP.match(variable)
-        if match and match["provider"] in prefixes and (models := split_list(value)):
-            groups[match["group"].lower()] = models
+        if not match or match["provider"] not in prefixes:
+            continue
+        name = match["group"].lower()
+        if models := split_list(value):
+            groups[name] = models
+        else:
+            groups.pop(name, None)
     return groups

@@ -10,7 +10,7 @@ from typing import Literal
 from keyproxy.config.prices import Price
 from keyproxy.redact import url_secrets
 
-UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure"]
+UpstreamProtocol = Literal["openai", "anthropic", "gemini", "azure", "gemini_cli"]
 RotationMode = Literal["balanced", "sequential"]
 TemperatureOverride = Literal["off", "remove", "set"]
 AccessLogMode = Literal["text", "json", "off"]
@@ -34,8 +34,40 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class OAuthAccount:
+    """What an OAuth account's credential holds besides its refresh token (the credential's secret): the access
+    token it had when read, and what the provider learned about the account before."""
+
+    access_token: str = field(repr=False)
+    expires_at: float
+    """Wall-clock seconds; 0 when unknown, which means refresh before first use."""
+    path: Path | None = None
+    """The credential file, written back when the token is refreshed; None: from variables, kept in memory."""
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    """The OAuth client the refresh token was issued to, when the file names one; None: GoogleOAuth's."""
+    project: str | None = None
+    tier: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleOAuth:
+    """The Google OAuth client of Gemini CLI accounts and where its endpoints are (a fake's, in tests). The
+    defaults are the Gemini CLI's public installed-app client, which Google documents as not secret."""
+
+    auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    client_id: str = "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com"
+    client_secret: str = field(default="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", repr=False)
+    directory: Path = Path("oauth_creds")
+    """Where `keyproxy login` writes account files and `gemini_cli_oauth_*.json` files are read from."""
+
+
+@dataclass(frozen=True, slots=True)
 class Credential:
-    """One provider key. `priority` 1 is the highest tier; `source` names the variable it came from."""
+    """One provider key. `priority` 1 is the highest tier; `source` names the variable it came from. An OAuth
+    account's secret is its refresh token, and `account` the rest of it."""
 
     secret: str = field(repr=False)
     source: str
@@ -44,6 +76,7 @@ class Credential:
     """The outbound proxy this key's requests go through (config/proxies.py); it may carry a password."""
     models: tuple[str, ...] | None = None
     """The upstream models this key may serve (`<P>_API_KEY_<N>_MODELS`, names or globs); None: any."""
+    account: OAuthAccount | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +108,10 @@ class ProviderSettings:
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the keys, and whatever credentials the base URL carries."""
         keys = (credential.secret for credential in self.credentials if credential.secret)
+        tokens = (c.account.access_token for c in self.credentials if c.account and c.account.access_token)
         proxies = {proxy for proxy in (self.proxy, *(credential.proxy for credential in self.credentials)) if proxy}
-        return (*keys, *url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
+        addresses = (*url_secrets(self.base_url), *(secret for proxy in proxies for secret in url_secrets(proxy)))
+        return (*keys, *tokens, *addresses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +234,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     state: StateSettings = field(default_factory=StateSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    google_oauth: GoogleOAuth = field(default_factory=GoogleOAuth)
     rotation_tolerance: float = 3.0
     override_temperature_zero: TemperatureOverride = "off"
     max_body_bytes: int = 32 * 1024 * 1024

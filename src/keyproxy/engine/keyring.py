@@ -17,6 +17,7 @@ from typing import Literal
 
 from keyproxy.config.runtime_keys import KeyChanges, ProviderChanges, key_problem, write_key_changes
 from keyproxy.config.settings import Credential, ProviderSettings
+from keyproxy.engine.accounts import Accounts
 from keyproxy.engine.pool import Pool, key_id
 from keyproxy.errors import Conflict, InvalidRequest, KeyproxyError, NotFound
 from keyproxy.redact import Fingerprinter, mask
@@ -38,13 +39,18 @@ class KeyEntry:
 class KeyRing:
     """`path`: where changes are saved; None keeps them in memory only (KEYPROXY_STATE=memory). `fingerprints`:
     the deployment's, which name every key. `locked`: why keys cannot change at run time (several worker
-    processes would each change their own list); None: they can."""
+    processes would each change their own list); None: they can. `accounts`: the OAuth accounts' run-time
+    state, kept across pool snapshots."""
 
     def __init__(
         self, providers: Mapping[str, ProviderSettings], changes: KeyChanges, tolerance: float, path: Path | None,
-        fingerprints: Fingerprinter, locked: str | None = None,
+        fingerprints: Fingerprinter, locked: str | None = None, accounts: Accounts | None = None,
     ) -> None:  # fmt: skip
         self.fingerprints = fingerprints
+        self._accounts = accounts
+        if accounts is not None:
+            # A tier found for an account moves its key: the provider's pool is built again with it.
+            accounts.changed = self._swap
         self._locked = locked
         self._configured = dict(providers)
         self._changes = {name: _pruned(entry, providers.get(name), fingerprints) for name, entry in changes.items()}
@@ -107,6 +113,8 @@ class KeyRing:
         problem = key_problem(secret)
         if problem:
             raise InvalidRequest(f"the key {problem}")
+        if any(credential.account for credential in self._configured[provider].credentials):
+            raise InvalidRequest(f"provider {provider!r} takes OAuth accounts, not keys: use keyproxy login")
         identity = key_id(self.fingerprints, provider, secret)
 
         def add(changes: ProviderChanges) -> ProviderChanges:
@@ -149,7 +157,7 @@ class KeyRing:
     def probe_pool(self, provider: str, entry: KeyEntry) -> Pool:
         """A pool of this one key, enabled or not, for a probe of it."""
         settings = dataclasses.replace(self._configured[provider], credentials=(entry.credential,))
-        return Pool.build(settings, self._tolerance, fingerprints=self.fingerprints)
+        return Pool.build(settings, self._tolerance, fingerprints=self.fingerprints, accounts=self._accounts)
 
     async def reconfigure(self, providers: Mapping[str, ProviderSettings], tolerance: float) -> list[str]:
         """Take new settings for the providers configured already; the names of those whose pool changed."""
@@ -205,8 +213,9 @@ class KeyRing:
         settings = dataclasses.replace(self._configured[provider], credentials=enabled)
         old = self.pools.get(provider)
         self.pools[provider] = Pool.build(
-            settings, self._tolerance, fingerprints=self.fingerprints, freed=old.freed if old else None
-        )
+            settings, self._tolerance, fingerprints=self.fingerprints, freed=old.freed if old else None,
+            accounts=self._accounts,
+        )  # fmt: skip
 
 
 def _credentials(settings: ProviderSettings, changes: ProviderChanges) -> Iterator[tuple[Credential, Origin]]:

@@ -128,9 +128,10 @@ class ModelList:
         pool = self.pools[name]
         settings = pool.settings
         for index in range(min(_KEYS_TRIED, len(pool.secrets))):
-            request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
             try:
                 async with asyncio.timeout(_LIST_TIMEOUT):
+                    await pool.ready(index)
+                    request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
                     response = await self.transport.send(request, self.timeouts)
                     body = scrub(await response.read(self.body_limit), pool.hidden)
                 if response.status >= 400:

@@ -12,6 +12,7 @@ import fnmatch
 from dataclasses import dataclass, field, replace
 
 from keyproxy.config.settings import ProviderSettings, Timeouts
+from keyproxy.engine.accounts import Account, Accounts
 from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
 from keyproxy.redact import Fingerprinter, mask
@@ -40,15 +41,25 @@ class Pool:
     declared: tuple[tuple[str, ...] | None, ...] = ()
     """Each key's declared models (`<P>_API_KEY_<N>_MODELS`, names or globs), None for any model; empty when
     no key declares any, so a request asks nothing more."""
+    accounts: tuple[Account | None, ...] = ()
+    """Each key's OAuth account (None: a plain key); empty when the provider has none."""
     freed: Freed = field(default_factory=lambda: Freed())
     """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
     _left_out: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def build(
-        cls, settings: ProviderSettings, tolerance: float, *, fingerprints: Fingerprinter, freed: Freed | None = None
-    ) -> Pool:
+        cls, settings: ProviderSettings, tolerance: float, *, fingerprints: Fingerprinter, freed: Freed | None = None,
+        accounts: Accounts | None = None,
+    ) -> Pool:  # fmt: skip
+        """`accounts`: where the provider's OAuth accounts live across snapshots (None: it has none)."""
         secrets = tuple(credential.secret for credential in settings.credentials)
+        held = tuple(accounts.account(settings, c) if accounts else None for c in settings.credentials)
+        # An account's tier, once known, decides its priority: paid accounts before free ones.
+        priorities = tuple(
+            account.priority() if account else c.priority
+            for account, c in zip(held, settings.credentials, strict=True)
+        )
         declared = tuple(credential.models for credential in settings.credentials)
         policy = SelectionPolicy(
             mode=settings.rotation_mode,
@@ -59,16 +70,17 @@ class Pool:
         )
         return cls(
             settings=settings,
-            adapter=adapter_for(settings),
+            adapter=adapter_for(settings, accounts.grants(settings.name) if accounts else None),
             policy=policy,
             secrets=secrets,
             hidden=settings.secrets(),
             key_ids=tuple(key_id(fingerprints, settings.name, secret) for secret in secrets),
             masks=tuple(mask(secret) if secret else "(no key)" for secret in secrets),
-            priorities=tuple(credential.priority for credential in settings.credentials),
+            priorities=priorities,
             proxies=tuple(credential.proxy for credential in settings.credentials),
             declared=declared if any(models is not None for models in declared) else (),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
+            accounts=held if any(held) else (),
             freed=freed or Freed(),
         )
 
@@ -94,6 +106,22 @@ class Pool:
                 if models is not None and not any(fnmatch.fnmatchcase(model, pattern) for pattern in models)
             )
         return found
+
+    async def ready(self, index: int) -> int | None:
+        """Make key `index` usable when it is an OAuth account (a valid token, its project); the token's
+        generation, which a refusal of it names (`renew`). None for a plain key, at no cost."""
+        if not self.accounts:
+            return None
+        account = self.accounts[index]
+        return None if account is None else await account.ready()
+
+    async def renew(self, index: int, generation: int) -> bool:
+        """After a 401 of the token of `generation`: refresh it; False for a plain key, whose refusal stands."""
+        account = self.accounts[index] if self.accounts else None
+        if account is None:
+            return False
+        await account.renew(generation)
+        return True
 
     def routed(self, request: UpstreamRequest, index: int) -> UpstreamRequest:
         """`request` sent the way key `index` goes out: through its proxy, if it has one."""

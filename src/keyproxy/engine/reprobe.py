@@ -76,14 +76,18 @@ class Probe:
 async def probe_key(transport: Transport, pool: Pool, index: int, body_limit: int) -> Probe:
     """One cheap authenticated call (the model list) with the key, and what its answer says about the key;
     a body past `body_limit` is no valid answer and is not read past the limit."""
-    request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
     try:
         async with asyncio.timeout(_PROBE_TIMEOUTS.read):
+            await pool.ready(index)
+            request = pool.routed(pool.adapter.models_request(pool.secrets[index]), index)
             response = await transport.send(request, _PROBE_TIMEOUTS)
             await response.read(body_limit)
     except TimeoutError:
         return Probe("unreachable", None, f"no answer within {_PROBE_TIMEOUTS.read:g} s")
     except UpstreamError as error:
+        if error.error_class is ErrorClass.KEY_REJECTED:
+            # An OAuth account whose refresh token was refused, before any call could be made.
+            return Probe("rejected", None, scrub_text(error.message, pool.hidden))
         return Probe("unreachable", None, scrub_text(error.message, pool.hidden))
     status = response.status
     if status < 400:

@@ -41,7 +41,7 @@ from keyproxy.state.base import SUCCESS, KeyStatus, StateStore
 from keyproxy.translate.opening import Opening
 from keyproxy.translate.sse import capped_events
 from keyproxy.translate.stream import translated
-from keyproxy.transport.base import Transport, UpstreamResponse
+from keyproxy.transport.base import Transport, UpstreamRequest, UpstreamResponse
 from keyproxy.usage.tokens import UsageMeter, estimate
 
 __all__ = ["Call", "Opened", "Router"]
@@ -212,9 +212,14 @@ class Router:
         started = time.perf_counter()
         response: UpstreamResponse | None = None
         try:
-            # Inside the try: a request the adapter cannot translate must still give its slot back.
-            request = pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
-            response = await self.transport.send(request, timeouts)
+            # Inside the try: a request the adapter cannot translate, or an account that cannot be made ready,
+            # must still give its slot back.
+            generation = await pool.ready(index) if pool.accounts else None
+            response = await self.transport.send(_request(pool, index, call), timeouts)
+            if response.status == 401 and generation is not None and await pool.renew(index, generation):
+                # An account's token can be revoked before it expires: one refresh, and the request again.
+                response.close()
+                response = await self.transport.send(_request(pool, index, call), timeouts)
             await self._observe(pool, key_id, bucket, response.headers)
             limit = self.limits.body_bytes
             if response.status >= 400:
@@ -348,6 +353,10 @@ class Router:
 _NO_TOKENS = Tokens()
 _OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 _BUSY_POLL = 0.25
+
+
+def _request(pool: Pool, index: int, call: Call) -> UpstreamRequest:
+    return pool.routed(pool.adapter.request(call, pool.secrets[index]), index)
 
 
 def _is_event_stream(headers: Mapping[str, str]) -> bool:

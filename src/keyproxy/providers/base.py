@@ -32,6 +32,18 @@ NAMED_BY_LIST: frozenset[UpstreamProtocol] = frozenset({"openai", "anthropic", "
 name deployments, so a bare model name is never looked up there."""
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an OAuth account lends one request: its current access token and the project it works in."""
+
+    access_token: str = field(repr=False)
+    project: str
+
+
+Grants = Callable[[str], Grant]
+"""An account's current grant, by the credential's secret (its refresh token); the engine has made it ready."""
+
+
 class Reply(Protocol):
     """The client's answer made from the call endpoint's answer, when the client speaks another format (an
     Anthropic or Responses API client of a chat upstream). It runs inside the attempt, so an answer it cannot

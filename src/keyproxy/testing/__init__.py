@@ -3,6 +3,7 @@ an in-memory client and transport, and an event recorder.
 
 FakeUpstream speaks OpenAI (under its prefix, /v1 by default), Anthropic Messages (/v1/messages) and
 Gemini (/v1beta/models); a model named GEMINI_BLOCKED_MODEL gets Gemini's blocked-prompt answer.
+FakeGoogle is Google's OAuth endpoints and the Code Assist API of Gemini CLI accounts.
 OutboundProxy is an HTTP or SOCKS5 proxy on loopback, for testing keyproxy behind one.
 AppClient, Exchange and Lifespan drive any ASGI app in memory; ASGITransport sends keyproxy's upstream
 requests to an ASGI app (a FakeUpstream, say) in memory; BackgroundServer puts an app on a real socket.
@@ -14,6 +15,7 @@ from keyproxy.testing.asgi_transport import ASGIResponse, ASGITransport
 from keyproxy.testing.client import AppClient
 from keyproxy.testing.clock import FakeClock
 from keyproxy.testing.exchange import Exchange, Lifespan, Response, request
+from keyproxy.testing.fake_google import FakeAccount, FakeGoogle
 from keyproxy.testing.fake_upstream import DEFAULT_MODELS, FakeUpstream
 from keyproxy.testing.faults import Fault, FaultKind
 from keyproxy.testing.journal import KeyStats, ReceivedRequest
@@ -29,7 +31,9 @@ __all__ = [
     "AppClient",
     "BackgroundServer",
     "Exchange",
+    "FakeAccount",
     "FakeClock",
+    "FakeGoogle",
     "FakeUpstream",
     "Fault",
     "FaultKind",

@@ -29,7 +29,8 @@ def parse_google_error(error: Mapping[str, Any]) -> GoogleQuota | None:
     `error` is the inner `{"code", "message", "status", "details": [...]}` object (a whole body
     `{"error": {...}}` is unwrapped). A per-day quota is named by a QuotaFailure violation's
     `quotaId` ("GenerateRequestsPerDayPerProjectPerModel-FreeTier") or `quotaMetric`, or by an
-    ErrorInfo's `quota_limit` metadata.
+    ErrorInfo's `quota_limit` metadata, or by Code Assist's QUOTA_EXHAUSTED reason (its `quotaResetDelay`
+    says when it resets).
     """
     inner = error.get("error")
     if isinstance(inner, Mapping) and "details" not in error:
@@ -53,8 +54,14 @@ def parse_google_error(error: Mapping[str, Any]) -> GoogleQuota | None:
                 daily = daily or any(_names_a_day(v) for v in violations if isinstance(v, Mapping))
         elif kind == _ERROR_INFO:
             metadata = detail.get("metadata")
+            # Code Assist (Gemini CLI accounts) says QUOTA_EXHAUSTED until the quota resets, and when in
+            # `quotaResetDelay`; RATE_LIMIT_EXCEEDED passes within the minute.
+            daily = daily or detail.get("reason") == "QUOTA_EXHAUSTED"
             if isinstance(metadata, Mapping):
                 daily = daily or _per_day(metadata.get("quota_limit"))
+                delay = _delay(metadata.get("quotaResetDelay"))
+                if delay is not None and (retry_after is None or delay > retry_after):
+                    retry_after = delay
     if retry_after is None and not daily:
         return None
     return GoogleQuota(retry_after, daily)
