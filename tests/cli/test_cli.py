@@ -157,3 +157,14 @@ def test_status_without_a_running_proxy_says_so(tmp_path: Path) -> None:
     result = run("status", cwd=tmp_path)
     assert result.returncode == 1
     assert "is `keyproxy serve` running?" in result.stderr
+
+
+def test_once_started_the_collector_leaves_start_up_objects_alone_and_waits_longer() -> None:
+    # In a process of its own: the test process's collector stays as it is.
+    shown = subprocess.run(
+        [sys.executable, "-c", "import gc; from keyproxy.cli.serve import settle_collector; settle_collector(); "
+         "print(gc.get_freeze_count() > 1000, gc.get_threshold()[0])"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    assert shown.split() == ["True", "10000"]
