@@ -11,7 +11,8 @@ import contextlib
 import fnmatch
 from dataclasses import dataclass, field, replace
 
-from keyproxy.config.settings import ProviderSettings, Timeouts
+from keyproxy.config.settings import FairCycle, ProviderSettings, Timeouts
+from keyproxy.engine.caps import CapTable
 from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
 from keyproxy.redact import Fingerprinter, mask
@@ -40,6 +41,10 @@ class Pool:
     declared: tuple[tuple[str, ...] | None, ...] = ()
     """Each key's declared models (`<P>_API_KEY_<N>_MODELS`, names or globs), None for any model; empty when
     no key declares any, so a request asks nothing more."""
+    fair: FairCycle | None = None
+    """FAIR_CYCLE_<P>: None when off."""
+    caps: CapTable | None = None
+    """CUSTOM_CAP_<P>_*: None when the provider has none."""
     freed: Freed = field(default_factory=lambda: Freed())
     """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
     _left_out: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
@@ -69,6 +74,8 @@ class Pool:
             proxies=tuple(credential.proxy for credential in settings.credentials),
             declared=declared if any(models is not None for models in declared) else (),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
+            fair=settings.fair_cycle,
+            caps=CapTable.build(settings.custom_caps),
             freed=freed or Freed(),
         )
 

@@ -1,0 +1,102 @@
+"""Fair cycles shared through Redis: written when a key is marked or a cycle resets (rare: a long cooldown), read
+by the flush loop into a local view that requests choose on, so a request never waits on Redis for them.
+
+One hash per cycle: field "" holds the cycle's start, every other field is an exhausted key id with when it was
+marked. The hash expires when the cycle does (its start plus its duration), since its marks no longer hold a key
+out after that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from redis.asyncio import Redis
+
+from keyproxy.state.base import NO_MARKS, CycleMarks
+from keyproxy.state.memory import SCOPED_LIMIT
+from keyproxy.state.redis_keys import RedisKeys
+
+EXHAUST = """
+local now, duration = tonumber(ARGV[2]), tonumber(ARGV[3])
+local start = tonumber(redis.call('HGET', KEYS[1], '') or '0')
+if redis.call('HLEN', KEYS[1]) <= 1 or now >= start + duration then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], '', ARGV[2])
+  start = now
+end
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], math.floor((start + duration) * 1000))
+return '1'
+"""
+"""KEYS: the cycle's hash. ARGV: key id, now, the cycle's duration in seconds."""
+
+RESET = """
+for i = 1, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+if redis.call('HLEN', KEYS[1]) <= 1 then redis.call('DEL', KEYS[1]) end
+return '1'
+"""
+"""KEYS: the cycle's hash. ARGV: the key ids whose marks go; the cycle ends with its last mark."""
+
+
+def parse(fields: Mapping[bytes | str, bytes | str]) -> CycleMarks:
+    """A cycle's hash as HGETALL answers it (decoded)."""
+    exhausted = {str(key_id): float(at) for key_id, at in fields.items() if key_id}
+    return CycleMarks(float(fields.get("", "0")), exhausted) if exhausted else NO_MARKS
+
+
+class SharedCycles:
+    """What this instance last read of each fair cycle it was asked about, and the writes that change them."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._exhaust = redis.register_script(EXHAUST)
+        self._reset = redis.register_script(RESET)
+        self._views: dict[tuple[str, str], CycleMarks] = {}
+
+    def known(self, provider: str, tracking: str) -> CycleMarks | None:
+        return self._views.get((provider, tracking))
+
+    def trackings(self, provider: str) -> list[str]:
+        return [tracking for (p, tracking) in self._views if p == provider]
+
+    async def read(self, provider: str, tracking: str) -> CycleMarks:
+        """Ask Redis once (the first request on a cycle); from then on the flush loop keeps the view fresh."""
+        marks = parse(await self._redis.hgetall(self._keys.fair_cycle(provider, tracking)))
+        self._remember(provider, tracking, marks)
+        return marks
+
+    async def refresh(self) -> None:
+        """Every known cycle read again, in one round trip."""
+        if not self._views:
+            return
+        known = list(self._views)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for provider, tracking in known:
+                pipe.hgetall(self._keys.fair_cycle(provider, tracking))
+            answers = await pipe.execute()
+        for (provider, tracking), fields in zip(known, answers, strict=True):
+            self._views[(provider, tracking)] = parse(fields)
+
+    async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
+        name = self._keys.fair_cycle(provider, tracking)
+        await self._exhaust(keys=[name], args=[key_id, repr(now), repr(duration)])
+        await self.read(provider, tracking)
+
+    async def reset(self, provider: str, tracking: str, key_ids: Sequence[str]) -> None:
+        if not key_ids:
+            return
+        await self._reset(keys=[self._keys.fair_cycle(provider, tracking)], args=list(key_ids))
+        await self.read(provider, tracking)
+
+    async def clear(self, provider: str, key_id: str | None) -> None:
+        """An operator's clear: the key's marks (every key's, with None) in the cycles this instance knows."""
+        for tracking in self.trackings(provider):
+            marks = self._views[(provider, tracking)]
+            await self.reset(provider, tracking, list(marks.exhausted) if key_id is None else [key_id])
+
+    def _remember(self, provider: str, tracking: str, marks: CycleMarks) -> None:
+        views = self._views
+        if (provider, tracking) not in views and len(views) >= SCOPED_LIMIT:
+            del views[next(iter(views))]
+        views[(provider, tracking)] = marks
