@@ -75,7 +75,11 @@ class Holds:
     ) -> tuple[Held, float | None] | None:  # fmt: skip
         """No key could be tried. None when a fair cycle reset (choose again, on the new holds); else the holds
         and the earliest instant a held key may come back (a cap ending, a cooldown the reset waits for)."""
-        if not held.fair or pool.fair is None:
+        if pool.fair is None:
+            return held, held.until
+        # Read again: this request's own failures may have marked keys since it began.
+        held = await self.held(pool, model, bucket)
+        if not held.fair:
             return held, held.until
         reset = fair_cycle.reset(
             pool.fair, held.fair, pool.key_ids, pool.priorities, statuses, now, left_out=left_out, capped=held.capped

@@ -146,7 +146,7 @@ class Router:
             sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
             exclude = tried.union(held.keys) if held.keys else tried
             choice = choose(statuses, pool.priorities, now, pool.policy, exclude=exclude, sticky=sticky, rng=self.rng)
-            if held.keys and isinstance(choice, Exhausted) and not on_recent:
+            if (pool.fair or held.keys) and isinstance(choice, Exhausted) and not on_recent:
                 settled = await self.holds.settle(pool, call.model, bucket, held, statuses, now, left_out)
                 if settled is None:  # a fair cycle reset: its keys are candidates again
                     held = await self.holds.held(pool, call.model, bucket)

@@ -2,8 +2,8 @@
 by the flush loop into a local view that requests choose on, so a request never waits on Redis for them.
 
 One hash per cycle: field "" holds the cycle's start, every other field is an exhausted key id with when it was
-marked. The hash expires when the cycle does (its start plus its duration), since its marks no longer hold a key
-out after that.
+marked. The hash expires when the cycle does (its start plus its duration, by the instance's clock), since its
+marks no longer hold a key out after that.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if redis.call('HLEN', KEYS[1]) <= 1 or now >= start + duration then
   start = now
 end
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], math.floor((start + duration) * 1000))
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.floor((start + duration - now) * 1000)))
 return '1'
 """
 """KEYS: the cycle's hash. ARGV: key id, now, the cycle's duration in seconds."""
