@@ -127,14 +127,14 @@ def test_a_success_on_a_clean_key_reads_and_writes_no_fair_cycle_in_redis(redis_
         try:
             await store.cycle("p", "m")
             calls = 0
-            real = store._cycles.read  # noqa: SLF001 - counting the reads the view saves
+            real = store._cycles.read
 
             async def counted(provider: str, tracking: str) -> CycleMarks:
                 nonlocal calls
                 calls += 1
                 return await real(provider, tracking)
 
-            store._cycles.read = counted  # type: ignore[method-assign]  # noqa: SLF001
+            store._cycles.read = counted  # type: ignore[method-assign]
             for _ in range(5):
                 await store.cycle("p", "m")
             return calls
