@@ -96,4 +96,5 @@ def test_check_shows_a_providers_fair_cycle_and_caps_and_names_a_bad_cap_with_wh
     assert "    cap (CUSTOM_CAP_GROQ_T2_LLAMA): tier 2, llama: at most 100 requests per key per UTC day" in out
     (tmp_path / ".env").write_text(dotenv + "CUSTOM_CAP_GROQ_T1_PRO=200%\n")
     assert main(["check", "--env-file", str(tmp_path / ".env"), "--data-dir", str(tmp_path / "data")]) == 1
-    assert "error: CUSTOM_CAP_GROQ_T1_PRO: a percentage must be between 0% and 100%, got '200%'" in capsys.readouterr().out
+    error = "error: CUSTOM_CAP_GROQ_T1_PRO: a percentage must be between 0% and 100%, got '200%'"
+    assert error in capsys.readouterr().out
