@@ -14,6 +14,7 @@ from keyproxy.clock import Clock
 from keyproxy.engine import fair_cycle
 from keyproxy.engine.caps import CapLedger, normal
 from keyproxy.engine.pool import Pool
+from keyproxy.providers import Call
 from keyproxy.state.base import KeyStatus, StateStore, Verdict
 
 _NONE: frozenset[str] = frozenset()
@@ -48,13 +49,16 @@ class Holds:
         self.clock = clock
         self.caps = CapLedger()
 
-    async def held(self, pool: Pool, model: str, bucket: str) -> Held:
+    async def held(self, pool: Pool, call: Call, bucket: str) -> Held:
+        """A call pinned to one key (a stored response's) is never held out by the fair cycle: there is no other
+        key whose turn it would be. Its caps still apply."""
         if pool.fair is None and pool.caps is None:
             return NOTHING_HELD
         now = self.clock.now()
         fair = capped = _NONE
         until: float | None = None
-        if pool.fair is not None:
+        model = call.model
+        if pool.fair is not None and call.key_id is None:
             marks = await self.state.cycle(pool.name, fair_cycle.tracking(pool.fair, bucket))
             fair = fair_cycle.held_out(pool.fair, marks, now)
         if pool.caps is not None:
@@ -70,15 +74,15 @@ class Holds:
         return Held(fair, capped, until) if fair or capped else NOTHING_HELD
 
     async def settle(
-        self, pool: Pool, model: str, bucket: str, held: Held, statuses: Sequence[KeyStatus], now: float,
+        self, pool: Pool, call: Call, bucket: str, held: Held, statuses: Sequence[KeyStatus], now: float,
         left_out: Collection[str],
     ) -> tuple[Held, float | None] | None:  # fmt: skip
         """No key could be tried. None when a fair cycle reset (choose again, on the new holds); else the holds
         and the earliest instant a held key may come back (a cap ending, a cooldown the reset waits for)."""
-        if pool.fair is None:
+        if pool.fair is None or call.key_id is not None:
             return held, held.until
         # Read again: this request's own failures may have marked keys since it began.
-        held = await self.held(pool, model, bucket)
+        held = await self.held(pool, call, bucket)
         if not held.fair:
             return held, held.until
         reset = fair_cycle.reset(
@@ -90,9 +94,9 @@ class Holds:
         return None
 
     def started(self, pool: Pool, key_id: str, model: str, bucket: str, now: float) -> None:
-        if pool.caps is not None:
-            counted = (normal(model), bucket) if bucket.startswith(_GROUP) else (normal(model),)
-            self.caps.count(pool.name, key_id, counted, now)
+        """An attempt began on the key: it counts toward the caps of its model and group."""
+        counted = (normal(model), bucket) if bucket.startswith(_GROUP) else (normal(model),)
+        self.caps.count(pool.name, key_id, counted, now)
 
     async def failed(self, pool: Pool, key_id: str, bucket: str, verdict: Verdict, now: float) -> None:
         fair = pool.fair

@@ -124,7 +124,9 @@ class Router:
             raise NoKeyForModel(f"no key of provider {pool.name} serves model {call.model!r} (<P>_API_KEY_<N>_MODELS)")
         tried |= left_out
         # Fair cycle and caps (each off unless configured) hold keys out beyond what the request tried itself.
-        held = await self.holds.held(pool, call.model, bucket) if pool.fair or pool.caps else NOTHING_HELD
+        limited = pool.fair is not None or pool.caps is not None
+        held = await self.holds.held(pool, call, bucket) if limited else NOTHING_HELD
+        held_keys = held.keys
         transient: list[int] = []
         second_chance = True
         benched = False
@@ -140,18 +142,20 @@ class Router:
         while attempts < limit:
             now = self.clock.now()
             if now >= deadline:
-                raise await self._give_up(pool, bucket, last_error, out_of_time=True, held=held.keys)
+                raise await self._give_up(pool, bucket, last_error, out_of_time=True, held=held_keys)
             statuses = await self.state.statuses(pool.name, pool.key_ids, bucket, recent=recent)
             on_recent, recent = recent, False
             sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
-            exclude = tried.union(held.keys) if held.keys else tried
+            exclude = tried.union(held_keys) if held_keys else tried
             choice = choose(statuses, pool.priorities, now, pool.policy, exclude=exclude, sticky=sticky, rng=self.rng)
-            if (pool.fair or held.keys) and isinstance(choice, Exhausted) and not on_recent:
-                settled = await self.holds.settle(pool, call.model, bucket, held, statuses, now, left_out)
+            if limited and isinstance(choice, Exhausted) and not on_recent:
+                settled = await self.holds.settle(pool, call, bucket, held, statuses, now, left_out)
                 if settled is None:  # a fair cycle reset: its keys are candidates again
-                    held = await self.holds.held(pool, call.model, bucket)
+                    held = await self.holds.held(pool, call, bucket)
+                    held_keys = held.keys
                     continue
                 held, back = settled
+                held_keys = held.keys
                 choice = Exhausted(earliest(choice.retry_at, back), choice.busy)
             if isinstance(choice, Pick):
                 index = choice.index
@@ -189,7 +193,8 @@ class Router:
                 continue
             attempts += 1
             tried.add(key_id)
-            self.holds.started(pool, key_id, call.model, bucket, now)
+            if pool.caps is not None:
+                self.holds.started(pool, key_id, call.model, bucket, now)
             if sequential and sticky != key_id and call.key_id is None:
                 await self.state.set_sticky(pool.name, bucket, key_id)
             started = time.perf_counter()
@@ -212,7 +217,7 @@ class Router:
         if isinstance(last_error, UpstreamModelRefused):
             # Every key that was asked said the model is not theirs: that is the client's answer.
             raise last_error.as_client_error()
-        raise await self._give_up(pool, bucket, last_error, held=held.keys, held_until=held.until)
+        raise await self._give_up(pool, bucket, last_error, held=held_keys, held_until=held.until)
 
     async def _attempt(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus, *, may_bench: bool
