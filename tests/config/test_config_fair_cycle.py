@@ -55,3 +55,13 @@ def test_a_bad_companion_is_an_error_naming_it_even_with_fair_cycle_off() -> Non
 def test_a_fair_cycle_variable_for_no_configured_provider_is_a_warning() -> None:
     report = build_settings({"GROQ_API_KEY": KEY, "FAIR_CYCLE_GORQ": "true"}, CliOptions())
     assert "FAIR_CYCLE_GORQ is set but names no configured provider; ignored" in report.settings.warnings
+
+
+def test_the_enabled_spelling_set_beside_the_plain_one_is_named_as_not_read() -> None:
+    report = build_settings(
+        {"GROQ_API_KEY": KEY, "FAIR_CYCLE_GROQ": "false", "FAIR_CYCLE_ENABLED_GROQ": "true"}, CliOptions()
+    )
+    assert report.settings.warnings == ()
+    assert report.explanation is not None
+    verdicts = dict(report.explanation.old_proxy)
+    assert verdicts["FAIR_CYCLE_ENABLED_GROQ"] == "not applied: FAIR_CYCLE_GROQ is set and wins"

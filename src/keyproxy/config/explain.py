@@ -80,7 +80,7 @@ def _with_value(name: str, verdict: str, value: str | None, invalid: bool) -> st
         return "not applied: invalid (its error says why)"
     if value is None:
         return "not applied: it names no configured provider, or its cap is not set (see the warnings)"
-    return f"applied: {value}"
+    return value if value.startswith("not applied") else f"applied: {value}"
 
 
 def _source(name: str, values: Mapping[str, str], provenance: Provenance, invalid: frozenset[str]) -> str:

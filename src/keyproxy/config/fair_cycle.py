@@ -20,9 +20,11 @@ Spelling = Callable[[str], str]
 def read_fair_cycle(reader: ValueReader, variable: Spelling, rotation: RotationMode) -> FairCycle | None:
     """None when off. Unset, it is on for a provider rotating sequentially, as in the old proxy; every
     companion set is read (so a bad one is named) even when it is off."""
-    switch = variable("FAIR_CYCLE_")
+    switch, alias = variable("FAIR_CYCLE_"), variable("FAIR_CYCLE_ENABLED_")
     if switch not in reader.values:
-        switch = variable("FAIR_CYCLE_ENABLED_")
+        switch = alias
+    elif alias in reader.values:
+        reader.effective[alias] = f"not applied: {switch} is set and wins"
     enabled = reader.flag(switch, rotation == "sequential")
     exhaustion = variable("EXHAUSTION_COOLDOWN_THRESHOLD_")
     companions = (*(variable(f"FAIR_CYCLE_{stem}") for stem in _COMPANIONS), exhaustion)

@@ -125,8 +125,10 @@ class Router:
         tried |= left_out
         # Fair cycle and caps (each off unless configured) hold keys out beyond what the request tried itself.
         limited = pool.fair is not None or pool.caps is not None
-        held = await self.holds.held(pool, call, bucket) if limited else NOTHING_HELD
-        held_keys = held.keys
+        held, held_keys = NOTHING_HELD, _NONE
+        if limited:
+            held = await self.holds.held(pool, call, bucket)
+            held_keys = held.keys
         transient: list[int] = []
         second_chance = True
         benched = False
@@ -370,6 +372,7 @@ class Router:
 
 
 _NO_TOKENS = Tokens()
+_NONE: frozenset[str] = frozenset()
 _OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 _BUSY_POLL = 0.25
 
