@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from keyproxy.state import MemoryStore
 from keyproxy.state.base import NO_MARKS, CycleMarks
 from keyproxy.state.redis_store import RedisStore
 from keyproxy.state.sqlite_store import SqliteStore
-from state.state_support import DEFAULTS, NOW, HeldClock, restart
+from state.state_support import DEFAULTS, NOW, HeldClock, relay_to_redis, restart
 from support import REDIS_URL, needs_redis
 
 WEEK = 604800.0
@@ -142,3 +143,36 @@ def test_a_success_on_a_clean_key_reads_and_writes_no_fair_cycle_in_redis(redis_
             await store.stop()
 
     assert asyncio.run(go()) == 0
+
+
+@needs_redis
+def test_marks_and_resets_made_while_redis_was_down_reach_it_when_it_is_back(redis_prefix: str) -> None:
+    async def go() -> tuple[bool, CycleMarks]:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        store = RedisStore(
+            f"redis://127.0.0.1:{port}/0", MemoryStore(), prefix=redis_prefix, interval=DEFAULTS.flush_interval,
+            retention_days=DEFAULTS.retention_days,
+        )  # fmt: skip
+        await store.start(HeldClock())
+        await store.exhaust("p", "m", "k1", NOW, WEEK)
+        await store.exhaust("p", "m", "k2", NOW + 1, WEEK)
+        await store.reset_cycle("p", "m", ["k1"], NOW + 2)
+        down = not store.healthy
+        server = await asyncio.start_server(relay_to_redis, "127.0.0.1", port)
+        try:
+            await store.probe()
+            other = await _redis(redis_prefix)
+            try:
+                return down, await other.cycle("p", "m")
+            finally:
+                await other.stop()
+        finally:
+            await store.stop()
+            server.close()
+            await server.wait_closed()
+
+    down, seen = asyncio.run(go())
+    assert down
+    assert seen == CycleMarks(NOW, {"k2": NOW + 1})

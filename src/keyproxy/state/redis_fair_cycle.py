@@ -9,6 +9,7 @@ marks no longer hold a key out after that.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -38,6 +39,22 @@ return '1'
 """KEYS: the cycle's hash. ARGV: the key ids whose marks go; the cycle ends with its last mark."""
 
 
+@dataclass(frozen=True, slots=True)
+class Marked:
+    provider: str
+    tracking: str
+    key_id: str
+    at: float
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class Unmarked:
+    provider: str
+    tracking: str
+    key_ids: tuple[str, ...]
+
+
 def parse(fields: Mapping[bytes | str, bytes | str]) -> CycleMarks:
     """A cycle's hash as HGETALL answers it (decoded)."""
     exhausted = {str(key_id): float(at) for key_id, at in fields.items() if key_id}
@@ -53,6 +70,8 @@ class SharedCycles:
         self._exhaust = redis.register_script(EXHAUST)
         self._reset = redis.register_script(RESET)
         self._views: dict[tuple[str, str], CycleMarks] = {}
+        self._unshared: list[Marked | Unmarked] = []
+        """Marks and resets made while Redis was down, in order: replayed when it is back."""
 
     def known(self, provider: str, tracking: str) -> CycleMarks | None:
         return self._views.get((provider, tracking))
@@ -88,6 +107,22 @@ class SharedCycles:
             return
         await self._reset(keys=[self._keys.fair_cycle(provider, tracking)], args=list(key_ids))
         await self.read(provider, tracking)
+
+    def unshared(self, change: Marked | Unmarked) -> None:
+        """A mark or a reset made while Redis was down."""
+        if len(self._unshared) < SCOPED_LIMIT:
+            self._unshared.append(change)
+
+    async def replay(self) -> None:
+        """Redis is back: apply what changed meanwhile, in order (a mark keeps the time it was made at)."""
+        while self._unshared:
+            change = self._unshared[0]
+            if isinstance(change, Marked):
+                await self.exhaust(change.provider, change.tracking, change.key_id, change.at, change.duration)
+            else:
+                await self.reset(change.provider, change.tracking, change.key_ids)
+            # Only what was replayed goes: a failure leaves the rest for the next recovery.
+            del self._unshared[0]
 
     async def clear(self, provider: str, key_id: str | None) -> None:
         """An operator's clear: the key's marks (every key's, with None) in the cycles this instance knows."""

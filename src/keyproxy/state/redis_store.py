@@ -20,7 +20,7 @@ from keyproxy.state import redis_wire as wire
 from keyproxy.state.base import CycleMarks, KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import shared_clear, shared_report
-from keyproxy.state.redis_fair_cycle import SharedCycles
+from keyproxy.state.redis_fair_cycle import Marked, SharedCycles, Unmarked
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_outbox import Outbox
@@ -178,6 +178,7 @@ class RedisStore:
                                       push=True, client=pipe)  # fmt: skip
             await pipe.execute()
         await self._share_responses(now)
+        await self._cycles.replay()
 
     async def _rekey(self) -> None:
         moved = await rekey(self._redis, self._keys, self._moves)
@@ -381,11 +382,13 @@ class RedisStore:
 
     async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
         await self._local.exhaust(provider, tracking, key_id, now, duration)
-        await self._health.attempt(lambda: self._cycles.exhaust(provider, tracking, key_id, now, duration))
+        if await self._health.attempt(lambda: self._cycles.exhaust(provider, tracking, key_id, now, duration)) is DOWN:
+            self._cycles.unshared(Marked(provider, tracking, key_id, now, duration))
 
     async def reset_cycle(self, provider: str, tracking: str, key_ids: Sequence[str], now: float) -> None:
         await self._local.reset_cycle(provider, tracking, key_ids, now)
-        await self._health.attempt(lambda: self._cycles.reset(provider, tracking, key_ids))
+        if await self._health.attempt(lambda: self._cycles.reset(provider, tracking, key_ids)) is DOWN:
+            self._cycles.unshared(Unmarked(provider, tracking, tuple(key_ids)))
 
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         lifted = await self._local.clear(provider, key_id)
