@@ -140,10 +140,7 @@ class ModelList:
                 reason = error.message if isinstance(error, UpstreamError) else "timed out"
                 logger.log(
                     logging.DEBUG if quiet else logging.WARNING,
-                    "model list failed provider=%s key=%s: %s",
-                    name,
-                    pool.masks[index],
-                    reason,
+                    "model list failed provider=%s key=%s: %s", name, pool.masks[index], reason,
                 )
                 continue
             allowed = (m for m in models if model_allowed(m, settings.ignore_models, settings.whitelist_models))
