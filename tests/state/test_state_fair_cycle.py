@@ -69,6 +69,16 @@ def test_marks_survive_a_restart_of_the_sqlite_store(tmp_path: Path) -> None:
     assert asyncio.run(again.cycle("p", "m")) == NO_MARKS
 
 
+def test_a_key_cleared_by_hand_has_no_marks_after_a_restart_either(tmp_path: Path) -> None:
+    async def before(store: SqliteStore) -> None:
+        await store.exhaust("p", "m", "k1", NOW, WEEK)
+        await store.exhaust("p", "m", "k2", NOW, WEEK)
+        await store.clear("p", "k1")
+
+    again = restart(tmp_path / "keyproxy.db", before)
+    assert asyncio.run(again.cycle("p", "m")) == CycleMarks(NOW, {"k2": NOW})
+
+
 async def _redis(prefix: str, local: Any = None) -> RedisStore:
     store = RedisStore(
         REDIS_URL, local if local is not None else MemoryStore(), prefix=prefix, interval=DEFAULTS.flush_interval,
