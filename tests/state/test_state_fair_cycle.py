@@ -186,3 +186,21 @@ def test_marks_and_resets_made_while_redis_was_down_reach_it_when_it_is_back(red
     down, seen = asyncio.run(go())
     assert down
     assert seen == CycleMarks(NOW, {"k2": NOW + 1})
+
+
+@needs_redis
+def test_an_operators_clear_on_any_instance_forgets_the_keys_marks_in_every_cycle(redis_prefix: str) -> None:
+    async def go() -> tuple[CycleMarks, CycleMarks]:
+        first, second = await _redis(redis_prefix), await _redis(redis_prefix)
+        try:
+            for tracking in ("m", "n"):
+                await first.exhaust("p", tracking, "k1", NOW, WEEK)
+                await first.exhaust("p", tracking, "k2", NOW, WEEK)
+            await second.clear("p", "k1")  # the second instance never looked at these cycles
+            await first.flush()
+            return await first.cycle("p", "m"), await first.cycle("p", "n")
+        finally:
+            await first.stop()
+            await second.stop()
+
+    assert asyncio.run(go()) == (CycleMarks(NOW, {"k2": NOW}), CycleMarks(NOW, {"k2": NOW}))

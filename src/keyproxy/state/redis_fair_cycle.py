@@ -55,6 +55,12 @@ class Unmarked:
     key_ids: tuple[str, ...]
 
 
+_GLOB = frozenset("*?[]\\")
+
+KEPT_ROUNDS = 60
+"""Refresh rounds (flush intervals, 1 s by default) a cycle nobody asks about stays in the view."""
+
+
 def parse(fields: Mapping[bytes | str, bytes | str]) -> CycleMarks:
     """A cycle's hash as HGETALL answers it (decoded)."""
     exhausted = {str(key_id): float(at) for key_id, at in fields.items() if key_id}
@@ -70,11 +76,17 @@ class SharedCycles:
         self._exhaust = redis.register_script(EXHAUST)
         self._reset = redis.register_script(RESET)
         self._views: dict[tuple[str, str], CycleMarks] = {}
+        self._asked: dict[tuple[str, str], int] = {}
+        """The refresh round in which each cycle was last asked about."""
+        self._round = 0
         self._unshared: list[Marked | Unmarked] = []
         """Marks and resets made while Redis was down, in order: replayed when it is back."""
 
     def known(self, provider: str, tracking: str) -> CycleMarks | None:
-        return self._views.get((provider, tracking))
+        found = self._views.get((provider, tracking))
+        if found is not None:
+            self._asked[(provider, tracking)] = self._round
+        return found
 
     def trackings(self, provider: str) -> list[str]:
         return [tracking for (p, tracking) in self._views if p == provider]
@@ -86,7 +98,13 @@ class SharedCycles:
         return marks
 
     async def refresh(self) -> None:
-        """Every known cycle read again, in one round trip."""
+        """Every cycle asked about in the last `KEPT_ROUNDS` rounds read again, in one round trip; the others are
+        forgotten (the next request on one asks Redis once), so model names a client invents cost nothing here."""
+        self._round += 1
+        oldest = self._round - KEPT_ROUNDS
+        for gone in [cycle for cycle, asked in self._asked.items() if asked < oldest]:
+            del self._asked[gone]
+            self._views.pop(gone, None)
         if not self._views:
             return
         known = list(self._views)
@@ -125,13 +143,22 @@ class SharedCycles:
             del self._unshared[0]
 
     async def clear(self, provider: str, key_id: str | None) -> None:
-        """An operator's clear: the key's marks (every key's, with None) in the cycles this instance knows."""
-        for tracking in self.trackings(provider):
-            marks = self._views[(provider, tracking)]
-            await self.reset(provider, tracking, list(marks.exhausted) if key_id is None else [key_id])
+        """An operator's clear: the key's marks (every key's, with None) in every cycle of the provider."""
+        head = self._keys.fair_cycle(provider, "")
+        pattern = "".join(f"\\{char}" if char in _GLOB else char for char in head) + "*"
+        async for name in self._redis.scan_iter(match=pattern):
+            tracking = str(name)[len(head) :]
+            if key_id is None:
+                await self._redis.delete(name)
+                self._views.pop((provider, tracking), None)
+            else:
+                await self.reset(provider, tracking, [key_id])
 
     def _remember(self, provider: str, tracking: str, marks: CycleMarks) -> None:
         views = self._views
         if (provider, tracking) not in views and len(views) >= SCOPED_LIMIT:
-            del views[next(iter(views))]
+            oldest = next(iter(views))
+            del views[oldest]
+            self._asked.pop(oldest, None)
         views[(provider, tracking)] = marks
+        self._asked[(provider, tracking)] = self._round
