@@ -56,6 +56,8 @@ def test_check_says_balanced_rotation_keeps_conversations_where_the_old_proxy_wa
 
     assert "rotation: balanced with conversation affinity for openai; the old proxy's default was sequential" in out
     assert "keeps each one on its key, so the provider's prompt cache stays warm" in out
+    assert "fair cycle: off for openai, as it is by default with balanced rotation" in out
+    assert "    fair cycle: on: a cooldown of 300 s or more exhausts a key" in out  # groq, sequential
 
 
 def test_check_shows_a_providers_configured_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

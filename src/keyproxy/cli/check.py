@@ -96,6 +96,13 @@ def _rotation(settings: Settings, explanation: Explanation | None, out: TextIO) 
     ]  # fmt: skip
     if not balanced:
         return
+    unfair = [name for name in balanced if settings.providers[name].fair_cycle is None]
+    if unfair:
+        # The old proxy's fair cycle defaulted on with its default rotation: an old .env relied on it unsaid.
+        out.write(
+            f"fair cycle: off for {', '.join(unfair)}, as it is by default with balanced rotation; the old proxy had "
+            "it on with its sequential default (FAIR_CYCLE_<P>=true keeps it)\n"
+        )
     if settings.engine.affinity_seconds:
         out.write(
             f"rotation: balanced with conversation affinity for {', '.join(balanced)}; the old proxy's default was "
