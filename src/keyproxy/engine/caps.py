@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from keyproxy.config.settings import CustomCap
@@ -24,6 +24,7 @@ REFRESH = 15.0
 _DAY = 86400.0
 _GROUP = "group:"
 _NONE: frozenset[str] = frozenset()
+_REMEMBERED = 1024
 
 
 def normal(name: str) -> str:
@@ -55,19 +56,27 @@ class CapTable:
     """A provider's caps by (tier, target); tier None is TDEFAULT, for tiers without a cap of their own."""
 
     caps: dict[tuple[int | None, str], CustomCap]
+    _found: dict[tuple[int, str, str | None], tuple[tuple[str, CustomCap], ...]] = field(default_factory=dict)
+    """`applying`'s answers: a request asks for every key, and keys share a few tiers."""
 
     @classmethod
     def build(cls, caps: Sequence[CustomCap]) -> CapTable | None:
         return cls({(cap.tier, normal(cap.target)): cap for cap in caps}) if caps else None
 
-    def applying(self, tier: int, model: str, group: str | None) -> list[tuple[str, CustomCap]]:
+    def applying(self, tier: int, model: str, group: str | None) -> tuple[tuple[str, CustomCap], ...]:
         """(counter name, cap) of each cap on a request for `model` (in quota `group`) by a key of `tier`: the
         model's and the group's apply independently, as in the old proxy."""
-        found = []
+        found = self._found.get((tier, model, group))
+        if found is not None:
+            return found
+        if len(self._found) >= _REMEMBERED:
+            self._found.clear()  # model names come from clients: start over rather than grow
+        answer = []
         for name, target in ((normal(model), normal(model)), *(((_GROUP + group, normal(group)),) if group else ())):
             cap = self.caps.get((tier, target)) or self.caps.get((None, target))
             if cap is not None:
-                found.append((name, cap))
+                answer.append((name, cap))
+        found = self._found[(tier, model, group)] = tuple(answer)
         return found
 
 
@@ -103,11 +112,13 @@ class CapLedger:
         group: str | None, now: float,
     ) -> tuple[frozenset[str], float | None]:  # fmt: skip
         """The keys a cap leaves out of `model` now, and the earliest instant one of them comes back."""
-        self._roll(now)
+        if now >= self._day_end:
+            self._roll(now)
         held: set[str] = set()
         back: float | None = None
+        applying = table.applying
         for key_id, tier in zip(key_ids, priorities, strict=True):
-            for name, cap in table.applying(tier, model, group):
+            for name, cap in applying(tier, model, group):
                 until = self._until(provider, key_id, name, cap, now)
                 if until is not None:
                     held.add(key_id)
@@ -118,7 +129,7 @@ class CapLedger:
         slot = (provider, key_id, name)
         count = self._counts.get(slot, 0)
         base = 0
-        block = self._blocks.get(slot)
+        block = self._blocks.get(slot) if self._blocks else None
         if block is not None:
             if now < block[0]:
                 return block[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from keyproxy.clock import Clock
 from keyproxy.engine import fair_cycle
-from keyproxy.engine.caps import CapLedger, normal
+from keyproxy.engine.caps import CapLedger
 from keyproxy.engine.pool import Pool
 from keyproxy.providers import Call
 from keyproxy.state.base import KeyStatus, StateStore, Verdict
@@ -93,10 +93,13 @@ class Holds:
         await self.state.reset_cycle(pool.name, fair_cycle.tracking(pool.fair, bucket), reset.key_ids, now)
         return None
 
-    def started(self, pool: Pool, key_id: str, model: str, bucket: str, now: float) -> None:
-        """An attempt began on the key: it counts toward the caps of its model and group."""
-        counted = (normal(model), bucket) if bucket.startswith(_GROUP) else (normal(model),)
-        self.caps.count(pool.name, key_id, counted, now)
+    def started(self, pool: Pool, index: int, model: str, bucket: str, now: float) -> None:
+        """An attempt began on key `index`: it counts toward the caps on its model and group."""
+        assert pool.caps is not None
+        group = bucket.removeprefix(_GROUP) if bucket.startswith(_GROUP) else None
+        capped = pool.caps.applying(pool.priorities[index], model, group)
+        if capped:
+            self.caps.count(pool.name, pool.key_ids[index], [name for name, _ in capped], now)
 
     async def failed(self, pool: Pool, key_id: str, bucket: str, verdict: Verdict, now: float) -> None:
         fair = pool.fair

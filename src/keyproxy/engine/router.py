@@ -196,7 +196,7 @@ class Router:
             attempts += 1
             tried.add(key_id)
             if pool.caps is not None:
-                self.holds.started(pool, key_id, call.model, bucket, now)
+                self.holds.started(pool, index, call.model, bucket, now)
             if sequential and sticky != key_id and call.key_id is None:
                 await self.state.set_sticky(pool.name, bucket, key_id)
             started = time.perf_counter()
