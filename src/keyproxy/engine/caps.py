@@ -8,12 +8,15 @@ provider with caps is first asked and every `REFRESH` seconds after, in the back
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from keyproxy.config.settings import CustomCap
 from keyproxy.state.base import StateStore
+
+logger = logging.getLogger("keyproxy.caps")
 
 UNKNOWN_LIMIT_PERCENT = 1000
 """What a percentage cap allows when the window's limit is unknown, which it always is here, as in the old proxy."""
@@ -170,4 +173,10 @@ class CapLedger:
         self._refreshed[provider] = now + REFRESH
         task = asyncio.get_running_loop().create_task(self.refresh(state, provider, groups, now))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # The counts stay as they were; the next refresh tries again.
+            logger.warning("cannot read the day's usage for custom caps: %s", error)
