@@ -38,8 +38,8 @@ def test_a_tier_cap_wins_over_tdefault_and_model_and_group_caps_both_apply() -> 
     own, default, group = cap(5), cap(9, tier=None), CustomCap("V", None, "pro", "absolute", 3)
     table = CapTable.build([own, default, group])
     assert table is not None
-    assert table.applying(1, "M", "pro") == (("m", own), ("group:pro", group))
-    assert table.applying(2, "m", None) == (("m", default),)
+    assert table.applying(1, "M", "pro") == (("m", own, 5), ("group:pro", group, 3))
+    assert table.applying(2, "m", None) == (("m", default, 9),)
 
 
 def test_a_key_at_its_cap_is_left_out_until_the_day_ends() -> None:

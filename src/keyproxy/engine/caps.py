@@ -54,21 +54,24 @@ def blocked_until(cap: CustomCap, now: float, day_end: float) -> float:
     return day_end
 
 
+Applying = tuple[str, CustomCap, int]
+
+
 @dataclass(frozen=True, slots=True)
 class CapTable:
     """A provider's caps by (tier, target); tier None is TDEFAULT, for tiers without a cap of their own."""
 
     caps: dict[tuple[int | None, str], CustomCap]
-    _found: dict[tuple[int, str, str | None], tuple[tuple[str, CustomCap], ...]] = field(default_factory=dict)
+    _found: dict[tuple[int, str, str | None], tuple[Applying, ...]] = field(default_factory=dict)
     """`applying`'s answers: a request asks for every key, and keys share a few tiers."""
 
     @classmethod
     def build(cls, caps: Sequence[CustomCap]) -> CapTable | None:
         return cls({(cap.tier, normal(cap.target)): cap for cap in caps}) if caps else None
 
-    def applying(self, tier: int, model: str, group: str | None) -> tuple[tuple[str, CustomCap], ...]:
-        """(counter name, cap) of each cap on a request for `model` (in quota `group`) by a key of `tier`: the
-        model's and the group's apply independently, as in the old proxy."""
+    def applying(self, tier: int, model: str, group: str | None) -> tuple[Applying, ...]:
+        """(counter name, cap, requests it allows) of each cap on a request for `model` (in quota `group`) by a key
+        of `tier`: the model's and the group's apply independently, as in the old proxy."""
         found = self._found.get((tier, model, group))
         if found is not None:
             return found
@@ -78,7 +81,7 @@ class CapTable:
         for name, target in ((normal(model), normal(model)), *(((_GROUP + group, normal(group)),) if group else ())):
             cap = self.caps.get((tier, target)) or self.caps.get((None, target))
             if cap is not None:
-                answer.append((name, cap))
+                answer.append((name, cap, most(cap)))
         found = self._found[(tier, model, group)] = tuple(answer)
         return found
 
@@ -119,25 +122,27 @@ class CapLedger:
             self._roll(now)
         held: set[str] = set()
         back: float | None = None
-        applying = table.applying
+        applying, counts, blocks = table.applying, self._counts, self._blocks
         for key_id, tier in zip(key_ids, priorities, strict=True):
-            for name, cap in applying(tier, model, group):
-                until = self._until(provider, key_id, name, cap, now)
+            for name, cap, limit in applying(tier, model, group):
+                slot = (provider, key_id, name)
+                if not blocks and counts.get(slot, 0) < limit:
+                    continue  # the common case: under the cap, never capped today
+                until = self._until(slot, cap, limit, now)
                 if until is not None:
                     held.add(key_id)
                     back = until if back is None else min(back, until)
         return (frozenset(held), back) if held else (_NONE, None)
 
-    def _until(self, provider: str, key_id: str, name: str, cap: CustomCap, now: float) -> float | None:
-        slot = (provider, key_id, name)
+    def _until(self, slot: tuple[str, str, str], cap: CustomCap, limit: int, now: float) -> float | None:
         count = self._counts.get(slot, 0)
         base = 0
-        block = self._blocks.get(slot) if self._blocks else None
+        block = self._blocks.get(slot)
         if block is not None:
             if now < block[0]:
                 return block[0]
             base = block[1]
-        if count - base < most(cap):
+        if count - base < limit:
             return None
         until = blocked_until(cap, now, self._day_end)
         self._blocks[slot] = (until, count)

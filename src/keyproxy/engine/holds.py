@@ -99,7 +99,7 @@ class Holds:
         group = bucket.removeprefix(_GROUP) if bucket.startswith(_GROUP) else None
         capped = pool.caps.applying(pool.priorities[index], model, group)
         if capped:
-            self.caps.count(pool.name, pool.key_ids[index], [name for name, _ in capped], now)
+            self.caps.count(pool.name, pool.key_ids[index], [name for name, _, _ in capped], now)
 
     async def failed(self, pool: Pool, key_id: str, bucket: str, verdict: Verdict, now: float) -> None:
         fair = pool.fair
