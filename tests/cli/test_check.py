@@ -56,6 +56,8 @@ def test_check_says_balanced_rotation_keeps_conversations_where_the_old_proxy_wa
 
     assert "rotation: balanced with conversation affinity for openai; the old proxy's default was sequential" in out
     assert "keeps each one on its key, so the provider's prompt cache stays warm" in out
+    assert "fair cycle: off for openai, as it is by default with balanced rotation" in out
+    assert "    fair cycle: on: a cooldown of 300 s or more exhausts a key" in out  # groq, sequential
 
 
 def test_check_shows_a_providers_configured_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,14 +71,14 @@ def test_check_shows_a_providers_configured_models(tmp_path: Path, capsys: pytes
 def test_check_explain_prints_each_setting_with_its_source_and_each_old_variable_with_its_fate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dotenv = "OPENAI_API_KEY=sk-fine-0123456789abcdef\nGLOBAL_TIMEOUT=45\nFAIR_CYCLE_GEMINI=true\n"
+    dotenv = "OPENAI_API_KEY=sk-fine-0123456789abcdef\nGLOBAL_TIMEOUT=45\nMONTHLY_BUDGET_GEMINI=5\n"
     out = check(tmp_path, capsys, dotenv, "--explain", "--port", "9100")
 
     assert f"  GLOBAL_TIMEOUT = 45  (.env {tmp_path / '.env'})\n" in out
     assert "  KEYPROXY_PORT = 9100  (flag --port)\n" in out
     assert "  TIMEOUT_CONNECT = 30  (default)\n" in out
     assert "  OPENAI_API_KEY = ...cdef" in out and "sk-fine" not in out
-    assert "old proxy variables:\n" in out and "  FAIR_CYCLE_GEMINI: FAIR_CYCLE_* is not applied" in out
+    assert "old proxy variables:\n" in out and "  MONTHLY_BUDGET_GEMINI: MONTHLY_BUDGET_*/RPD_* are not applied" in out
 
 
 def test_check_says_nothing_of_the_old_default_for_a_provider_that_chose_balanced(
@@ -85,3 +87,16 @@ def test_check_says_nothing_of_the_old_default_for_a_provider_that_chose_balance
     out = check(tmp_path, capsys, "OPENAI_API_KEY=sk-fine-0123456789abcdef\nROTATION_MODE_OPENAI=balanced\n")
 
     assert "rotation:" not in out
+
+
+def test_check_shows_a_providers_fair_cycle_and_caps_and_names_a_bad_cap_with_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dotenv = "GROQ_API_KEY=sk-aaaaaaaaaaaaaaaaaaaa0001\nROTATION_MODE_GROQ=sequential\nCUSTOM_CAP_GROQ_T2_LLAMA=100\n"
+    out = check(tmp_path, capsys, dotenv)
+    assert "    fair cycle: on: a cooldown of 300 s or more exhausts a key" in out
+    assert "    cap (CUSTOM_CAP_GROQ_T2_LLAMA): tier 2, llama: at most 100 requests per key per UTC day" in out
+    (tmp_path / ".env").write_text(dotenv + "CUSTOM_CAP_GROQ_T1_PRO=200%\n")
+    assert main(["check", "--env-file", str(tmp_path / ".env"), "--data-dir", str(tmp_path / "data")]) == 1
+    error = "error: CUSTOM_CAP_GROQ_T1_PRO: a percentage must be between 0% and 100%, got '200%'"
+    assert error in capsys.readouterr().out

@@ -63,12 +63,33 @@ def test_keys_and_passwords_are_masked() -> None:
 
 
 def test_each_old_proxy_variable_is_applied_mapped_or_not_applied_with_why() -> None:
-    values = {"NVIDIA_API_KEY": KEY, "TRANSIENT_RETRY_DELAY": "2", "FAIR_CYCLE_GEMINI": "true", "GLOBAL_TIMEOUT": "9"}
+    values = {"NVIDIA_API_KEY": KEY, "TRANSIENT_RETRY_DELAY": "2", "MONTHLY_BUDGET_GEMINI": "9", "GLOBAL_TIMEOUT": "9"}
     verdicts = dict(explained(values).old_proxy)
     assert verdicts["GLOBAL_TIMEOUT"] == "applied"
     assert verdicts["NVIDIA_API_KEY"].startswith("mapped to provider nvidia_nim")
     assert verdicts["TRANSIENT_RETRY_DELAY"].startswith("mapped to KEYPROXY_TRANSIENT_RETRY_DELAY")
-    assert "FAIR_CYCLE_* is not applied: the old proxy kept a key" in verdicts["FAIR_CYCLE_GEMINI"]
+    assert "MONTHLY_BUDGET_*/RPD_* are not applied" in verdicts["MONTHLY_BUDGET_GEMINI"]
+
+
+def test_fair_cycle_and_cap_variables_are_applied_with_the_values_they_took() -> None:
+    values = {
+        "GROQ_API_KEY": KEY, "FAIR_CYCLE_GROQ": "yes", "FAIR_CYCLE_DURATION_GROQ": "3600",
+        "EXHAUSTION_COOLDOWN_THRESHOLD": "120", "CUSTOM_CAP_GROQ_T2_LLAMA_3": "80%",
+        "CUSTOM_CAP_COOLDOWN_GROQ_T2_LLAMA_3": "fixed:600",
+    }  # fmt: skip
+    verdicts = dict(explained(values).old_proxy)
+    assert verdicts["FAIR_CYCLE_GROQ"] == "applied: true"
+    assert verdicts["FAIR_CYCLE_DURATION_GROQ"] == "applied: 3600"
+    assert verdicts["EXHAUSTION_COOLDOWN_THRESHOLD"] == "applied: 120"
+    assert verdicts["CUSTOM_CAP_GROQ_T2_LLAMA_3"].startswith("applied: tier 2, llama-3: at most 80% of the window")
+    assert verdicts["CUSTOM_CAP_COOLDOWN_GROQ_T2_LLAMA_3"] == "applied: skipped for 600 s, then counted afresh"
+
+
+def test_an_invalid_or_unclaimed_cap_is_named_as_not_applied() -> None:
+    values = {"GROQ_API_KEY": KEY, "CUSTOM_CAP_GROQ_TX_LLAMA": "5", "CUSTOM_CAP_NOPE_T1_M": "5"}
+    verdicts = dict(explained(values).old_proxy)
+    assert verdicts["CUSTOM_CAP_GROQ_TX_LLAMA"] == "not applied: invalid (its error says why)"
+    assert verdicts["CUSTOM_CAP_NOPE_T1_M"].startswith("not applied: it names no configured provider")
 
 
 def test_a_dotenv_variable_nothing_read_is_named_but_the_environments_are_not() -> None:

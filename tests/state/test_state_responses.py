@@ -141,7 +141,7 @@ def test_a_version_1_database_gains_the_responses_table_and_keeps_its_rows(tmp_p
     connection.execute("INSERT INTO sticky VALUES ('p', 'm', 'k')")
     connection.close()
     upgraded = open_database(path)
-    assert schema_version(upgraded) == SCHEMA_VERSION == 3
+    assert schema_version(upgraded) == SCHEMA_VERSION == 4
     assert upgraded.execute("SELECT key_id FROM sticky").fetchall() == [("k",)]
     assert upgraded.execute("SELECT count(*) FROM responses").fetchall() == [(0,)]
     upgraded.close()

@@ -14,7 +14,7 @@ from keyproxy.errors import DatabaseUnavailable, ErrorClass
 from keyproxy.state.sqlite_db import SCHEMA_VERSION, open_database, schema_version
 from keyproxy.usage.counters import FAILURE_COUNTERS, FLAT_COUNTERS
 
-TABLES = {"schema_version", "usage_daily", "key_state", "cooldowns", "sticky", "responses", "meta"}
+TABLES = {"schema_version", "usage_daily", "key_state", "cooldowns", "sticky", "responses", "meta", "fair_cycle"}
 
 
 def tables(connection: sqlite3.Connection) -> set[str]:
@@ -24,7 +24,7 @@ def tables(connection: sqlite3.Connection) -> set[str]:
 def test_a_new_database_gets_every_table_and_records_its_version(tmp_path: Path) -> None:
     connection = open_database(tmp_path / "keyproxy.db")
     assert tables(connection) == TABLES
-    assert schema_version(connection) == SCHEMA_VERSION == 3
+    assert schema_version(connection) == SCHEMA_VERSION == 4
     connection.close()
 
 

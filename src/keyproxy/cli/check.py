@@ -14,7 +14,9 @@ from typing import TextIO
 from keyproxy.cli.bind import bind_problem
 from keyproxy.clock import SystemClock
 from keyproxy.config import CliOptions, Settings, inspect_config
+from keyproxy.config.caps import describe as describe_cap
 from keyproxy.config.explain import Explanation
+from keyproxy.config.fair_cycle import describe as describe_cycle
 from keyproxy.engine.model_list import ModelList
 from keyproxy.engine.pool import Pool
 from keyproxy.redact import Fingerprinter, mask, shown_url
@@ -60,6 +62,10 @@ def check(
         if provider.static_models:
             named = (m if m == sent else f"{m} (as {sent})" for m, sent in provider.static_models.items())
             out.write(f"    models ({name.upper()}_MODELS): {', '.join(named)}\n")
+        if provider.fair_cycle is not None or provider.rotation_mode == "sequential":
+            out.write(f"    fair cycle: {describe_cycle(provider.fair_cycle)}\n")
+        for cap in provider.custom_caps:
+            out.write(f"    cap ({cap.variable}): {describe_cap(cap)}\n")
     if not settings.providers:
         out.write("  none: set <PROVIDER>_API_KEY variables, or run with --demo\n")
     _rotation(settings, report.explanation, out)
@@ -95,6 +101,13 @@ def _rotation(settings: Settings, explanation: Explanation | None, out: TextIO) 
     ]  # fmt: skip
     if not balanced:
         return
+    unfair = [name for name in balanced if settings.providers[name].fair_cycle is None]
+    if unfair:
+        # The old proxy's fair cycle defaulted on with its default rotation: an old .env relied on it unsaid.
+        out.write(
+            f"fair cycle: off for {', '.join(unfair)}, as it is by default with balanced rotation; the old proxy had "
+            "it on with its sequential default (FAIR_CYCLE_<P>=true keeps it)\n"
+        )
     if settings.engine.affinity_seconds:
         out.write(
             f"rotation: balanced with conversation affinity for {', '.join(balanced)}; the old proxy's default was "

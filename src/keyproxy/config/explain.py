@@ -16,6 +16,7 @@ from keyproxy.config.sources import DOTENV
 from keyproxy.redact import mask, scrub_text, shown_url
 
 _SECRET = re.compile(r"(_KEY(_\d+)?|TOKEN|SECRET|PASSWORD)$")
+_VALUED = re.compile(r"^(FAIR_CYCLE_|EXHAUSTION_COOLDOWN_THRESHOLD|CUSTOM_CAP_)")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -57,7 +58,7 @@ def explain(
         for name, value in sorted(effective.items())
     )
     old = tuple(
-        (name, verdict)
+        (name, _with_value(name, verdict, effective.get(name), name in invalid))
         for name in sorted(values)
         if values[name].strip() and (verdict := status(name)) is not None
     )
@@ -69,6 +70,17 @@ def explain(
         and (provenance.origins.get(name) == DOTENV or name in provenance.config_variables)
     )  # fmt: skip
     return Explanation(settings, old, unread)
+
+
+def _with_value(name: str, verdict: str, value: str | None, invalid: bool) -> str:
+    """A fair-cycle or cap variable with the value it took (a cap in words), or why it took none."""
+    if verdict != "applied" or not _VALUED.match(name):
+        return verdict
+    if invalid:
+        return "not applied: invalid (its error says why)"
+    if value is None:
+        return "not applied: it names no configured provider, or its cap is not set (see the warnings)"
+    return value if value.startswith("not applied") else f"applied: {value}"
 
 
 def _source(name: str, values: Mapping[str, str], provenance: Provenance, invalid: frozenset[str]) -> str:

@@ -35,14 +35,8 @@ _NOT_APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^GEMINI_CLI_\d+_(TOKEN_URI|UNIVERSE_DOMAIN)$|^GEMINI_CLI_UNIVERSE_DOMAIN$",
          "GEMINI_CLI_<N>_TOKEN_URI/_UNIVERSE_DOMAIN are not applied: every account refreshes at GEMINI_CLI_TOKEN_URI"),
         (r"^TIMEOUT_WRITE$", "TIMEOUT_WRITE is not applied: the upstream client has no write timeout"),
-        (r"^FAIR_CYCLE_",
-         "FAIR_CYCLE_* is not applied: the old proxy kept a key that had used up its quota out of rotation until "
-         "every other key of its tier had too; keyproxy cools such a key until its quota resets"),
-        (r"^EXHAUSTION_COOLDOWN_THRESHOLD",
-         "EXHAUSTION_COOLDOWN_THRESHOLD* is not applied: it only decided which cooldowns count for FAIR_CYCLE_*"),
-        (r"^CUSTOM_CAP_",
-         "CUSTOM_CAP_* is not applied: the old proxy capped a tier's requests per model per quota window "
-         "(an absolute number or a percentage of the window's limit); keyproxy has no per-model request caps yet"),
+        (r"^FAIR_CYCLE_QUOTA_THRESHOLD_",
+         "FAIR_CYCLE_QUOTA_THRESHOLD_<P> is not applied: the old proxy read it but nothing there used it"),
         (r"^(MONTHLY_BUDGET|RPD_LIMIT|RPD_ALIAS|RPD_RESET)_",
          "MONTHLY_BUDGET_*/RPD_* are not applied: the old proxy's spend and requests-per-day caps per key"),
         (r"^SESSION_(STICKY|PERSISTENCE)_|^TRUSTED_SESSION_ID_FIELDS$",
@@ -75,6 +69,8 @@ _APPLIED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(IGNORE|WHITELIST)_MODELS_|_MODELS$", "applied", 0),
         (r"^ROTATION_MODE_|^ROTATION_TOLERANCE$|^(MAX|OPTIMAL)_CONCURRENT_REQUESTS_PER_KEY_"
          r"|^CONCURRENCY_MULTIPLIER_|^QUOTA_GROUPS_", "applied", 0),
+        (r"^FAIR_CYCLE_(ENABLED_|TRACKING_MODE_|CROSS_TIER_|DURATION_|RESET_COOLDOWN_THRESHOLD_)?"
+         r"|^EXHAUSTION_COOLDOWN_THRESHOLD(_|$)|^CUSTOM_CAP_", "applied", 0),
         (r"^GLOBAL_TIMEOUT$|^TIMEOUT_(CONNECT|POOL|READ_STREAMING|READ_NON_STREAMING)$", "applied", 0),
         (r"^OVERRIDE_TEMPERATURE_ZERO$|^STREAM_RETRY_ON_REASONING_ONLY$", "applied", 0),
         (r"^TRANSIENT_RETRY_(DELAY|JITTER)$",

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from keyproxy.config.caps import read_caps
 from keyproxy.config.catalogue import ALIASES, AZURE_HOSTS, CATALOGUE, KnownProvider
+from keyproxy.config.fair_cycle import read_fair_cycle, unclaimed_fair_cycle
 from keyproxy.config.oauth_accounts import read_accounts
 from keyproxy.config.proxies import EnvironmentProxies, provider_proxy, proxy_for
 from keyproxy.config.runtime_keys import key_problem
@@ -94,7 +96,9 @@ def read_providers(
         tuned = _tuned(reader, name, base_url, credentials, custom=known is None, warnings=warnings)
         providers[name] = replace(tuned, proxy=proxy)
     warnings.extend(unclaimed(reader.values, (prefix for name in providers for prefix in _prefixes(name))))
-    return providers
+    warnings.extend(unclaimed_fair_cycle(reader.values, reader.effective))
+    caps = read_caps(reader, {name: _prefixes(name) for name in providers}, warnings)
+    return {name: replace(provider, custom_caps=caps.get(name, ())) for name, provider in providers.items()}
 
 
 def _key_models(reader: ValueReader, key_variable: str) -> tuple[str, ...] | None:
@@ -231,6 +235,7 @@ def _tuned(
         optimal_concurrent_per_key=optimal,
         priority_multipliers=_multipliers(reader, prefixes),
         quota_groups=_quota_groups(reader, prefixes, known.quota_groups if known else {}),
+        fair_cycle=read_fair_cycle(reader, variable, rotation),
         ignore_models=split_list(reader.raw(variable("IGNORE_MODELS_"))),
         whitelist_models=split_list(reader.raw(variable("WHITELIST_MODELS_"))),
         static_models=read_static_models(reader, variable("", "_MODELS"), warnings),

@@ -19,6 +19,9 @@ ReasoningField = Literal["reasoning_content", "reasoning"]
 """The assistant-message field a chat upstream takes a model's earlier reasoning back in."""
 """How a provider serves /v1/responses: its upstream's own Responses API, or chat completions translated."""
 CaptureMode = Literal["off", "errors", "all"]
+FairTracking = Literal["model_group", "credential"]
+CapKind = Literal["absolute", "offset", "percent"]
+CapCooldown = Literal["quota_reset", "offset", "fixed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,38 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True)
+class FairCycle:
+    """FAIR_CYCLE_<P> and its companions (docs/resilience.md#fair-cycle). Seconds."""
+
+    tracking: FairTracking = "model_group"
+    """What a key is exhausted for: the model's cooldown bucket (its quota group), or the whole key."""
+    cross_tier: bool = False
+    """Whether every tier must be exhausted before any resets, instead of each tier on its own."""
+    duration: float = 604800.0
+    """A cycle's age after which its exhausted keys are no longer held out."""
+    reset_cooldown: float = 90.0
+    """No reset while a key of the tier has a cooldown ending sooner than this: it is waited for."""
+    exhaustion: float = 300.0
+    """EXHAUSTION_COOLDOWN_THRESHOLD[_<P>]: a cooldown at least this long marks the key exhausted."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomCap:
+    """CUSTOM_CAP_<P>_T<tier>_<target>: at most `value` requests (or the window's limit plus `value`, or `value`
+    percent of it) per key of the tier on the model or quota group `target`, in the usage window (a UTC day)."""
+
+    variable: str
+    tier: int | None
+    """None: TDEFAULT, the keys of a tier without a cap of its own."""
+    target: str
+    """Lower case with `-` for `_`, as the old proxy spelt it."""
+    kind: CapKind
+    value: int
+    cooldown: CapCooldown = "quota_reset"
+    cooldown_seconds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSettings:
     name: str
     protocol: UpstreamProtocol
@@ -97,6 +132,9 @@ class ProviderSettings:
     optimal_concurrent_per_key: int | None = None
     priority_multipliers: Mapping[int, float] = field(default_factory=dict)
     quota_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fair_cycle: FairCycle | None = None
+    """None: off (the default unless the rotation is sequential)."""
+    custom_caps: tuple[CustomCap, ...] = ()
     ignore_models: tuple[str, ...] = ()
     whitelist_models: tuple[str, ...] = ()
     static_models: Mapping[str, str] = field(default_factory=dict)

@@ -11,8 +11,9 @@ import contextlib
 import fnmatch
 from dataclasses import dataclass, field, replace
 
-from keyproxy.config.settings import ProviderSettings, Timeouts
+from keyproxy.config.settings import FairCycle, ProviderSettings, Timeouts
 from keyproxy.engine.accounts import Account, Accounts
+from keyproxy.engine.caps import CapTable
 from keyproxy.engine.selection import SelectionPolicy
 from keyproxy.providers import ProviderAdapter, adapter_for
 from keyproxy.redact import Fingerprinter, mask
@@ -43,6 +44,10 @@ class Pool:
     no key declares any, so a request asks nothing more."""
     accounts: tuple[Account | None, ...] = ()
     """Each key's OAuth account (None: a plain key); empty when the provider has none."""
+    fair: FairCycle | None = None
+    """FAIR_CYCLE_<P>: None when off."""
+    caps: CapTable | None = None
+    """CUSTOM_CAP_<P>_*: None when the provider has none."""
     freed: Freed = field(default_factory=lambda: Freed())
     """Shared by the snapshots of one provider: a request ending on an old snapshot wakes waiters on the new."""
     _left_out: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
@@ -81,6 +86,8 @@ class Pool:
             declared=declared if any(models is not None for models in declared) else (),
             groups={model: f"group:{group}" for group, models in settings.quota_groups.items() for model in models},
             accounts=held if any(held) else (),
+            fair=settings.fair_cycle,
+            caps=CapTable.build(settings.custom_caps),
             freed=freed or Freed(),
         )
 

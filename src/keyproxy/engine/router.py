@@ -16,6 +16,7 @@ from keyproxy.clock import Clock
 from keyproxy.config.settings import AnswerLimits, EngineSettings, Timeouts
 from keyproxy.engine.cooldown import CooldownPolicy
 from keyproxy.engine.forbidden import judge_forbidden
+from keyproxy.engine.holds import NOTHING_HELD, Holds, earliest
 from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
 from keyproxy.engine.reprobe import key_works
@@ -77,6 +78,7 @@ class Router:
         self.hold_reasoning = engine.stream_retry_reasoning_only
         self.rng = rng
         self.limits = limits or AnswerLimits()
+        self.holds = Holds(state, clock)
 
     async def open(self, call: Call) -> Opened:
         """The first successful answer across the provider's keys, within the rotation budget."""
@@ -121,6 +123,12 @@ class Router:
         if left_out and tried.union(left_out).issuperset(pool.key_ids):
             raise NoKeyForModel(f"no key of provider {pool.name} serves model {call.model!r} (<P>_API_KEY_<N>_MODELS)")
         tried |= left_out
+        # Fair cycle and caps (each off unless configured) hold keys out beyond what the request tried itself.
+        limited = pool.fair is not None or pool.caps is not None
+        held, held_keys = NOTHING_HELD, _NONE
+        if limited:
+            held = await self.holds.held(pool, call, bucket)
+            held_keys = held.keys
         transient: list[int] = []
         second_chance = True
         benched = False
@@ -136,11 +144,21 @@ class Router:
         while attempts < limit:
             now = self.clock.now()
             if now >= deadline:
-                raise await self._give_up(pool, bucket, last_error, out_of_time=True)
+                raise await self._give_up(pool, bucket, last_error, out_of_time=True, held=held_keys)
             statuses = await self.state.statuses(pool.name, pool.key_ids, bucket, recent=recent)
             on_recent, recent = recent, False
             sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
-            choice = choose(statuses, pool.priorities, now, pool.policy, exclude=tried, sticky=sticky, rng=self.rng)
+            exclude = tried.union(held_keys) if held_keys else tried
+            choice = choose(statuses, pool.priorities, now, pool.policy, exclude=exclude, sticky=sticky, rng=self.rng)
+            if limited and isinstance(choice, Exhausted) and not on_recent:
+                settled = await self.holds.settle(pool, call, bucket, held, statuses, now, left_out)
+                if settled is None:  # a fair cycle reset: its keys are candidates again
+                    held = await self.holds.held(pool, call, bucket)
+                    held_keys = held.keys
+                    continue
+                held, back = settled
+                held_keys = held.keys
+                choice = Exhausted(earliest(choice.retry_at, back), choice.busy)
             if isinstance(choice, Pick):
                 index = choice.index
             elif on_recent:
@@ -177,6 +195,8 @@ class Router:
                 continue
             attempts += 1
             tried.add(key_id)
+            if pool.caps is not None:
+                self.holds.started(pool, index, call.model, bucket, now)
             if sequential and sticky != key_id and call.key_id is None:
                 await self.state.set_sticky(pool.name, bucket, key_id)
             started = time.perf_counter()
@@ -199,7 +219,7 @@ class Router:
         if isinstance(last_error, UpstreamModelRefused):
             # Every key that was asked said the model is not theirs: that is the client's answer.
             raise last_error.as_client_error()
-        raise await self._give_up(pool, bucket, last_error)
+        raise await self._give_up(pool, bucket, last_error, held=held_keys, held_until=held.until)
 
     async def _attempt(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus, *, may_bench: bool
@@ -302,9 +322,12 @@ class Router:
     ) -> None:  # fmt: skip
         status = getattr(error, "upstream_status", None)
         self._emit(pool, index, call, attempt, status, error.error_class, error.message, started)
-        verdict = self.cooldowns.verdict(error, failures, self.clock.now())
+        now = self.clock.now()
+        verdict = self.cooldowns.verdict(error, failures, now)
         if verdict is not None and (may_bench or verdict.kind != "key"):
             await self.state.record(pool.name, pool.key_ids[index], bucket, verdict)
+            if pool.fair is not None:
+                await self.holds.failed(pool, pool.key_ids[index], bucket, verdict, now)
 
     def _emit(
         self, pool: Pool, index: int, call: Call, attempt: int, status: int | None,
@@ -318,19 +341,22 @@ class Router:
         self.events.emit(event)
 
     async def _give_up(
-        self, pool: Pool, bucket: str, last_error: UpstreamError | None, *, out_of_time: bool = False
-    ) -> GatewayError:
+        self, pool: Pool, bucket: str, last_error: UpstreamError | None, *, out_of_time: bool = False,
+        held: frozenset[str] = frozenset(), held_until: float | None = None,
+    ) -> GatewayError:  # fmt: skip
         """No attempt succeeded, and none is in flight. Keys out of quota, or none to try: 429 (503 if none
         is merely cooling). Keys that failed otherwise: 502, or 504 for a timeout or when the rotation
         budget ran out (`out_of_time`). Retry-After says when a key is back; past the budget it is always
         sent, since a client retrying at once is then what would work."""
         statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
         now = self.clock.now()
-        choice = choose(statuses, pool.priorities, now, pool.policy)
-        wait = max(1.0, choice.retry_at - now) if isinstance(choice, Exhausted) and choice.retry_at else None
+        choice = choose(statuses, pool.priorities, now, pool.policy, exclude=held)
+        retry_at = earliest(choice.retry_at, held_until) if isinstance(choice, Exhausted) else None
+        wait = max(1.0, retry_at - now) if retry_at else None
         failure: GatewayError
         if last_error is None or last_error.error_class in _OUT_OF_QUOTA:
-            cooling = any(status.cooldown_until > now for status in statuses)
+            # Keys held out by the fair cycle or a cap are spent, not broken: 429, as for keys cooling.
+            cooling = bool(held) or any(status.cooldown_until > now for status in statuses)
             later = f"; retry in {wait:.0f} s" if wait else ""
             failure = NoKeyAvailable(
                 f"no key of provider {pool.name} is available{later}", retry_after=wait, recoverable=cooling
@@ -351,6 +377,7 @@ class Router:
 
 
 _NO_TOKENS = Tokens()
+_NONE: frozenset[str] = frozenset()
 _OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 _BUSY_POLL = 0.25
 

@@ -7,8 +7,8 @@ cooldown means the same thing after a restart or on another instance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
 from keyproxy.clock import Clock
@@ -47,6 +47,32 @@ class Verdict:
 
 
 SUCCESS = Verdict(kind="none", until=0.0, reason=None)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleMarks:
+    """One fair cycle (a provider's model group, or all its models): when it started (0: none runs) and the keys
+    exhausted in it, with when each was marked (engine/fair_cycle.py)."""
+
+    start: float = 0.0
+    exhausted: Mapping[str, float] = field(default_factory=dict)
+
+
+NO_MARKS = CycleMarks()
+
+
+def marked(marks: CycleMarks, key_id: str, now: float, duration: float) -> CycleMarks:
+    """`marks` with the key exhausted at `now`; a cycle not running, or past its `duration`, starts afresh."""
+    if not marks.exhausted or now >= marks.start + duration:
+        return CycleMarks(now, {key_id: now})
+    if key_id in marks.exhausted:
+        return marks
+    return CycleMarks(marks.start, {**marks.exhausted, key_id: now})
+
+
+def unmarked(marks: CycleMarks, key_ids: Sequence[str]) -> CycleMarks:
+    left = {key: at for key, at in marks.exhausted.items() if key not in key_ids}
+    return CycleMarks(marks.start, left) if left else NO_MARKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +152,19 @@ class StateStore(EventSink, Protocol):
     async def set_affinity(self, provider: str, conversation: str, key_id: str, until: float) -> None: ...
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]: ...
+
+    async def cycle(self, provider: str, tracking: str) -> CycleMarks:
+        """The fair cycle of `tracking` (a cooldown bucket, or "*" for every model): asked only by providers with
+        fair cycle on. A shared store answers from its local view, refreshed in the background."""
+        ...
+
+    async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
+        """Mark the key exhausted in the cycle; a cycle not running (or older than `duration`) starts now, empty."""
+        ...
+
+    async def reset_cycle(self, provider: str, tracking: str, key_ids: Sequence[str], now: float) -> None:
+        """Forget these keys' marks; the cycle ends when none is left (the next mark starts another)."""
+        ...
 
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         """Lift cooldowns and benches of one key (or every key of the provider); returns how many were lifted."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from keyproxy.clock import Clock
 from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
-from keyproxy.state.base import Cooldown, KeyReport, KeyStatus, Verdict
+from keyproxy.state.base import NO_MARKS, Cooldown, CycleMarks, KeyReport, KeyStatus, Verdict, marked, unmarked
 from keyproxy.usage.book import UsageBook, UsageRows, select
 
 
@@ -45,6 +45,7 @@ class MemoryStore:
         self._scoped: dict[tuple[str, str, str], _Scoped] = {}
         self._sticky: dict[tuple[str, str], str] = {}
         self._affinity: dict[tuple[str, str], tuple[str, float]] = {}
+        self._cycles: dict[tuple[str, str], CycleMarks] = {}
         # In the order they were put, which is (nearly) the order they expire in: pruning looks at the front.
         self._responses: dict[str, tuple[bytes, float]] = {}
 
@@ -204,7 +205,30 @@ class MemoryStore:
             if p == provider and key_id in (None, k) and slot.cooldown_until:
                 slot.cooldown_until, slot.reason, slot.failures = 0.0, None, 0
                 lifted += 1
+        # A key cleared by hand is back in rotation: its fair-cycle marks go too.
+        for p, tracking in [found for found in self._cycles if found[0] == provider]:
+            marks = self._cycles[(p, tracking)]
+            self.put_cycle(p, tracking, unmarked(marks, tuple(marks.exhausted) if key_id is None else (key_id,)))
         return lifted
+
+    async def cycle(self, provider: str, tracking: str) -> CycleMarks:
+        return self._cycles.get((provider, tracking), NO_MARKS)
+
+    async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
+        self.put_cycle(provider, tracking, marked(await self.cycle(provider, tracking), key_id, now, duration))
+
+    async def reset_cycle(self, provider: str, tracking: str, key_ids: Sequence[str], now: float) -> None:
+        self.put_cycle(provider, tracking, unmarked(await self.cycle(provider, tracking), key_ids))
+
+    def put_cycle(self, provider: str, tracking: str, marks: CycleMarks) -> None:
+        """Replace a fair cycle whole (also to restore a persisted one); an empty one is forgotten."""
+        cycles = self._cycles
+        if not marks.exhausted:
+            cycles.pop((provider, tracking), None)
+            return
+        if (provider, tracking) not in cycles and len(cycles) >= SCOPED_LIMIT:
+            del cycles[next(iter(cycles))]
+        cycles[(provider, tracking)] = marks
 
     async def put_response(self, response_id: str, record: bytes, now: float, expires_at: float) -> None:
         self._responses.pop(response_id, None)

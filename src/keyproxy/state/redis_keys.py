@@ -49,6 +49,10 @@ class RedisKeys:
     def headroom(self, provider: str, key_id: str, model: str) -> str:
         return f"{self.prefix}room:{_part(provider)}:{_part(key_id)}:{model}"
 
+    def fair_cycle(self, provider: str, tracking: str) -> str:
+        """One fair cycle's marks (state/redis_fair_cycle.py); the tracking (a model or group) comes last."""
+        return f"{self.prefix}fair:{_part(provider)}:{tracking}"
+
     def response(self, response_id: str) -> str:
         """A stored Responses-API response; the id is the last part, kept as it is."""
         return f"{self.prefix}resp:{response_id}"

@@ -17,9 +17,10 @@ from keyproxy.errors import ErrorClass
 from keyproxy.events import AttemptEvent
 from keyproxy.state import redis_scripts
 from keyproxy.state import redis_wire as wire
-from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
+from keyproxy.state.base import CycleMarks, KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import shared_clear, shared_report
+from keyproxy.state.redis_fair_cycle import Marked, SharedCycles, Unmarked
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_outbox import Outbox
@@ -101,6 +102,7 @@ class RedisStore:
         self._rekeyed = False
         self._views = Views(self._keys)
         self._outbox = Outbox(self._redis, self._health, self._share.sha, self._slot_ms, batch_delay)
+        self._cycles = SharedCycles(self._redis, self._keys)
 
     @property
     def healthy(self) -> bool:
@@ -130,6 +132,7 @@ class RedisStore:
         if await self.probe():
             await self._outbox.send()
             await self._health.attempt(lambda: self._usage.flush(self._clock.now()))
+            await self._health.attempt(self._cycles.refresh)
 
     async def probe(self) -> bool:
         """Whether Redis answers; after an outage, restore the cooldowns and benches set meanwhile first."""
@@ -175,6 +178,7 @@ class RedisStore:
                                       push=True, client=pipe)  # fmt: skip
             await pipe.execute()
         await self._share_responses(now)
+        await self._cycles.replay()
 
     async def _rekey(self) -> None:
         moved = await rekey(self._redis, self._keys, self._moves)
@@ -365,8 +369,30 @@ class RedisStore:
         shared = await self._health.attempt(lambda: shared_report(self._redis, self._keys, provider, mine, now))
         return mine if shared is DOWN else shared
 
+    async def cycle(self, provider: str, tracking: str) -> CycleMarks:
+        # The view the flush loop keeps fresh; only the first look at a cycle asks Redis.
+        if self._health.up:
+            known = self._cycles.known(provider, tracking)
+            if known is not None:
+                return known
+            read = await self._health.attempt(lambda: self._cycles.read(provider, tracking))
+            if read is not DOWN:
+                return read
+        return await self._local.cycle(provider, tracking)
+
+    async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
+        await self._local.exhaust(provider, tracking, key_id, now, duration)
+        if await self._health.attempt(lambda: self._cycles.exhaust(provider, tracking, key_id, now, duration)) is DOWN:
+            self._cycles.unshared(Marked(provider, tracking, key_id, now, duration))
+
+    async def reset_cycle(self, provider: str, tracking: str, key_ids: Sequence[str], now: float) -> None:
+        await self._local.reset_cycle(provider, tracking, key_ids, now)
+        if await self._health.attempt(lambda: self._cycles.reset(provider, tracking, key_ids)) is DOWN:
+            self._cycles.unshared(Unmarked(provider, tracking, tuple(key_ids)))
+
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         lifted = await self._local.clear(provider, key_id)
+        await self._health.attempt(lambda: self._cycles.clear(provider, key_id))
         shared = await self._health.attempt(
             lambda: shared_clear(self._redis, self._keys, self._clear, provider, key_id)
         )

@@ -95,7 +95,22 @@ INSERT INTO schema_version (version, applied_at) VALUES (3, strftime('%Y-%m-%dT%
 COMMIT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Fair-cycle marks: the keys exhausted in each cycle, each row carrying its cycle's start.
+_V4 = """
+BEGIN IMMEDIATE;
+CREATE TABLE fair_cycle (
+    provider TEXT NOT NULL,
+    tracking TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    exhausted_at REAL NOT NULL,
+    cycle_start REAL NOT NULL,
+    PRIMARY KEY (provider, tracking, key_id)
+) WITHOUT ROWID;
+INSERT INTO schema_version (version, applied_at) VALUES (4, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+COMMIT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Errors that say the file cannot be reached now, not that its content is bad: the file is kept.

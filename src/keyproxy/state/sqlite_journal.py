@@ -1,5 +1,5 @@
-"""State changes waiting to be written: cooldowns, benches, sticky keys, when keys were last used, and stored
-responses."""
+"""State changes waiting to be written: cooldowns, benches, sticky keys, fair cycles, when keys were last used,
+and stored responses."""
 
 from __future__ import annotations
 
@@ -48,6 +48,16 @@ class StickySet:
 
 
 @dataclass(frozen=True, slots=True)
+class CycleSet:
+    """A fair cycle as it now is, written whole: `exhausted` (key id, when) empty when it ended."""
+
+    provider: str
+    tracking: str
+    start: float
+    exhausted: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Touched:
     """The key took a request at `at`: how pruning tells keys in use from keys long gone."""
 
@@ -79,8 +89,8 @@ class ResponseDeleted:
 
 
 Change = (
-    CooldownSet | CooldownCleared | BenchSet | BenchCleared | StickySet | Touched | Lifted | ResponseStored
-    | ResponseDeleted
+    CooldownSet | CooldownCleared | BenchSet | BenchCleared | StickySet | CycleSet | Touched | Lifted
+    | ResponseStored | ResponseDeleted
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from keyproxy.clock import Clock
 from keyproxy.events import AttemptEvent
-from keyproxy.state.base import KeyReport, KeyStatus, Verdict
+from keyproxy.state.base import CycleMarks, KeyReport, KeyStatus, Verdict
 from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_journal import (
@@ -21,6 +21,7 @@ from keyproxy.state.sqlite_journal import (
     BenchSet,
     CooldownCleared,
     CooldownSet,
+    CycleSet,
     Journal,
     Lifted,
     StickySet,
@@ -109,6 +110,9 @@ class SqliteStore:
                     self._memory.put_bench(bench.provider, bench.key_id, bench.until, bench.reason)
                 for sticky in loaded.sticky:
                     await self._memory.set_sticky(sticky.provider, sticky.model, sticky.key_id)
+                for cycle in loaded.cycles:
+                    marks = CycleMarks(cycle.start, dict(cycle.exhausted))
+                    self._memory.put_cycle(cycle.provider, cycle.tracking, marks)
                 await self._prune()
         self._task = asyncio.get_running_loop().create_task(self._flush_loop(clock), name="keyproxy-sqlite-flush")
 
@@ -264,6 +268,22 @@ class SqliteStore:
 
     async def report(self, provider: str, key_ids: Sequence[str], now: float) -> list[KeyReport]:
         return await self._memory.report(provider, key_ids, now)
+
+    async def cycle(self, provider: str, tracking: str) -> CycleMarks:
+        return await self._memory.cycle(provider, tracking)
+
+    async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
+        await self._memory.exhaust(provider, tracking, key_id, now, duration)
+        await self._journal_cycle(provider, tracking)
+        self._touch(provider, key_id)
+
+    async def reset_cycle(self, provider: str, tracking: str, key_ids: Sequence[str], now: float) -> None:
+        await self._memory.reset_cycle(provider, tracking, key_ids, now)
+        await self._journal_cycle(provider, tracking)
+
+    async def _journal_cycle(self, provider: str, tracking: str) -> None:
+        marks = await self._memory.cycle(provider, tracking)
+        self._journal.add(CycleSet(provider, tracking, marks.start, tuple(marks.exhausted.items())))
 
     async def clear(self, provider: str, key_id: str | None = None) -> int:
         self._journal.add(Lifted(provider, key_id))

@@ -18,6 +18,7 @@ from keyproxy.state.sqlite_journal import (
     Change,
     CooldownCleared,
     CooldownSet,
+    CycleSet,
     Lifted,
     ResponseDeleted,
     ResponseStored,
@@ -45,6 +46,7 @@ class Loaded:
     cooldowns: tuple[CooldownSet, ...]
     benches: tuple[BenchSet, ...]
     sticky: tuple[StickySet, ...]
+    cycles: tuple[CycleSet, ...] = ()
 
 
 _STATEMENTS: Mapping[type, str] = {
@@ -76,6 +78,7 @@ _STATEMENTS: Mapping[type, str] = {
 
 _LIFT = (
     "DELETE FROM cooldowns WHERE provider = :provider AND (:key_id IS NULL OR key_id = :key_id)",
+    "DELETE FROM fair_cycle WHERE provider = :provider AND (:key_id IS NULL OR key_id = :key_id)",
     """UPDATE key_state SET benched_until = 0, bench_reason = NULL
        WHERE provider = :provider AND (:key_id IS NULL OR key_id = :key_id)""",
 )
@@ -100,6 +103,13 @@ _PRUNE = (
         ) AND NOT EXISTS (
             SELECT 1 FROM key_state s
             WHERE s.provider = sticky.provider AND s.key_id = sticky.key_id AND s.last_seen >= :cutoff
+        )""",
+    """DELETE FROM fair_cycle WHERE NOT EXISTS (
+            SELECT 1 FROM temp.configured c
+            WHERE c.provider = fair_cycle.provider AND c.key_id = fair_cycle.key_id
+        ) AND NOT EXISTS (
+            SELECT 1 FROM key_state s
+            WHERE s.provider = fair_cycle.provider AND s.key_id = fair_cycle.key_id AND s.last_seen >= :cutoff
         )""",
     """DELETE FROM key_state WHERE last_seen < :cutoff AND NOT EXISTS (
             SELECT 1 FROM temp.configured c
@@ -130,6 +140,8 @@ class SqliteWriter:
                 if isinstance(change, Lifted):
                     for statement in _LIFT:
                         connection.execute(statement, {"provider": change.provider, "key_id": change.key_id})
+                elif isinstance(change, CycleSet):
+                    _write_cycle(connection, change)
                 else:
                     connection.execute(_STATEMENTS[type(change)], _params(change))
             connection.execute("COMMIT")
@@ -163,7 +175,16 @@ class SqliteWriter:
             StickySet(provider, model, key_id)
             for provider, model, key_id in connection.execute("SELECT provider, model, key_id FROM sticky")
         )
-        return Loaded(cooldowns, benches, sticky)
+        cycles: dict[tuple[str, str], list[tuple[str, float, float]]] = {}
+        for provider, tracking, key_id, at, start in connection.execute(
+            "SELECT provider, tracking, key_id, exhausted_at, cycle_start FROM fair_cycle"
+        ):
+            cycles.setdefault((provider, tracking), []).append((key_id, at, start))
+        loaded = tuple(
+            CycleSet(provider, tracking, max(start for *_, start in rows), tuple((key, at) for key, at, _ in rows))
+            for (provider, tracking), rows in cycles.items()
+        )
+        return Loaded(cooldowns, benches, sticky, loaded)
 
     def usage(
         self, provider: str | None = None, model: str | None = None, since: str | None = None, until: str | None = None
@@ -202,6 +223,16 @@ class SqliteWriter:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _write_cycle(connection: sqlite3.Connection, change: CycleSet) -> None:
+    connection.execute(
+        "DELETE FROM fair_cycle WHERE provider = ? AND tracking = ?", (change.provider, change.tracking)
+    )
+    connection.executemany(
+        "INSERT INTO fair_cycle (provider, tracking, key_id, exhausted_at, cycle_start) VALUES (?, ?, ?, ?, ?)",
+        [(change.provider, change.tracking, key_id, at, change.start) for key_id, at in change.exhausted],
+    )
 
 
 def _params(change: Change) -> dict[str, object]:
