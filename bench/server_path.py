@@ -59,7 +59,7 @@ with socket.create_connection(("127.0.0.1", port)) as sock:
 def served() -> tuple[Any]:
     """The app as `keyproxy serve` runs it: behind the body budget, where this commit has one. On the system
     clock: with the fake one, the background re-probe job would spin whenever the loop waits for the socket."""
-    application = app(SystemClock())
+    application = app(clock=SystemClock())
     try:
         from keyproxy.api.body_budget import BodyBudget
     except ImportError:

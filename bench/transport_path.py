@@ -73,7 +73,7 @@ async def run(count: int, kind: str, path: str) -> float:
     port = int(await upstream.stdout.readline())
     transport = RealTransport()
     if path == "app":
-        seconds = await run_app(proxied(port, transport), request_body(kind == "stream"), count)
+        seconds, _cpu = await run_app(proxied(port, transport), request_body(kind == "stream"), count)
         await transport.aclose()
         upstream.kill()
         await upstream.wait()

@@ -158,6 +158,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         chosen: Any = _full if app is service_unavailable else app
+        cycle.transport = HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
         HttpToolsProtocol._start_asgi_task(self, cycle, chosen)
 
     def _header_size(self) -> int:
@@ -212,6 +213,50 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+
+class HeadWithBody:
+    """The connection's transport as one request's cycle sees it: uvicorn writes a response's head as soon as
+    it is started, and its body apart, which costs a second send (a syscall, a segment, a wake-up of the
+    client) per answer. The first write is held instead and leaves with the next one, or at the loop's next
+    turn when none follows at once (a stream waiting on its upstream): the bytes go out in the same order."""
+
+    __slots__ = ("_first", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._first = True
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is None:
+            if self._first:
+                self._first = False
+                self._held = data
+                self._loop.call_soon(self._flush)
+                return
+            self._transport.write(data)
+            return
+        self._held = None
+        if len(data) > 65536:
+            self._transport.write(held)
+            self._transport.write(data)
+        else:
+            self._transport.write(held + data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
 
 
 class _Lingering(asyncio.Protocol):
