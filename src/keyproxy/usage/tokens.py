@@ -41,16 +41,23 @@ def tokens_from_usage(usage: Mapping[str, Any]) -> Tokens | None:
     return _tokens(fields)
 
 
+_WANTED = frozenset(_FIELDS)
+# OpenAI chat nests these; the Responses API nests the same counts under input_/output_ names.
+_NESTED = {
+    "prompt_tokens_details": "cached_tokens",
+    "input_tokens_details": "cached_tokens",
+    "completion_tokens_details": "reasoning_tokens",
+    "output_tokens_details": "reasoning_tokens",
+}
+
+
 def _read_usage(fields: dict[str, int], usage: Mapping[str, Any]) -> None:
-    for name in _FIELDS:
-        _put(fields, name, usage.get(name))
-    # OpenAI chat nests these; the Responses API nests the same counts under input_/output_ names.
-    for details in ("prompt_tokens_details", "input_tokens_details"):
-        if isinstance(nested := usage.get(details), Mapping):
-            _put(fields, "cached_tokens", nested.get("cached_tokens"))
-    for details in ("completion_tokens_details", "output_tokens_details"):
-        if isinstance(nested := usage.get(details), Mapping):
-            _put(fields, "reasoning_tokens", nested.get("reasoning_tokens"))
+    # The usage object's few members are walked, rather than every name asked for: most are absent.
+    for name, value in usage.items():
+        if name in _WANTED:
+            _put(fields, name, value)
+        elif (inner := _NESTED.get(name)) is not None and isinstance(value, Mapping):
+            _put(fields, inner, value.get(inner))
 
 
 class _Answer(msgspec.Struct, gc=False):
