@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from keyproxy.config.settings import Credential, CustomCap, FairCycle, ProviderSettings
 from keyproxy.engine.holds import Holds

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TypeVar
+
+import msgspec
 
 from keyproxy.clock import Clock
 from keyproxy.config.credential_file import TokenUpdate, write_credential
@@ -150,7 +151,7 @@ class Account:
         return read(body, self._held.project)
 
     async def _send(self, request: UpstreamRequest) -> tuple[int, bytes]:
-        routed = request if self._proxy is None else replace(request, proxy=self._proxy)
+        routed = request if self._proxy is None else msgspec.structs.replace(request, proxy=self._proxy)
         response = await self._transport.send(routed, _TIMEOUTS)
         try:
             return response.status, await response.read(_ANSWER_BYTES)

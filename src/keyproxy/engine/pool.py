@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+import msgspec
 
 from keyproxy.config.settings import FairCycle, ProviderSettings, Timeouts
 from keyproxy.engine.accounts import Account, Accounts
@@ -133,7 +135,7 @@ class Pool:
     def routed(self, request: UpstreamRequest, index: int) -> UpstreamRequest:
         """`request` sent the way key `index` goes out: through its proxy, if it has one."""
         proxy = self.proxies[index]
-        return request if proxy is None else replace(request, proxy=proxy)
+        return request if proxy is None else msgspec.structs.replace(request, proxy=proxy)
 
     async def wait_freed(self) -> None:
         """Return when a request on this provider ends."""

@@ -7,6 +7,8 @@ import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from keyproxy.config.settings import RotationMode
 from keyproxy.state.base import KeyStatus
 
@@ -51,13 +53,12 @@ class SelectionPolicy:
             raise ValueError(f"low_headroom must be between 0 and 1, not {self.low_headroom!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class Pick:
+# Structs: one of the two is made per attempt, and msgspec builds it in C.
+class Pick(msgspec.Struct, frozen=True, gc=False):
     index: int
 
 
-@dataclass(frozen=True, slots=True)
-class Exhausted:
+class Exhausted(msgspec.Struct, frozen=True, gc=False):
     """No key can be tried now.
 
     `retry_at` is the earliest instant a key that was not excluded may become usable, None if none

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import msgspec
+
 from keyproxy.config.settings import UpstreamProtocol
 from keyproxy.errors import InvalidRequest, UpstreamStatusError
 from keyproxy.translate.stream import StreamTranslator
@@ -58,17 +60,18 @@ class Reply(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What one client request asks of one provider; each attempt sends it with another key."""
+class Call(msgspec.Struct, frozen=True):
+    """What one client request asks of one provider; each attempt sends it with another key. A struct: one
+    or more are made per request, and msgspec builds them in C. Calls are not compared."""
 
     provider: str
     model: str
     """The model name the upstream knows (no provider prefix); `body` already names it."""
     endpoint: Endpoint
-    body: bytes = field(repr=False)
+    body: bytes
+    """Not in the repr, nor is `reply`."""
     stream: bool = False
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     """Client headers the upstream protocol defines and should see (e.g. `anthropic-beta`)."""
     client_model: str = ""
     """The model as the client named it, which a translated answer carries; "" means `model`."""
@@ -81,12 +84,17 @@ class Call:
     """The only key the call may use (a fingerprint): what an upstream keeps belongs to the key that made it."""
     conversation: str | None = None
     """Which conversation the request continues (api/affinity.py): balanced rotation keeps one on one key."""
-    reply: Reply | None = field(default=None, repr=False, compare=False)
+    reply: Reply | None = None
     """How the client's answer is made from this call's, when the client reads another format."""
 
     @property
     def answer_model(self) -> str:
         return self.client_model or self.model
+
+    def __repr__(self) -> str:
+        return (
+            f"Call(provider={self.provider!r}, model={self.model!r}, endpoint={self.endpoint!r}, stream={self.stream})"
+        )
 
 
 class ProviderAdapter(Protocol):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from keyproxy.errors import DatabaseUnavailable
 from keyproxy.usage.book import UsageKey, UsageRows
 from keyproxy.usage.counters import FLAT_COUNTERS, Merge, UsageCounters
 
 # Every name below comes from the declarations of UsageKey and UsageCounters, never from input.
-_KEY = tuple(declared.name for declared in dataclasses.fields(UsageKey))
+_KEY = UsageKey.__struct_fields__
 _COLUMNS = tuple(counter.name for counter in FLAT_COUNTERS)
 _MERGED = {Merge.SUM: "{0} = {0} + excluded.{0}", Merge.LATEST: "{0} = max({0}, excluded.{0})"}
 _NEXT = ",\n    "
@@ -48,7 +49,7 @@ _HAS_USAGE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage
 
 
 def usage_params(key: UsageKey, counters: UsageCounters) -> dict[str, Any]:
-    return {**dataclasses.asdict(key), **counters.flat()}
+    return {**msgspec.structs.asdict(key), **counters.flat()}
 
 
 def upsert_usage(connection: sqlite3.Connection, usage: Mapping[UsageKey, UsageCounters]) -> None:

@@ -8,8 +8,10 @@ HTTP error status is a normal response here and is classified by the provider ad
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from keyproxy.errors import InvalidUpstreamResponse
 
@@ -24,14 +26,19 @@ class RequestTimeouts:
     read: float
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamRequest:
+class UpstreamRequest(msgspec.Struct, frozen=True, gc=False):
+    """One per attempt: a struct, which msgspec builds in C."""
+
     method: str
     url: str
-    headers: Mapping[str, str] = field(repr=False)
-    body: bytes | None = field(default=None, repr=False)
-    proxy: str | None = field(default=None, repr=False)
+    headers: Mapping[str, str]
+    """They carry the key: never in the repr."""
+    body: bytes | None = None
+    proxy: str | None = None
     """The outbound proxy to go through (it may carry a password); None: connect directly."""
+
+    def __repr__(self) -> str:
+        return f"UpstreamRequest(method={self.method!r}, url={self.url!r})"
 
 
 class UpstreamResponse(Protocol):

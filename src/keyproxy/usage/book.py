@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import msgspec
 
 from keyproxy.events import AttemptEvent, Tokens
 from keyproxy.usage.counters import UsageCounters
@@ -16,8 +17,8 @@ Price = Callable[[str, str, Tokens], float | None]
 _DAY = 86400.0
 
 
-@dataclass(frozen=True, slots=True)
-class UsageKey:
+# A struct: one is made per attempt, and msgspec builds and hashes it in C.
+class UsageKey(msgspec.Struct, frozen=True, gc=False):
     day: str
     """The UTC date of the attempts, YYYY-MM-DD."""
     provider: str
