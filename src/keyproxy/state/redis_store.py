@@ -22,6 +22,7 @@ from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import shared_clear, shared_report
 from keyproxy.state.redis_health import DOWN, Health
 from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_link import Address, Link
 from keyproxy.state.redis_outbox import Outbox
 from keyproxy.state.redis_rekey import rekey
 from keyproxy.state.redis_usage import RedisUsage
@@ -84,7 +85,7 @@ class RedisStore:
         self._response_ms = int(response_ttl * 1000)
         self._share = self._redis.register_script(redis_scripts.SHARE)
         self._head = wire.bulk(b"EVALSHA", self._share.sha.encode())
-        self._lane = wire.Lane(self._redis.connection_pool)
+        self._link = Link(Address.of(self._redis.connection_pool))
         self._record = self._redis.register_script(redis_scripts.RECORD)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
@@ -100,7 +101,7 @@ class RedisStore:
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
         self._views = Views(self._keys)
-        self._outbox = Outbox(self._redis, self._health, self._share.sha, self._slot_ms, batch_delay)
+        self._outbox = Outbox(self._link, self._health, self._share.sha, self._slot_ms, batch_delay)
 
     @property
     def healthy(self) -> bool:
@@ -121,7 +122,7 @@ class RedisStore:
             await asyncio.wait({task})
         await self._outbox.close()
         await self.flush()
-        await self._lane.close()
+        await self._link.close()
         await self._redis.aclose()
         await self._local.stop()
 
@@ -159,7 +160,7 @@ class RedisStore:
 
     async def _reconcile(self) -> None:
         """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
-        await self._lane.close()
+        await self._link.close()
         await self._prepare()
         if not self._rekeyed:
             await self._rekey()
@@ -221,7 +222,7 @@ class RedisStore:
         read the pool into its view (when no slot is asked for, the slot is refused, or the view is older
         than REFRESH). Whether the slot was taken, and the view if it was read."""
         view = self._views.of(provider, key_ids, model, replace=replace) if key_ids else None
-        read = view is not None and view.stale(self._clock.now())
+        read = view is not None and view.due(self._clock.now())
         released, counts = self._outbox.take_releases()
         named, packed = take
         keys = named + 5 * len(key_ids) + len(released)
@@ -234,17 +235,17 @@ class RedisStore:
             wire.bulk(*args),
         )  # fmt: skip
         try:
-            reply = await self._lane.call(call)
+            reply = await self._link.call(call)
         except NoScriptError:
             # Redis lost its scripts (a restart, SCRIPT FLUSH) and answered at once: load them and ask again.
             await self._prepare()
-            reply = await self._lane.call(call)
-        assert isinstance(reply, str)
-        fields = reply.split(",")
+            reply = await self._link.call(call)
+        assert isinstance(reply, bytes)
+        fields = reply.split(b",")
         if view is None or len(fields) == 1:
-            return fields[0] == "1", None
+            return fields[0] == b"1", None
         view.update(fields[1:])
-        return fields[0] == "1", view
+        return fields[0] == b"1", view
 
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
     # each call through Health, which answers DOWN at once while Redis is unreachable.
