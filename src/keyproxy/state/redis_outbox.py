@@ -6,7 +6,7 @@ import asyncio
 
 from keyproxy.state.redis_health import Health
 from keyproxy.state.redis_link import Link
-from keyproxy.state.redis_wire import pack
+from keyproxy.state.redis_wire import bulk, command, number, pack
 
 
 class Outbox:
@@ -20,7 +20,8 @@ class Outbox:
         self._health = health
         self._release_sha, self._slot_ms = release_sha, slot_ms
         self._delay = delay
-        self._releases: dict[str, int] = {}
+        self._releases: dict[bytes, int] = {}
+        """Per in-flight counter (its name packed), the slots it gives back."""
         self._writes: list[bytes] = []
         """Commands packed, in order."""
         self._sending = asyncio.Lock()
@@ -28,7 +29,7 @@ class Outbox:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def release(self, counter: str) -> None:
+    def release(self, counter: bytes) -> None:
         if self._health.up:
             self._releases[counter] = self._releases.get(counter, 0) + 1
             self._soon()
@@ -38,7 +39,7 @@ class Outbox:
             self._writes.append(pack(*command))
             self._soon()
 
-    def take_releases(self) -> tuple[list[str], list[int]]:
+    def take_releases(self) -> tuple[list[bytes], list[int]]:
         """The counters and how many slots each gives back, for a script about to run: now off the outbox."""
         releases = self._releases
         if not releases:
@@ -74,10 +75,12 @@ class Outbox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _pipeline(self, released: list[str], counts: list[int], writes: list[bytes]) -> None:
+    async def _pipeline(self, released: list[bytes], counts: list[int], writes: list[bytes]) -> None:
         if released:
             # The SHARE script with no slot to take and no pool to read: releases only.
-            releases = pack("EVALSHA", self._release_sha, len(released), *released, "", 0, "", self._slot_ms, 0, "", "",
-                            *counts)  # fmt: skip
+            releases = command(
+                10 + 2 * len(released), bulk(b"EVALSHA", self._release_sha.encode()), number(len(released)), *released,
+                bulk(b"", b"0", b"", b"%d" % self._slot_ms, b"", b"0", b""), *[number(count) for count in counts],
+            )  # fmt: skip
             writes = [releases, *writes]
         await self._link.batch(writes)

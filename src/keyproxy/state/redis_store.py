@@ -37,6 +37,7 @@ _AFFINITY_RECHECK = 60.0
 _NO_SLOT = (0, b"")
 _MODES = {0: b"", 1: b"any", 3: b"check"}
 """SHARE's `take` argument by the number of slot names given."""
+_READ, _UNREAD = wire.bulk(b"1"), wire.bulk(b"")
 
 
 class RedisStore:
@@ -101,6 +102,9 @@ class RedisStore:
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
         self._views = Views(self._keys)
+        self._fixed: dict[tuple[int, int, int | None, str], bytes] = {}
+        self._counters: dict[tuple[str, str], bytes] = {}
+        """Each key's in-flight counter, packed as a release names it."""
         self._outbox = Outbox(self._link, self._health, self._share.sha, self._slot_ms, batch_delay)
 
     @property
@@ -213,6 +217,15 @@ class RedisStore:
             [model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
         )  # fmt: skip
 
+    def _fix(self, named: int, n: int, cap: int | None, model: str) -> bytes:
+        """SHARE's first five arguments, the same for every request on a pool and key: packed once."""
+        if len(self._fixed) >= 4096:
+            self._fixed.clear()  # buckets are model names clients send
+        fixed = self._fixed[(named, n, cap, model)] = wire.bulk(
+            _MODES[named], b"%d" % n, b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms, model.encode()
+        )
+        return fixed
+
     async def _shared(
         self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
         cap: int | None = None, now: float = 0.0, *, replace: bool = True,
@@ -225,15 +238,16 @@ class RedisStore:
         read = view is not None and view.due(self._clock.now())
         released, counts = self._outbox.take_releases()
         named, packed = take
-        keys = named + 5 * len(key_ids) + len(released)
-        args = (_MODES[named], b"%d" % len(key_ids), b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms,
-                repr(now).encode(), model.encode(), b"1" if read else b"",
-                *(b"%d" % count for count in counts))  # fmt: skip
-        call = wire.command(
-            3 + keys + len(args), self._head, wire.bulk(b"%d" % keys), packed,
-            view.packed if view is not None else b"", wire.bulk(*(name.encode() for name in released)),
-            wire.bulk(*args),
-        )  # fmt: skip
+        n, keys = len(key_ids), named + 5 * len(key_ids) + len(released)
+        fixed = self._fixed.get((named, n, cap, model))
+        if fixed is None:
+            fixed = self._fix(named, n, cap, model)
+        stamp = repr(now).encode()
+        call = b"".join([
+            b"*%d\r\n" % (10 + keys + len(counts)), self._head, wire.number(keys), packed,
+            view.packed if view is not None else b"", *released, fixed, b"$%d\r\n%s\r\n" % (len(stamp), stamp),
+            _READ if read else _UNREAD, *[wire.number(count) for count in counts],
+        ])  # fmt: skip
         try:
             reply = await self._link.call(call)
         except NoScriptError:
@@ -316,8 +330,11 @@ class RedisStore:
         if not held:
             return
         self._held[(provider, key_id)] = held - 1
+        counter = self._counters.get((provider, key_id))
+        if counter is None:
+            counter = self._counters[(provider, key_id)] = wire.bulk(self._keys.in_flight(provider, key_id).encode())
         # Carried by the next script this instance runs, or by the outbox, whichever is first.
-        self._outbox.release(self._keys.in_flight(provider, key_id))
+        self._outbox.release(counter)
 
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float

@@ -16,6 +16,14 @@ def bulk(*values: bytes) -> bytes:
     return b"".join([b"$%d\r\n%s\r\n" % (len(value), value) for value in values])
 
 
+_NUMBERS = [b"$%d\r\n%d\r\n" % (len(b"%d" % n), n) for n in range(128)]
+
+
+def number(value: int) -> bytes:
+    """An integer as a bulk string (the small ones a request's call counts with are made once)."""
+    return _NUMBERS[value] if 0 <= value < 128 else bulk(b"%d" % value)
+
+
 def command(count: int, *parts: bytes) -> bytes:
     """A command of `count` arguments, already packed in `parts`."""
     return b"*%d\r\n" % count + b"".join(parts)
