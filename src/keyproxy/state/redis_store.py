@@ -20,7 +20,7 @@ from keyproxy.state import redis_wire as wire
 from keyproxy.state.base import KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import shared_clear, shared_report
-from keyproxy.state.redis_health import DOWN, Health
+from keyproxy.state.redis_health import DOWN, OUTAGE, Health
 from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_link import Address, Link
 from keyproxy.state.redis_outbox import Outbox
@@ -310,12 +310,13 @@ class RedisStore:
         else:
             take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
         bucket = model or ""
-        result = await self._health.attempt(
-            lambda: self._shared(provider, key_ids, bucket, take, cap, now, replace=False)
-        )
-        if result is DOWN:
+        if not self._health.up:
             return await self._local.acquire(provider, key_id, usage, now, cap)
-        taken, read = result
+        try:
+            taken, read = await self._shared(provider, key_ids, bucket, take, cap, now, replace=False)
+        except OUTAGE as error:
+            self._health.lost(error)
+            return await self._local.acquire(provider, key_id, usage, now, cap)
         if taken:
             self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
             # Redis enforced the cap; local counts this instance's requests for an outage.
