@@ -124,6 +124,27 @@ def test_each_request_makes_one_round_trip_to_redis(redis_prefix: str) -> None:
     assert slots_at_stop == 1  # the last request's slot, given back by stop
 
 
+def test_an_acquire_refused_on_a_view_makes_the_next_look_read_the_pool(redis_prefix: str) -> None:
+    async def go() -> tuple[int, bool, int, float]:
+        counter = CommandCounter()
+        port = await counter.start()
+        url = f"redis://127.0.0.1:{port}/0"
+        async with redis_store(redis_prefix, url, batch_delay=NEVER) as one, redis_store(redis_prefix) as other:
+            await one.statuses("p", ["k", "j"], "m", recent=True)  # no view yet: read
+            before = counter.commands
+            await one.statuses("p", ["k", "j"], "m", recent=True)
+            on_view = counter.commands - before
+            await other.record("p", "k", "m", COOL)
+            refused = not await one.acquire("p", "k", 1.0, NOW, model="m")  # the view predates the cooldown
+            before = counter.commands
+            (cooling, _) = await one.statuses("p", ["k", "j"], "m", recent=True)
+            after_refusal = counter.commands - before
+        await counter.close()
+        return on_view, refused, after_refusal, cooling.cooldown_until
+
+    assert asyncio.run(go()) == (0, True, 1, NOW + 60)
+
+
 def test_stop_gives_back_every_slot_this_instance_held(redis_prefix: str) -> None:
     async def go() -> None:
         async with redis_store(redis_prefix, batch_delay=NEVER) as store:

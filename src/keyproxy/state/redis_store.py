@@ -227,18 +227,18 @@ class RedisStore:
         return fixed
 
     async def _shared(
-        self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
-        cap: int | None = None, now: float = 0.0, *, replace: bool = True,
+        self, view: View | None, model: str, take: tuple[int, bytes] = _NO_SLOT, cap: int | None = None,
+        now: float = 0.0, *, read: bool = True,
     ) -> tuple[bool, View | None]:  # fmt: skip
         """One SHARE script: give back this instance's finished slots, take one (`take`: how many names and
         them packed: the key's in-flight counter, with its cooldown and bench refused while either runs),
-        read the pool into its view (when no slot is asked for, the slot is refused, or the view is older
-        than REFRESH). Whether the slot was taken, and the view if it was read."""
-        view = self._views.of(provider, key_ids, model, replace=replace) if key_ids else None
-        read = view is not None and view.due(self._clock.now())
+        read the pool of `view` into it (when no slot is asked for, the slot is refused, or `read`). Whether
+        the slot was taken, and the view if it was read. Without a view (an acquire whose view is not due a
+        read) a refused slot brings nothing back: the caller forgets its view."""
         released, counts = self._outbox.take_releases()
         named, packed = take
-        n, keys = len(key_ids), named + 5 * len(key_ids) + len(released)
+        n = 0 if view is None else len(view.key_ids)
+        keys = named + 5 * n + len(released)
         fixed = self._fixed.get((named, n, cap, model))
         if fixed is None:
             fixed = self._fix(named, n, cap, model)
@@ -275,7 +275,8 @@ class RedisStore:
         await self._outbox.send()
         # Only a request's look at its pool replaces the bucket's view; a read of one key (after a failed
         # answer) does not.
-        read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, replace=recent))
+        view = self._views.of(provider, key_ids, model, replace=recent)
+        read = await self._health.attempt(lambda: self._shared(view, model))
         mine = await self._local.statuses(provider, key_ids, model)
         if read is DOWN or read[1] is None:
             return mine
@@ -299,21 +300,23 @@ class RedisStore:
     ) -> bool:
         keys, view = self._keys, None if model is None else self._views.known(provider, model)
         slot = None if view is None else view.slots.get(key_id)
-        key_ids: Sequence[str] = ()
+        read = False
         if view is not None and slot is not None:
             take = (3, slot)
-            key_ids = view.key_ids  # the pool's statuses come back, as the view the next request chooses on
+            # The pool's statuses come back, as the view the next request chooses on, once per REFRESH: the
+            # pool's names cost Redis more than the rest of the call.
+            read = view.due(self._clock.now())
         elif model is not None:
             names = (keys.in_flight(provider, key_id), keys.cooldown(provider, key_id, model),
                      keys.bench(provider, key_id))  # fmt: skip
-            take, key_ids = (3, wire.bulk(*(name.encode() for name in names))), (key_id,)
+            take, view = (3, wire.bulk(*(name.encode() for name in names))), None
         else:
             take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
         bucket = model or ""
         if not self._health.up:
             return await self._local.acquire(provider, key_id, usage, now, cap)
         try:
-            taken, read = await self._shared(provider, key_ids, bucket, take, cap, now, replace=False)
+            taken, fresh = await self._shared(view if read else None, bucket, take, cap, now, read=read)
         except OUTAGE as error:
             self._health.lost(error)
             return await self._local.acquire(provider, key_id, usage, now, cap)
@@ -321,8 +324,10 @@ class RedisStore:
             self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
             # Redis enforced the cap; local counts this instance's requests for an outage.
             await self._local.acquire(provider, key_id, usage, now)
-        if read is not None:
-            read.mark(await self._local.statuses(provider, read.key_ids, bucket), self._clock.now())
+        if fresh is not None:
+            fresh.mark(await self._local.statuses(provider, fresh.key_ids, bucket), self._clock.now())
+        elif not taken and view is not None:
+            view.forget()  # refused on a view that is behind: the router's next look reads the pool
         return taken
 
     async def release(self, provider: str, key_id: str) -> None:

@@ -55,6 +55,10 @@ class View:
             for i in range(0, len(fields), 6)
         ]  # fmt: skip
 
+    def forget(self) -> None:
+        """Not to be chosen on again before it is read (Views.recent)."""
+        self.seen = float("-inf")
+
     def mark(self, mine: list[KeyStatus], now: float) -> None:
         """This instance's own statuses as the view was read (its slots just taken and given back counted)."""
         self.mine = [status.in_flight for status in mine]
