@@ -143,7 +143,9 @@ class _Wire(asyncio.Protocol):
         waiting, self._waiting = self._waiting, collections.deque()
         for entry in waiting:
             future = entry if isinstance(entry, asyncio.Future) else entry.future
-            if not future.done():
+            if future is self._handshake:
+                future.cancel()  # nobody awaits it: an exception set on it would be logged as never retrieved
+            elif not future.done():
                 future.set_exception(error)
 
     async def _open(self, address: Address) -> None:
@@ -156,7 +158,7 @@ class _Wire(asyncio.Protocol):
                     host = address.host if address.tls is not None else None
                     await loop.create_connection(lambda: self, address.host, address.port, ssl=address.tls,
                                                  server_hostname=host)  # fmt: skip
-        except (OSError, ssl.SSLError) as error:  # a timeout is an OSError too
+        except OSError as error:  # refused, unresolved, TLS refused (ssl.SSLError), timed out: all OSErrors
             self.fail(error)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
