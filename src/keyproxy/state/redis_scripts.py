@@ -38,7 +38,7 @@ until, reason, milliseconds until `until`, failure streak TTL in ms, key id, pus
 after an outage, so no failure is counted and nothing is shortened)."""
 
 SHARE = """
-local take, n, cap, ms, model, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local take, n, cap, ms, model, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]) / 1e6
 local read = ARGV[7] == '1' or take == ''
 local first = 1
 if take == 'any' then first = 2 elseif take == 'check' then first = 4 end
@@ -76,7 +76,7 @@ return table.concat(out, ',')
 a slot on one key, then the statuses of the pool. KEYS: with `take` 'any', the key's in-flight counter;
 with 'check', its in-flight counter, cooldown and bench (a key cooling or benched is refused too); then
 per pool key its cooldown, bench, in-flight, failures and headroom keys; then the in-flight counters to
-release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, model, now, read
+release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, model, now in µs, read
 ('1': the pool's statuses even when the slot is taken), then per counter to release the slots it gives
 back (the first five are the same for every request on a pool and key, so packed once). The reply is one
 comma-separated string (cheap to parse): '1' when the slot was taken, then (when read, refused, or no slot

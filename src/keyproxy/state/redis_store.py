@@ -242,7 +242,8 @@ class RedisStore:
         fixed = self._fixed.get((named, n, cap, model))
         if fixed is None:
             fixed = self._fix(named, n, cap, model)
-        stamp = repr(now).encode()
+        # In whole microseconds: the shortest repr of a float took ~8k instructions per request (callgrind).
+        stamp = b"%d" % int(now * 1e6)
         call = b"".join([
             b"*%d\r\n" % (10 + keys + len(counts)), self._head, wire.number(keys), packed,
             view.packed if view is not None else b"", *released, fixed, b"$%d\r\n%s\r\n" % (len(stamp), stamp),
