@@ -35,9 +35,6 @@ _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
 
 _NO_SLOT = (0, b"")
-_MODES = {0: b"", 1: b"any", 3: b"check"}
-"""SHARE's `take` argument by the number of slot names given."""
-_READ, _UNREAD = wire.bulk(b"1"), wire.bulk(b"")
 
 
 class RedisStore:
@@ -85,7 +82,7 @@ class RedisStore:
         self._sticky_seconds = int(sticky_ttl)
         self._response_ms = int(response_ttl * 1000)
         self._share = self._redis.register_script(redis_scripts.SHARE)
-        self._head = wire.bulk(b"EVALSHA", self._share.sha.encode())
+        self._calls = redis_scripts.ShareCalls(self._share.sha, self._slot_ms)
         self._link = Link(Address.of(self._redis.connection_pool))
         self._record = self._redis.register_script(redis_scripts.RECORD)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
@@ -102,7 +99,6 @@ class RedisStore:
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
         self._views = Views(self._keys)
-        self._fixed: dict[tuple[int, int, int | None, str], bytes] = {}
         self._counters: dict[tuple[str, str], bytes] = {}
         """Each key's in-flight counter, packed as a release names it."""
         self._outbox = Outbox(self._link, self._health, self._share.sha, self._slot_ms, batch_delay)
@@ -217,15 +213,6 @@ class RedisStore:
             [model, kind, repr(until), reason.value if reason else "", ttl, self._failure_ms, key_id, int(push)],
         )  # fmt: skip
 
-    def _fix(self, named: int, n: int, cap: int | None, model: str) -> bytes:
-        """SHARE's first five arguments, the same for every request on a pool and key: packed once."""
-        if len(self._fixed) >= 4096:
-            self._fixed.clear()  # buckets are model names clients send
-        fixed = self._fixed[(named, n, cap, model)] = wire.bulk(
-            _MODES[named], b"%d" % n, b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms, model.encode()
-        )
-        return fixed
-
     async def _shared(
         self, view: View | None, model: str, take: tuple[int, bytes] = _NO_SLOT, cap: int | None = None,
         now: float = 0.0, *, read: bool = True,
@@ -236,19 +223,8 @@ class RedisStore:
         the slot was taken, and the view if it was read. Without a view (an acquire whose view is not due a
         read) a refused slot brings nothing back: the caller forgets its view."""
         released, counts = self._outbox.take_releases()
-        named, packed = take
-        n = 0 if view is None else len(view.key_ids)
-        keys = named + 5 * n + len(released)
-        fixed = self._fixed.get((named, n, cap, model))
-        if fixed is None:
-            fixed = self._fix(named, n, cap, model)
-        # In whole microseconds: the shortest repr of a float took ~8k instructions per request (callgrind).
-        stamp = b"%d" % int(now * 1e6)
-        call = b"".join([
-            b"*%d\r\n" % (10 + keys + len(counts)), self._head, wire.number(keys), packed,
-            view.packed if view is not None else b"", *released, fixed, b"$%d\r\n%s\r\n" % (len(stamp), stamp),
-            _READ if read else _UNREAD, *[wire.number(count) for count in counts],
-        ])  # fmt: skip
+        pool, n = (b"", 0) if view is None else (view.packed, len(view.key_ids))
+        call = self._calls.pack(take, pool, n, released, counts, cap, model, now, read)
         try:
             reply = await self._link.call(call)
         except NoScriptError:
