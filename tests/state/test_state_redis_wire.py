@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis.asyncio.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
+from keyproxy.state.redis_scripts import ShareCalls
 from keyproxy.state.redis_wire import Replies, bulk, command, pack
 
 STREAM = (
@@ -21,6 +22,17 @@ def test_a_command_is_packed_as_redis_py_packs_it() -> None:
 def test_any_command_packs_text_as_utf8_and_numbers_in_decimal() -> None:
     packed = pack("HSET", "r\u00e9", 3, 1700000000.25, b"raw")
     assert packed == b"".join(Connection().pack_command("HSET", "r\u00e9", 3, 1700000000.25, b"raw"))
+
+
+def test_a_share_call_is_packed_as_redis_py_packs_its_arguments_the_first_time_and_after() -> None:
+    sha, slot, pool, released = "a" * 40, (b"k:busy", b"k:cd", b"k:bench"), (b"p1", b"p2", b"p3", b"p4", b"p5"), b"r:1"
+    expected = b"".join(Connection().pack_command(
+        "EVALSHA", sha, 9, *slot, *pool, released, "check", 1, 4, 600000, "m", 1700000000500000, 1, 2,
+    ))  # fmt: skip
+    calls = ShareCalls(sha, 600000)
+    for _ in range(2):
+        packed = calls.pack((3, bulk(*slot)), bulk(*pool), 1, [bulk(released)], [2], 4, "m", 1700000000.5, True)
+        assert packed == expected
 
 
 def test_every_reply_type_is_read() -> None:
