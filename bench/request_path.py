@@ -204,7 +204,7 @@ def main() -> None:
                 state = RedisStore(
                     args.redis, MemoryStore(), interval=1.0, retention_days=1, prefix=prefix, batch_delay=60.0,
                     timeout=60.0,
-                )
+                )  # fmt: skip
                 # Real sleeps for the store's flush loop alone: on the fake clock it would spin.
                 clock = FakeClock()
                 await state.start(StoreClock(clock))

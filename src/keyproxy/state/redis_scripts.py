@@ -90,7 +90,6 @@ was asked for) per pool key its cooldown end, bench end, in flight, failures, he
 ('' for none)."""
 
 
-
 class ShareCalls:
     """SHARE's calls packed: what is the same for every request on a pool and key (the script, its first
     five arguments) once, so a request packs its time stamp, the read flag and its releases only."""
