@@ -13,7 +13,11 @@ measure of the whole proxy; this one points at the request path.
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
 request, which do not drift with the machine's speed. With `--redis`, key state is shared through that
 Redis (under a prefix of its own, removed at the end) as with KEYPROXY_REDIS_URL: the difference to a run
-without it is what sharing costs keyproxy per request (Redis's own CPU comes on top).
+without it is what sharing costs keyproxy per request (Redis's own CPU comes on top). The app's fake clock
+then moves STEP per request, so the store's view of the pool ages per request, under callgrind as natively.
+`--concurrency 64 --uvloop` keeps 64 requests in flight on uvloop, as a loaded `keyproxy serve` does: the
+Redis calls of one loop turn share a write. Callgrind's counts then differ by a few thousand instructions
+from run to run (the flush loop and the logging thread run by wall-clock time).
 """
 
 from __future__ import annotations
