@@ -8,11 +8,16 @@ measure of the whole proxy; this one points at the request path.
 
     uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
         [--capture off|errors|all] [--redis redis://127.0.0.1:6379/0] [--access-log text|json|off]
+        [--concurrency 64] [--uvloop]
 
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
 request, which do not drift with the machine's speed. With `--redis`, key state is shared through that
 Redis (under a prefix of its own, removed at the end) as with KEYPROXY_REDIS_URL: the difference to a run
-without it is what sharing costs keyproxy per request (Redis's own CPU comes on top).
+without it is what sharing costs keyproxy per request (Redis's own CPU comes on top). The app's fake clock
+then moves STEP per request, so the store's view of the pool ages per request, under callgrind as natively.
+`--concurrency 64 --uvloop` keeps 64 requests in flight on uvloop, as a loaded `keyproxy serve` does: the
+Redis calls of one loop turn share a write. Callgrind's counts then differ by a few thousand instructions
+from run to run (the flush loop and the logging thread run by wall-clock time).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,9 @@ from keyproxy.testing import FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
 
+STEP = 1 / 2700
+"""Seconds the fake clock moves per request with --redis: keyproxy with Redis served about 2,700 requests a
+second at c=64 (performance.md), so its view of a pool ages by this much per request."""
 KEYS = tuple(f"sk-bench-key-{n}-0123456789" for n in range(1, 5))
 ANSWER = msgspec.json.encode(
     {
@@ -78,13 +87,17 @@ def app(
     return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock(), state=state)
 
 
-async def run(application: Any, body: bytes, count: int) -> tuple[float, float]:
-    """Seconds per request over `count` requests, one after another: wall-clock, and this process's CPU."""
-    # As uvicorn sends it over TCP: the access log writes the client's address.
-    scope = {
-        "type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": [], "query_string": b"",
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
-    }  # fmt: skip
+SCOPE = {
+    "type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": [], "query_string": b"",
+    "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+}  # fmt: skip
+"""A request's scope as uvicorn makes it over TCP: the access log writes the client's address."""
+
+
+async def run(application: Any, body: bytes, count: int, clock: FakeClock | None = None) -> tuple[float, float]:
+    """Seconds per request over `count` requests, one after another: wall-clock, and this process's CPU.
+    With `clock`, it moves STEP per request, as the app's time moves on a loaded instance."""
+    scope = dict(SCOPE)
     request = {"type": "http.request", "body": body, "more_body": False}
     loop = asyncio.get_running_loop()
 
@@ -102,7 +115,54 @@ async def run(application: Any, body: bytes, count: int) -> tuple[float, float]:
     for _ in range(count):
         request_pending[0] = True
         await application(scope, receive, send)
+        if clock is not None:
+            clock.advance(STEP)
     return (time.perf_counter() - started) / count, (time.process_time() - cpu) / count
+
+
+async def run_concurrently(
+    application: Any, body: bytes, count: int, concurrency: int, clock: FakeClock | None = None
+) -> tuple[float, float]:
+    """As `run`, with `concurrency` requests in flight at once (each client sends its next when answered)."""
+    scope = dict(SCOPE)
+    request = {"type": "http.request", "body": body, "more_body": False}
+    loop = asyncio.get_running_loop()
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    def receiver() -> Callable[[], Awaitable[dict[str, Any]]]:
+        pending = [True]
+
+        async def receive() -> dict[str, Any]:
+            if pending[0]:
+                pending[0] = False
+                return request
+            return await loop.create_future()
+
+        return receive
+
+    async def client(requests: int) -> None:
+        for _ in range(requests):
+            await application(scope, receiver(), send)
+            if clock is not None:
+                clock.advance(STEP)
+
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client(count // concurrency) for _ in range(concurrency)))
+    done = count // concurrency * concurrency
+    return (time.perf_counter() - started) / done, (time.process_time() - cpu) / done
+
+
+class StoreClock(SystemClock):
+    """The app's fake time for the Redis store's decisions (how old its view is), so a run under callgrind
+    reads the pool as often per request as a loaded instance does; real sleeps for its flush loop."""
+
+    def __init__(self, app_clock: FakeClock) -> None:
+        self._app_clock = app_clock
+
+    def now(self) -> float:
+        return self._app_clock.now()
 
 
 async def _forget(url: str, prefix: str) -> None:
@@ -135,25 +195,31 @@ def main() -> None:
     parser.add_argument("--capture", choices=["off", "errors", "all"], default="off")
     parser.add_argument("--redis", metavar="URL", help="share key state through this Redis")
     parser.add_argument("--access-log", choices=["text", "json", "off"], default="text")
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (as c=64)")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as `keyproxy serve` does")
     args = parser.parse_args()
     kinds = ["plain", "stream"] if args.kind == "both" else [args.kind]
 
     async def measure() -> dict[str, list[tuple[float, float]]]:
         results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
         with tempfile.TemporaryDirectory() as folder:
-            state = None
+            state, clock = None, None
             if args.redis:
                 from keyproxy.state.redis_store import RedisStore
 
                 prefix = f"bench-{uuid.uuid4().hex}:"
                 # Requests run back to back, as on a loaded instance: each release rides on the next request's
                 # script. The outbox's 5 ms batch would instead fire after every request under callgrind.
+                # A long timeout: under callgrind a loop turn of 64 requests can outlast the default 0.5 s, and the
+                # store would take Redis for down and measure the local store instead.
                 state = RedisStore(
-                    args.redis, MemoryStore(), interval=1.0, retention_days=1, prefix=prefix, batch_delay=60.0
-                )
-                # A real clock for the store's flush loop alone: on the fake one it would spin.
-                await state.start(SystemClock())
-            application = app(args.capture, Path(folder), state=state, access_log=args.access_log)
+                    args.redis, MemoryStore(), interval=1.0, retention_days=1, prefix=prefix, batch_delay=60.0,
+                    timeout=60.0,
+                )  # fmt: skip
+                # Real sleeps for the store's flush loop alone: on the fake clock it would spin.
+                clock = FakeClock()
+                await state.start(StoreClock(clock))
+            application = app(args.capture, Path(folder), clock=clock, state=state, access_log=args.access_log)
             writer = None
             if args.capture != "off":
                 # The capture writer's thread alone (the app's other background jobs would run on the fake clock),
@@ -167,7 +233,14 @@ def main() -> None:
             server = await _server_load(args.redis) if args.redis else None
             for _ in range(args.runs):
                 for kind in results:
-                    results[kind].append(await run(application, request_body(kind == "stream"), args.requests))
+                    body = request_body(kind == "stream")
+                    if args.concurrency > 1:
+                        timed = await run_concurrently(application, body, args.requests, args.concurrency, clock)
+                    else:
+                        timed = await run(application, body, args.requests, clock)
+                    results[kind].append(timed)
+            if state is not None and not state.healthy:
+                raise SystemExit("Redis was taken for down during the run: the figures are the local store's")
             if server is not None:
                 after, count = await _server_load(args.redis), args.requests * args.runs * len(kinds)
                 calls, scripts, cpu = ((now - then) / count for now, then in zip(after, server, strict=True))
@@ -187,7 +260,12 @@ def main() -> None:
         with contextlib.redirect_stderr(devnull):
             stop_logging = configure_logging("INFO", KEYS, Path(log_dir))
         try:
-            results = asyncio.run(measure())
+            if args.uvloop:
+                import uvloop
+
+                results = uvloop.run(measure())
+            else:
+                results = asyncio.run(measure())
         finally:
             stop_logging()
     for kind, runs in results.items():

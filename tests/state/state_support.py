@@ -139,21 +139,24 @@ def old_database(path: Path, batch: Batch) -> None:
 
 
 async def relay_to_redis(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None
-) -> None:
-    """One client connection relayed to the real Redis on 6379, both ways; `seen` gets what the client sends."""
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None,
+    rewrite: Callable[[bytes], bytes] | None = None,
+) -> None:  # fmt: skip
+    """One client connection relayed to the real Redis on 6379, both ways; `seen` gets what the client sends,
+    `rewrite` may change it on the way."""
     upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", 6379)
-    await asyncio.gather(_pipe(reader, upstream_writer, seen), _pipe(upstream_reader, writer))
+    await asyncio.gather(_pipe(reader, upstream_writer, seen, rewrite), _pipe(upstream_reader, writer))
 
 
 async def _pipe(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None
-) -> None:
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[bytes], None] | None = None,
+    rewrite: Callable[[bytes], bytes] | None = None,
+) -> None:  # fmt: skip
     try:
         while data := await reader.read(65536):
             if seen is not None:
                 seen(data)
-            writer.write(data)
+            writer.write(data if rewrite is None else rewrite(data))
             await writer.drain()
     except ConnectionError:
         pass

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -13,7 +15,7 @@ import redis
 from keyproxy.config import EngineSettings, Timeouts
 from keyproxy.engine.pool import Pool
 from keyproxy.engine.router import Call, Router
-from keyproxy.state import SUCCESS, MemoryStore
+from keyproxy.state import SUCCESS, MemoryStore, redis_scripts
 from keyproxy.state.redis_store import RedisStore
 from keyproxy.testing import FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -122,6 +124,53 @@ def test_each_request_makes_one_round_trip_to_redis(redis_prefix: str) -> None:
     during, slots_at_stop = asyncio.run(go())
     assert during == 10
     assert slots_at_stop == 1  # the last request's slot, given back by stop
+
+
+def test_an_acquire_refused_on_a_view_makes_the_next_look_read_the_pool(redis_prefix: str) -> None:
+    async def go() -> tuple[int, bool, int, float]:
+        counter = CommandCounter()
+        port = await counter.start()
+        url = f"redis://127.0.0.1:{port}/0"
+        async with redis_store(redis_prefix, url, batch_delay=NEVER) as one, redis_store(redis_prefix) as other:
+            await one.statuses("p", ["k", "j"], "m", recent=True)  # no view yet: read
+            before = counter.commands
+            await one.statuses("p", ["k", "j"], "m", recent=True)
+            on_view = counter.commands - before
+            await other.record("p", "k", "m", COOL)
+            refused = not await one.acquire("p", "k", 1.0, NOW, model="m")  # the view predates the cooldown
+            before = counter.commands
+            (cooling, _) = await one.statuses("p", ["k", "j"], "m", recent=True)
+            after_refusal = counter.commands - before
+        await counter.close()
+        return on_view, refused, after_refusal, cooling.cooldown_until
+
+    assert asyncio.run(go()) == (0, True, 1, NOW + 60)
+
+
+def test_a_redis_that_lost_its_scripts_gets_them_again_and_the_request_is_answered(redis_prefix: str) -> None:
+    share = hashlib.sha1(redis_scripts.SHARE.encode()).hexdigest().encode()
+    lost = [True]
+
+    def forget_once(data: bytes) -> bytes:
+        """The first SHARE call names a script Redis does not have, as after a restart or SCRIPT FLUSH."""
+        if lost[0] and share in data:
+            lost[0] = False
+            return data.replace(share, b"0" * 40, 1)
+        return data
+
+    async def go() -> tuple[list[str], bool]:
+        answers: list[str] = []
+        relay = await asyncio.start_server(partial(relay_to_redis, rewrite=forget_once), "127.0.0.1", 0)
+        url = f"redis://127.0.0.1:{relay.sockets[0].getsockname()[1]}/0"
+        async with redis_store(redis_prefix, url) as store:
+            router, _ = make_router(store, answers)
+            await ask(router)
+            up = store.healthy
+        relay.close()
+        return answers, up
+
+    answers, up = asyncio.run(go())
+    assert (len(answers), up, lost[0]) == (1, True, False)
 
 
 def test_stop_gives_back_every_slot_this_instance_held(redis_prefix: str) -> None:

@@ -35,10 +35,17 @@ def test_what_this_instance_starts_and_ends_after_the_read_moves_the_views_in_fl
 
 def test_a_view_is_read_again_after_refresh() -> None:
     view = Views(RedisKeys()).of("p", ("a",), "m")
-    assert view.stale(NOW)
+    assert view.due(NOW)
     view.update(FIELDS[:6])
     view.mark([KeyStatus("a")], NOW)
-    assert (view.stale(NOW + REFRESH), view.stale(NOW + REFRESH + 0.001)) == (False, True)
+    assert (view.due(NOW + REFRESH), view.due(NOW + REFRESH + 0.001)) == (False, True)
+
+
+def test_of_the_requests_in_flight_when_a_view_ages_only_the_first_reads_the_pool() -> None:
+    view = Views(RedisKeys()).of("p", ("a",), "m")
+    view.mark([KeyStatus("a")], NOW)
+    later = NOW + REFRESH + 0.001
+    assert [view.due(later), view.due(later + 0.001), view.due(later + REFRESH + 0.001)] == [True, False, True]
 
 
 def test_a_view_is_recent_for_view_age_and_for_the_same_keys_only() -> None:

@@ -13,7 +13,7 @@ logger = logging.getLogger("keyproxy.state")
 
 T = TypeVar("T")
 
-_OUTAGE = (RedisError, OSError)
+OUTAGE = (RedisError, OSError)
 """Refused, reset, timed out (TimeoutError is an OSError), or refused by the server (read-only, OOM)."""
 
 
@@ -39,12 +39,17 @@ class Health:
             return DOWN
         try:
             return await call()
-        except _OUTAGE as error:
-            # Calls in flight together fail together; the first one tells.
-            if self.up:
-                self.up = False
-                logger.warning("Redis state store unreachable (%r); serving key state from this instance only", error)
+        except OUTAGE as error:
+            self.lost(error)
             return DOWN
+
+    def lost(self, error: BaseException) -> None:
+        """A call failed with one of OUTAGE: Redis is down. For a caller on the request path that catches
+        OUTAGE itself rather than pay `attempt`'s extra coroutine."""
+        # Calls in flight together fail together; the first one tells.
+        if self.up:
+            self.up = False
+            logger.warning("Redis state store unreachable (%r); serving key state from this instance only", error)
 
     async def recover(self, call: Callable[[], Awaitable[object]]) -> bool:
         """Whether Redis is up; while it is down, whether `call` (reaching it, then catching it up) succeeds."""
@@ -52,7 +57,7 @@ class Health:
             return True
         try:
             await call()
-        except _OUTAGE:
+        except OUTAGE:
             return False
         self.up = True
         logger.info("Redis state store reachable again; sharing key state with other instances")

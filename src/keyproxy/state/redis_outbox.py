@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-from redis.asyncio import Redis
 
 from keyproxy.state.redis_health import Health
-
-Command = tuple[Any, ...]
+from keyproxy.state.redis_link import Link
+from keyproxy.state.redis_wire import bulk, command, number, pack
 
 
 class Outbox:
@@ -18,29 +15,31 @@ class Outbox:
     is put in is sent `delay` seconds later with whatever else came meanwhile. While Redis is down
     nothing is kept: released slots expire by their TTL, and the store pushes failures back itself."""
 
-    def __init__(self, redis: Redis, health: Health, release_sha: str, slot_ms: int, delay: float) -> None:
-        self._redis = redis
+    def __init__(self, link: Link, health: Health, release_sha: str, slot_ms: int, delay: float) -> None:
+        self._link = link
         self._health = health
         self._release_sha, self._slot_ms = release_sha, slot_ms
         self._delay = delay
-        self._releases: dict[str, int] = {}
-        self._writes: list[Command] = []
+        self._releases: dict[bytes, int] = {}
+        """Per in-flight counter (its name packed), the slots it gives back."""
+        self._writes: list[bytes] = []
+        """Commands packed, in order."""
         self._sending = asyncio.Lock()
         """One batch at a time, so writes reach Redis in the order they were made."""
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def release(self, counter: str) -> None:
+    def release(self, counter: bytes) -> None:
         if self._health.up:
             self._releases[counter] = self._releases.get(counter, 0) + 1
             self._soon()
 
-    def write(self, *command: Any) -> None:
+    def write(self, *command: str | int | bytes) -> None:
         if self._health.up:
-            self._writes.append(command)
+            self._writes.append(pack(*command))
             self._soon()
 
-    def take_releases(self) -> tuple[list[str], list[int]]:
+    def take_releases(self) -> tuple[list[bytes], list[int]]:
         """The counters and how many slots each gives back, for a script about to run: now off the outbox."""
         releases = self._releases
         if not releases:
@@ -76,11 +75,12 @@ class Outbox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _pipeline(self, released: list[str], counts: list[int], writes: list[Command]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            if released:
-                # The SHARE script with no slot to take and no pool to read: releases only.
-                pipe.evalsha(self._release_sha, len(released), *released, "", 0, "", self._slot_ms, 0, "", "", *counts)
-            for command in writes:
-                pipe.execute_command(*command)
-            await pipe.execute()
+    async def _pipeline(self, released: list[bytes], counts: list[int], writes: list[bytes]) -> None:
+        if released:
+            # The SHARE script with no slot to take and no pool to read: releases only.
+            releases = command(
+                10 + 2 * len(released), bulk(b"EVALSHA", self._release_sha.encode()), number(len(released)), *released,
+                bulk(b"", b"0", b"", b"%d" % self._slot_ms, b"", b"0", b""), *[number(count) for count in counts],
+            )  # fmt: skip
+            writes = [releases, *writes]
+        await self._link.batch(writes)

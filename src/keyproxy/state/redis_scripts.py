@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from keyproxy.state.redis_wire import bulk, number
+
+_MODES = {0: b"", 1: b"any", 3: b"check"}
+"""SHARE's `take` by the number of slot names given."""
+_READ, _UNREAD = bulk(b"1"), bulk(b"")
+
 # Every reply is a string or nil: Redis would truncate a Lua number to an integer.
 
 RECORD = """
@@ -38,7 +44,7 @@ until, reason, milliseconds until `until`, failure streak TTL in ms, key id, pus
 after an outage, so no failure is counted and nothing is shortened)."""
 
 SHARE = """
-local take, n, cap, ms, now, model = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local take, n, cap, ms, model, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]) / 1e6
 local read = ARGV[7] == '1' or take == ''
 local first = 1
 if take == 'any' then first = 2 elseif take == 'check' then first = 4 end
@@ -76,11 +82,47 @@ return table.concat(out, ',')
 a slot on one key, then the statuses of the pool. KEYS: with `take` 'any', the key's in-flight counter;
 with 'check', its in-flight counter, cooldown and bench (a key cooling or benched is refused too); then
 per pool key its cooldown, bench, in-flight, failures and headroom keys; then the in-flight counters to
-release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, now, model, read
+release. ARGV: take ('', 'any' or 'check'), pool size, cap ('' for none), slot TTL in ms, model, now in µs, read
 ('1': the pool's statuses even when the slot is taken), then per counter to release the slots it gives
-back. The reply is one comma-separated string (cheap to parse): '1' when the slot was taken, then (when
-read, refused, or no slot was asked for) per pool key its cooldown end, bench end, in flight, failures,
-headroom fraction and reset ('' for none)."""
+back (the first five are the same for every request on a pool and key, so packed once). The reply is one
+comma-separated string (cheap to parse): '1' when the slot was taken, then (when read, refused, or no slot
+was asked for) per pool key its cooldown end, bench end, in flight, failures, headroom fraction and reset
+('' for none)."""
+
+
+class ShareCalls:
+    """SHARE's calls packed: what is the same for every request on a pool and key (the script, its first
+    five arguments) once, so a request packs its time stamp, the read flag and its releases only."""
+
+    def __init__(self, sha: str, slot_ms: int) -> None:
+        self._head = bulk(b"EVALSHA", sha.encode())
+        self._slot_ms = slot_ms
+        self._fixed: dict[tuple[int, int, int | None, str], bytes] = {}
+
+    def pack(
+        self, take: tuple[int, bytes], pool: bytes, n: int, released: list[bytes], counts: list[int],
+        cap: int | None, model: str, now: float, read: bool,
+    ) -> bytes:  # fmt: skip
+        """`take`: how many slot names and them packed; `pool`: the names of `n` pool keys, packed;
+        `released`: in-flight counters, packed, giving back `counts` slots."""
+        named, names = take
+        keys = named + 5 * n + len(released)
+        fixed = self._fixed.get((named, n, cap, model))
+        if fixed is None:
+            if len(self._fixed) >= 4096:
+                self._fixed.clear()  # buckets are model names clients send
+            fixed = self._fixed[(named, n, cap, model)] = bulk(
+                _MODES[named], b"%d" % n, b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms,
+                model.encode(),
+            )  # fmt: skip
+        # In whole microseconds: the shortest repr of a float took ~8k instructions per request (callgrind).
+        stamp = b"%d" % int(now * 1e6)
+        return b"".join([
+            b"*%d\r\n" % (10 + keys + len(counts)), self._head, number(keys), names, pool, *released, fixed,
+            b"$%d\r\n%s\r\n" % (len(stamp), stamp), _READ if read else _UNREAD,
+            *[number(count) for count in counts],
+        ])  # fmt: skip
+
 
 CLEAR = """
 local lifted = 0

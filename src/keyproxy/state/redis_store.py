@@ -21,8 +21,9 @@ from keyproxy.state.base import CycleMarks, KeyReport, KeyStatus, StateStore, Ve
 from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.redis_admin import shared_clear, shared_report
 from keyproxy.state.redis_fair_cycle import Marked, SharedCycles, Unmarked
-from keyproxy.state.redis_health import DOWN, Health
+from keyproxy.state.redis_health import DOWN, OUTAGE, Health
 from keyproxy.state.redis_keys import RedisKeys
+from keyproxy.state.redis_link import Address, Link
 from keyproxy.state.redis_outbox import Outbox
 from keyproxy.state.redis_rekey import rekey
 from keyproxy.state.redis_usage import RedisUsage
@@ -35,8 +36,6 @@ _AFFINITY_RECHECK = 60.0
 """Seconds a conversation's key learned from Redis is trusted here before Redis is asked again."""
 
 _NO_SLOT = (0, b"")
-_MODES = {0: b"", 1: b"any", 3: b"check"}
-"""SHARE's `take` argument by the number of slot names given."""
 
 
 class RedisStore:
@@ -84,8 +83,8 @@ class RedisStore:
         self._sticky_seconds = int(sticky_ttl)
         self._response_ms = int(response_ttl * 1000)
         self._share = self._redis.register_script(redis_scripts.SHARE)
-        self._head = wire.bulk(b"EVALSHA", self._share.sha.encode())
-        self._lane = wire.Lane(self._redis.connection_pool)
+        self._calls = redis_scripts.ShareCalls(self._share.sha, self._slot_ms)
+        self._link = Link(Address.of(self._redis.connection_pool))
         self._record = self._redis.register_script(redis_scripts.RECORD)
         self._clear = self._redis.register_script(redis_scripts.CLEAR)
         self._clock: Clock = SystemClock()
@@ -101,7 +100,9 @@ class RedisStore:
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
         self._views = Views(self._keys)
-        self._outbox = Outbox(self._redis, self._health, self._share.sha, self._slot_ms, batch_delay)
+        self._counters: dict[tuple[str, str], bytes] = {}
+        """Each key's in-flight counter, packed as a release names it."""
+        self._outbox = Outbox(self._link, self._health, self._share.sha, self._slot_ms, batch_delay)
         self._cycles = SharedCycles(self._redis, self._keys)
 
     @property
@@ -123,7 +124,7 @@ class RedisStore:
             await asyncio.wait({task})
         await self._outbox.close()
         await self.flush()
-        await self._lane.close()
+        await self._link.close()
         await self._redis.aclose()
         await self._local.stop()
 
@@ -162,7 +163,7 @@ class RedisStore:
 
     async def _reconcile(self) -> None:
         """Reach Redis, then push this instance's cooldowns and benches still running; never shortens one there."""
-        await self._lane.close()
+        await self._link.close()
         await self._prepare()
         if not self._rekeyed:
             await self._rekey()
@@ -217,38 +218,29 @@ class RedisStore:
         )  # fmt: skip
 
     async def _shared(
-        self, provider: str, key_ids: Sequence[str], model: str, take: tuple[int, bytes] = _NO_SLOT,
-        cap: int | None = None, now: float = 0.0, *, replace: bool = True,
+        self, view: View | None, model: str, take: tuple[int, bytes] = _NO_SLOT, cap: int | None = None,
+        now: float = 0.0, *, read: bool = True,
     ) -> tuple[bool, View | None]:  # fmt: skip
         """One SHARE script: give back this instance's finished slots, take one (`take`: how many names and
         them packed: the key's in-flight counter, with its cooldown and bench refused while either runs),
-        read the pool into its view (when no slot is asked for, the slot is refused, or the view is older
-        than REFRESH). Whether the slot was taken, and the view if it was read."""
-        view = self._views.of(provider, key_ids, model, replace=replace) if key_ids else None
-        read = view is not None and view.stale(self._clock.now())
+        read the pool of `view` into it (when no slot is asked for, the slot is refused, or `read`). Whether
+        the slot was taken, and the view if it was read. Without a view (an acquire whose view is not due a
+        read) a refused slot brings nothing back: the caller forgets its view."""
         released, counts = self._outbox.take_releases()
-        named, packed = take
-        keys = named + 5 * len(key_ids) + len(released)
-        args = (_MODES[named], b"%d" % len(key_ids), b"" if cap is None else b"%d" % cap, b"%d" % self._slot_ms,
-                repr(now).encode(), model.encode(), b"1" if read else b"",
-                *(b"%d" % count for count in counts))  # fmt: skip
-        call = wire.command(
-            3 + keys + len(args), self._head, wire.bulk(b"%d" % keys), packed,
-            view.packed if view is not None else b"", wire.bulk(*(name.encode() for name in released)),
-            wire.bulk(*args),
-        )  # fmt: skip
+        pool, n = (b"", 0) if view is None else (view.packed, len(view.key_ids))
+        call = self._calls.pack(take, pool, n, released, counts, cap, model, now, read)
         try:
-            reply = await self._lane.call(call)
+            reply = await self._link.call(call)
         except NoScriptError:
             # Redis lost its scripts (a restart, SCRIPT FLUSH) and answered at once: load them and ask again.
             await self._prepare()
-            reply = await self._lane.call(call)
-        assert isinstance(reply, str)
-        fields = reply.split(",")
+            reply = await self._link.call(call)
+        assert isinstance(reply, bytes)
+        fields = reply.split(b",")
         if view is None or len(fields) == 1:
-            return fields[0] == "1", None
+            return fields[0] == b"1", None
         view.update(fields[1:])
-        return fields[0] == "1", view
+        return fields[0] == b"1", view
 
     # The StateStore protocol: local first, so it always holds recent state for an outage; then Redis,
     # each call through Health, which answers DOWN at once while Redis is unreachable.
@@ -264,7 +256,8 @@ class RedisStore:
         await self._outbox.send()
         # Only a request's look at its pool replaces the bucket's view; a read of one key (after a failed
         # answer) does not.
-        read = await self._health.attempt(lambda: self._shared(provider, key_ids, model, replace=recent))
+        view = self._views.of(provider, key_ids, model, replace=recent)
+        read = await self._health.attempt(lambda: self._shared(view, model))
         mine = await self._local.statuses(provider, key_ids, model)
         if read is DOWN or read[1] is None:
             return mine
@@ -288,29 +281,34 @@ class RedisStore:
     ) -> bool:
         keys, view = self._keys, None if model is None else self._views.known(provider, model)
         slot = None if view is None else view.slots.get(key_id)
-        key_ids: Sequence[str] = ()
+        read = False
         if view is not None and slot is not None:
             take = (3, slot)
-            key_ids = view.key_ids  # the pool's statuses come back, as the view the next request chooses on
+            # The pool's statuses come back, as the view the next request chooses on, once per REFRESH: the
+            # pool's names cost Redis more than the rest of the call.
+            read = view.due(self._clock.now())
         elif model is not None:
             names = (keys.in_flight(provider, key_id), keys.cooldown(provider, key_id, model),
                      keys.bench(provider, key_id))  # fmt: skip
-            take, key_ids = (3, wire.bulk(*(name.encode() for name in names))), (key_id,)
+            take, view = (3, wire.bulk(*(name.encode() for name in names))), None
         else:
             take = (1, wire.bulk(keys.in_flight(provider, key_id).encode()))
         bucket = model or ""
-        result = await self._health.attempt(
-            lambda: self._shared(provider, key_ids, bucket, take, cap, now, replace=False)
-        )
-        if result is DOWN:
+        if not self._health.up:
             return await self._local.acquire(provider, key_id, usage, now, cap)
-        taken, read = result
+        try:
+            taken, fresh = await self._shared(view if read else None, bucket, take, cap, now, read=read)
+        except OUTAGE as error:
+            self._health.lost(error)
+            return await self._local.acquire(provider, key_id, usage, now, cap)
         if taken:
             self._held[(provider, key_id)] = self._held.get((provider, key_id), 0) + 1
             # Redis enforced the cap; local counts this instance's requests for an outage.
             await self._local.acquire(provider, key_id, usage, now)
-        if read is not None:
-            read.mark(await self._local.statuses(provider, read.key_ids, bucket), self._clock.now())
+        if fresh is not None:
+            fresh.mark(await self._local.statuses(provider, fresh.key_ids, bucket), self._clock.now())
+        elif not taken and view is not None:
+            view.forget()  # refused on a view that is behind: the router's next look reads the pool
         return taken
 
     async def release(self, provider: str, key_id: str) -> None:
@@ -319,8 +317,11 @@ class RedisStore:
         if not held:
             return
         self._held[(provider, key_id)] = held - 1
+        counter = self._counters.get((provider, key_id))
+        if counter is None:
+            counter = self._counters[(provider, key_id)] = wire.bulk(self._keys.in_flight(provider, key_id).encode())
         # Carried by the next script this instance runs, or by the outbox, whichever is first.
-        self._outbox.release(self._keys.in_flight(provider, key_id))
+        self._outbox.release(counter)
 
     async def observe_headroom(
         self, provider: str, key_id: str, model: str, fraction: float | None, reset_at: float

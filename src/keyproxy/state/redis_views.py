@@ -36,17 +36,28 @@ class View:
     shared: list[Shared] = field(default_factory=list)
     mine: list[int] = field(default_factory=list)
     seen: float = float("-inf")
+    asked: float = float("-inf")
 
-    def stale(self, now: float) -> bool:
-        return now - self.seen > REFRESH
+    def due(self, now: float) -> bool:
+        """Whether a request's acquire brings the pool's statuses back: once per REFRESH, however many
+        requests are in flight when the view ages. At c=64 every acquire sent before the first answer came
+        back would read the whole pool otherwise."""
+        if now - max(self.seen, self.asked) > REFRESH:
+            self.asked = now
+            return True
+        return False
 
-    def update(self, fields: list[str]) -> None:
+    def update(self, fields: list[bytes]) -> None:
         """`fields`: six per key, as the SHARE script answers them. Chosen on once `mark`ed."""
         self.shared = [
             (_float(fields[i]), _float(fields[i + 1]), int(fields[i + 2] or 0), int(fields[i + 3] or 0),
              float(fields[i + 4]) if fields[i + 4] else None, _float(fields[i + 5]))
             for i in range(0, len(fields), 6)
         ]  # fmt: skip
+
+    def forget(self) -> None:
+        """Not to be chosen on again before it is read (Views.recent)."""
+        self.seen = float("-inf")
 
     def mark(self, mine: list[KeyStatus], now: float) -> None:
         """This instance's own statuses as the view was read (its slots just taken and given back counted)."""
@@ -104,5 +115,5 @@ class Views:
         return self._views.get((provider, model))
 
 
-def _float(value: str) -> float:
+def _float(value: bytes) -> float:
     return float(value) if value else 0.0

@@ -1,12 +1,14 @@
-"""The SHARE call packed by hand and sent on connections kept for it: redis-py's generic command packing
-alone cost more than the rest of a request (callgrind: ~170k instructions for its ~30 arguments, against
-~480k for a whole request without Redis), and its pool's lock and bookkeeping about as much again."""
+"""Redis's wire format (RESP2) by hand: commands packed, replies read as bytes arrive. redis-py's generic
+packing alone cost more than the rest of a request (callgrind: ~170k instructions for SHARE's ~30
+arguments, against ~480k for a whole request without Redis); a request's SHARE is mostly bytes packed
+once per pool, and its reply one short bulk string."""
 
 from __future__ import annotations
 
-from redis.asyncio import ConnectionPool
-from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ResponseError
+from redis.exceptions import InvalidResponse, NoScriptError, ResponseError
+
+Reply = bytes | int | list["Reply"] | ResponseError | None
+"""A bulk or status string, an integer, an array, an error reply (not raised: the caller's), or nil."""
 
 
 def bulk(*values: bytes) -> bytes:
@@ -14,37 +16,86 @@ def bulk(*values: bytes) -> bytes:
     return b"".join([b"$%d\r\n%s\r\n" % (len(value), value) for value in values])
 
 
+_NUMBERS = [b"$%d\r\n%d\r\n" % (len(b"%d" % n), n) for n in range(128)]
+
+
+def number(value: int) -> bytes:
+    """An integer as a bulk string (the small ones a request's call counts with are made once)."""
+    return _NUMBERS[value] if 0 <= value < 128 else bulk(b"%d" % value)
+
+
 def command(count: int, *parts: bytes) -> bytes:
     """A command of `count` arguments, already packed in `parts`."""
     return b"*%d\r\n" % count + b"".join(parts)
 
 
-class Lane:
-    """Connections made by the client's pool (its address, timeouts and credentials) but kept here, each
-    used by one call at a time. Errors are redis-py's own, as for any other call."""
+def pack(*args: str | int | float | bytes) -> bytes:
+    """Any command: strings as UTF-8, numbers in decimal (a float as its repr, which reads back exactly)."""
+    return command(len(args), bulk(*(_encoded(arg) for arg in args)))
 
-    def __init__(self, pool: ConnectionPool) -> None:
-        self._pool = pool
-        self._idle: list[AbstractConnection] = []
 
-    async def call(self, packed: bytes) -> object:
-        connection = self._idle.pop() if self._idle else self._pool.make_connection()  # type: ignore[no-untyped-call]
+def _encoded(arg: str | int | float | bytes) -> bytes:
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode()
+    return repr(arg).encode()
+
+
+class _Incomplete(Exception):
+    """The buffer ends inside a reply: wait for more bytes."""
+
+
+class Replies:
+    """Replies cut from the byte stream one connection receives, whole ones only, in order."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[Reply]:
+        buffer = self._buffer + data if self._buffer else data
+        replies: list[Reply] = []
+        at = 0
         try:
-            await connection.send_packed_command(packed, check_health=False)
-            reply = await connection.read_response()
-        except ResponseError:
-            # Redis answered (with an error): the connection is in step and can serve the next call.
-            self._idle.append(connection)
-            raise
-        except BaseException:
-            # Dropped, timed out or cancelled mid-answer: its stream is out of step.
-            await connection.disconnect()
-            raise
-        self._idle.append(connection)
-        return reply
+            while at < len(buffer):
+                reply, at = _read(buffer, at)
+                replies.append(reply)
+        except _Incomplete:
+            pass
+        self._buffer = buffer[at:]
+        return replies
 
-    async def close(self) -> None:
-        """Disconnect the idle connections (after an outage they may be dead); calls make new ones."""
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.disconnect()
+
+def _read(buffer: bytes, at: int) -> tuple[Reply, int]:
+    """The reply starting at `at`, and where the next one starts."""
+    end = buffer.find(b"\r\n", at)
+    if end < 0:
+        raise _Incomplete
+    kind, line, after = buffer[at], buffer[at + 1 : end], end + 2
+    if kind == 36:  # $: a bulk string
+        size = int(line)
+        if size < 0:
+            return None, after
+        stop = after + size
+        if len(buffer) < stop + 2:
+            raise _Incomplete
+        return buffer[after:stop], stop + 2
+    if kind == 43:  # +: a status
+        return line, after
+    if kind == 58:  # :
+        return int(line), after
+    if kind == 45:  # -: an error, answered in its place
+        message = line.decode(errors="replace")
+        return (NoScriptError if message.startswith("NOSCRIPT") else ResponseError)(message), after
+    if kind == 42:  # *: an array
+        count = int(line)
+        if count < 0:
+            return None, after
+        items: list[Reply] = []
+        for _ in range(count):
+            item, after = _read(buffer, after)
+            items.append(item)
+        return items, after
+    raise InvalidResponse(f"unexpected reply from Redis (type byte {kind})")
