@@ -98,7 +98,7 @@ def build_app(
         MessagesRoutes(settings, router, resolver),
         ResponsesRoutes(settings, router, resolver, store, clock),
         catalog,
-        AdminRoutes(keys, store, clock),
+        AdminRoutes(keys, store, clock, router.holds),
         KeyRoutes(keys, transport, settings.answer_limits.body_bytes),
         reloader,
         UsageRoutes(pools, store, clock, prices),

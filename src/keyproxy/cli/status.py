@@ -48,7 +48,15 @@ def _detail(key: dict[str, Any], now: float) -> str:
     if key["benched_until"]:
         parts.append(f"benched ({key['bench_reason']}) for {_left(key['benched_until'], now)}")
     parts.extend(f"{c['model']}: {_why(c['reason'])} for {_left(c['until'], now)}" for c in key["cooldowns"])
+    parts.extend(_held(hold, now) for hold in key.get("held", ()))
     return "; ".join(parts)
+
+
+def _held(hold: dict[str, Any], now: float) -> str:
+    model = "every model" if hold["model"] == "*" else hold["model"]
+    if hold["by"] == "fair_cycle":
+        return f"{model}: exhausted, waits for the other keys (fair cycle) for at most {_left(hold['until'], now)}"
+    return f"{model}: at its custom cap for {_left(hold['until'], now)}"
 
 
 def _why(reason: str) -> str:
