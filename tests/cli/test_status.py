@@ -35,3 +35,12 @@ def test_the_table_says_which_keys_the_fair_cycle_or_a_cap_holds_out_and_for_how
     assert " held " in rows[1]
     assert "every model: at its custom cap for 00:01:30" in rows[2]
     assert rows[3].split() == ["groq", "...0003", "1", "ok", "0"]
+
+
+def test_the_table_names_the_outbound_proxy_a_key_goes_through(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = {"now": NOW, "providers": {"openai": {"keys": [key("...0001", "ok", proxy="http://squid:3128")]}}}
+    monkeypatch.setattr(status_command, "ask", lambda *args, **kwargs: answer)
+    assert status_command.status(CliOptions(), as_json=False) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("via http://squid:3128")

@@ -43,6 +43,9 @@ def reset_key(options: CliOptions, provider: str, key: str | None) -> int:
 
 def _detail(key: dict[str, Any], now: float) -> str:
     parts = []
+    if key.get("proxy"):
+        # Shown without its credentials by the proxy; a route that is down shows as the key's transient cooldowns.
+        parts.append(f"via {key['proxy']}")
     if key.get("models") is not None:
         parts.append(f"serves only {', '.join(key['models'])}")
     if key["benched_until"]:
