@@ -44,3 +44,15 @@ def test_the_table_names_the_outbound_proxy_a_key_goes_through(
     monkeypatch.setattr(status_command, "ask", lambda *args, **kwargs: answer)
     assert status_command.status(CliOptions(), as_json=False) == 0
     assert capsys.readouterr().out.splitlines()[1].endswith("via http://squid:3128")
+
+
+def test_the_table_says_how_long_a_keys_proxy_has_been_down_and_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    down = {"state": "down", "since": NOW - 75, "failures": 3, "problem": "cannot reach squid"}
+    shown = key("...0001", "cooling", proxy="http://squid:3128", proxy_health=down)
+    answer = {"now": NOW, "providers": {"openai": {"keys": [shown]}}}
+    monkeypatch.setattr(status_command, "ask", lambda *args, **kwargs: answer)
+    assert status_command.status(CliOptions(), as_json=False) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row.endswith("via http://squid:3128 (down for 00:01:15, 3 connection(s) failed: cannot reach squid)")

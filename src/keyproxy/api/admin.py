@@ -17,14 +17,19 @@ from keyproxy.errors import InvalidRequest, NotFound
 from keyproxy.redact import shown_url
 from keyproxy.state.base import KeyReport, StateStore
 from keyproxy.translate.malformed import UNREADABLE
+from keyproxy.transport.proxy_health import ProxyHealth, Seen
 
 
 class AdminRoutes:
-    def __init__(self, keys: KeyRing, state: StateStore, clock: Clock, holds: Holds) -> None:
+    def __init__(
+        self, keys: KeyRing, state: StateStore, clock: Clock, holds: Holds, proxy_health: ProxyHealth | None = None
+    ) -> None:
+        """`proxy_health` is None when the transport is not the built-in one, which alone knows it."""
         self.keys = keys
         self.state = state
         self.clock = clock
         self.holds = holds
+        self.proxy_health = proxy_health
 
     def routes(self) -> RouteTable:
         return {
@@ -44,7 +49,7 @@ class AdminRoutes:
             providers[name] = {
                 "rotation_mode": pool.policy.mode,
                 "keys": [
-                    _key(entry, report, held.get(entry.key_id, ()))
+                    _key(entry, report, held.get(entry.key_id, ()), self.proxy_health)
                     for entry, report in zip(entries, reports, strict=True)
                 ],
             }
@@ -80,7 +85,10 @@ def key_state(report: KeyReport) -> dict[str, Any]:
     }
 
 
-def _key(entry: KeyEntry, report: KeyReport, held: Sequence[HeldOut]) -> dict[str, Any]:
+def _key(
+    entry: KeyEntry, report: KeyReport, held: Sequence[HeldOut], proxy_health: ProxyHealth | None
+) -> dict[str, Any]:
+    proxy = entry.credential.proxy
     state = key_state(report)
     if held and state["status"] == "ok":
         # Usable by its cooldowns, yet not chosen for these models: the fair cycle or a cap holds it out.
@@ -92,7 +100,8 @@ def _key(entry: KeyEntry, report: KeyReport, held: Sequence[HeldOut]) -> dict[st
         "origin": entry.origin,
         "disabled": entry.disabled,
         "priority": entry.credential.priority,
-        "proxy": shown_url(proxy) if (proxy := entry.credential.proxy) else None,
+        "proxy": shown_url(proxy) if proxy else None,
+        "proxy_health": _health(proxy_health.of(proxy)) if proxy and proxy_health else None,
         "models": list(models) if (models := entry.credential.models) is not None else None,
         **state,
         "held": [{"model": h.model.removeprefix("group:"), "by": h.by, "until": h.until} for h in held],
@@ -101,3 +110,10 @@ def _key(entry: KeyEntry, report: KeyReport, held: Sequence[HeldOut]) -> dict[st
         "recent_requests": round(report.usage, 2),
         "last_used": report.last_used or None,
     }
+
+
+def _health(seen: Seen | None) -> dict[str, Any]:
+    """This instance's view of a key's proxy: `unknown` until a connection through it was opened or failed."""
+    if seen is None:
+        return {"state": "unknown", "since": None, "failures": 0, "problem": None}
+    return {"state": seen.state, "since": seen.since, "failures": seen.failures, "problem": seen.problem}

@@ -128,6 +128,11 @@ export class KeyTable {
       const why = held.by === 'fair_cycle' ? 'exhausted, waits for the other keys (fair cycle)' : 'at its custom cap';
       reasons.push(`${model}: ${why} until ${clock(held.until)}`);
     }
+    if (key.proxy) {
+      const health = key.proxy_health;
+      const seen = health && health.state !== 'unknown' ? ` (${health.state} since ${clock(health.since)})` : '';
+      reasons.push(`via ${key.proxy}${seen}${health && health.problem ? `: ${health.problem}` : ''}`);
+    }
     row.cd.title = reasons.join('\n');
     this.countdown(row);
     setText(row.inFlight, String(key.in_flight));
