@@ -41,6 +41,7 @@ from keyproxy.state.fingerprints import Rekey, deployment_fingerprints, key_rena
 from keyproxy.state.memory import MemoryStore
 from keyproxy.state.sqlite_store import SqliteStore
 from keyproxy.transport.base import Transport
+from keyproxy.transport.proxy_health import ProxyHealth
 from keyproxy.usage.activity import ActivityRecorder
 from keyproxy.usage.book import UsageBook
 from keyproxy.usage.prices import PriceTable
@@ -62,11 +63,14 @@ def build_app(
 ) -> KeyproxyApp:
     """`load` reads the configuration again for a reload (SIGHUP, POST /v1/admin/reload); `spread_reload` asks
     the other workers to reload after POST /v1/admin/reload (cli/worker_link.py)."""
+    clock = clock or SystemClock()
+    # Known only for the built-in transport, which opens the connections through proxies.
+    proxy_health = None
     if transport is None:
         from keyproxy.transport.http1 import Http1Transport
 
-        transport = Http1Transport()
-    clock = clock or SystemClock()
+        proxy_health = ProxyHealth(clock)
+        transport = Http1Transport(proxy_health)
     engine = settings.engine
     accounts = Accounts(settings.google_oauth, transport, clock)
     keys = _keys(settings, deployment_fingerprints(settings.state, settings.data_dir), accounts)
@@ -98,7 +102,7 @@ def build_app(
         MessagesRoutes(settings, router, resolver),
         ResponsesRoutes(settings, router, resolver, store, clock),
         catalog,
-        AdminRoutes(keys, store, clock),
+        AdminRoutes(keys, store, clock, router.holds, proxy_health),
         KeyRoutes(keys, transport, settings.answer_limits.body_bytes),
         reloader,
         UsageRoutes(pools, store, clock, prices),

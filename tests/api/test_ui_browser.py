@@ -121,3 +121,14 @@ def test_a_key_is_disabled_and_enabled_again(browser: Browser, start_proxy: Star
     browser.find(toggle).click()
     browser.wait(lambda: browser.find(row(second)).attribute("data-status") == "ok", "the key enabled again")
     assert httpx.get(url + "/v1/status", headers=AUTH).json()["providers"]["fake"]["keys"][1]["disabled"] is False
+
+
+def test_a_key_at_its_custom_cap_is_shown_held_with_why(browser: Browser, start_proxy: StartProxy) -> None:
+    url = start_proxy({**ENV, "ROTATION_MODE_FAKE": "sequential", "CUSTOM_CAP_FAKE_T1_FAKE_CHAT": "1"})
+    capped = shown_id(url, KEYS[0])
+    assert httpx.post(url + "/v1/chat/completions", json=CHAT, headers=AUTH).status_code == 200
+    sign_in(browser, url)
+    browser.wait(lambda: browser.find(row(capped)).attribute("data-status") == "held", "a held key")
+    assert browser.find(row(capped) + " .pill").text == "held"
+    assert "fake-chat: at its custom cap until" in (browser.find(row(capped) + " .cd").attribute("title") or "")
+    assert browser.find(row(capped) + ' button[data-act="reset"]').attribute("hidden") is not None

@@ -34,6 +34,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_health(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+
+
 def test_check_lists_providers_with_masked_keys_only(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f'PROXY_API_KEY="proxy-key-0123456789"\nOPENAI_API_KEY_1="{SECRET}"\n')
     result = run("check", cwd=tmp_path)
@@ -132,13 +142,7 @@ def test_status_and_reset_key_talk_to_the_running_proxy(tmp_path: Path) -> None:
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_for_health(port)
         table = run("status", cwd=tmp_path)
         assert table.returncode == 0, table.stderr
         assert "demo" in table.stdout and "...0001" in table.stdout and " ok " in table.stdout
@@ -150,6 +154,22 @@ def test_status_and_reset_key_talk_to_the_running_proxy(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=15)
+
+
+def test_serve_names_each_old_variable_it_does_not_apply_as_it_starts(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / ".env").write_text(f"KEYPROXY_PORT={port}\nTIMEOUT_WRITE=30\nMONTHLY_BUDGET_GEMINI=5\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyproxy", "serve", "--demo"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for_health(port)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    assert "TIMEOUT_WRITE is not applied: the upstream client has no write timeout" in stderr
+    assert "MONTHLY_BUDGET_*/RPD_* are not applied" in stderr
 
 
 def test_status_without_a_running_proxy_says_so(tmp_path: Path) -> None:

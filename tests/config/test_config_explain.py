@@ -96,3 +96,41 @@ def test_a_dotenv_variable_nothing_read_is_named_but_the_environments_are_not() 
     values = {"KEYPROXY_PORTT": "1", "HOME": "/root", "FAIR_CYCLE_GEMINI": "true", "OPENAI_API_BASE": ""}
     origins = {"KEYPROXY_PORTT": DOTENV, "HOME": ENVIRONMENT, "FAIR_CYCLE_GEMINI": DOTENV, "OPENAI_API_BASE": DOTENV}
     assert explained(values, origins).unread == ("KEYPROXY_PORTT",)
+
+
+def test_the_standard_proxy_variables_are_settings_with_their_value_and_source_either_case() -> None:
+    values = {
+        "OPENAI_API_KEY": KEY, "https_proxy": "http://alice:pw-5555@squid:3128", "HTTPS_PROXY": "http://other:1",
+        "NO_PROXY": "localhost,.corp",
+    }  # fmt: skip
+    explanation = explained(values, {"https_proxy": DOTENV, "HTTPS_PROXY": ENVIRONMENT, "NO_PROXY": DOTENV})
+    assert entry(explanation, "https_proxy") == ("http://squid:3128", ".env /srv/.env")
+    assert entry(explanation, "HTTPS_PROXY") == ("not used: https_proxy is set and wins", "environment")
+    assert entry(explanation, "NO_PROXY") == ("localhost,.corp", ".env /srv/.env")
+    assert entry(explanation, "HTTP_PROXY") == ("not set", "default")
+    assert entry(explanation, "ALL_PROXY") == ("not set", "default")
+    assert entry(explanation, "KEYPROXY_PROXY_URL") == ("not set", "default")
+    assert explanation.unread == ()
+
+
+def test_a_providers_proxy_says_which_setting_it_takes_when_unset() -> None:
+    via_environment = explained({"OPENAI_API_KEY": KEY, "ALL_PROXY": "socks5://sq:1080"})
+    assert entry(via_environment, "OPENAI_PROXY") == ("not set: ALL_PROXY applies", "default")
+    via_keyproxy = explained({"OPENAI_API_KEY": KEY, "KEYPROXY_PROXY_URL": "sq:3128", "HTTPS_PROXY": "http://o:1"})
+    assert entry(via_keyproxy, "OPENAI_PROXY") == ("not set: KEYPROXY_PROXY_URL applies", "default")
+    assert entry(via_keyproxy, "KEYPROXY_PROXY_URL") == ("http://sq:3128", "environment")
+    local = explained({"OPENAI_API_KEY": KEY, "OPENAI_API_BASE": "http://127.0.0.1:9/v1", "HTTP_PROXY": "http://o:1"})
+    assert entry(local, "OPENAI_PROXY") == ("not set: direct", "default")
+
+
+def test_a_proxy_given_without_its_scheme_is_shown_as_its_url_without_the_password() -> None:
+    values = {"OPENAI_API_KEY_1": KEY, "OPENAI_PROXY": "bob:pw2@sq:3128", "OPENAI_API_KEY_1_PROXY": "direct"}
+    explanation = explained(values)
+    assert entry(explanation, "OPENAI_PROXY") == ("http://sq:3128", "environment")
+    assert entry(explanation, "OPENAI_API_KEY_1_PROXY") == ("direct", "environment")
+
+
+def test_an_invalid_proxy_is_shown_as_nothing_of_itself() -> None:
+    explanation = explained({"OPENAI_API_KEY": KEY, "OPENAI_PROXY": "http://bob:pw-4321@[sq:3128"})
+    value, source = entry(explanation, "OPENAI_PROXY")
+    assert "pw-4321" not in value and source == "environment; invalid, so the default"

@@ -96,3 +96,14 @@ def test_a_proxys_credentials_are_secrets_never_shown() -> None:
 @pytest.mark.parametrize("scheme", ["socks4", "socks4a", "socks5", "socks5h", "https"])
 def test_every_proxy_scheme_the_client_speaks_is_accepted_with_nothing_more_installed(scheme: str) -> None:
     assert proxies({"OPENAI_PROXY": f"{scheme}://proxy.corp:1080"}) == [f"{scheme}://proxy.corp:1080"] * 2
+
+
+@pytest.mark.parametrize("value", ["http://[squid.corp:3128", "http://squid.corp:99999", "squid.corp:port"])
+def test_a_proxy_url_that_cannot_be_parsed_is_an_error_not_a_crash(value: str) -> None:
+    report = build_settings({"OPENAI_API_KEY": KEY_A, "OPENAI_PROXY": value}, CliOptions())
+    assert [error.variable for error in report.errors] == ["OPENAI_PROXY"]
+
+
+def test_an_invalid_environment_proxy_is_named_in_the_spelling_that_was_set() -> None:
+    report = build_settings({"OPENAI_API_KEY": KEY_A, "all_proxy": "ftp://squid.corp:21"}, CliOptions())
+    assert [error.variable for error in report.errors] == ["all_proxy"]

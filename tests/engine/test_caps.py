@@ -96,3 +96,26 @@ def test_the_days_usage_in_the_store_counts_toward_the_cap() -> None:
         return held(ledger, table, START + 20)
 
     assert asyncio.run(go()) == ({"a"}, START + DAY)
+
+
+def test_holding_names_each_capped_key_and_counter_as_held_would_and_records_nothing() -> None:
+    ledger = CapLedger()
+    table = CapTable.build([cap(1, cooldown="fixed", cooldown_seconds=60), CustomCap("V", None, "pro", "absolute", 5)])
+    assert table is not None
+    ledger.count("p", "a", ["m", "group:pro"], START + 100)
+    ledger.count("p", "b", ["m"], START + 100)
+    ledger.count("q", "a", ["m"], START + 100)  # another provider's count
+    assert ledger.holding(table, "p", KEYS, (1, 2), START + 100) == [("a", "m", START + 160)]
+    assert ledger.holding(table, "p", KEYS, (1, 2), START + 130) == [("a", "m", START + 190)]  # nothing was recorded
+    assert held(ledger, table, START + 130, (1, 2)) == ({"a"}, START + 190)
+    assert ledger.holding(table, "p", KEYS, (1, 2), START + 150) == [("a", "m", START + 190)]  # as held recorded it
+
+
+def test_holding_forgets_the_days_counts_once_the_day_is_over_but_not_a_block_that_outlasts_it() -> None:
+    ledger = CapLedger()
+    table = CapTable.build([cap(1), CustomCap("V", 1, "n", "absolute", 1, cooldown="offset", cooldown_seconds=3600)])
+    assert table is not None
+    ledger.count("p", "a", ["m", "n"], START + 100)
+    assert held(ledger, table, START + 100) == ({"a"}, START + DAY)
+    ledger.held(table, "p", KEYS, (1, 1), "n", None, START + 100)
+    assert ledger.holding(table, "p", KEYS, (1, 1), START + DAY + 1) == [("a", "n", START + DAY + 3600)]

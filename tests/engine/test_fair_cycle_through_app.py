@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from keyproxy.redact import mask
 from keyproxy.testing import AppClient, ASGITransport, FakeClock, FakeUpstream, Fault, FaultKind, Response
 from keyproxy.wiring import build_app
 from support import KEYS, MEMORY_BASE, provider_env, proxy_settings
@@ -94,3 +95,43 @@ def test_a_capped_key_is_skipped_for_the_model_and_all_capped_answers_429_until_
     assert other.status_code == 200  # the cap is on fake-chat only
     clock.advance(3600)
     assert answered_by(fake_upstream, client) == C  # every key is back; sequential rotation stays on its key
+
+
+def holds(client: AppClient) -> dict[str, tuple[str, list[dict[str, object]]]]:
+    """Each key's status and what holds it out, by key as /v1/status masks it."""
+    keys = client.get("/v1/status").json()["providers"]["fake"]["keys"]
+    return {key["key"]: (key["status"], key["held"]) for key in keys}
+
+
+def test_status_shows_a_key_the_fair_cycle_holds_out_once_its_cooldown_is_over(
+    proxy: tuple[StillClock, dict[str, AppClient]], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    clock, opened = proxy
+    client = start(opened, clock, fake_upstream, tmp_path, {"ROTATION_MODE_FAKE": "sequential"})
+    fake_upstream.set_fault(A, Fault(FaultKind.RATE_LIMIT, retry_after=600, times=1))
+    marked_at = clock.now()
+    assert answered_by(fake_upstream, client) == B
+    cycle_end = marked_at + 604800  # FAIR_CYCLE_DURATION's default: held out at most this long
+    assert holds(client)[mask(A)] == ("cooling", [{"model": "fake-chat", "by": "fair_cycle", "until": cycle_end}])
+    clock.advance(601)
+    shown = holds(client)
+    assert shown[mask(A)] == ("held", [{"model": "fake-chat", "by": "fair_cycle", "until": cycle_end}])
+    assert shown[mask(B)] == shown[mask(C)] == ("ok", [])
+    assert answered_by(fake_upstream, client) == B  # asking status changed nothing
+
+
+def test_status_shows_a_key_at_its_custom_cap_until_the_cap_lifts(
+    proxy: tuple[StillClock, dict[str, AppClient]], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    clock, opened = proxy
+    env = {"ROTATION_MODE_FAKE": "sequential", "FAIR_CYCLE_FAKE": "false", "CUSTOM_CAP_FAKE_T1_FAKE_CHAT": "2",
+           "CUSTOM_CAP_COOLDOWN_FAKE_T1_FAKE_CHAT": "fixed:3600"}  # fmt: skip
+    client = start(opened, clock, fake_upstream, tmp_path, env)
+    assert [answered_by(fake_upstream, client) for _ in range(2)] == [A, A]
+    reached = clock.now()
+    shown = holds(client)
+    assert shown[mask(A)] == ("held", [{"model": "fake-chat", "by": "custom_cap", "until": reached + 3600}])
+    assert shown[mask(B)] == ("ok", [])
+    assert answered_by(fake_upstream, client) == B  # status recorded nothing; the request finds A capped
+    clock.advance(3600)
+    assert holds(client)[mask(A)] == ("ok", [])

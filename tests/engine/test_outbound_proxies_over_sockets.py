@@ -62,3 +62,17 @@ def test_status_shows_each_keys_proxy_and_a_dead_proxy_benches_no_key(
     assert [key["benched_until"] for key in keys] == [None, None, None]
     assert "hunter2" not in status.text
     assert "s3cret" not in status.text
+
+
+def test_status_shows_a_dead_proxy_down_and_a_live_one_up_and_one_never_used_unknown(
+    start_proxy: StartProxy, live_proxy: OutboundProxy, dead_proxy: str
+) -> None:
+    url = start_proxy({"FAKE_API_KEY_1_PROXY": dead_proxy, "FAKE_API_KEY_3_PROXY": dead_proxy.replace("bob", "eve"),
+                       "FAKE_PROXY": live_proxy.url})  # fmt: skip
+    assert httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=10).status_code == 200
+    keys = httpx.get(url + "/v1/status", timeout=10).json()["providers"]["fake"]["keys"]
+    health = [key["proxy_health"] for key in keys]
+    assert [shown["state"] for shown in health] == ["down", "up", "unknown"]
+    assert health[0]["failures"] == 1
+    assert health[0]["problem"] == f"cannot reach the upstream through proxy {keys[0]['proxy']}"
+    assert health[1]["problem"] is None and health[1]["since"] > 0

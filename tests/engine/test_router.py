@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -325,3 +326,24 @@ def test_has_key_knows_the_keys_of_each_provider() -> None:
     key_id = router.pools["p"].key_ids[0]
     assert router.has_key("p", key_id)
     assert not router.has_key("p", "nope") and not router.has_key("q", key_id)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_transient_second_chance_waits_the_retry_delay_plus_at_most_its_jitter(seed: int) -> None:
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    async def handler(request: UpstreamRequest) -> MockResponse:
+        sent_at.append(clock.now())
+        raise UpstreamUnreachable("refused")
+
+    pools = {"p": Pool.build(openai_provider("p", KEYS), tolerance=0, fingerprints=IDS)}
+    engine = EngineSettings(transient_retry_delay=2.0, transient_retry_jitter=3.0)
+    router = Router(
+        pools, MockTransport(handler), MemoryStore(), clock, RecordingSink(), Timeouts(), engine,
+        rng=random.Random(seed),
+    )  # fmt: skip
+    with pytest.raises(UpstreamFailed):
+        run(router)
+    assert len(sent_at) == 3 and sent_at[0] == sent_at[1]
+    assert 2.0 < sent_at[2] - sent_at[1] <= 5.0  # some jitter, never more than configured

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from keyproxy.errors import InvalidRequest, UpstreamClientError, UpstreamRateLimited
+from keyproxy.errors import InvalidRequest, UpstreamClientError, UpstreamModelRefused, UpstreamRateLimited
 from keyproxy.providers import Call
 from keyproxy.providers.anthropic import AnthropicAdapter
 
@@ -82,3 +82,8 @@ def test_a_rate_limit_keeps_its_own_code() -> None:
     body = b'{"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}'
     error = ADAPTER.classify(429, {}, body, 0.0)
     assert isinstance(error, UpstreamRateLimited) and error.code == "rate_limited"
+
+
+def test_a_not_found_error_is_this_model_refused_for_this_key() -> None:
+    body = b'{"type": "error", "error": {"type": "not_found_error", "message": "model: claude-9"}}'
+    assert type(ADAPTER.classify(404, {}, body, 0.0)) is UpstreamModelRefused

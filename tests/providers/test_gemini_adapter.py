@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from keyproxy.errors import InvalidRequest, UpstreamClientError, UpstreamKeyRejected
+from keyproxy.errors import InvalidRequest, UpstreamClientError, UpstreamKeyRejected, UpstreamModelRefused
 from keyproxy.providers import Call
 from keyproxy.providers.gemini import GeminiAdapter
 
@@ -69,3 +69,8 @@ def test_a_rejected_key_keeps_its_own_code() -> None:
             b'"details": [{"reason": "API_KEY_INVALID"}]}}')  # fmt: skip
     error = ADAPTER.classify(400, {}, body, 0.0)
     assert isinstance(error, UpstreamKeyRejected) and error.code == "upstream_key_rejected"
+
+
+def test_a_404_not_found_on_the_models_url_is_this_model_refused_for_this_key() -> None:
+    body = b'{"error": {"code": 404, "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}'
+    assert type(ADAPTER.classify(404, {}, body, 0.0)) is UpstreamModelRefused

@@ -10,6 +10,7 @@ from keyproxy.errors import (
     UpstreamClientError,
     UpstreamForbidden,
     UpstreamKeyRejected,
+    UpstreamModelRefused,
     UpstreamQuotaExhausted,
     UpstreamRateLimited,
     UpstreamServerError,
@@ -142,3 +143,9 @@ def test_a_response_id_that_is_not_one_path_segment_is_refused(resource: str) ->
     held = Call("p", "m", "responses", b"", method="GET", resource=resource)
     with pytest.raises(InvalidRequest, match="not a valid response id"):
         ADAPTER.request(held, "sk-1")
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_model_not_found_is_this_model_refused_for_this_key(status: int) -> None:
+    body = b'{"error": {"message": "The model o3 does not exist", "code": "model_not_found"}}'
+    assert type(ADAPTER.classify(status, {}, body, 0.0)) is UpstreamModelRefused

@@ -204,3 +204,41 @@ def test_an_operators_clear_on_any_instance_forgets_the_keys_marks_in_every_cycl
             await second.stop()
 
     assert asyncio.run(go()) == (CycleMarks(NOW, {"k2": NOW}), CycleMarks(NOW, {"k2": NOW}))
+
+
+async def every_cycle(store: Any) -> dict[str, CycleMarks]:
+    await store.exhaust("p", "m", "k1", NOW, WEEK)
+    await store.exhaust("p", "group:pro", "k2", NOW + 5, WEEK)
+    await store.exhaust("q", "m", "k3", NOW, WEEK)
+    await store.exhaust("p", "n", "k4", NOW, WEEK)
+    await store.reset_cycle("p", "n", ["k4"], NOW + 6)
+    return dict(await store.cycles("p"))
+
+
+EVERY = {"m": CycleMarks(NOW, {"k1": NOW}), "group:pro": CycleMarks(NOW + 5, {"k2": NOW + 5})}
+
+
+def test_every_cycle_of_a_provider_that_marks_a_key_is_listed_for_status() -> None:
+    assert asyncio.run(every_cycle(MemoryStore())) == EVERY
+
+
+def test_the_sqlite_store_lists_the_cycles_it_restored(tmp_path: Path) -> None:
+    async def before(store: SqliteStore) -> None:
+        await every_cycle(store)
+
+    again = restart(tmp_path / "keyproxy.db", before)
+    assert asyncio.run(again.cycles("p")) == EVERY
+
+
+@needs_redis
+def test_the_redis_store_lists_cycles_another_instance_marked(redis_prefix: str) -> None:
+    async def go() -> tuple[dict[str, CycleMarks], dict[str, CycleMarks]]:
+        first, second = await _redis(redis_prefix), await _redis(redis_prefix)
+        try:
+            await every_cycle(first)
+            return await first.cycles("p"), await second.cycles("p")  # the second never asked about one
+        finally:
+            await first.stop()
+            await second.stop()
+
+    assert asyncio.run(go()) == (EVERY, EVERY)

@@ -12,9 +12,10 @@ import pytest
 
 from conftest import Upstream
 from keyproxy.errors import UpstreamProxyFailed, UpstreamTimeout
-from keyproxy.testing import OutboundProxy
+from keyproxy.testing import FakeClock, OutboundProxy
 from keyproxy.transport import RequestTimeouts, UpstreamRequest
 from keyproxy.transport.http1 import Http1Transport
+from keyproxy.transport.proxy_health import ProxyHealth, Seen
 
 TIMEOUTS = RequestTimeouts(connect=5.0, pool=5.0, read=5.0)
 T = TypeVar("T")
@@ -133,3 +134,32 @@ def test_a_proxy_that_accepts_and_never_answers_its_handshake_is_a_timeout(upstr
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
         through("http", None, run)
+
+
+@pytest.mark.parametrize("kind", ["http", "socks5"])
+def test_each_proxys_health_is_what_its_last_connection_found(upstream: Upstream, kind: str) -> None:
+    clock = FakeClock()
+    health = ProxyHealth(clock)
+
+    async def main() -> tuple[Seen | None, Seen | None, Seen | None]:
+        proxy = await OutboundProxy(kind, "alice:s3cret").start()
+        transport = Http1Transport(health)
+        wrong = proxy.url.replace("alice:s3cret", "alice:wrong-pw")
+        try:
+            assert await status_of(transport, models(upstream, proxy.url)) == 200
+            with pytest.raises(UpstreamProxyFailed):
+                await status_of(transport, models(upstream, wrong))
+            refused = health.of(wrong)
+            clock.advance(5)
+            with pytest.raises(UpstreamProxyFailed):
+                await status_of(transport, models(upstream, wrong))
+            return health.of(proxy.url), refused, health.of(wrong)
+        finally:
+            await transport.aclose()
+            await proxy.stop()
+
+    up, refused, again = asyncio.run(main())
+    assert up is not None and (up.state, up.failures, up.problem) == ("up", 0, None)
+    assert refused is not None and (refused.state, refused.failures) == ("down", 1)
+    assert refused.problem is not None and "wrong-pw" not in refused.problem and "refused" in refused.problem
+    assert again is not None and (again.since, again.failures) == (refused.since, 2)

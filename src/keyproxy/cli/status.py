@@ -43,12 +43,31 @@ def reset_key(options: CliOptions, provider: str, key: str | None) -> int:
 
 def _detail(key: dict[str, Any], now: float) -> str:
     parts = []
+    if key.get("proxy"):
+        parts.append(f"via {key['proxy']}{_proxy_health(key.get('proxy_health'), now)}")
     if key.get("models") is not None:
         parts.append(f"serves only {', '.join(key['models'])}")
     if key["benched_until"]:
         parts.append(f"benched ({key['bench_reason']}) for {_left(key['benched_until'], now)}")
     parts.extend(f"{c['model']}: {_why(c['reason'])} for {_left(c['until'], now)}" for c in key["cooldowns"])
+    parts.extend(_held(hold, now) for hold in key.get("held", ()))
     return "; ".join(parts)
+
+
+def _held(hold: dict[str, Any], now: float) -> str:
+    model = "every model" if hold["model"] == "*" else hold["model"]
+    if hold["by"] == "fair_cycle":
+        return f"{model}: exhausted, waits for the other keys (fair cycle) for at most {_left(hold['until'], now)}"
+    return f"{model}: at its custom cap for {_left(hold['until'], now)}"
+
+
+def _proxy_health(health: dict[str, Any] | None, now: float) -> str:
+    if not health or health["state"] == "unknown":
+        return ""
+    if health["state"] == "up":
+        return f" (up for {_left(now, health['since'])})" if health["since"] else " (up)"
+    tries = f", {health['failures']} connection(s) failed" if health["failures"] > 1 else ""
+    return f" (down for {_left(now, health['since'])}{tries}: {health['problem']})"
 
 
 def _why(reason: str) -> str:

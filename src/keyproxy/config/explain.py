@@ -18,6 +18,8 @@ from keyproxy.redact import mask, scrub_text, shown_url
 _SECRET = re.compile(r"(_KEY(_\d+)?|TOKEN|SECRET|PASSWORD)$")
 _VALUED = re.compile(r"^(FAIR_CYCLE_|EXHAUSTION_COOLDOWN_THRESHOLD|CUSTOM_CAP_)")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_PROXY = re.compile(r"(?<!^NO)_PROXY(_URL)?$", re.IGNORECASE)
+_NOTE = re.compile(r"^(direct|not )")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,13 @@ def _shown(name: str, value: str, secrets: tuple[str, ...]) -> str:
         return value
     if _SECRET.search(name):
         return mask(value)
+    if _PROXY.search(name) and not _NOTE.match(value):
+        # A proxy may be given without its scheme (`user:password@host:3128`): shown as the URL it stands for.
+        value = value if _URL.match(value) else "http://" + value
     if _URL.match(value):
-        return shown_url(value)
+        try:
+            return shown_url(value)
+        except ValueError:
+            # Not a URL after all (an invalid one, reported as such): nothing of it is safe to show.
+            return "****"
     return scrub_text(value, secrets)

@@ -59,7 +59,7 @@ def read_providers(
     reader: ValueReader, warnings: list[str], oauth: GoogleOAuth | None = None, cwd: Path | None = None
 ) -> dict[str, ProviderSettings]:
     found = _scan(reader.values)
-    environment = EnvironmentProxies.read(reader.values)
+    environment = EnvironmentProxies.read(reader)
     tiers = _priorities(reader, found, warnings)
     accounts = {"gemini_cli": read_accounts(reader, oauth or GoogleOAuth(), cwd or Path.cwd(), warnings)}
     providers: dict[str, ProviderSettings] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,27 +18,40 @@ from keyproxy.net import is_loopback
 
 _SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
 _DIRECT = "direct"
+_STANDARD = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentProxies:
-    """The standard variables; the lowercase spelling wins, as curl and Python's urllib read them."""
+    """The standard variables; the lowercase spelling wins, as curl and Python's urllib read them. Each proxy is
+    kept with the variable that gave it, so an error and `keyproxy check --explain` name that one."""
 
-    http: str | None
-    https: str | None
-    any: str | None
+    http: tuple[str, str] | None
+    https: tuple[str, str] | None
+    any: tuple[str, str] | None
     bypass: tuple[str, ...]
 
     @classmethod
-    def read(cls, values: Mapping[str, str]) -> EnvironmentProxies:
-        def get(name: str) -> str | None:
-            value = (values.get(name.lower()) or values.get(name.upper()) or "").strip()
-            return value or None
+    def read(cls, reader: ValueReader) -> EnvironmentProxies:
+        """Also records for `--explain` each standard variable (its value, the unused spelling as such, or unset) and
+        KEYPROXY_PROXY_URL, which a provider using it records again as it took it."""
+        found: dict[str, tuple[str, str] | None] = {}
+        for name in _STANDARD:
+            given = [spelling for spelling in (name, name.upper()) if reader.values.get(spelling, "").strip()]
+            found[name] = (given[0], reader.values[given[0]].strip()) if given else None
+            if not given:
+                reader.effective[name.upper()] = "not set"
+            else:
+                reader.effective[given[0]] = reader.values[given[0]].strip()
+            for unused in given[1:]:
+                reader.effective[unused] = f"not used: {given[0]} is set and wins"
+        reader.effective["KEYPROXY_PROXY_URL"] = reader.values.get("KEYPROXY_PROXY_URL", "").strip() or "not set"
+        bypass = found["no_proxy"]
+        entries = tuple(entry.strip().lower() for entry in (bypass[1] if bypass else "").split(",") if entry.strip())
+        return cls(found["http_proxy"], found["https_proxy"], found["all_proxy"], entries)
 
-        bypass = tuple(entry.strip().lower() for entry in (get("no_proxy") or "").split(",") if entry.strip())
-        return cls(get("http_proxy"), get("https_proxy"), get("all_proxy"), bypass)
-
-    def for_url(self, url: str) -> str | None:
+    def for_url(self, url: str) -> tuple[str, str] | None:
+        """(the variable, its proxy) an upstream at `url` goes through; None: direct."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -72,22 +84,43 @@ def proxy_for(reader: ValueReader, key_variable: str, default: str | None) -> st
 def provider_proxy(
     reader: ValueReader, base_url: str, provider_prefix: str, environment: EnvironmentProxies
 ) -> str | None:
-    """The proxy URL of the provider's keys that have no setting of their own (keys added at run time too)."""
-    for variable in (f"{provider_prefix}_PROXY", "KEYPROXY_PROXY_URL"):
+    """The proxy URL of the provider's keys that have no setting of their own (keys added at run time too).
+
+    `<P>_PROXY` is recorded for `--explain` even when unset, with where the provider's proxy comes from instead."""
+    own = f"{provider_prefix}_PROXY"
+    for variable in (own, "KEYPROXY_PROXY_URL"):
         raw = reader.raw(variable)
         if raw is not None:
-            return _checked(reader, variable, raw)
+            proxy = _checked(reader, variable, raw)
+            if variable != own:
+                reader.effective[own] = f"not set: {variable} applies"
+            return proxy
     found = environment.for_url(base_url)
-    return _checked(reader, "HTTPS_PROXY" if base_url.startswith("https") else "HTTP_PROXY", found) if found else None
+    if found is None:
+        reader.effective[own] = "not set: direct"
+        return None
+    reader.effective[own] = f"not set: {found[0]} applies"
+    return _checked(reader, *found)
 
 
 def _checked(reader: ValueReader, variable: str, raw: str) -> str | None:
-    if raw.lower() == _DIRECT:
-        return None
-    parts = urlsplit(raw if "://" in raw else "http://" + raw)
-    if parts.scheme not in _SCHEMES or not parts.hostname:
+    proxy = None if raw.lower() == _DIRECT else _url(raw)
+    if proxy is None and raw.lower() != _DIRECT:
         # The value is not echoed: a proxy URL may carry a password.
         reader.fail(variable, "expected a proxy URL such as http://host:3128 or socks5://host:1080, or direct")
+    else:
+        reader.effective[variable] = proxy or _DIRECT
+    return proxy
+
+
+def _url(raw: str) -> str | None:
+    """`raw` as a proxy URL (a bare `host:port` is an HTTP proxy's), or None when it is not one."""
+    try:
+        parts = urlsplit(raw if "://" in raw else "http://" + raw)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number from 0 to 65535)
+    except ValueError:
+        return None
+    if parts.scheme not in _SCHEMES or not parts.hostname:
         return None
     return parts.geturl()
 

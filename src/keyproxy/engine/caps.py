@@ -148,6 +148,30 @@ class CapLedger:
         self._blocks[slot] = (until, count)
         return until if until > now else None
 
+    def holding(
+        self, table: CapTable, provider: str, key_ids: Sequence[str], priorities: Sequence[int], now: float
+    ) -> list[tuple[str, str, float]]:
+        """(key, counter, until) of each cap holding one of the keys out now, for status: what a request would find,
+        without counting or recording anything."""
+        tiers = dict(zip(key_ids, priorities, strict=True))
+        rolled = now >= self._day_end
+        found = []
+        for slot in sorted({*self._counts, *self._blocks}):
+            if slot[0] != provider or slot[1] not in tiers:
+                continue
+            target = normal(slot[2].removeprefix(_GROUP))
+            cap = table.caps.get((tiers[slot[1]], target)) or table.caps.get((None, target))
+            if cap is None:
+                continue
+            until, base = self._blocks.get(slot, (0.0, 0))
+            if until <= now:
+                # The day's counts are gone once it ends, however long ago the last request was.
+                count = 0 if rolled else self._counts.get(slot, 0) - base
+                until = blocked_until(cap, now, self._day_end) if count >= most(cap) else 0.0
+            if until > now:
+                found.append((slot[1], slot[2], until))
+        return found
+
     def seen(self, provider: str) -> bool:
         """Whether the day's usage was read (or is being read) for the provider's caps."""
         return provider in self._refreshed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from keyproxy.clock import Clock
 from keyproxy.engine import fair_cycle
@@ -35,6 +36,17 @@ class Held:
 
 
 NOTHING_HELD = Held()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOut:
+    """For status: one key held out of `model` (a model, `group:<name>`, or `*` for every model) until `until`, by
+    the fair cycle (at the latest: it may reset sooner, when the other keys are exhausted too) or a custom cap."""
+
+    key_id: str
+    by: Literal["fair_cycle", "custom_cap"]
+    model: str
+    until: float
 
 
 def earliest(first: float | None, second: float | None) -> float | None:
@@ -105,3 +117,19 @@ class Holds:
         fair = pool.fair
         if fair is not None and fair_cycle.exhausts(fair, verdict, now):
             await self.state.exhaust(pool.name, fair_cycle.tracking(fair, bucket), key_id, now, fair.duration)
+
+    async def report(self, pool: Pool, now: float) -> list[HeldOut]:
+        """Which keys are held out of what now, for `keyproxy status`: the store's cycles and this instance's cap
+        counts, read without changing them, so no request sees the difference."""
+        found: list[HeldOut] = []
+        fair = pool.fair
+        if fair is not None:
+            for tracking, marks in sorted((await self.state.cycles(pool.name)).items()):
+                until = marks.start + fair.duration
+                found += [
+                    HeldOut(key, "fair_cycle", tracking, until) for key in sorted(fair_cycle.held_out(fair, marks, now))
+                ]
+        if pool.caps is not None:
+            held = self.caps.holding(pool.caps, pool.name, pool.key_ids, pool.priorities, now)
+            found += [HeldOut(key, "custom_cap", counter, until) for key, counter, until in held]
+        return found

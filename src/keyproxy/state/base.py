@@ -158,6 +158,11 @@ class StateStore(EventSink, Protocol):
         fair cycle on. A shared store answers from its local view, refreshed in the background."""
         ...
 
+    async def cycles(self, provider: str) -> dict[str, CycleMarks]:
+        """Every fair cycle of the provider that marks a key, by tracking, as a shared store holds it for every
+        instance: for `keyproxy status`, never asked by a request."""
+        ...
+
     async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
         """Mark the key exhausted in the cycle; a cycle not running (or older than `duration`) starts now, empty."""
         ...

@@ -214,6 +214,9 @@ class MemoryStore:
     async def cycle(self, provider: str, tracking: str) -> CycleMarks:
         return self._cycles.get((provider, tracking), NO_MARKS)
 
+    async def cycles(self, provider: str) -> dict[str, CycleMarks]:
+        return {tracking: marks for (p, tracking), marks in self._cycles.items() if p == provider}
+
     async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
         self.put_cycle(provider, tracking, marked(await self.cycle(provider, tracking), key_id, now, duration))
 

@@ -115,6 +115,19 @@ class SharedCycles:
         for (provider, tracking), fields in zip(known, answers, strict=True):
             self._views[(provider, tracking)] = parse(fields)
 
+    async def every(self, provider: str) -> dict[str, CycleMarks]:
+        """Every cycle of the provider in Redis, whichever instance marked it: a scan, for status only."""
+        head = self._keys.fair_cycle(provider, "")
+        names = [str(name) async for name in self._redis.scan_iter(match=_pattern(head))]
+        if not names:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(name)
+            answers = await pipe.execute()
+        found = {name[len(head) :]: parse(fields) for name, fields in zip(names, answers, strict=True)}
+        return {tracking: marks for tracking, marks in found.items() if marks.exhausted}
+
     async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
         name = self._keys.fair_cycle(provider, tracking)
         await self._exhaust(keys=[name], args=[key_id, repr(now), repr(duration)])
@@ -145,8 +158,7 @@ class SharedCycles:
     async def clear(self, provider: str, key_id: str | None) -> None:
         """An operator's clear: the key's marks (every key's, with None) in every cycle of the provider."""
         head = self._keys.fair_cycle(provider, "")
-        pattern = "".join(f"\\{char}" if char in _GLOB else char for char in head) + "*"
-        async for name in self._redis.scan_iter(match=pattern):
+        async for name in self._redis.scan_iter(match=_pattern(head)):
             tracking = str(name)[len(head) :]
             if key_id is None:
                 await self._redis.delete(name)
@@ -162,3 +174,8 @@ class SharedCycles:
             self._asked.pop(oldest, None)
         views[(provider, tracking)] = marks
         self._asked[(provider, tracking)] = self._round
+
+
+def _pattern(head: str) -> str:
+    """A SCAN pattern for every name that starts with `head`, taken literally."""
+    return "".join(f"\\{char}" if char in _GLOB else char for char in head) + "*"

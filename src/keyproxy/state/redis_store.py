@@ -381,6 +381,10 @@ class RedisStore:
                 return read
         return await self._local.cycle(provider, tracking)
 
+    async def cycles(self, provider: str) -> dict[str, CycleMarks]:
+        shared = await self._health.attempt(lambda: self._cycles.every(provider))
+        return await self._local.cycles(provider) if shared is DOWN else shared
+
     async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
         await self._local.exhaust(provider, tracking, key_id, now, duration)
         if await self._health.attempt(lambda: self._cycles.exhaust(provider, tracking, key_id, now, duration)) is DOWN:

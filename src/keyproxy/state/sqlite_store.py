@@ -272,6 +272,9 @@ class SqliteStore:
     async def cycle(self, provider: str, tracking: str) -> CycleMarks:
         return await self._memory.cycle(provider, tracking)
 
+    async def cycles(self, provider: str) -> dict[str, CycleMarks]:
+        return await self._memory.cycles(provider)
+
     async def exhaust(self, provider: str, tracking: str, key_id: str, now: float, duration: float) -> None:
         await self._memory.exhaust(provider, tracking, key_id, now, duration)
         await self._journal_cycle(provider, tracking)

@@ -14,6 +14,7 @@ from keyproxy.errors import LocalExhaustion, UpstreamError, UpstreamProxyFailed,
 from keyproxy.transport.base import RequestTimeouts
 from keyproxy.transport.connection import Connection
 from keyproxy.transport.proxies import Route, tunnel
+from keyproxy.transport.proxy_health import ProxyHealth
 
 # The local machine ran out of something a connection needs; no upstream was even reached.
 _LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
@@ -48,8 +49,9 @@ def _local(exc: OSError) -> LocalExhaustion | None:
 
 
 class Dialer:
-    def __init__(self) -> None:
+    def __init__(self, health: ProxyHealth | None = None) -> None:
         self._tls: ssl.SSLContext | None = None
+        self._health = health
 
     async def open(self, origin: Origin, route: Route | None, timeouts: RequestTimeouts) -> Connection:
         loop = asyncio.get_running_loop()
@@ -65,9 +67,15 @@ class Dialer:
                         )  # fmt: skip
                     return conn
                 return await self._through(loop, route, origin, timeouts.connect)
+        except UpstreamProxyFailed as exc:
+            if self._health is not None and route is not None:
+                self._health.failed(route.url, str(exc))
+            raise
         except UpstreamError:
             raise
         except TimeoutError as exc:
+            if self._health is not None and route is not None:
+                self._health.failed(route.url, f"proxy {route.shown} did not answer within the connect timeout")
             raise UpstreamTimeout("upstream timed out while connecting") from exc
         except OSError as exc:
             raise _local(exc) or UpstreamUnreachable(f"cannot connect to upstream {origin.host}:{origin.port}") from exc
@@ -94,6 +102,9 @@ class Dialer:
         except BaseException:
             conn.close()
             raise
+        if self._health is not None and (route.socks or origin.tls):
+            # A handshake the proxy answered; a request merely forwarded tells only with its answer (http1.py).
+            self._health.reached(route.url)
         if origin.tls:
             try:
                 async with asyncio.timeout(connect):

@@ -16,6 +16,7 @@ from keyproxy.transport.dial import Dialer, Origin
 from keyproxy.transport.headers import Headers
 from keyproxy.transport.pool import Pool
 from keyproxy.transport.proxies import Route
+from keyproxy.transport.proxy_health import ProxyHealth
 
 _URL = re.compile(r"(https?)://([^/?#]+)([^#]*)", re.ASCII | re.IGNORECASE)
 # Framing is ours to write from the body we send; a caller's own copy could only contradict it.
@@ -97,11 +98,13 @@ class Http1Response:
 class Http1Transport:
     """No total timeout here, the engine owns the deadline."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxy_health: ProxyHealth | None = None) -> None:
+        """`proxy_health` is told of each connection through an outbound proxy opened or failing."""
         self._pool: Pool | None = None
         self._origins: dict[tuple[str, str], Origin] = {}
         self._routes: dict[str, Route] = {}
-        self._dialer = Dialer()
+        self._dialer = Dialer(proxy_health)
+        self._proxy_health = proxy_health
         self._agent = f"User-Agent: keyproxy/{__version__}\r\n"
 
     async def send(self, request: UpstreamRequest, timeouts: RequestTimeouts) -> Http1Response:
@@ -134,10 +137,16 @@ class Http1Transport:
             conn = await self._dialer.open(origin, route, timeouts)
             conn.begin(head_only, timeouts.read, data, request.body)
             await _answer(conn)
-        if forward and conn.status == 407:
-            conn.close()
+        if forward:
             assert route is not None
-            raise UpstreamProxyFailed(f"proxy {route.shown} refused its credentials (407)")
+            if conn.status == 407:
+                conn.close()
+                refused = UpstreamProxyFailed(f"proxy {route.shown} refused its credentials (407)")
+                if self._proxy_health is not None:
+                    self._proxy_health.failed(route.url, str(refused))
+                raise refused
+            if self._proxy_health is not None:
+                self._proxy_health.reached(route.url)
         return Http1Response(conn, pool, key)
 
     def _head(self, request: UpstreamRequest, host: str, target: str, route: Route | None) -> bytes:

@@ -5,7 +5,7 @@ needs no handshake: it is sent to the proxy in absolute form (transport/http1.py
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from keyproxy.errors import UpstreamProxyFailed
@@ -27,6 +27,8 @@ class Route:
     """The Proxy-Authorization an HTTP proxy is sent; None without credentials or for SOCKS."""
     shown: str
     """Safe to log and to answer: no password."""
+    url: str = field(repr=False)
+    """The proxy URL as configured (it may carry a password): what its health is known by."""
 
     @property
     def socks(self) -> bool:
@@ -42,7 +44,7 @@ class Route:
         if user is not None and not scheme.startswith("socks"):
             authorization = "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()
         port = parts.port or _DEFAULT_PORTS.get(scheme, 1080)
-        return cls(scheme, parts.hostname or "", port, user, password, authorization, shown_url(proxy))
+        return cls(scheme, parts.hostname or "", port, user, password, authorization, shown_url(proxy), proxy)
 
 
 async def tunnel(conn: Connection, route: Route, host: str, port: int, tls: bool) -> None:

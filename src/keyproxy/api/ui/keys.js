@@ -10,6 +10,11 @@ export function keyState(key) {
     const until = Math.min(...key.cooldowns.map((c) => c.until));
     return { status: 'cooling', until: Number.isFinite(until) ? until : null };
   }
+  if (key.status === 'held') {
+    // Held out by the fair cycle or a custom cap: back by then at the latest.
+    const until = Math.min(...key.held.map((held) => held.until));
+    return { status: 'held', until: Number.isFinite(until) ? until : null };
+  }
   return { status: 'ok', until: null };
 }
 
@@ -72,7 +77,7 @@ export class KeyTable {
       let group = this.blocks.get(name);
       if (!group) this.blocks.set(name, (group = block(name)));
       seen.add(name);
-      const counts = { ok: 0, cooling: 0, benched: 0, disabled: 0 };
+      const counts = { ok: 0, cooling: 0, held: 0, benched: 0, disabled: 0 };
       let before = null, visible = 0, requests = 0;
       for (const key of provider.keys) {
         const id = `${name}/${key.id}`;
@@ -92,10 +97,10 @@ export class KeyTable {
         before = row.el;
       }
       const parts = [provider.rotation_mode, `${provider.keys.length} key${provider.keys.length === 1 ? '' : 's'}`];
-      for (const kind of ['cooling', 'benched', 'disabled']) if (counts[kind]) parts.push(`${counts[kind]} ${kind}`);
+      for (const kind of ['cooling', 'held', 'benched', 'disabled']) if (counts[kind]) parts.push(`${counts[kind]} ${kind}`);
       parts.push(`${int.format(requests)} requests in the last hour`);
       setText(group.sub, parts.join(' · '));
-      group.reset.disabled = !(counts.cooling || counts.benched);
+      group.reset.disabled = !(counts.cooling || counts.held || counts.benched);
       group.el.hidden = visible === 0;
       shown += visible;
       place(this.container, group.el, previous);
@@ -118,13 +123,25 @@ export class KeyTable {
     else delete el.dataset.until;
     const reasons = (key.cooldowns || []).map((c) => `${c.model || 'all models'}: ${c.reason} until ${clock(c.until)}`);
     if (key.bench_reason) reasons.unshift(`benched: ${key.bench_reason}`);
+    for (const held of key.held || []) {
+      const model = held.model === '*' ? 'all models' : held.model;
+      const why = held.by === 'fair_cycle' ? 'exhausted, waits for the other keys (fair cycle)' : 'at its custom cap';
+      reasons.push(`${model}: ${why} until ${clock(held.until)}`);
+    }
+    if (key.proxy) {
+      const health = key.proxy_health;
+      const seen = health && health.state !== 'unknown' ? ` (${health.state} since ${clock(health.since)})` : '';
+      reasons.push(`via ${key.proxy}${seen}${health && health.problem ? `: ${health.problem}` : ''}`);
+    }
     row.cd.title = reasons.join('\n');
     this.countdown(row);
     setText(row.inFlight, String(key.in_flight));
     setText(row.rate, last ? percent(last.success_rate) : '—');
     setText(row.latency, last ? ms(last.avg_first_byte_ms ?? last.avg_ms) : '—');
     setText(row.used, ago(key.last_used, this.now()));
-    row.reset.hidden = status !== 'cooling' && status !== 'benched';
+    // A reset lifts cooldowns, benches and fair-cycle marks, never a custom cap.
+    const resettable = status === 'cooling' || status === 'benched' || (key.held || []).some((held) => held.by === 'fair_cycle');
+    row.reset.hidden = !resettable;
     setText(row.toggle, key.disabled ? 'Enable' : 'Disable');
     row.remove.hidden = key.origin !== 'runtime';
   }

@@ -11,7 +11,7 @@ const sub = (text) => h('div', { class: 'sub', text });
 
 // `range` and `days` name the activity's time range and the usage's days in the cards' labels.
 export function summary(el, { status, activity, usage, range, days }) {
-  const counts = { ok: 0, cooling: 0, benched: 0, disabled: 0 };
+  const counts = { ok: 0, cooling: 0, held: 0, benched: 0, disabled: 0 };
   let total = 0, inFlight = 0;
   for (const provider of Object.values((status && status.providers) || {})) {
     for (const key of provider.keys) {
@@ -35,7 +35,7 @@ export function summary(el, { status, activity, usage, range, days }) {
     tokens += row.input + row.output;
   }
   const states = h('div', { class: 'sub' },
-    ...['ok', 'cooling', 'benched', 'disabled'].filter((name) => counts[name] || name === 'ok')
+    ...['ok', 'cooling', 'held', 'benched', 'disabled'].filter((name) => counts[name] || name === 'ok')
       .map((name) => h('span', { class: `dotted c-${name}`, text: `${counts[name]} ${name}` })));
   el.replaceChildren(
     card('Keys', int.format(total), states),
