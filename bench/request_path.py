@@ -7,7 +7,7 @@ compared within a few percent on a machine whose speed drifts. The shared harnes
 measure of the whole proxy; this one points at the request path.
 
     uv run python bench/request_path.py [--requests 20000] [--runs 7] [--kind plain|stream|both]
-        [--capture off|errors|all] [--redis redis://127.0.0.1:6379/0] [--access-log text|json|off]
+        [--capture off|errors|all] [--redis redis://127.0.0.1:6379/0] [--access-log text|json|off] [--metrics on|off]
         [--concurrency 64] [--uvloop]
 
 Under `valgrind --tool=callgrind`, the difference between two request counts gives the instructions per
@@ -69,7 +69,7 @@ def request_body(stream: bool) -> bytes:
 
 def app(
     capture: CaptureMode = "off", data_dir: Path = Path("data"), clock: Clock | None = None,
-    state: StateStore | None = None, access_log: AccessLogMode = "text",
+    state: StateStore | None = None, access_log: AccessLogMode = "text", metrics: bool = True,
 ) -> Any:  # fmt: skip
     async def answer(request: UpstreamRequest) -> MockResponse:
         if b'"stream":true' in (request.body or b""):
@@ -82,7 +82,7 @@ def app(
     )  # fmt: skip
     settings = Settings(
         providers={"bench": provider}, state=StateSettings(backend="memory"), capture=CaptureSettings(mode=capture),
-        data_dir=data_dir, access_log=access_log,
+        data_dir=data_dir, access_log=access_log, metrics=metrics,
     )  # fmt: skip
     return build_app(settings, transport=MockTransport(answer), clock=clock or FakeClock(), state=state)
 
@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--capture", choices=["off", "errors", "all"], default="off")
     parser.add_argument("--redis", metavar="URL", help="share key state through this Redis")
     parser.add_argument("--access-log", choices=["text", "json", "off"], default="text")
+    parser.add_argument("--metrics", choices=["on", "off"], default="on")
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (as c=64)")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as `keyproxy serve` does")
     args = parser.parse_args()
@@ -219,7 +220,10 @@ def main() -> None:
                 # Real sleeps for the store's flush loop alone: on the fake clock it would spin.
                 clock = FakeClock()
                 await state.start(StoreClock(clock))
-            application = app(args.capture, Path(folder), clock=clock, state=state, access_log=args.access_log)
+            application = app(
+                args.capture, Path(folder), clock=clock, state=state, access_log=args.access_log,
+                metrics=args.metrics == "on",
+            )  # fmt: skip
             writer = None
             if args.capture != "off":
                 # The capture writer's thread alone (the app's other background jobs would run on the fake clock),

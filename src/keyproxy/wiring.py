@@ -83,11 +83,13 @@ def build_app(
         transport = CapturingTransport(transport)
     prices = PriceTable(settings.state.prices)
     store = state if state is not None else _state(settings, keys, prices)
-    metrics = Metrics(_known_models(settings), prices)
+    metrics = Metrics(_known_models(settings), prices) if settings.metrics else None
     access = AccessLog(settings.access_log) if settings.access_log != "off" else None
-    watch = RequestWatch(*(access,) if access else (), metrics)
+    watch = RequestWatch(*(access,) if access else (), *(metrics,) if metrics else ())
     activity = ActivityRecorder()
-    sinks = Sinks(events or LogSink(), store, metrics, activity, *([capture.sink] if capture else []))
+    sinks = Sinks(
+        events or LogSink(), store, *(metrics,) if metrics else (), activity, *([capture.sink] if capture else [])
+    )
     router = Router(
         pools, transport, store, clock, sinks, settings.timeouts, engine,
         keepalive=settings.keepalive_interval, rng=rng, limits=settings.answer_limits,
@@ -97,23 +99,27 @@ def build_app(
     resolver = Resolver(settings, models)
     catalog = CatalogRoutes(pools, models, tuple(settings.aliases))
     reloader = Reloader(settings, keys, resolver, catalog, load, spread_reload)
-    routes = (
-        CompletionRoutes(settings, router, resolver),
-        MessagesRoutes(settings, router, resolver),
-        ResponsesRoutes(settings, router, resolver, store, clock),
-        catalog,
-        AdminRoutes(keys, store, clock, router.holds, proxy_health),
-        KeyRoutes(keys, transport, settings.answer_limits.body_bytes),
-        reloader,
-        UsageRoutes(pools, store, clock, prices),
-        ActivityRoutes(pools, activity, clock),
-        UiRoutes(),
-        OpenAPIRoutes(),
-        MetricsRoutes(metrics, watch, pools, store, clock, public=settings.metrics_public),
-    )
+    routes = [
+        group.routes()
+        for group in (
+            CompletionRoutes(settings, router, resolver),
+            MessagesRoutes(settings, router, resolver),
+            ResponsesRoutes(settings, router, resolver, store, clock),
+            catalog,
+            AdminRoutes(keys, store, clock, router.holds, proxy_health),
+            KeyRoutes(keys, transport, settings.answer_limits.body_bytes),
+            reloader,
+            UsageRoutes(pools, store, clock, prices),
+            ActivityRoutes(pools, activity, clock),
+            UiRoutes(),
+            OpenAPIRoutes(),
+        )
+    ]
+    if metrics is not None:
+        routes.append(MetricsRoutes(metrics, watch, pools, store, clock, public=settings.metrics_public).routes())
     return KeyproxyApp(
         ProxyKey(settings.proxy_api_key, clock, settings.auth_failure_pause),
-        [group.routes() for group in routes],
+        routes,
         cors=CorsPolicy(settings.cors_origins, keyed=settings.proxy_api_key is not None),
         admin_key=ProxyKey(settings.admin_api_key, clock, settings.auth_failure_pause, "admin key"),
         reload=reloader.reload,

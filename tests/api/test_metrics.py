@@ -122,6 +122,13 @@ def test_metrics_need_the_proxy_key_unless_public(open_proxy: OpenProxy) -> None
     assert public.get("/metrics").status_code == 200
 
 
+def test_with_metrics_off_requests_are_served_and_metrics_is_not(open_proxy: OpenProxy) -> None:
+    proxy = open_proxy({"KEYPROXY_METRICS": "false"})
+
+    assert proxy.post("/v1/chat/completions", json=CHAT).status_code == 200
+    assert proxy.get("/metrics").status_code == 404
+
+
 def event(model: str, tokens: Tokens) -> AttemptEvent:
     return AttemptEvent("p", model, "...0001", 1, 200, None, "ok", 0.1, "id", 0.0, 0.05, tokens)
 

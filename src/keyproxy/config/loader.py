@@ -157,6 +157,7 @@ def build_settings(
         drain_seconds=reader.number("KEYPROXY_DRAIN_SECONDS", _DEFAULT.drain_seconds),
         log_level=_log_level(reader, options.log_level),
         access_log=reader.choice("KEYPROXY_ACCESS_LOG", _DEFAULT.access_log, _ACCESS_LOG),
+        metrics=reader.flag("KEYPROXY_METRICS", _DEFAULT.metrics),
         metrics_public=reader.flag("KEYPROXY_METRICS_PUBLIC", _DEFAULT.metrics_public),
         env_file=env_path,
         config_file=config.path if config else None,

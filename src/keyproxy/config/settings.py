@@ -287,6 +287,8 @@ class Settings:
     log_level: str = "INFO"
     access_log: AccessLogMode = "text"
     """KEYPROXY_ACCESS_LOG: one line per request on stderr and in the log file, as text or JSON, or none."""
+    metrics: bool = True
+    """KEYPROXY_METRICS: count requests and attempts for GET /metrics; off, /metrics is 404 and nothing is counted."""
     metrics_public: bool = False
     """KEYPROXY_METRICS_PUBLIC: /metrics answered without a key (for a scraper on a trusted network)."""
     env_file: Path | None = None
