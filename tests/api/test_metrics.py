@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from keyproxy.api.metrics import OTHER, Metrics, ModelNames
+from keyproxy.api.metrics import BATCH, OTHER, Histogram, Metrics, ModelNames
 from keyproxy.config.prices import Price
-from keyproxy.events import AttemptEvent, Tokens
+from keyproxy.events import AttemptEvent, RequestRecord, Tokens
 from keyproxy.testing import AppClient, FakeUpstream, Fault, FaultKind
 from keyproxy.usage.prices import PriceTable
 from support import KEYS, PROXY_KEY, OpenProxy
@@ -168,3 +169,39 @@ def test_no_key_appears_in_the_metrics(open_proxy: OpenProxy) -> None:
     text = proxy.get("/metrics", headers=AUTH).text
 
     assert "keyproxy_key_state" in text and PROXY_KEY not in text and not any(key in text for key in KEYS)
+
+
+def test_a_histogram_counts_a_value_equal_to_a_bound_in_that_bounds_bucket() -> None:
+    histogram = Histogram((0.1, 1.0))
+    histogram.add("route", [3.0, 0.1, 0.05, 1.0, 0.5])
+    histogram.add("route", [0.2])
+
+    counts, total = histogram.series["route"]
+    assert (counts, total[0]) == ([2, 3, 1], pytest.approx(4.85))
+
+
+def finished_request(model: str = "m") -> RequestRecord:
+    record = RequestRecord("POST", "/v1/chat/completions", None, "/v1/chat/completions", 0.0, model=model)
+    record.provider, record.status, record.answered = "p", 200, 0.5
+    record.close(1.0, 0.0)
+    return record
+
+
+def test_finished_requests_are_counted_when_a_batch_is_full_scraped_or_not() -> None:
+    metrics = Metrics(["m"], PriceTable({}))
+    for _ in range(BATCH + 1):
+        metrics.finished(finished_request())
+
+    assert len(metrics._finished) == 1
+    assert dict(metrics.request_counts()) == {("/v1/chat/completions", "p", "m", 200): BATCH + 1}
+
+
+def test_a_batch_learns_answered_model_names_up_to_the_cap_and_prices_the_rest_as_other() -> None:
+    metrics = Metrics([], PriceTable({"*": Price(input=1.0, output=0.0)}))
+    metrics.answered = ModelNames([], cap=1)
+    for model in ("a", "b", "b"):
+        metrics.emit(event(model, Tokens(prompt=1_000_000)))
+
+    tokens = metrics.tokens()
+    assert (tokens[("p", "a")].prompt, tokens[("p", OTHER)].prompt) == (1_000_000, 2_000_000)
+    assert metrics.cost("p", OTHER, tokens[("p", OTHER)]) == 2.0

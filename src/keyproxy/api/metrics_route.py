@@ -71,8 +71,8 @@ def counted(metrics: Metrics) -> Iterator[Metric]:
         "keyproxy_attempts", "Upstream attempts, by provider, outcome and error class.",
         labels=("provider", "outcome", "error_class"),
     )  # fmt: skip
-    for labels, count in metrics.attempt_counts().items():
-        attempts.add_metric(labels, count)
+    for labels, tried in metrics.attempt_counts().items():
+        attempts.add_metric(labels, tried)
     yield attempts
     duration, overhead = metrics.latency()
     yield _histogram(
@@ -134,10 +134,10 @@ def _histogram(name: str, documentation: str, label: str, histogram: Histogram) 
 
     family = HistogramMetricFamily(name, documentation, labels=(label,))
     bounds = [str(bound) for bound in histogram.bounds] + ["+Inf"]
-    for value, counts in histogram.series.items():
-        cumulative, buckets = 0.0, []
-        for bound, count in zip(bounds, counts, strict=False):
+    for value, (counts, total) in histogram.series.items():
+        cumulative, buckets = 0, []
+        for bound, count in zip(bounds, counts, strict=True):
             cumulative += count
-            buckets.append((bound, cumulative))
-        family.add_metric((value,), buckets, counts[-1])
+            buckets.append((bound, float(cumulative)))
+        family.add_metric((value,), buckets, total[0])
     return family
