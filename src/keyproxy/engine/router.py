@@ -21,16 +21,15 @@ from keyproxy.engine.opened import Opened
 from keyproxy.engine.pool import Pool, request_timeouts
 from keyproxy.engine.reprobe import key_works
 from keyproxy.engine.selection import Exhausted, Pick, cap, choose, decayed_usage
+from keyproxy.engine.verdict import gave_up
 from keyproxy.errors import (
     DeadlineExceeded,
     ErrorClass,
     GatewayError,
     InvalidUpstreamResponse,
-    NoKeyAvailable,
     NoKeyForModel,
     UpstreamContextTooLong,
     UpstreamError,
-    UpstreamFailed,
     UpstreamForbidden,
     UpstreamModelRefused,
 )
@@ -344,41 +343,16 @@ class Router:
         self, pool: Pool, bucket: str, last_error: UpstreamError | None, *, out_of_time: bool = False,
         held: frozenset[str] = frozenset(), held_until: float | None = None,
     ) -> GatewayError:  # fmt: skip
-        """No attempt succeeded, and none is in flight. Keys out of quota, or none to try: 429 (503 if none
-        is merely cooling). Keys that failed otherwise: 502, or 504 for a timeout or when the rotation
-        budget ran out (`out_of_time`). Retry-After says when a key is back; past the budget it is always
-        sent, since a client retrying at once is then what would work."""
+        """No attempt succeeded, and none is in flight: the failure the client gets (engine/verdict.py)."""
         statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
-        now = self.clock.now()
-        choice = choose(statuses, pool.priorities, now, pool.policy, exclude=held)
-        retry_at = earliest(choice.retry_at, held_until) if isinstance(choice, Exhausted) else None
-        wait = max(1.0, retry_at - now) if retry_at else None
-        failure: GatewayError
-        if last_error is None or last_error.error_class in _OUT_OF_QUOTA:
-            # Keys held out by the fair cycle or a cap are spent, not broken: 429, as for keys cooling.
-            cooling = bool(held) or any(status.cooldown_until > now for status in statuses)
-            later = f"; retry in {wait:.0f} s" if wait else ""
-            failure = NoKeyAvailable(
-                f"no key of provider {pool.name} is available{later}", retry_after=wait, recoverable=cooling
-            )
-        elif out_of_time:
-            budget = f"GLOBAL_TIMEOUT ({self.timeouts.total:g} s)"
-            failure = DeadlineExceeded(
-                f"no answer within the rotation budget of {budget}; last error: {last_error.message}",
-                retry_after=wait,
-            )
-        else:
-            failure = UpstreamFailed(f"every key failed; last error: {last_error.message}", retry_after=wait)
-            if last_error.status == 504:
-                failure.status = 504
-        if out_of_time and failure.retry_after is None:
-            failure.retry_after = 1.0
-        return failure
+        return gave_up(
+            pool, statuses, self.clock.now(), last_error, self.timeouts.total,
+            out_of_time=out_of_time, held=held, held_until=held_until,
+        )  # fmt: skip
 
 
 _NO_TOKENS = Tokens()
 _NONE: frozenset[str] = frozenset()
-_OUT_OF_QUOTA = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 _BUSY_POLL = 0.25
 
 

@@ -26,6 +26,7 @@ from keyproxy.state.redis_keys import RedisKeys
 from keyproxy.state.redis_link import Address, Link
 from keyproxy.state.redis_outbox import Outbox
 from keyproxy.state.redis_rekey import rekey
+from keyproxy.state.redis_responses import SharedResponses
 from keyproxy.state.redis_usage import RedisUsage
 from keyproxy.state.redis_views import View, Views
 from keyproxy.usage.book import Price, UsageRows
@@ -81,7 +82,6 @@ class RedisStore:
         self._interval = interval
         self._slot_ms, self._failure_ms = int(slot_ttl * 1000), int(failure_ttl * 1000)
         self._sticky_seconds = int(sticky_ttl)
-        self._response_ms = int(response_ttl * 1000)
         self._share = self._redis.register_script(redis_scripts.SHARE)
         self._calls = redis_scripts.ShareCalls(self._share.sha, self._slot_ms)
         self._link = Link(Address.of(self._redis.connection_pool))
@@ -93,8 +93,6 @@ class RedisStore:
         """Slots this instance holds in Redis, so a slot taken locally in an outage is never released there."""
         self._seen: set[tuple[str, str]] = set()
         """Keys that ever failed here: whose cooldowns and benches go back to Redis after an outage."""
-        self._unshared: dict[str, bool] = {}
-        """Responses stored (True) or deleted (False) here while Redis was down: replayed when it is back."""
         self._task: asyncio.Task[None] | None = None
         self._moves = rekey or Rekey()
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
@@ -104,6 +102,7 @@ class RedisStore:
         """Each key's in-flight counter, packed as a release names it."""
         self._outbox = Outbox(self._link, self._health, self._share.sha, self._slot_ms, batch_delay)
         self._cycles = SharedCycles(self._redis, self._keys)
+        self._responses = SharedResponses(self._redis, self._keys, self._health, local, response_ttl)
 
     @property
     def healthy(self) -> bool:
@@ -178,7 +177,7 @@ class RedisStore:
                     await self._write(provider, key_id, "", "key", report.benched_until, report.bench_reason,
                                       push=True, client=pipe)  # fmt: skip
             await pipe.execute()
-        await self._share_responses(now)
+        await self._responses.replay(now)
         await self._cycles.replay()
 
     async def _rekey(self) -> None:
@@ -186,18 +185,6 @@ class RedisStore:
         if moved:
             logger.info("Redis state store: %d entries moved to keyed key ids", moved)
         self._rekeyed = True
-
-    async def _share_responses(self, now: float) -> None:
-        """Put the responses stored during the outage in Redis, and delete the ones deleted meanwhile."""
-        for response_id, stored in list(self._unshared.items()):
-            record = await self._local.get_response(response_id, now) if stored else None
-            if record is None:
-                await self._redis.delete(self._keys.response(response_id))
-            else:
-                # The local store does not say when it expires; the full retention again is the safe side.
-                await self._redis.set(self._keys.response(response_id), record.decode(), px=self._response_ms)
-            # Only what was replayed: a failure leaves the rest for the next recovery.
-            del self._unshared[response_id]
 
     async def _write(
         self, provider: str, key_id: str, model: str, kind: str, until: float, reason: ErrorClass | None,
@@ -404,25 +391,10 @@ class RedisStore:
         return lifted if shared is DOWN else shared
 
     async def put_response(self, response_id: str, record: bytes, now: float, expires_at: float) -> None:
-        await self._local.put_response(response_id, record, now, expires_at)
-        ttl = math.ceil((expires_at - now) * 1000)
-        if ttl <= 0:
-            return
-        name, text = self._keys.response(response_id), record.decode()
-        if await self._health.attempt(lambda: self._redis.set(name, text, px=ttl)) is DOWN:
-            self._unshared[response_id] = True
+        await self._responses.put(response_id, record, now, expires_at)
 
     async def get_response(self, response_id: str, now: float) -> bytes | None:
-        found = await self._health.attempt(lambda: self._redis.get(self._keys.response(response_id)))
-        if found is DOWN or (found is None and response_id in self._unshared):
-            # Down, or back but this change not replayed yet: this instance's own store knows better.
-            return await self._local.get_response(response_id, now)
-        return None if found is None else str(found).encode()
+        return await self._responses.get(response_id, now)
 
     async def delete_response(self, response_id: str, now: float) -> bool:
-        mine = await self._local.delete_response(response_id, now)
-        shared = await self._health.attempt(lambda: self._redis.delete(self._keys.response(response_id)))
-        if shared is DOWN:
-            self._unshared[response_id] = False
-            return mine
-        return bool(shared)
+        return await self._responses.delete(response_id, now)
