@@ -4,9 +4,7 @@ drops and silences that fail the calls waiting and reconnect, and what the URL s
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -186,21 +184,6 @@ def test_the_user_password_and_database_of_the_url_are_used(user: tuple[str, str
     assert run(go()) == [b"OK", name.encode()]
     assert redis.Redis.from_url(REDIS_URL.replace("/0", "/5")).get(key) == b"in-5"
     assert redis.Redis.from_url(REDIS_URL).get(key) is None
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_a_rediss_url_talks_tls_and_checks_the_certificate(certificate: tuple[Path, Path], run: Any) -> None:

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 import msgspec
 
 from keyproxy.config import CliOptions
-from keyproxy.config.credential_file import replace_private
 from keyproxy.config.oauth_accounts import FILE_GLOB
+from keyproxy.config.private_file import replace_private
 from keyproxy.config.settings import GoogleOAuth
 from keyproxy.errors import KeyproxyError, UpstreamError
 from keyproxy.providers.google_oauth import Pkce, Tokens, authorization_url, code_request, read_tokens, token_error

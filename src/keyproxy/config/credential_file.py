@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from keyproxy.config.private_file import replace_private
 from keyproxy.config.settings import OAuthAccount
 
 _METADATA = "_proxy_metadata"
@@ -91,23 +90,6 @@ def write_credential(path: Path, update: TokenUpdate) -> None:
         if isinstance(metadata, dict):
             metadata.update({k: v for k, v in (("project_id", update.project), ("tier", update.tier)) if v})
     replace_private(path, json.dumps(data, indent=2).encode())
-
-
-def replace_private(path: Path, content: bytes) -> None:
-    """Write `content` to `path` atomically, readable by its owner only, in a directory only they can list."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _text(value: object) -> str | None:

@@ -8,8 +8,6 @@ the unkeyed fingerprints of before: read, they are moved to the deployment's (do
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from keyproxy.config.private_file import replace_private
 from keyproxy.errors import ConfigError
 from keyproxy.redact import Fingerprinter, unkeyed_fingerprint
 
@@ -111,18 +110,4 @@ def write_key_changes(path: Path, changes: KeyChanges) -> None:
             if not entry.empty
         },
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # Created 0600 from the start: the keys are never readable by others, not even for a moment.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(msgspec.json.format(msgspec.json.encode(data)) + b"\n")
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    replace_private(path, msgspec.json.format(msgspec.json.encode(data)) + b"\n")
