@@ -220,6 +220,9 @@ class UpstreamForbidden(UpstreamKeyRejected):
     moderation-flagged input). The engine probes the key before it benches it (engine/forbidden.py)."""
 
     code = "upstream_forbidden"
+    permission = False
+    """The upstream's structured error is its permission refusal (Anthropic `permission_error`, Google
+    `PERMISSION_DENIED`): from a key that works otherwise, what is refused is this request's model."""
 
 
 class UpstreamModelRefused(UpstreamKeyRejected):

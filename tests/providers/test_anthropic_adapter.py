@@ -7,7 +7,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from keyproxy.errors import InvalidRequest, UpstreamClientError, UpstreamModelRefused, UpstreamRateLimited
+from keyproxy.errors import (
+    InvalidRequest,
+    UpstreamClientError,
+    UpstreamForbidden,
+    UpstreamModelRefused,
+    UpstreamRateLimited,
+)
 from keyproxy.providers import Call
 from keyproxy.providers.anthropic import AnthropicAdapter
 
@@ -87,3 +93,9 @@ def test_a_rate_limit_keeps_its_own_code() -> None:
 def test_a_not_found_error_is_this_model_refused_for_this_key() -> None:
     body = b'{"type": "error", "error": {"type": "not_found_error", "message": "model: claude-9"}}'
     assert type(ADAPTER.classify(404, {}, body, 0.0)) is UpstreamModelRefused
+
+
+def test_a_permission_error_is_a_403_marked_as_a_permission_refusal() -> None:
+    body = b'{"type": "error", "error": {"type": "permission_error", "message": "no access to claude-9"}}'
+    error = ADAPTER.classify(403, {}, body, 0.0)
+    assert isinstance(error, UpstreamForbidden) and error.permission

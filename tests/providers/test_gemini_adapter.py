@@ -7,7 +7,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from keyproxy.errors import InvalidRequest, UpstreamClientError, UpstreamKeyRejected, UpstreamModelRefused
+from keyproxy.errors import (
+    InvalidRequest,
+    UpstreamClientError,
+    UpstreamForbidden,
+    UpstreamKeyRejected,
+    UpstreamModelRefused,
+)
 from keyproxy.providers import Call
 from keyproxy.providers.gemini import GeminiAdapter
 
@@ -74,3 +80,9 @@ def test_a_rejected_key_keeps_its_own_code() -> None:
 def test_a_404_not_found_on_the_models_url_is_this_model_refused_for_this_key() -> None:
     body = b'{"error": {"code": 404, "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}'
     assert type(ADAPTER.classify(404, {}, body, 0.0)) is UpstreamModelRefused
+
+
+def test_a_403_permission_denied_is_marked_as_a_permission_refusal() -> None:
+    body = b'{"error": {"code": 403, "message": "no access to gemini-9", "status": "PERMISSION_DENIED"}}'
+    error = ADAPTER.classify(403, {}, body, 0.0)
+    assert isinstance(error, UpstreamForbidden) and error.permission

@@ -11,6 +11,7 @@ from keyproxy.errors import (
     ErrorClass,
     InvalidRequest,
     InvalidUpstreamResponse,
+    UpstreamForbidden,
     UpstreamRateLimited,
     UpstreamStatusError,
     status_error_class,
@@ -91,6 +92,8 @@ class AnthropicAdapter:
             error_message(error, status), upstream_status=status, body=body, headers=headers,
             retry_after=retry_after,
         )  # fmt: skip
+        if isinstance(classified, UpstreamForbidden) and error.get("type") == "permission_error":
+            classified.permission = True
         if known is not None and classified.error_class is ErrorClass.CLIENT_ERROR:
             # The type is Anthropic's code for what went wrong; clients of other dialects see it as the code.
             classified.code = known.name

@@ -12,6 +12,7 @@ from keyproxy.errors import (
     ErrorClass,
     InvalidRequest,
     InvalidUpstreamResponse,
+    UpstreamForbidden,
     UpstreamKeyRejected,
     UpstreamModelRefused,
     UpstreamQuotaExhausted,
@@ -96,6 +97,8 @@ class GeminiAdapter:
             error_message(error, status), upstream_status=status, body=body, headers=headers,
             retry_after=retry_after,
         )  # fmt: skip
+        if isinstance(classified, UpstreamForbidden) and error.get("status") == "PERMISSION_DENIED":
+            classified.permission = True
         if classified.error_class is ErrorClass.CLIENT_ERROR and isinstance(error.get("status"), str):
             # Google's canonical code (INVALID_ARGUMENT, NOT_FOUND...): what clients of other dialects see as code.
             classified.code = error["status"].lower()
