@@ -11,12 +11,15 @@ import msgspec
 import pytest
 
 from keyproxy.config import Credential, ProviderSettings, Settings
-from keyproxy.config.settings import AnswerLimits, UpstreamProtocol
+from keyproxy.config.settings import AnswerLimits, StateSettings, UpstreamProtocol
 from keyproxy.errors import ErrorClass, UpstreamError
 from keyproxy.redact import mask
 from keyproxy.testing import AppClient, FakeClock, RecordingSink
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
+
+MEMORY = StateSettings(backend="memory")
+"""Nothing written to the working directory's data dir, which other tests and runs would inherit."""
 
 BAD, GOOD = "sk-bad-key-000000000001", "sk-good-key-00000000002"
 SSE = {"content-type": "text/event-stream"}
@@ -42,7 +45,9 @@ def proxy(protocol: UpstreamProtocol, bad: MockResponse, good: MockResponse, **l
         key = " ".join(request.headers.get(name, "") for name in ("Authorization", "x-api-key", "x-goog-api-key"))
         return bad if BAD in key else good
 
-    settings = Settings(providers={"p": provider(protocol)}, answer_limits=AnswerLimits(**limits), rotation_tolerance=0)
+    settings = Settings(
+        providers={"p": provider(protocol)}, answer_limits=AnswerLimits(**limits), rotation_tolerance=0, state=MEMORY
+    )
     SINK.events.clear()
     app = build_app(settings, transport=MockTransport(handler), clock=FakeClock(), events=SINK)
     return AppClient(app)

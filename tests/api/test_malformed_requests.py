@@ -8,10 +8,13 @@ import msgspec
 import pytest
 
 from keyproxy.config import Credential, ProviderSettings, Settings
-from keyproxy.config.settings import UpstreamProtocol
+from keyproxy.config.settings import StateSettings, UpstreamProtocol
 from keyproxy.testing import AppClient, FakeClock
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
+
+MEMORY = StateSettings(backend="memory")
+"""Nothing written to the working directory's data dir, which other tests and runs would inherit."""
 
 DEEP = b'{"model": "p/m", "messages": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 ROUTES = ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens"]
@@ -23,7 +26,8 @@ def proxy(protocol: UpstreamProtocol) -> AppClient:
 
     credentials = (Credential(secret="sk-only-key-0000000001", source="TEST"),)
     provider = ProviderSettings(name="p", protocol=protocol, base_url="http://p.test/v1", credentials=credentials)
-    app = build_app(Settings(providers={"p": provider}), transport=MockTransport(handler), clock=FakeClock())
+    settings = Settings(providers={"p": provider}, state=MEMORY)
+    app = build_app(settings, transport=MockTransport(handler), clock=FakeClock())
     return AppClient(app)
 
 

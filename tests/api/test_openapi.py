@@ -9,6 +9,7 @@ from keyproxy.api.app import KeyproxyApp
 from keyproxy.api.openapi import ERROR_SCHEMAS, document
 from keyproxy.api.route import Route
 from keyproxy.config import Settings
+from keyproxy.config.settings import StateSettings
 from keyproxy.testing import AppClient, ASGITransport, FakeUpstream
 from keyproxy.wiring import build_app
 from support import PROXY_KEY, openai_provider
@@ -17,8 +18,10 @@ KEYED = {"Authorization": f"Bearer {PROXY_KEY}"}
 
 
 def app() -> KeyproxyApp:
-    return build_app(Settings(proxy_api_key=PROXY_KEY, providers={"p": openai_provider()}),
-                     transport=ASGITransport(FakeUpstream()))  # fmt: skip
+    # State in memory: nothing is written to the working directory's data dir.
+    memory = StateSettings(backend="memory")
+    settings = Settings(proxy_api_key=PROXY_KEY, providers={"p": openai_provider()}, state=memory)
+    return build_app(settings, transport=ASGITransport(FakeUpstream()))
 
 
 def served(application: KeyproxyApp) -> dict[tuple[str, str], Route]:

@@ -8,18 +8,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import msgspec
 
 from keyproxy.config import Settings
+from keyproxy.config.settings import StateSettings
 from keyproxy.errors import UpstreamError
 from keyproxy.testing import Exchange, FakeClock, Response
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
 from keyproxy.wiring import build_app
 from support import openai_provider
 
+MEMORY = StateSettings(backend="memory")
+"""Nothing written to the working directory's data dir, which other tests and runs would inherit."""
+
 BODY = msgspec.json.encode({"model": "p/m", "stream": True, "messages": [{"role": "user", "content": "x"}]})
 SSE = {"content-type": "text/event-stream"}
 
 
 def settings() -> Settings:
-    return Settings(providers={"p": openai_provider(keys=("sk-only-000000000001",))})
+    return Settings(providers={"p": openai_provider(keys=("sk-only-000000000001",))}, state=MEMORY)
 
 
 def serve(
