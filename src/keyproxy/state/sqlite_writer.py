@@ -83,6 +83,17 @@ _LIFT = (
        WHERE provider = :provider AND (:key_id IS NULL OR key_id = :key_id)""",
 )
 
+def _stale(table: str) -> str:
+    """Delete the rows of `table` (a name from this module, never input) whose key is stale."""
+    return f"""DELETE FROM {table} WHERE NOT EXISTS (
+            SELECT 1 FROM temp.configured c
+            WHERE c.provider = {table}.provider AND c.key_id = {table}.key_id
+        ) AND NOT EXISTS (
+            SELECT 1 FROM key_state s
+            WHERE s.provider = {table}.provider AND s.key_id = {table}.key_id AND s.last_seen >= :cutoff
+        )"""  # noqa: S608
+
+
 # A key's state is stale when the key is not configured and was not seen since the cutoff; a key
 # with no key_state row was never seen. key_state goes last: the others read its last_seen.
 _PRUNE = (
@@ -90,27 +101,7 @@ _PRUNE = (
     "DELETE FROM cooldowns WHERE until <= :now",
     "DELETE FROM responses WHERE expires_at <= :now",
     "UPDATE key_state SET benched_until = 0, bench_reason = NULL WHERE benched_until > 0 AND benched_until <= :now",
-    """DELETE FROM cooldowns WHERE NOT EXISTS (
-            SELECT 1 FROM temp.configured c
-            WHERE c.provider = cooldowns.provider AND c.key_id = cooldowns.key_id
-        ) AND NOT EXISTS (
-            SELECT 1 FROM key_state s
-            WHERE s.provider = cooldowns.provider AND s.key_id = cooldowns.key_id AND s.last_seen >= :cutoff
-        )""",
-    """DELETE FROM sticky WHERE NOT EXISTS (
-            SELECT 1 FROM temp.configured c
-            WHERE c.provider = sticky.provider AND c.key_id = sticky.key_id
-        ) AND NOT EXISTS (
-            SELECT 1 FROM key_state s
-            WHERE s.provider = sticky.provider AND s.key_id = sticky.key_id AND s.last_seen >= :cutoff
-        )""",
-    """DELETE FROM fair_cycle WHERE NOT EXISTS (
-            SELECT 1 FROM temp.configured c
-            WHERE c.provider = fair_cycle.provider AND c.key_id = fair_cycle.key_id
-        ) AND NOT EXISTS (
-            SELECT 1 FROM key_state s
-            WHERE s.provider = fair_cycle.provider AND s.key_id = fair_cycle.key_id AND s.last_seen >= :cutoff
-        )""",
+    *(_stale(table) for table in ("cooldowns", "sticky", "fair_cycle")),
     """DELETE FROM key_state WHERE last_seen < :cutoff AND NOT EXISTS (
             SELECT 1 FROM temp.configured c
             WHERE c.provider = key_state.provider AND c.key_id = key_state.key_id
