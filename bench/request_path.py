@@ -37,6 +37,7 @@ from typing import Any
 import msgspec
 
 from keyproxy.capture import CaptureWriter
+from keyproxy.cli.serve import settle_collector
 from keyproxy.clock import Clock, SystemClock
 from keyproxy.config import Credential, ProviderSettings, Settings
 from keyproxy.config.settings import AccessLogMode, CaptureMode, CaptureSettings, StateSettings
@@ -235,6 +236,7 @@ def main() -> None:
                 application._capture.writer = writer
                 writer.open()
             server = await _server_load(args.redis) if args.redis else None
+            settle_collector()  # as `keyproxy serve` does once started
             for _ in range(args.runs):
                 for kind in results:
                     body = request_body(kind == "stream")

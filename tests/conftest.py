@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import shutil
 import subprocess
 import uuid
@@ -34,6 +35,16 @@ from support import (
     provider_env,
     proxy_settings,
 )
+
+
+@pytest.fixture
+def restored_root() -> Iterator[None]:
+    """For tests that set up logging: the root logger's handlers and level as they were."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

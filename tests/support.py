@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ import pytest
 import redis
 
 from keyproxy.config import CliOptions, Credential, ProviderSettings, Settings, build_settings, parse_config
+from keyproxy.events import Tokens
 from keyproxy.redact import Fingerprinter
 from keyproxy.state.fingerprint_secret import FILE_NAME as FINGERPRINT_FILE
 from keyproxy.state.fingerprint_secret import read_secret
@@ -154,3 +156,14 @@ Client = TypeVar("Client")
 def opened(client: Client) -> Client:
     CLIENTS.append(client)
     return client
+
+
+@dataclass
+class Answered:
+    """What `RequestRecord.note_served` is told answered a request, as the engine's `Opened` tells it."""
+
+    provider: str = "p"
+    key_mask: str = "...0001"
+    attempts: int = 1
+    upstream_seconds: float = 0.0
+    tokens: Tokens | None = None

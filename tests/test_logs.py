@@ -1,25 +1,14 @@
-"""Logging set-up: the file beside stderr, what happens when the file cannot be written, and deferred lines."""
+"""Logging set-up: the file beside stderr, what happens when the file cannot be written, and lines handed over."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from keyproxy.logs import DeferredLines, Stamp, configure_logging
-
-
-@pytest.fixture
-def restored_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+from keyproxy.logs import Stamp, configure_logging, deferring, hand_over
 
 
 @pytest.mark.usefixtures("restored_root")
@@ -46,70 +35,29 @@ def test_records_go_to_the_file_too(tmp_path: Path) -> None:
     assert "key ...6789 used" in written
 
 
-
 def lines_in(path: Path) -> list[str]:
     return path.read_text().splitlines()
 
 
-STAMP = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(0))
-
-
 @pytest.mark.usefixtures("restored_root")
-def test_deferred_lines_are_written_with_the_usual_prefix_and_secrets_masked(tmp_path: Path) -> None:
+def test_lines_handed_over_are_written_as_made_with_secrets_masked(tmp_path: Path) -> None:
     stop = configure_logging("INFO", ["sk-secret-0123456789"], tmp_path)
-    lines = DeferredLines("keyproxy.access")
+    assert deferring()
 
-    async def log() -> None:
-        lines.add(0.25, "first line")
-        lines.add(0.0, "key sk-secret-0123456789 seen")
-        lines.flush()
-
-    asyncio.run(log())
+    hand_over("keyproxy.access", ["first line", "key sk-secret-0123456789 seen"])
     stop()
 
-    assert lines_in(tmp_path / "keyproxy.log") == [
-        f"{STAMP},250 INFO keyproxy.access: first line",
-        f"{STAMP},000 INFO keyproxy.access: key ...6789 seen",
-    ]
+    assert lines_in(tmp_path / "keyproxy.log") == ["first line", "key ...6789 seen"]
 
 
-@pytest.mark.usefixtures("restored_root")
-def test_a_bare_deferred_line_is_written_as_it_is(tmp_path: Path) -> None:
-    stop = configure_logging("INFO", [], tmp_path)
-    lines = DeferredLines("keyproxy.access", bare=True)
-
-    async def log() -> None:
-        lines.add(0.0, '{"status": 200}')
-        lines.flush()
-
-    asyncio.run(log())
-    stop()
-
-    assert lines_in(tmp_path / "keyproxy.log") == ['{"status": 200}']
-
-
-@pytest.mark.usefixtures("restored_root")
-def test_gathered_lines_go_to_the_logging_thread_when_the_loops_timer_fires(tmp_path: Path) -> None:
-    stop = configure_logging("INFO", [], tmp_path)
-    lines = DeferredLines("keyproxy.access", bare=True, every=0)
-
-    async def log() -> None:
-        for n in range(3):
-            lines.add(0.0, f"line {n}")
-        for _ in range(2):
-            await asyncio.sleep(0)  # one turn of the loop runs the timer's callback
-
-    asyncio.run(log())
-    stop()
-
-    assert lines_in(tmp_path / "keyproxy.log") == ["line 0", "line 1", "line 2"]
-
-
-def test_without_logging_set_up_a_deferred_line_is_logged_at_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_without_logging_set_up_lines_handed_over_are_logged_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    assert not deferring()
     with caplog.at_level(logging.INFO, logger="keyproxy.access"):
-        DeferredLines("keyproxy.access").add(0.0, "now")
+        hand_over("keyproxy.access", ["one", "two"])
 
-    assert [(record.name, record.getMessage()) for record in caplog.records] == [("keyproxy.access", "now")]
+    assert [(record.name, record.getMessage()) for record in caplog.records] == [
+        ("keyproxy.access", "one"), ("keyproxy.access", "two"),
+    ]  # fmt: skip
 
 
 def test_a_stamp_matches_the_formatters_asctime_and_iso_8601_in_utc() -> None:
@@ -117,5 +65,6 @@ def test_a_stamp_matches_the_formatters_asctime_and_iso_8601_in_utc() -> None:
     at = 1_764_460_000.25
 
     assert stamp(at) == time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) + ",250"
+    assert Stamp(" after").window(at) == (stamp(at) + " after", pytest.approx(at), pytest.approx(at + 0.001))
     assert stamp.iso(at) == "2025-11-29T23:46:40.250+00:00"
     assert stamp.iso(at + 1.5) == "2025-11-29T23:46:41.750+00:00"

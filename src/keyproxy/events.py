@@ -95,11 +95,12 @@ class Served(Protocol):
     """As the upstream reported them, once the answer has been relayed; None when it reported none."""
 
 
-class RequestRecord(msgspec.Struct):
+class RequestRecord(msgspec.Struct, gc=False):
     """One client request as it is served: the app opens it, the route notes the model and what answered
     (`note_served`), the app closes it with the status and hands it to the request sinks (access log,
-    metrics). Never changed once handed over, so a sink may read it later, off the event loop; it holds
-    no reference to the answer itself, so a sink keeping records keeps no bodies alive."""
+    metrics). Never changed once handed over, so a sink may keep it to read later; closed, it holds no
+    reference to the answer (nor to any container that could lead back to it), which is what lets the
+    collector ignore it: records gathered by a sink cost the collector nothing."""
 
     method: str
     path: str
@@ -118,32 +119,31 @@ class RequestRecord(msgspec.Struct):
     """Time spent waiting on upstreams until the answer (or its first chunk) was in hand."""
     tokens: Tokens | None = None
     status: int = 0
-    answered: float = 0.0
-    """`time.perf_counter()` when the response started."""
     seconds: float = 0.0
     at: float = 0.0
     """Wall-clock time the request ended."""
+    overhead: float | None = None
+    """Seconds keyproxy itself added before the answer started (total minus waiting on upstreams), for a
+    request an upstream answered."""
+    overhead_ms: str = "-"
+    """The same in milliseconds, as the `x-keyproxy-overhead-ms` header and the access log write it."""
     served: Served | None = None
     """The answer, until the record is closed (its tokens are known once it has been relayed)."""
 
-    def note_served(self, served: Served) -> None:
+    def note_served(self, served: Served, now: float) -> None:
+        """`served` is about to answer; `now` is `time.perf_counter()`."""
         self.provider, self.key_mask, self.attempts = served.provider, served.key_mask, served.attempts
         self.upstream_seconds = served.upstream_seconds
         self.served = served
+        overhead = now - self.started - served.upstream_seconds
+        self.overhead = overhead = overhead if overhead > 0.0 else 0.0
+        self.overhead_ms = f"{overhead * 1000:.2f}"
 
     def close(self, seconds: float, at: float) -> None:
         self.seconds, self.at = seconds, at
         if self.served is not None:
             self.tokens = self.served.tokens
             self.served = None
-
-    @property
-    def overhead(self) -> float | None:
-        """Seconds keyproxy itself added before the answer started (total minus waiting on upstreams), for a
-        request an upstream answered; the same figure as the `x-keyproxy-overhead-ms` header."""
-        if not self.provider or not self.answered:
-            return None
-        return max(0.0, self.answered - self.started - self.upstream_seconds)
 
 
 class RequestSink(Protocol):

@@ -5,7 +5,6 @@ Every configured secret is masked in each record as a last defence.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import logging.handlers
 import queue
@@ -68,8 +67,8 @@ class _Formatter(logging.Formatter):
 
 
 class _Listener(logging.handlers.QueueListener):
-    """Also takes batches of deferred lines (`DeferredLines`), already made: written with one write per
-    handler for the whole batch, after one scrub of it."""
+    """Also takes batches of lines already made (`hand_over`): written with one write per handler for the
+    whole batch, after one scrub of it."""
 
     def __init__(self, records: queue.SimpleQueue[Any], secrets: tuple[str, ...], *handlers: logging.Handler) -> None:
         super().__init__(records, *handlers)
@@ -109,6 +108,15 @@ class Stamp:
             self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S,", time.localtime(second))
         return self._text + self._millis[int((at - second) * 1000)]
 
+    def window(self, at: float) -> tuple[str, float, float]:
+        """`self(at)` and the times [lo, hi) of the same millisecond: a run of lines stamps each of its
+        lines with two comparisons instead of a call."""
+        second = int(at)
+        if second != self._second:
+            self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S,", time.localtime(second))
+        millis = int((at - second) * 1000)
+        return self._text + self._millis[millis], second + millis * 0.001, second + (millis + 1) * 0.001
+
     def iso(self, at: float) -> str:
         """ISO 8601 in UTC; `after` is not added."""
         second = int(at)
@@ -117,40 +125,21 @@ class Stamp:
         return f"{self._iso}{int((at - second) * 1000):03d}+00:00"
 
 
-class DeferredLines:
-    """Lines logged at info as `logger`, made on the event loop (a few microseconds each, evenly spread) and
-    written by the logging thread. Making them there instead measured slower: the thread then holds the
-    interpreter for a whole batch while the loop waits for it. So did keeping the requests' records and
-    making their lines in one batch on the loop: records kept alive are work for the garbage collector,
-    finished strings are not. The lines gathered are handed over together, `every` seconds after the first
-    of them (the loop's timer), so neither thread wakes the other per line. `bare` lines are written as they
-    are, others after the log's usual time, level and logger. Without `configure_logging` (a test, a host
-    application) each line is logged at once."""
+def deferring() -> bool:
+    """Whether `configure_logging` set up the logging thread (not so in a test or a host application)."""
+    return _deferred is not None
 
-    __slots__ = ("_lines", "_stamp", "bare", "every", "logger")
 
-    def __init__(self, logger: str, *, bare: bool = False, every: float = 0.1) -> None:
-        self.logger = logger
-        self.bare = bare
-        self.every = every
-        self._lines: list[str] = []
-        self._stamp = Stamp(f" INFO {logger}: ")
-
-    def add(self, at: float, line: str) -> None:
-        """`line` (its control characters escaped) happened at wall-clock time `at`."""
-        if _deferred is None:
-            logging.getLogger(self.logger).info("%s", line)
-            return
-        lines = self._lines
-        lines.append(line if self.bare else self._stamp(at) + line)
-        if len(lines) == 1:
-            asyncio.get_running_loop().call_later(self.every, self.flush)
-
-    def flush(self) -> None:
-        """Hand what was gathered to the logging thread now."""
-        lines, self._lines = self._lines, []
-        if lines and _deferred is not None:
-            _deferred.put((self.logger, lines))
+def hand_over(logger: str, lines: list[str]) -> None:
+    """Lines logged at info as `logger`, made in full on the event loop (control characters escaped), for the
+    logging thread to write with one write per handler: with `deferring()`, each line already carries the
+    log's usual prefix (`Stamp`) or is a document of its own; without, each is logged at once."""
+    if _deferred is not None:
+        _deferred.put((logger, lines))
+        return
+    log = logging.getLogger(logger)
+    for line in lines:
+        log.info("%s", line)
 
 
 def configure_logging(

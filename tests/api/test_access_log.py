@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from keyproxy.api.access_log import TextLines, text_line
+from keyproxy.api.access_log import BATCH, AccessLog, TextLines, text_line
 from keyproxy.events import RequestRecord, Tokens
+from keyproxy.logs import Stamp, configure_logging
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
-from support import KEYS, PROXY_KEY, OpenProxy
+from support import KEYS, PROXY_KEY, Answered, OpenProxy
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"authorization": f"Bearer {PROXY_KEY}"}
@@ -113,8 +116,8 @@ USED = Tokens(3, 4)
 
 def served(path: str = "/v1/chat/completions", model: str = "m", tokens: Tokens | None = USED) -> RequestRecord:
     record = RequestRecord("POST", path, ("10.0.0.1", 4242), "/v1/chat/completions", started=100.0, model=model)
-    record.provider, record.key_mask, record.attempts, record.upstream_seconds = "p", "...0001", 2, 0.5
-    record.status, record.answered, record.tokens = 200, 100.75, tokens
+    record.note_served(Answered(attempts=2, upstream_seconds=0.5, tokens=tokens), now=100.75)
+    record.status = 200
     record.close(1.25, 1_700_000_000.0)
     return record
 
@@ -124,28 +127,74 @@ def served(path: str = "/v1/chat/completions", model: str = "m", tokens: Tokens 
     [
         served(),
         served(path="/v1/chat/completions\nforged", model="m\x1b[31m"),
+        served(model="m ms=0.01 overhead_ms=0.01 tokens=1/1"),
         served(tokens=None),
         RequestRecord("GET", "/v1/models", None, "/v1/models", started=0.0, status=401),
     ],
-    ids=["usual", "control-characters", "no-tokens", "refused"],
+    ids=["usual", "control-characters", "fields-in-model", "no-tokens", "refused"],
 )
 def test_the_remembered_line_parts_make_the_same_line_as_text_line(record: RequestRecord) -> None:
-    lines = TextLines()
-
-    assert lines(record) == lines(record) == text_line(record)
+    assert TextLines()([record, record], False) == [text_line(record)] * 2
 
 
 def test_the_usual_line_has_each_field() -> None:
-    assert TextLines()(served()) == (
-
+    assert TextLines()([served()], False) == [
         '10.0.0.1:4242 "POST /v1/chat/completions" 200 model=m provider=p key=...0001 attempts=2 '
         "ms=1250.00 overhead_ms=250.00 tokens=3/4"
-    )
+    ]
+
+
+def test_a_stamped_line_starts_with_the_logs_usual_prefix_of_its_own_time() -> None:
+    early, late = served(), served()
+    late.at += 0.5
+
+    lines = TextLines()([early, late, served(tokens=None)], True)
+
+    assert [line.split(" INFO keyproxy.access: ")[0] for line in lines] == [
+        Stamp()(early.at), Stamp()(late.at), Stamp()(early.at),
+    ]  # fmt: skip
+    assert lines[0].endswith(text_line(early))
 
 
 def test_remembered_parts_are_bounded_and_forgotten_ones_made_again() -> None:
     lines = TextLines()
-    for index in range(600):
-        assert lines(served(model=f"m{index}")) == text_line(served(model=f"m{index}"))
+    records = [served(model=f"m{index}") for index in range(5000)]
 
-    assert len(lines._shared) <= 512
+    assert lines(records, False) == [text_line(record) for record in records]
+    assert len(lines._shared) <= 4096
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_lines_are_made_and_handed_to_the_logging_thread_together_when_the_timer_fires(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", [], tmp_path)
+    access = AccessLog("text", every=0)
+
+    async def serve() -> None:
+        for model in ("a", "b"):
+            access.finished(served(model=model))
+        assert access._records  # gathered, not yet made
+        for _ in range(2):
+            await asyncio.sleep(0)  # one turn of the loop runs the timer's callback
+
+    asyncio.run(serve())
+    stop()
+
+    written = (tmp_path / "keyproxy.log").read_text().splitlines()
+    assert [line.split(" model=")[1][0] for line in written] == ["a", "b"]
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_a_full_batch_is_handed_over_without_waiting_for_the_timer(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", [], tmp_path)
+    access = AccessLog("json", every=3600)
+
+    async def serve() -> None:
+        for _ in range(BATCH):
+            access.finished(served())
+        assert not access._records
+
+    asyncio.run(serve())
+    stop()
+
+    written = (tmp_path / "keyproxy.log").read_text().splitlines()
+    assert len(written) == BATCH and all(json.loads(line)["model"] == "m" for line in written)

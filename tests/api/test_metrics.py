@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from keyproxy.api.metrics import BATCH, OTHER, Histogram, Metrics, ModelNames
+from keyproxy.api.metrics import OTHER, Histogram, Metrics, ModelNames
 from keyproxy.config.prices import Price
 from keyproxy.events import AttemptEvent, RequestRecord, Tokens
 from keyproxy.testing import AppClient, FakeUpstream, Fault, FaultKind
 from keyproxy.usage.prices import PriceTable
-from support import KEYS, PROXY_KEY, OpenProxy
+from support import KEYS, PROXY_KEY, Answered, OpenProxy
 
 CHAT = {"model": "fake/fake-chat", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"authorization": f"Bearer {PROXY_KEY}"}
@@ -172,31 +172,45 @@ def test_no_key_appears_in_the_metrics(open_proxy: OpenProxy) -> None:
 
 
 def test_a_histogram_counts_a_value_equal_to_a_bound_in_that_bounds_bucket() -> None:
-    histogram = Histogram((0.1, 1.0))
-    histogram.add("route", [3.0, 0.1, 0.05, 1.0, 0.5])
-    histogram.add("route", [0.2])
+    series = Histogram((0.1, 1.0)).of("route")
+    for value in (3.0, 0.1, 0.05, 1.0, 0.5, 0.2):
+        series.observe(value)
 
-    counts, total = histogram.series["route"]
-    assert (counts, total[0]) == ([2, 3, 1], pytest.approx(4.85))
+    assert (series.counts, series.total) == ([2, 3, 1], pytest.approx(4.85))
 
 
 def finished_request(model: str = "m") -> RequestRecord:
     record = RequestRecord("POST", "/v1/chat/completions", None, "/v1/chat/completions", 0.0, model=model)
-    record.provider, record.status, record.answered = "p", 200, 0.5
+    record.note_served(Answered(), now=0.5)
+    record.status = 200
     record.close(1.0, 0.0)
     return record
 
 
-def test_finished_requests_are_counted_when_a_batch_is_full_scraped_or_not() -> None:
+def test_a_finished_request_is_counted_in_its_series_and_its_routes_histograms() -> None:
     metrics = Metrics(["m"], PriceTable({}))
-    for _ in range(BATCH + 1):
+    for _ in range(3):
         metrics.finished(finished_request())
 
-    assert len(metrics._finished) == 1
-    assert dict(metrics.request_counts()) == {("/v1/chat/completions", "p", "m", 200): BATCH + 1}
+    duration, overhead = metrics.latency()
+    assert dict(metrics.request_counts()) == {("/v1/chat/completions", "p", "m", 200): 3}
+    assert (sum(duration.series["/v1/chat/completions"].counts), overhead.series["/v1/chat/completions"].total) == (
+        3, pytest.approx(1.5),
+    )  # fmt: skip
 
 
-def test_a_batch_learns_answered_model_names_up_to_the_cap_and_prices_the_rest_as_other() -> None:
+def test_invented_model_names_count_as_other_and_are_not_kept() -> None:
+    metrics = Metrics(["m"], PriceTable({}))
+    for index in range(1000):
+        refused = finished_request(model=f"invented-{index}")
+        refused.status = 404
+        metrics.finished(refused)
+
+    assert dict(metrics.request_counts()) == {("/v1/chat/completions", "p", OTHER, 404): 1000}
+    assert len(metrics._requests_as_sent) == 0
+
+
+def test_answered_model_names_are_learned_up_to_the_cap_and_the_rest_priced_as_other() -> None:
     metrics = Metrics([], PriceTable({"*": Price(input=1.0, output=0.0)}))
     metrics.answered = ModelNames([], cap=1)
     for model in ("a", "b", "b"):

@@ -177,7 +177,6 @@ class _Response:
                 message["headers"] = [*message["headers"], *self.extra]
             self.started = True
             self.record.status = message["status"]
-            self.record.answered = time.perf_counter()
             self.streaming = any(
                 name == b"content-type" and value.startswith(b"text/event-stream") for name, value in message["headers"]
             )

@@ -113,13 +113,12 @@ class CompletionRoutes:
 def served_by(opened: Opened, record: RequestRecord) -> list[tuple[bytes, bytes]]:
     """Which provider and key answered, after how many attempts, and what keyproxy itself added (noted in
     the request's record too)."""
-    record.note_served(opened)
-    overhead_ms = max(0.0, time.perf_counter() - record.started - opened.upstream_seconds) * 1000
+    record.note_served(opened, time.perf_counter())
     return [
         (b"x-keyproxy-provider", opened.provider.encode()),
         (b"x-keyproxy-key", opened.key_mask.encode()),
         (b"x-keyproxy-attempts", str(opened.attempts).encode()),
-        (b"x-keyproxy-overhead-ms", f"{overhead_ms:.2f}".encode()),
+        (b"x-keyproxy-overhead-ms", record.overhead_ms.encode()),
     ]
 
 

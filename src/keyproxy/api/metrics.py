@@ -1,21 +1,18 @@
-"""What the metrics count: requests and successful attempts kept as they finish (an append each on the
-event loop) and counted in batches, at a scrape or when thousands wait.
+"""What the metrics count: each finished request and each attempt, counted as it comes, on the event loop.
 
-A batch is counted mostly in C: label combinations with a `Counter`, each histogram's values sorted once
-and cut at its bounds, token sums with `sum`. Counting each request as it finished cost about three times
-as much (a dict update, two bisections and a dozen additions in Python); prometheus_client's own metric
-objects cost about ten times more per update (a lock and a label lookup each), so they are only used at
-scrape time to write the text format (`metrics_route.py`, docs/stack.md). Failed attempts, rare, are
-counted as they come.
+A request costs one dictionary look-up (its labels, as the client and the upstream gave them, lead straight
+to the series they count in) and a few additions; a histogram's bucket is found by one bisection in C
+(`bisect_left`: a value equal to a bound falls in that bound's bucket, as Prometheus's `le` says). Keeping
+requests to count them later in batches measured no cheaper: the batch's passes (grouping, sorting,
+summing) cost as much as the look-ups. prometheus_client's own metric objects cost about ten times more
+per update (a lock and a label look-up each), so they are only used at scrape time to write the text
+format (`metrics_route.py`, docs/stack.md).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import Counter
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import groupby
-from operator import attrgetter, itemgetter
 
 from keyproxy.events import AttemptEvent, RequestRecord, Tokens
 from keyproxy.usage.prices import PriceTable
@@ -25,18 +22,6 @@ OTHER = "other"
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
-
-BATCH = 4096
-"""Finished requests (or successful attempts) kept before they are counted, scraped or not."""
-
-_LABELS = itemgetter(0, 1, 2, 3)
-_ROUTE = itemgetter(0)
-_SECONDS = itemgetter(4)
-_OVERHEAD = itemgetter(5)
-_ANSWERED = attrgetter("provider", "model")
-_FIRST_BYTE = attrgetter("first_byte")
-_TOKENS = attrgetter("tokens")
-_PROMPT, _CACHED, _COMPLETION = attrgetter("prompt"), attrgetter("cached"), attrgetter("completion")
 
 
 class ModelNames:
@@ -58,24 +43,54 @@ class ModelNames:
             self.known.add(name)
 
 
-class Histogram:
-    """One histogram: label value -> bucket counts (not cumulative, the last past the highest bound) and sum."""
+class Series:
+    """One histogram series: bucket counts (not cumulative, the last past the highest bound) and their sum."""
+
+    __slots__ = ("bounds", "counts", "total")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
-        self.series: dict[str, tuple[list[int], list[float]]] = {}
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
 
-    def add(self, label: str, values: list[float]) -> None:
-        """Count `values` (sorted here) under `label`: one bisection per bound, not one per value."""
-        counts, total = self.series.setdefault(label, ([0] * (len(self.bounds) + 1), [0.0]))
-        values.sort()
-        below = 0
-        for index, bound in enumerate(self.bounds):
-            upto = bisect_right(values, bound, below)
-            counts[index] += upto - below
-            below = upto
-        counts[-1] += len(values) - below
-        total[0] += sum(values)
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+
+class Histogram:
+    """One histogram: label value -> its series."""
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.series: dict[str, Series] = {}
+
+    def of(self, label: str) -> Series:
+        series = self.series.get(label)
+        if series is None:
+            series = self.series[label] = Series(self.bounds)
+        return series
+
+
+class _Requests:
+    """A series of keyproxy_requests, with the histograms of its route at hand."""
+
+    __slots__ = ("count", "duration", "overhead")
+
+    def __init__(self, duration: Series, overhead: Series) -> None:
+        self.count = 0
+        self.duration = duration
+        self.overhead = overhead
+
+
+class _Answers:
+    """Successful attempts of one provider and model answered: their count, tokens and first-byte waits."""
+
+    __slots__ = ("cached", "completion", "count", "first_byte", "prompt")
+
+    def __init__(self, first_byte: Series) -> None:
+        self.count = self.prompt = self.cached = self.completion = 0
+        self.first_byte = first_byte
 
 
 class Metrics:
@@ -84,10 +99,16 @@ class Metrics:
     def __init__(self, known_models: Iterable[str], prices: PriceTable) -> None:
         known = tuple(known_models)
         self.prices = prices
-        self._requests: dict[tuple[str, str, str, int], int] = {}
-        """(route, provider, model as sent, status) -> requests."""
-        self._attempts: dict[tuple[str, str, str], list[float]] = {}
-        """(provider, error class or "" for a success, model answered) -> [count, prompt, cached, completion]."""
+        self._requests: dict[tuple[str, str, str, int], _Requests] = {}
+        """By labels: (route, provider or "none", model as sent or "other", status)."""
+        self._requests_as_sent: dict[tuple[str, str, str, int], _Requests] = {}
+        """The same series by (route, provider, model, status) as the request had them, for known models only:
+        a client inventing names cannot grow it."""
+        self._answers: dict[tuple[str, str], _Answers] = {}
+        """By (provider, model answered or "other"); `_answers_as_sent` as `_requests_as_sent`."""
+        self._answers_as_sent: dict[tuple[str, str], _Answers] = {}
+        self._failures: dict[tuple[str, str], int] = {}
+        """(provider, error class) -> failed attempts."""
         self._duration = Histogram(LATENCY_BUCKETS)
         self._overhead = Histogram(OVERHEAD_BUCKETS)
         self._first_byte = Histogram(LATENCY_BUCKETS)
@@ -95,112 +116,97 @@ class Metrics:
         """By provider: the cost of answers whose model is labelled "other"."""
         self.requested = ModelNames(known)
         self.answered = ModelNames(known)
-        self._finished: list[tuple[str, str, str, int, float, float | None]] = []
-        self._succeeded: list[AttemptEvent] = []
 
     def finished(self, record: RequestRecord) -> None:
-        # A tuple of plain values: the collector stops following it at its first pass, a record it would not.
-        finished = self._finished
-        finished.append(
-            (record.route, record.provider, record.model, record.status, record.seconds, record.overhead)
-        )  # fmt: skip
-        if len(finished) >= BATCH:
-            self._count_requests()
+        cell = self._requests_as_sent.get((record.route, record.provider, record.model, record.status))
+        if cell is None:
+            cell = self._requests_cell(record)
+        cell.count += 1
+        seconds, series = record.seconds, cell.duration
+        series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        series.total += seconds
+        overhead = record.overhead
+        if overhead is not None:
+            series = cell.overhead
+            series.counts[bisect_left(OVERHEAD_BUCKETS, overhead)] += 1
+            series.total += overhead
+
+    def _requests_cell(self, record: RequestRecord) -> _Requests:
+        route, provider, model, status = record.route, record.provider, record.model, record.status
+        names = self.requested
+        if model not in names.known and provider and status < 400:
+            names.learn(model)
+        label = (route, provider or "none", names.label(model), status)
+        cell = self._requests.get(label)
+        if cell is None:
+            cell = self._requests[label] = _Requests(self._duration.of(route), self._overhead.of(route))
+        if label[2] == model:
+            self._requests_as_sent[(route, provider, model, status)] = cell
+        return cell
 
     def emit(self, event: AttemptEvent) -> None:
         failure = event.outcome
-        if failure is None:
-            succeeded = self._succeeded
-            succeeded.append(event)
-            if len(succeeded) >= BATCH:
-                self._count_attempts()
+        if failure is not None:
+            key = (event.provider, failure.value)
+            self._failures[key] = self._failures.get(key, 0) + 1
             return
-        cell = self._attempts.setdefault((event.provider, failure.value, ""), [0.0, 0.0, 0.0, 0.0])
-        cell[0] += 1
+        cell = self._answers_as_sent.get((event.provider, event.model))
+        if cell is None:
+            cell = self._answers_cell(event)
+        cell.count += 1
+        tokens = event.tokens
+        if tokens is not None:
+            cell.prompt += tokens.prompt
+            cell.cached += tokens.cached
+            cell.completion += tokens.completion
+        first_byte = event.first_byte
+        if first_byte is not None:
+            series = cell.first_byte
+            series.counts[bisect_left(LATENCY_BUCKETS, first_byte)] += 1
+            series.total += first_byte
 
-    def _count_requests(self) -> None:
-        finished, self._finished = self._finished, []
-        known, requests = self.requested.known, self._requests
-        for (route, provider, model, status), count in Counter(map(_LABELS, finished)).items():
-            if model not in known:
-                if provider and status < 400 and len(known) < self.requested.cap:
-                    known.add(model)
-                else:
-                    model = OTHER
-            key = (route, provider or "none", model, status)
-            requests[key] = requests.get(key, 0) + count
-        finished.sort(key=_ROUTE)
-        for route, group in groupby(finished, _ROUTE):
-            rows = list(group)
-            self._duration.add(route, list(map(_SECONDS, rows)))
-            overheads = [overhead for overhead in map(_OVERHEAD, rows) if overhead is not None]
-            if overheads:
-                self._overhead.add(route, overheads)
-
-    def _count_attempts(self) -> None:
-        succeeded, self._succeeded = self._succeeded, []
-        succeeded.sort(key=_ANSWERED)
-        known = self.answered.known
-        for (provider, model), group in groupby(succeeded, _ANSWERED):
-            events = list(group)
-            if model not in known:
-                if len(known) < self.answered.cap:
-                    known.add(model)
-                else:
-                    model = OTHER
-                    for event in events:
-                        self._unlabelled(event)
-            cell = self._attempts.setdefault((provider, "", model), [0.0, 0.0, 0.0, 0.0])
-            cell[0] += len(events)
-            used = [tokens for tokens in map(_TOKENS, events) if tokens is not None]
-            cell[1] += sum(map(_PROMPT, used))
-            cell[2] += sum(map(_CACHED, used))
-            cell[3] += sum(map(_COMPLETION, used))
-            waits = [wait for wait in map(_FIRST_BYTE, events) if wait is not None]
-            if waits:
-                self._first_byte.add(provider, waits)
-
-    def _unlabelled(self, event: AttemptEvent) -> None:
-        if event.tokens is not None:
-            cost = self.prices.cost(event.provider, event.model, event.tokens) or 0.0
-            self.unlabelled_cost[event.provider] = self.unlabelled_cost.get(event.provider, 0.0) + cost
-
-    def _count(self) -> None:
-        if self._finished:
-            self._count_requests()
-        if self._succeeded:
-            self._count_attempts()
+    def _answers_cell(self, event: AttemptEvent) -> _Answers:
+        provider, model = event.provider, event.model
+        names = self.answered
+        names.learn(model)
+        label = (provider, names.label(model))
+        cell = self._answers.get(label)
+        if cell is None:
+            cell = self._answers[label] = _Answers(self._first_byte.of(provider))
+        if label[1] == model:
+            self._answers_as_sent[(provider, model)] = cell
+        elif event.tokens is not None:  # past the cap: priced answer by answer, its model not kept
+            cost = self.prices.cost(provider, model, event.tokens) or 0.0
+            self.unlabelled_cost[provider] = self.unlabelled_cost.get(provider, 0.0) + cost
+        return cell
 
     def request_counts(self) -> Iterator[tuple[tuple[str, str, str, int], int]]:
-        self._count()
-        yield from self._requests.items()
+        for labels, cell in self._requests.items():
+            yield labels, cell.count
 
     def attempt_counts(self) -> dict[tuple[str, str, str], float]:
         """(provider, outcome, error class) -> attempts."""
-        self._count()
         counts: dict[tuple[str, str, str], float] = {}
-        for (provider, error, _), cell in self._attempts.items():
-            key = (provider, "failure" if error else "success", error)
-            counts[key] = counts.get(key, 0.0) + cell[0]
+        for (provider, _), cell in self._answers.items():
+            key = (provider, "success", "")
+            counts[key] = counts.get(key, 0.0) + cell.count
+        for (provider, error), failed in self._failures.items():
+            counts[(provider, "failure", error)] = float(failed)
         return counts
 
     def latency(self) -> tuple[Histogram, Histogram]:
         """Request duration and overhead histograms, by route."""
-        self._count()
         return self._duration, self._overhead
 
     def first_byte(self) -> Histogram:
         """A successful attempt's wait for the upstream's first byte, by provider."""
-        self._count()
         return self._first_byte
 
     def tokens(self) -> dict[tuple[str, str], Tokens]:
         """(provider, model answered) -> tokens of its successful answers."""
-        self._count()
         return {
-            (provider, model): Tokens(prompt=int(cell[1]), cached=int(cell[2]), completion=int(cell[3]))
-            for (provider, error, model), cell in self._attempts.items()
-            if not error
+            labels: Tokens(prompt=cell.prompt, cached=cell.cached, completion=cell.completion)
+            for labels, cell in self._answers.items()
         }
 
     def cost(self, provider: str, model: str, tokens: Tokens) -> float:

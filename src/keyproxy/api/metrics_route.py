@@ -134,10 +134,10 @@ def _histogram(name: str, documentation: str, label: str, histogram: Histogram) 
 
     family = HistogramMetricFamily(name, documentation, labels=(label,))
     bounds = [str(bound) for bound in histogram.bounds] + ["+Inf"]
-    for value, (counts, total) in histogram.series.items():
+    for value, series in histogram.series.items():
         cumulative, buckets = 0, []
-        for bound, count in zip(bounds, counts, strict=True):
+        for bound, count in zip(bounds, series.counts, strict=True):
             cumulative += count
             buckets.append((bound, float(cumulative)))
-        family.add_metric((value,), buckets, total[0])
+        family.add_metric((value,), buckets, series.total)
     return family
