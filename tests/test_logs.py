@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import time
 from pathlib import Path
 
 import pytest
 
-from keyproxy.logs import Stamp, configure_logging, deferring, hand_over
+from keyproxy.logs import Stamp, _write_batch, configure_logging, deferring, hand_over, scrub
 
 
 @pytest.mark.usefixtures("restored_root")
@@ -48,6 +49,29 @@ def test_lines_handed_over_are_written_as_made_with_secrets_masked(tmp_path: Pat
     stop()
 
     assert lines_in(tmp_path / "keyproxy.log") == ["first line", "key ...6789 seen"]
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_lines_their_maker_scrubbed_are_written_as_they_are(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", ["sk-secret-0123456789"], tmp_path)
+
+    assert scrub("model=sk-secret-0123456789") == "model=...6789"
+    hand_over("keyproxy.access", ["made clean"], scrubbed=True)
+    stop()
+
+    assert lines_in(tmp_path / "keyproxy.log") == ["made clean"]
+    assert scrub("sk-secret-0123456789") == "sk-secret-0123456789"  # logging stopped: nothing to mask
+
+
+def test_a_batch_that_would_pass_the_files_size_rolls_it_over_first(tmp_path: Path) -> None:
+    handler = logging.handlers.RotatingFileHandler(tmp_path / "x.log", maxBytes=100, backupCount=1)
+    try:
+        _write_batch(handler, "keyproxy.access", b"a" * 59 + b"\n")
+        _write_batch(handler, "keyproxy.access", b"b" * 59 + b"\n")
+    finally:
+        handler.close()
+
+    assert (lines_in(tmp_path / "x.log.1"), lines_in(tmp_path / "x.log")) == (["a" * 59], ["b" * 59])
 
 
 def test_without_logging_set_up_lines_handed_over_are_logged_at_once(caplog: pytest.LogCaptureFixture) -> None:

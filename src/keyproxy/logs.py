@@ -56,38 +56,60 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-class _Formatter(logging.Formatter):
-    """The usual prefix (time, level, logger), except on a line that is a whole document itself (a JSON
-    access line), which is written as it is."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if getattr(record, "bare", False):
-            return record.getMessage()
-        return super().format(record)
-
-
 class _Listener(logging.handlers.QueueListener):
-    """Also takes batches of lines already made (`hand_over`): written with one write per handler for the
-    whole batch, after one scrub of it."""
+    """Also takes batches of lines already made (`hand_over`): scrubbed here unless their maker did, and
+    written as they are, one write per handler for the whole batch (`_write_batch`)."""
 
-    def __init__(self, records: queue.SimpleQueue[Any], secrets: tuple[str, ...], *handlers: logging.Handler) -> None:
+    def __init__(
+        self, records: queue.SimpleQueue[Any], secrets: tuple[str, ...], *handlers: logging.StreamHandler[Any]
+    ) -> None:
         super().__init__(records, *handlers)
         self.secrets = secrets
+        self.streams = handlers
 
     def handle(self, record: Any) -> None:
         if isinstance(record, logging.LogRecord):
             super().handle(record)
             return
-        name, lines = record
+        name, lines, scrubbed = record
         # Each line escaped its own control characters: the line breaks between them must stay.
-        text = scrub_text("\n".join(lines), self.secrets)
-        batch = logging.LogRecord(name, logging.INFO, __file__, 0, text, None, None)
-        batch.bare = True
-        for handler in self.handlers:
-            handler.handle(batch)
+        text = "\n".join(lines) + "\n"
+        data = (text if scrubbed else scrub_text(text, self.secrets)).encode("utf-8", "backslashreplace")
+        for handler in self.streams:
+            _write_batch(handler, name, data)
+
+
+def _write_batch(handler: logging.StreamHandler[Any], name: str, data: bytes) -> None:
+    """`data` written by `handler` as it is, after what the handler's stream holds: through the stream's
+    binary buffer, so the batch is encoded once for every handler, not once each, and copied no more. A log
+    file is rolled over first when `data` would take it past its size, as its handler would for a record."""
+    handler.acquire()
+    try:
+        if isinstance(handler, logging.handlers.RotatingFileHandler):
+            _roll_over_before(handler, len(data))
+        stream = handler.stream
+        stream.flush()
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text-only stream put in place of stderr (a host application's)
+            stream.write(data.decode())
+            stream.flush()
+        else:
+            buffer.write(data)
+            buffer.flush()
+    except Exception:  # as a handler does with a record it cannot write
+        handler.handleError(logging.LogRecord(name, logging.INFO, __file__, 0, "a batch of lines", None, None))
+    finally:
+        handler.release()
+
+
+def _roll_over_before(handler: logging.handlers.RotatingFileHandler, size: int) -> None:
+    stream = handler.stream
+    if handler.maxBytes > 0 and stream is not None and stream.seek(0, 2) + size >= handler.maxBytes:
+        handler.doRollover()
 
 
 _deferred: queue.SimpleQueue[Any] | None = None
+_secrets: tuple[str, ...] = ()
 
 
 class Stamp:
@@ -125,17 +147,23 @@ class Stamp:
         return f"{self._iso}{int((at - second) * 1000):03d}+00:00"
 
 
+def scrub(text: str) -> str:
+    """`text` with the secrets `configure_logging` was given masked, as the logging thread masks them."""
+    return scrub_text(text, _secrets) if _secrets else text
+
+
 def deferring() -> bool:
     """Whether `configure_logging` set up the logging thread (not so in a test or a host application)."""
     return _deferred is not None
 
 
-def hand_over(logger: str, lines: list[str]) -> None:
+def hand_over(logger: str, lines: list[str], *, scrubbed: bool = False) -> None:
     """Lines logged at info as `logger`, made in full on the event loop (control characters escaped), for the
     logging thread to write with one write per handler: with `deferring()`, each line already carries the
-    log's usual prefix (`Stamp`) or is a document of its own; without, each is logged at once."""
+    log's usual prefix (`Stamp`) or is a document of its own; without, each is logged at once. `scrubbed`:
+    their maker masked every configured secret in them (`scrub`), so the thread need not search them."""
     if _deferred is not None:
-        _deferred.put((logger, lines))
+        _deferred.put((logger, lines, scrubbed))
         return
     log = logging.getLogger(logger)
     for line in lines:
@@ -149,9 +177,9 @@ def configure_logging(
 
     A log file that cannot be opened (a read-only or full data dir) leaves logging on stderr, with one
     warning, rather than stopping the proxy."""
-    global _deferred
-    formatter = _Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    global _deferred, _secrets
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.StreamHandler[Any]] = [logging.StreamHandler(sys.stderr)]
     unwritable: OSError | None = None
     if log_dir is not None:
         try:
@@ -170,7 +198,7 @@ def configure_logging(
     enqueue.addFilter(redact)
     listener = _Listener(records, redact.secrets, *handlers)
     listener.start()
-    _deferred = records
+    _deferred, _secrets = records, redact.secrets
     root = logging.getLogger()
     root.handlers[:] = [enqueue]
     root.setLevel(level)
@@ -178,8 +206,8 @@ def configure_logging(
         logging.getLogger("keyproxy").warning("cannot write the log file (%s); logging to stderr only", unwritable)
 
     def stop() -> None:
-        global _deferred
-        _deferred = None
+        global _deferred, _secrets
+        _deferred, _secrets = None, ()
         listener.stop()  # writes what is queued first
         for handler in handlers:
             handler.close()

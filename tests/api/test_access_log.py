@@ -13,6 +13,7 @@ import pytest
 from keyproxy.api.access_log import BATCH, AccessLog, TextLines, text_line
 from keyproxy.events import RequestRecord, Tokens
 from keyproxy.logs import Stamp, configure_logging
+from keyproxy.redact import mask
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
 from support import KEYS, PROXY_KEY, Answered, OpenProxy
 
@@ -198,3 +199,14 @@ def test_a_full_batch_is_handed_over_without_waiting_for_the_timer(tmp_path: Pat
 
     written = (tmp_path / "keyproxy.log").read_text().splitlines()
     assert len(written) == BATCH and all(json.loads(line)["model"] == "m" for line in written)
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_a_secret_a_client_sends_as_its_model_is_masked_in_the_line(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", [PROXY_KEY], tmp_path)
+    try:
+        [line] = TextLines()([served(model=f"x{PROXY_KEY}")], True)
+    finally:
+        stop()
+
+    assert PROXY_KEY not in line and f"model=x{mask(PROXY_KEY)} " in line

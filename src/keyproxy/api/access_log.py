@@ -14,7 +14,7 @@ from typing import Literal
 import msgspec
 
 from keyproxy.events import RequestRecord
-from keyproxy.logs import Stamp, deferring, escape_control, hand_over
+from keyproxy.logs import Stamp, deferring, escape_control, hand_over, scrub
 
 AccessLogFormat = Literal["text", "json"]
 
@@ -50,7 +50,7 @@ class AccessLog:
         pending finds nothing to do)."""
         records, self._records = self._records, []
         if records:
-            hand_over(LOGGER, self._lines(records, deferring()))
+            hand_over(LOGGER, self._lines(records, deferring()), scrubbed=self._lines.scrubbed)
 
     async def stop(self) -> None:
         """At shutdown: the requests still gathered are logged."""
@@ -88,6 +88,9 @@ class TextLines:
 
     __slots__ = ("_shared", "_stamp")
 
+    scrubbed = True
+    """Every part of a line a client chose went through `_shared`."""
+
     def __init__(self) -> None:
         self._shared: dict[tuple[str, int, str, str, int, str, str, str, int], str] = {}
         self._stamp = Stamp(f" INFO {LOGGER}: ")
@@ -119,8 +122,9 @@ class TextLines:
 
 
 def _shared(record: RequestRecord) -> str:
-    """`METHOD path" status model=`, what the client chose escaped: it cannot forge a line."""
-    return f'{record.method} {_safe(record.path)}" {record.status} model={_safe(record.model) or "-"}'
+    """`METHOD path" status model=`, what the client chose escaped (it cannot forge a line) and scrubbed of
+    secrets here, where the part is made once for a run of lines, not in the logging thread for each."""
+    return scrub(f'{record.method} {_safe(record.path)}" {record.status} model={_safe(record.model) or "-"}')
 
 
 class _Entry(msgspec.Struct, gc=False):
@@ -145,6 +149,9 @@ class JsonLines:
     """Each record as one JSON object, the time in ISO 8601 (UTC); the batch encoded in one call."""
 
     __slots__ = ("_encoder", "_stamp")
+
+    scrubbed = False
+    """Left to the logging thread: the batch is searched once there, cheaper than each line's fields here."""
 
     def __init__(self) -> None:
         self._encoder = msgspec.json.Encoder()
