@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from keyproxy.api.metrics import OTHER, Histogram, Metrics, ModelNames
+from keyproxy.api.metrics import LATENCY_BUCKETS, OTHER, Metrics, ModelNames
 from keyproxy.config.prices import Price
 from keyproxy.events import AttemptEvent, RequestRecord, Tokens
 from keyproxy.testing import AppClient, FakeUpstream, Fault, FaultKind
@@ -172,11 +172,15 @@ def test_no_key_appears_in_the_metrics(open_proxy: OpenProxy) -> None:
 
 
 def test_a_histogram_counts_a_value_equal_to_a_bound_in_that_bounds_bucket() -> None:
-    series = Histogram((0.1, 1.0)).of("route")
-    for value in (3.0, 0.1, 0.05, 1.0, 0.5, 0.2):
-        series.observe(value)
+    metrics = Metrics(["m"], PriceTable({}))
+    for seconds in (LATENCY_BUCKETS[0] / 2, LATENCY_BUCKETS[0], LATENCY_BUCKETS[1], LATENCY_BUCKETS[-1] * 2):
+        record = finished_request()
+        record.seconds = seconds
+        metrics.finished(record)
 
-    assert (series.counts, series.total) == ([2, 3, 1], pytest.approx(4.85))
+    series = metrics.latency()[0].series["/v1/chat/completions"]
+    assert (series.counts[:2], series.counts[-1]) == ([2, 1], 1)
+    assert series.total == pytest.approx(LATENCY_BUCKETS[0] * 1.5 + LATENCY_BUCKETS[1] + LATENCY_BUCKETS[-1] * 2)
 
 
 def finished_request(model: str = "m") -> RequestRecord:

@@ -44,18 +44,16 @@ class ModelNames:
 
 
 class Series:
-    """One histogram series: bucket counts (not cumulative, the last past the highest bound) and their sum."""
+    """One histogram series: bucket counts (not cumulative, the last past the highest bound) and their sum.
 
-    __slots__ = ("bounds", "counts", "total")
+    `Metrics` adds to them inline, three times a request: through an `observe` method, the calls measured
+    1.4k instructions more a request, a seventh of what the metrics cost."""
+
+    __slots__ = ("counts", "total")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
-        self.bounds = bounds
         self.counts = [0] * (len(bounds) + 1)
         self.total = 0.0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.total += value
 
 
 class Histogram:
