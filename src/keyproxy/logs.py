@@ -124,15 +124,9 @@ class Stamp:
         self._text = self._iso = ""
         self._millis = tuple(f"{n:03d}{after}" for n in range(1000))
 
-    def __call__(self, at: float) -> str:
-        second = int(at)
-        if second != self._second:
-            self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S,", time.localtime(second))
-        return self._text + self._millis[int((at - second) * 1000)]
-
     def window(self, at: float) -> tuple[str, float, float]:
-        """`self(at)` and the times [lo, hi) of the same millisecond: a run of lines stamps each of its
-        lines with two comparisons instead of a call."""
+        """The stamp of `at` and the times [lo, hi) of the same millisecond: a run of lines stamps each of
+        its lines with two comparisons instead of a call."""
         second = int(at)
         if second != self._second:
             self._second, self._text = second, time.strftime("%Y-%m-%d %H:%M:%S,", time.localtime(second))

@@ -152,7 +152,7 @@ def test_a_stamped_line_starts_with_the_logs_usual_prefix_of_its_own_time() -> N
     lines = TextLines()([early, late, served(tokens=None)], True)
 
     assert [line.split(" INFO keyproxy.access: ")[0] for line in lines] == [
-        Stamp()(early.at), Stamp()(late.at), Stamp()(early.at),
+        Stamp().window(early.at)[0], Stamp().window(late.at)[0], Stamp().window(early.at)[0],
     ]  # fmt: skip
     assert lines[0].endswith(text_line(early))
 
