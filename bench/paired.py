@@ -10,9 +10,14 @@ of their CPU per request, within about a percent from round to round.
         bare:KEYPROXY_ACCESS_LOG=off,KEYPROXY_METRICS=false default:
     uv run python bench/paired.py before:@/path/to/other/checkout/src after:
 
-A configuration is `NAME:VAR=VAL,...` (environment for its proxy), and `@DIR` puts DIR first on the
-proxy's PYTHONPATH (an older checkout's `src`). The first is the reference. Needs root (taskset), nginx
-and wrk, as the shared harness does; stays on loopback and ends in rounds x secs seconds.
+A configuration is `NAME:VAR=VAL,...` (environment for its proxy); `@DIR` puts DIR first on the proxy's
+PYTHONPATH (an older checkout's `src`); `+DIR` runs another system folder of the shared harness instead of
+`bench/system` (its `start.sh`, the models its `system.env` names), e.g. the Python floor:
+
+    uv run python bench/paired.py floor:+../shared/bench/systems/python-floor,FLOOR_VENV=$PWD/.venv now:
+
+The first is the reference. Needs root (taskset), nginx and wrk, as the shared harness does; stays on
+loopback and ends in rounds x secs seconds.
 """
 
 from __future__ import annotations
@@ -46,8 +51,8 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def load(port: int, secs: int, stream: bool) -> subprocess.Popen[str]:
-    env = {**os.environ, "BENCH_MODEL": "benchs/fast" if stream else "benchp/fast", "BENCH_AUTH": KEY}
+def load(port: int, secs: int, stream: bool, models: dict[str, str]) -> subprocess.Popen[str]:
+    env = {**os.environ, "BENCH_MODEL": models["MODEL_STREAM" if stream else "MODEL_PLAIN"], "BENCH_AUTH": KEY}
     env["BENCH_STREAM"] = "1" if stream else "0"
     command = ["taskset", "-c", "0", "wrk", "-t1", "-c64", f"-d{secs}s", "--timeout", "10s"]
     command += ["-s", str(LIB / "chat.lua"), f"http://127.0.0.1:{port}/v1/chat/completions"]
@@ -62,24 +67,33 @@ def served(wrk: subprocess.Popen[str]) -> int:
     return int(summary["requests"])
 
 
-def start(name: str, spec: str, port: int, scratch: Path) -> subprocess.Popen[bytes]:
+def models(system: Path) -> dict[str, str]:
+    """MODEL_PLAIN and MODEL_STREAM as the system folder's `system.env` sets them."""
+    lines = (system / "system.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.startswith(("MODEL_PLAIN=", "MODEL_STREAM=")))
+
+
+def start(name: str, spec: str, port: int, scratch: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     env = {**os.environ, "PORT": str(port), "STATE_DIR": str(scratch / name), "MASTER_KEY": KEY}
     env |= {"UPSTREAM_PLAIN": f"{UPSTREAM}/plain/v1", "UPSTREAM_STREAM": f"{UPSTREAM}/stream/v1", "UPSTREAM_KEYS": KEYS}
+    system = REPO / "bench" / "system"
     for item in filter(None, spec.split(",")):
         if item.startswith("@"):
             env["PYTHONPATH"] = item[1:]
+        elif item.startswith("+"):
+            system = Path(item[1:]).resolve()
         else:
             variable, _, value = item.partition("=")
             env[variable] = value
     (scratch / name).mkdir()
     log = (scratch / name / "proxy.log").open("wb")
-    command = ["taskset", "-c", "1", "bash", str(REPO / "bench" / "system" / "start.sh")]
+    command = ["taskset", "-c", "1", "bash", str(system / "start.sh")]
     proxy = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     ready = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": f"Bearer {KEY}"})
     for _ in range(300):
         try:
             urllib.request.urlopen(ready, timeout=1)
-            return proxy
+            return proxy, models(system)
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"{name} did not start; see {scratch / name / 'proxy.log'}")
@@ -98,18 +112,21 @@ def main() -> None:
     subprocess.run([sys.executable, str(LIB / "gen_upstream.py"), str(scratch)], check=True, stdout=subprocess.DEVNULL)
     nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(scratch / "upstream.conf"), "-p", str(scratch)])
     proxies: list[subprocess.Popen[bytes]] = []
+    named: list[dict[str, str]] = []
     try:
         for index, config in enumerate(args.configs):
             name, _, spec = config.partition(":")
-            proxies.append(start(name, spec, 19301 + index, scratch))
-        for wrk in [load(19301 + index, 3, args.stream) for index in range(2)]:
+            proxy, its_models = start(name, spec, 19301 + index, scratch)
+            proxies.append(proxy)
+            named.append(its_models)
+        for wrk in [load(19301 + index, 3, args.stream, named[index]) for index in range(2)]:
             served(wrk)
         ratios, cpu_ratios = [], []
         for round_ in range(args.rounds):
             before = [cpu_seconds(proxy.pid) for proxy in proxies]
             # Started in turns, first one then the other, so neither always has the head start.
             order = [0, 1] if round_ % 2 == 0 else [1, 0]
-            loads = {index: load(19301 + index, args.secs, args.stream) for index in order}
+            loads = {index: load(19301 + index, args.secs, args.stream, named[index]) for index in order}
             done = [served(loads[index]) for index in range(2)]
             cpu = [
                 (cpu_seconds(proxy.pid) - then) * 1e3 / count
