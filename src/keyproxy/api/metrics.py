@@ -132,7 +132,7 @@ class Metrics:
     def _requests_cell(self, record: RequestRecord) -> _Requests:
         route, provider, model, status = record.route, record.provider, record.model, record.status
         names = self.requested
-        if model not in names.known and provider and status < 400:
+        if provider and status < 400:
             names.learn(model)
         label = (route, provider or "none", names.label(model), status)
         cell = self._requests.get(label)
