@@ -122,3 +122,35 @@ def test_a_bearer_key_in_another_case_is_refused() -> None:
     app = KeyproxyApp(key("kp-secret-0123456789"), [{("POST", "/v1/x"): Route(breaks_after_a_whole_answer, OPENAI)}])
     sent = exchange(app, "/v1/x", [(b"authorization", b"Bearer KP-SECRET-0123456789")])
     assert sent[0]["status"] == 401
+
+
+def test_shutdown_ends_a_background_job_that_lost_a_cancel() -> None:
+    rounds: list[int] = []
+    waiting = asyncio.Event()
+
+    async def job() -> None:
+        # Loses its first cancel, as asyncio.wait_for can on Python 3.11 (python/cpython#86296).
+        try:
+            waiting.set()
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            rounds.append(1)
+        await asyncio.Event().wait()
+
+    async def lifespan() -> list[str]:
+        app = KeyproxyApp(key(None), [], background=(job,))
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        sent: list[str] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+
+        running = asyncio.create_task(app({"type": "lifespan"}, inbox.get, send))
+        await inbox.put({"type": "lifespan.startup"})
+        await waiting.wait()
+        await inbox.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(running, 5)
+        return sent
+
+    assert asyncio.run(lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert rounds == [1]

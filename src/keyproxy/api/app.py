@@ -146,13 +146,23 @@ class KeyproxyApp:
                 self._tasks = [asyncio.create_task(job()) for job in self.background]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                for task in self._tasks:
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await _cancelled(self._tasks)
                 for step in self.shutdown:
                     await step()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _cancelled(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel each task until it has ended: on Python 3.11 a cancel can be lost in asyncio.wait_for (which redis-py
+    uses) when the call it waits on ends at that moment (python/cpython#86296), and the job would run on."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+    # Retrieved, so a job that failed is not reported again as "never retrieved" when collected.
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Response:

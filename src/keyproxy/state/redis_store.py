@@ -94,6 +94,8 @@ class RedisStore:
         self._seen: set[tuple[str, str]] = set()
         """Keys that ever failed here: whose cooldowns and benches go back to Redis after an outage."""
         self._task: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()
+        """Held by the flush loop while it flushes, so that `stop` cancels it only between flushes."""
         self._moves = rekey or Rekey()
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
@@ -119,7 +121,10 @@ class RedisStore:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            # Never inside a flush: besides abandoning its batch, a cancel there can be lost on Python 3.11
+            # (redis-py waits with asyncio.wait_for, python/cpython#86296) and the loop would run on for ever.
+            async with self._flushing:
+                task.cancel()
             await asyncio.wait({task})
         await self._outbox.close()
         await self.flush()
@@ -153,7 +158,8 @@ class RedisStore:
     async def _loop(self) -> None:
         while True:
             await self._clock.sleep(self._interval)
-            await self.flush()
+            async with self._flushing:
+                await self.flush()
 
     async def _prepare(self) -> None:
         """Reach Redis and load the scripts the outbox sends by hash (a pipeline would ask for them each time)."""
