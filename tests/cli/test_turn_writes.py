@@ -61,7 +61,10 @@ def test_what_is_written_in_later_turns_leaves_at_each_turns_end() -> None:
         return [*seen, sent.writes]
 
     assert asyncio.run(stream()) == [
-        [], [b"headchunk 1"], [b"headchunk 1", b"chunk 2"], [b"headchunk 1", b"chunk 2", b"chunk 3end"],
+        [],
+        [b"headchunk 1"],
+        [b"headchunk 1", b"chunk 2"],
+        [b"headchunk 1", b"chunk 2", b"chunk 3end"],
     ]
 
 
