@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from keyproxy.cli.http_protocol import TurnWrites
+import uvicorn
+from uvicorn.server import ServerState
+
+from keyproxy.cli.http_protocol import TurnWrites, protocol_for
+from keyproxy.config.settings import ServerLimits
 
 
 class Recorded(asyncio.Transport):
@@ -21,6 +26,9 @@ class Recorded(asyncio.Transport):
 
     def close(self) -> None:
         self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
 
 
 def test_a_head_and_the_body_written_after_it_leave_in_one_write() -> None:
@@ -115,3 +123,46 @@ def test_nothing_is_written_to_a_transport_already_closing() -> None:
         return sent.writes
 
     assert asyncio.run(gone()) == []
+
+
+def answered_in(tasks_besides: int) -> tuple[list[bytes], list[bytes]]:
+    """One request through keyproxy's HTTP protocol with `tasks_besides` other requests being served: what had
+    been written when the application's last send returned, and what after the loop's turn."""
+    sent = Recorded()
+    seen: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        seen.extend(sent.writes)
+
+    async def serve() -> list[bytes]:
+        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
+        config.load()
+        state = ServerState()
+        others = [asyncio.get_running_loop().create_future() for _ in range(tasks_besides)]
+        state.tasks.update(others)  # type: ignore[arg-type]
+        protocol = protocol_for(ServerLimits())(config=config, server_state=state, app_state={})
+        protocol.connection_made(sent)
+        protocol.data_received(b"GET / HTTP/1.1\r\nhost: proxy\r\n\r\n")
+        (request,) = state.tasks - set(others)
+        await request
+        await asyncio.sleep(0)
+        return sent.writes
+
+    after = asyncio.run(serve())
+    return seen, after
+
+
+def test_an_answer_served_alone_leaves_as_it_completes() -> None:
+    seen, after = answered_in(0)
+
+    assert len(seen) == 1 and seen[0].startswith(b"HTTP/1.1 200") and seen[0].endswith(b"\r\n\r\nok")
+    assert after == seen
+
+
+def test_an_answer_completed_among_others_leaves_at_the_turns_end_with_them() -> None:
+    seen, after = answered_in(3)
+
+    assert seen == []
+    assert len(after) == 1 and after[0].endswith(b"\r\n\r\nok")
