@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from keyproxy.api.asgi import Receive, Scope, Send, disconnect_hook
@@ -57,7 +56,7 @@ async def relay_stream(
     try:
         try:
             while True:
-                with _upstream_fault():
+                with _upstream_fault:
                     chunk = await opened.next_chunk()
                     if chunk is None:
                         break
@@ -68,7 +67,7 @@ async def relay_stream(
                     # Comments are only legal between events, so a silence mid-event stays silent.
                     await send({"type": "http.response.body", "body": dialect.keepalive, "more_body": True})
             if translator is not None:
-                with _upstream_fault():
+                with _upstream_fault:
                     tail = translator.close()
                 await out.write(tail)
         except UpstreamError as exc:
@@ -94,17 +93,24 @@ async def relay_stream(
         await opened.finish(error, record=guard.responded)
 
 
-@contextmanager
-def _upstream_fault() -> Iterator[None]:
-    """Reading or translating the upstream's stream: a failure there that is not typed yet is still the
-    answer's fault (an invalid answer: a verdict on the key, an error event for the client), not the proxy's."""
-    try:
-        yield
-    except KeyproxyError:
-        raise
-    except Exception as exc:
-        logger.exception("a stream could not be read or translated")
+class _UpstreamFault:
+    """Around reading or translating the upstream's stream: a failure there that is not typed yet is still the
+    answer's fault (an invalid answer: a verdict on the key, an error event for the client), not the proxy's.
+    A class, not a `contextmanager`: entered once a chunk, its generator and frames cost more than the rest."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object) -> None:
+        if exc is None or isinstance(exc, KeyproxyError) or not isinstance(exc, Exception):
+            return
+        logger.error("a stream could not be read or translated", exc_info=exc)
         raise InvalidUpstreamResponse(f"the upstream stream could not be translated ({type(exc).__name__})") from exc
+
+
+_upstream_fault = _UpstreamFault()
 
 
 class _Outbound:

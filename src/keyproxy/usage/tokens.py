@@ -95,15 +95,19 @@ class UsageMeter:
     def observe(self, chunk: bytes) -> None:
         """Look at one relayed chunk; a substring search or two unless usage is in or just before it."""
         tail = self._tail
-        if self._follow > 0 or _MARK in chunk or _MARK in tail + chunk[:_EDGE]:
+        at = chunk.find(_MARK)
+        if self._follow > 0 or at >= 0 or _MARK in tail + chunk[:_EDGE]:
             window = tail + chunk
             self._tail = window[-_TAIL:]
-            self._scan(window, len(chunk))
+            # A mark that begins in the tail is found there; one further on is where the chunk's search found it.
+            first = window.find(_MARK, 0, len(tail) + _EDGE)
+            self._scan(window, len(chunk), first if first >= 0 or at < 0 else len(tail) + at)
         else:
             # Away from usage, only enough of the past is kept to find a mark cut in two.
             self._tail = chunk[-_EDGE:] if len(chunk) >= _EDGE else (tail + chunk)[-_EDGE:]
 
-    def _scan(self, window: bytes, fresh: int) -> None:
+    def _scan(self, window: bytes, fresh: int, first: int) -> None:
+        """`first`: where the window's first mark begins (-1 for none), which the caller's search has found."""
         mark = window.rfind(_MARK)
         # OpenAI sends `"usage":null` in every chunk before the last when the client asked for usage.
         while mark >= 0 and window.startswith(_NULLS, mark + len(_MARK)):
@@ -111,7 +115,6 @@ class UsageMeter:
         if mark >= 0:
             self._follow = _FOLLOW - (len(window) - mark)
             # Counts follow a mark, so a big chunk is read from its first real usage, not from its start.
-            first = window.find(_MARK)
             while window.startswith(_NULLS, first + len(_MARK)):
                 first = window.find(_MARK, first + 1)
             window = window[first:]
