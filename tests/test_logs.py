@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from keyproxy.logs import Stamp, _write_batch, configure_logging, deferring, hand_over, scrub
+from keyproxy.logs import Stamp, _write_batch, configure_logging, deferring, hand_over, remember_secrets, scrub
 
 
 @pytest.mark.usefixtures("restored_root")
@@ -61,6 +61,28 @@ def test_lines_their_maker_scrubbed_are_written_as_they_are(tmp_path: Path) -> N
 
     assert lines_in(tmp_path / "keyproxy.log") == ["made clean"]
     assert scrub("sk-secret-0123456789") == "sk-secret-0123456789"  # logging stopped: nothing to mask
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_a_secret_remembered_after_start_is_masked_in_records_and_in_lines_handed_over(tmp_path: Path) -> None:
+    stop = configure_logging("INFO", ["sk-secret-0123456789"], tmp_path)
+    remember_secrets(["sk-added-later-9876543210", "abc"])
+
+    logging.getLogger("keyproxy.test").warning("upstream said sk-added-later-9876543210 is wrong")
+    hand_over("keyproxy.access", ["model=sk-added-later-9876543210"])
+    made = scrub("sk-added-later-9876543210")
+    stop()
+
+    assert made == "...3210"
+    written = (tmp_path / "keyproxy.log").read_text()
+    assert "sk-added-later" not in written
+    assert "upstream said ...3210 is wrong" in written and "model=...3210" in written
+
+
+def test_remembering_a_secret_without_logging_set_up_changes_nothing() -> None:
+    remember_secrets(["sk-added-later-9876543210"])
+
+    assert scrub("sk-added-later-9876543210") == "sk-added-later-9876543210"
 
 
 def test_a_batch_that_would_pass_the_files_size_rolls_it_over_first(tmp_path: Path) -> None:

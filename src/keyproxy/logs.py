@@ -110,6 +110,7 @@ def _roll_over_before(handler: logging.handlers.RotatingFileHandler, size: int) 
 
 _deferred: queue.SimpleQueue[Any] | None = None
 _secrets: tuple[str, ...] = ()
+_scrubbers: tuple[RedactSecrets, _Listener] | None = None
 
 
 class Stamp:
@@ -142,8 +143,28 @@ class Stamp:
 
 
 def scrub(text: str) -> str:
-    """`text` with the secrets `configure_logging` was given masked, as the logging thread masks them."""
+    """`text` with the secrets `configure_logging` was given (or `remember_secrets` since) masked, as the
+    logging thread masks them."""
     return scrub_text(text, _secrets) if _secrets else text
+
+
+def secrets_in_use() -> tuple[str, ...]:
+    """The secrets `scrub` masks now: a new tuple whenever `remember_secrets` adds one."""
+    return _secrets
+
+
+def remember_secrets(secrets: Iterable[str]) -> None:
+    """Mask these too from now on (keys added at run time or by a reload, which `configure_logging` could not
+    know), in records and in lines made on the loop alike; nothing without `configure_logging`."""
+    global _secrets
+    if _scrubbers is None:
+        return
+    redact, listener = _scrubbers
+    known = set(redact.secrets)
+    new = tuple(secret for secret in dict.fromkeys(secrets) if len(secret) >= 4 and secret not in known)
+    if new:
+        # One tuple swapped in whole: the logging thread reads it without a lock.
+        redact.secrets = listener.secrets = _secrets = (*redact.secrets, *new)
 
 
 def deferring() -> bool:
@@ -171,7 +192,7 @@ def configure_logging(
 
     A log file that cannot be opened (a read-only or full data dir) leaves logging on stderr, with one
     warning, rather than stopping the proxy."""
-    global _deferred, _secrets
+    global _deferred, _secrets, _scrubbers
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.StreamHandler[Any]] = [logging.StreamHandler(sys.stderr)]
     unwritable: OSError | None = None
@@ -192,7 +213,7 @@ def configure_logging(
     enqueue.addFilter(redact)
     listener = _Listener(records, redact.secrets, *handlers)
     listener.start()
-    _deferred, _secrets = records, redact.secrets
+    _deferred, _secrets, _scrubbers = records, redact.secrets, (redact, listener)
     root = logging.getLogger()
     root.handlers[:] = [enqueue]
     root.setLevel(level)
@@ -200,8 +221,8 @@ def configure_logging(
         logging.getLogger("keyproxy").warning("cannot write the log file (%s); logging to stderr only", unwritable)
 
     def stop() -> None:
-        global _deferred, _secrets
-        _deferred, _secrets = None, ()
+        global _deferred, _secrets, _scrubbers
+        _deferred, _secrets, _scrubbers = None, (), None
         listener.stop()  # writes what is queued first
         for handler in handlers:
             handler.close()

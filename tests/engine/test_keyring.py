@@ -13,6 +13,8 @@ from keyproxy.config import Settings
 from keyproxy.config.runtime_keys import ProviderChanges, read_key_changes
 from keyproxy.engine.keyring import KeyRing
 from keyproxy.errors import Conflict, InvalidRequest, NotFound
+from keyproxy.logs import configure_logging, scrub
+from keyproxy.redact import mask
 from keyproxy.testing import Exchange, FakeClock
 from keyproxy.testing.exchange import request
 from keyproxy.transport import MockResponse, MockTransport, UpstreamRequest
@@ -102,6 +104,22 @@ def test_reconfiguring_swaps_only_the_providers_that_changed() -> None:
     assert changed == ["p"]
     assert keys.pools["q"] is q
     assert keys.pools["p"].secrets == KEYS[:1]
+
+
+@pytest.mark.usefixtures("restored_root")
+def test_keys_added_at_run_time_or_by_a_reload_are_masked_in_the_log(tmp_path: Path) -> None:
+    reloaded = "sk-reloaded-key-000000000000000077"
+    stop = configure_logging("INFO", [], tmp_path)
+    try:
+        keys = KeyRing({"p": openai_provider(keys=KEYS[:1])}, {"p": ProviderChanges(added=(NEW,))}, 3.0, None, IDS)
+        at_start = scrub(f"{KEYS[0]} {NEW}")
+        asyncio.run(keys.reconfigure({"p": openai_provider(keys=(KEYS[0], reloaded))}, 3.0))
+        after_reload = scrub(reloaded)
+    finally:
+        stop()
+
+    assert at_start == f"{mask(KEYS[0])} {mask(NEW)}"
+    assert after_reload == mask(reloaded)
 
 
 def test_unknown_provider_is_not_found() -> None:

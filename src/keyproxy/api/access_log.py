@@ -14,7 +14,7 @@ from typing import Literal
 import msgspec
 
 from keyproxy.events import RequestRecord
-from keyproxy.logs import Stamp, deferring, escape_control, hand_over, scrub
+from keyproxy.logs import Stamp, deferring, escape_control, hand_over, scrub, secrets_in_use
 
 AccessLogFormat = Literal["text", "json"]
 
@@ -86,7 +86,7 @@ class TextLines:
     thousand at most: a client inventing paths or models, or opening a connection per request, only makes
     them again); the stamp made once a millisecond."""
 
-    __slots__ = ("_shared", "_stamp")
+    __slots__ = ("_secrets", "_shared", "_stamp")
 
     scrubbed = True
     """Every part of a line a client chose went through `_shared`."""
@@ -94,8 +94,13 @@ class TextLines:
     def __init__(self) -> None:
         self._shared: dict[tuple[str, int, str, str, int, str, str, str, int], str] = {}
         self._stamp = Stamp(f" INFO {LOGGER}: ")
+        self._secrets = secrets_in_use()
 
     def __call__(self, records: list[RequestRecord], stamped: bool) -> list[str]:
+        if (secrets := secrets_in_use()) is not self._secrets:
+            # A key added since: the parts remembered were scrubbed without it.
+            self._secrets = secrets
+            self._shared.clear()
         remembered, stamp = self._shared, self._stamp
         lines: list[str] = []
         prefix, since, until = "", 0.0, 0.0

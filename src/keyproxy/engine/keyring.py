@@ -20,6 +20,7 @@ from keyproxy.config.settings import Credential, ProviderSettings
 from keyproxy.engine.accounts import Accounts
 from keyproxy.engine.pool import Pool, key_id
 from keyproxy.errors import Conflict, InvalidRequest, KeyproxyError, NotFound
+from keyproxy.logs import remember_secrets
 from keyproxy.redact import Fingerprinter, mask
 
 Origin = Literal["env", "runtime"]
@@ -209,8 +210,13 @@ class KeyRing:
             raise KeyproxyError(f"cannot save the key changes to {self._path}: {error.strerror}") from None
 
     def _swap(self, provider: str) -> None:
-        enabled = tuple(entry.credential for entry in self.entries(provider) if not entry.disabled)
-        settings = dataclasses.replace(self._configured[provider], credentials=enabled)
+        entries = self.entries(provider)
+        credentials = tuple(entry.credential for entry in entries)
+        every = dataclasses.replace(self._configured[provider], credentials=credentials)
+        # Keys added at run time or by a reload are masked in the log as the configured ones are.
+        remember_secrets(every.secrets())
+        enabled = tuple(entry.credential for entry in entries if not entry.disabled)
+        settings = dataclasses.replace(every, credentials=enabled)
         old = self.pools.get(provider)
         self.pools[provider] = Pool.build(
             settings, self._tolerance, fingerprints=self.fingerprints, freed=old.freed if old else None,
