@@ -61,6 +61,9 @@ class KeyproxyError(Exception):
     code: str | None = None
     param: str | None = None
     """The request field the error is about, for dialects that name it (the Responses API's)."""
+    tried: tuple[str, str, int] | None = None
+    """For a failure after upstreams were tried: the provider, the key that answered it (masked; "-" when
+    no one key did) and the attempts made, which the request's record (the access log, the metrics) shows."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -139,6 +139,11 @@ class RequestRecord(msgspec.Struct, gc=False):
         self.overhead = overhead = overhead if overhead > 0.0 else 0.0
         self.overhead_ms = f"{overhead * 1000:.2f}"
 
+    def note_tried(self, tried: tuple[str, str, int]) -> None:
+        """The request failed after upstreams were tried (`KeyproxyError.tried`): the provider, the key that
+        answered the failure ("-" when no one key did) and the attempts."""
+        self.provider, self.key_mask, self.attempts = tried
+
     def close(self, seconds: float, at: float) -> None:
         self.seconds, self.at = seconds, at
         if self.served is not None:

@@ -12,7 +12,7 @@ import pytest
 
 from keyproxy.api.access_log import BATCH, AccessLog, TextLines, text_line
 from keyproxy.events import RequestRecord, Tokens
-from keyproxy.logs import Stamp, configure_logging
+from keyproxy.logs import Stamp, configure_logging, remember_secrets
 from keyproxy.redact import mask
 from keyproxy.testing import FakeUpstream, Fault, FaultKind
 from support import KEYS, PROXY_KEY, Answered, OpenProxy
@@ -59,6 +59,29 @@ def test_a_refused_request_is_logged_with_its_status(
 
     [line] = lines_of(logged)
     assert f'"POST {path}" {status} ' in line and " provider=- key=- attempts=0 " in line
+
+
+def test_an_upstreams_own_refusal_is_logged_with_the_key_that_answered_it(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream, logged: pytest.LogCaptureFixture
+) -> None:
+    fake_upstream.set_fault(KEYS[0], Fault(FaultKind.BAD_REQUEST))
+    assert open_proxy().post("/v1/chat/completions", json=CHAT).status_code == 400
+
+    [line] = lines_of(logged)
+    assert '"POST /v1/chat/completions" 400 model=fake/fake-chat provider=fake key=...0001 attempts=1 ' in line
+    assert line.endswith(" overhead_ms=- tokens=-")
+
+
+def test_a_request_every_key_failed_is_logged_with_its_provider_and_attempts(
+    open_proxy: OpenProxy, fake_upstream: FakeUpstream, logged: pytest.LogCaptureFixture
+) -> None:
+    for key in KEYS:
+        fake_upstream.set_fault(key, Fault(FaultKind.SERVER_ERROR))
+    status = open_proxy().post("/v1/chat/completions", json=CHAT).status_code
+
+    [line] = lines_of(logged)
+    assert f'"POST /v1/chat/completions" {status} model=fake/fake-chat provider=fake key=- attempts=' in line
+    assert " attempts=0 " not in line
 
 
 def test_a_request_no_key_can_serve_is_logged_with_the_model_it_asked_for(
@@ -210,3 +233,18 @@ def test_a_secret_a_client_sends_as_its_model_is_masked_in_the_line(tmp_path: Pa
         stop()
 
     assert PROXY_KEY not in line and f"model=x{mask(PROXY_KEY)} " in line
+
+
+def test_a_key_added_after_start_is_masked_in_lines_made_after_it(tmp_path: Path) -> None:
+    added = "sk-added-at-run-time-0123456789"
+    stop = configure_logging("INFO", [PROXY_KEY], tmp_path)
+    try:
+        lines = TextLines()
+        [before] = lines([served(model=added)], True)
+        remember_secrets([added])
+        [after] = lines([served(model=added)], True)
+    finally:
+        stop()
+
+    assert added in before
+    assert added not in after and f"model={mask(added)} " in after

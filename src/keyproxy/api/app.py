@@ -101,6 +101,8 @@ class KeyproxyApp:
                 raise NotFound(f"no route for {scope['method']} {scope['path']}")
             await route.handler(scope, receive, response)
         except KeyproxyError as error:
+            if error.tried is not None:
+                record.note_tried(error.tried)
             await response.fail(route.dialect if route else self._dialect_of(scope["path"]), error)
         except asyncio.CancelledError:
             # The server is stopping and the drain time ran out; a stream has already said so itself.

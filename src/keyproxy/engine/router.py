@@ -27,6 +27,7 @@ from keyproxy.errors import (
     ErrorClass,
     GatewayError,
     InvalidUpstreamResponse,
+    KeyproxyError,
     NoKeyForModel,
     UpstreamContextTooLong,
     UpstreamError,
@@ -143,7 +144,9 @@ class Router:
         while attempts < limit:
             now = self.clock.now()
             if now >= deadline:
-                raise await self._give_up(pool, bucket, last_error, out_of_time=True, held=held_keys)
+                late = await self._give_up(pool, bucket, last_error, out_of_time=True, held=held_keys)
+                late.tried = (pool.name, "-", attempts)
+                raise late
             statuses = await self.state.statuses(pool.name, pool.key_ids, bucket, recent=recent)
             on_recent, recent = recent, False
             sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
@@ -204,6 +207,7 @@ class Router:
             except UpstreamError as error:
                 spent += time.perf_counter() - started
                 if error.error_class is ErrorClass.CLIENT_ERROR:
+                    error.tried = (pool.name, pool.masks[index], attempts)
                     raise
                 if error.error_class is ErrorClass.TRANSIENT:
                     transient.append(index)
@@ -217,8 +221,11 @@ class Router:
             return opened
         if isinstance(last_error, UpstreamModelRefused):
             # Every key that was asked said the model is not theirs: that is the client's answer.
-            raise last_error.as_client_error()
-        raise await self._give_up(pool, bucket, last_error, held=held_keys, held_until=held.until)
+            refused: KeyproxyError = last_error.as_client_error()
+        else:
+            refused = await self._give_up(pool, bucket, last_error, held=held_keys, held_until=held.until)
+        refused.tried = (pool.name, "-", attempts)
+        raise refused
 
     async def _attempt(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus, *, may_bench: bool
