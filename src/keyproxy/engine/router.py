@@ -27,7 +27,6 @@ from keyproxy.errors import (
     ErrorClass,
     GatewayError,
     InvalidUpstreamResponse,
-    KeyproxyError,
     NoKeyForModel,
     UpstreamContextTooLong,
     UpstreamError,
@@ -144,9 +143,7 @@ class Router:
         while attempts < limit:
             now = self.clock.now()
             if now >= deadline:
-                late = await self._give_up(pool, bucket, last_error, out_of_time=True, held=held_keys)
-                late.tried = (pool.name, "-", attempts)
-                raise late
+                raise await self._give_up(pool, bucket, last_error, attempts, out_of_time=True, held=held_keys)
             statuses = await self.state.statuses(pool.name, pool.key_ids, bucket, recent=recent)
             on_recent, recent = recent, False
             sticky = await self.state.sticky(pool.name, bucket) if sequential else preferred
@@ -221,11 +218,10 @@ class Router:
             return opened
         if isinstance(last_error, UpstreamModelRefused):
             # Every key that was asked said the model is not theirs: that is the client's answer.
-            refused: KeyproxyError = last_error.as_client_error()
-        else:
-            refused = await self._give_up(pool, bucket, last_error, held=held_keys, held_until=held.until)
-        refused.tried = (pool.name, "-", attempts)
-        raise refused
+            refused = last_error.as_client_error()
+            refused.tried = (pool.name, "-", attempts)
+            raise refused
+        raise await self._give_up(pool, bucket, last_error, attempts, held=held_keys, held_until=held.until)
 
     async def _attempt(
         self, pool: Pool, index: int, call: Call, bucket: str, attempt: int, status: KeyStatus, *, may_bench: bool
@@ -347,15 +343,18 @@ class Router:
         self.events.emit(event)
 
     async def _give_up(
-        self, pool: Pool, bucket: str, last_error: UpstreamError | None, *, out_of_time: bool = False,
-        held: frozenset[str] = frozenset(), held_until: float | None = None,
+        self, pool: Pool, bucket: str, last_error: UpstreamError | None, attempts: int, *,
+        out_of_time: bool = False, held: frozenset[str] = frozenset(), held_until: float | None = None,
     ) -> GatewayError:  # fmt: skip
-        """No attempt succeeded, and none is in flight: the failure the client gets (engine/verdict.py)."""
+        """No attempt succeeded, and none is in flight: the failure the client gets (engine/verdict.py), which
+        names the provider and the `attempts` made, no one key."""
         statuses = await self.state.statuses(pool.name, pool.key_ids, bucket)
-        return gave_up(
+        failure = gave_up(
             pool, statuses, self.clock.now(), last_error, self.timeouts.total,
             out_of_time=out_of_time, held=held, held_until=held_until,
         )  # fmt: skip
+        failure.tried = (pool.name, "-", attempts)
+        return failure
 
 
 _NO_TOKENS = Tokens()
