@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from keyproxy.state import redis_scripts
 from keyproxy.state import redis_wire as wire
 from keyproxy.state.base import CycleMarks, KeyReport, KeyStatus, StateStore, Verdict
 from keyproxy.state.fingerprints import Rekey
+from keyproxy.state.periodic import Periodic
 from keyproxy.state.redis_admin import shared_clear, shared_report
 from keyproxy.state.redis_fair_cycle import Marked, SharedCycles, Unmarked
 from keyproxy.state.redis_health import DOWN, OUTAGE, Health
@@ -79,7 +79,6 @@ class RedisStore:
         self._local = local
         self._keys = RedisKeys(prefix)
         self._usage = RedisUsage(self._redis, self._keys, price, retention_days)
-        self._interval = interval
         self._slot_ms, self._failure_ms = int(slot_ttl * 1000), int(failure_ttl * 1000)
         self._sticky_seconds = int(sticky_ttl)
         self._share = self._redis.register_script(redis_scripts.SHARE)
@@ -93,9 +92,7 @@ class RedisStore:
         """Slots this instance holds in Redis, so a slot taken locally in an outage is never released there."""
         self._seen: set[tuple[str, str]] = set()
         """Keys that ever failed here: whose cooldowns and benches go back to Redis after an outage."""
-        self._task: asyncio.Task[None] | None = None
-        self._flushing = asyncio.Lock()
-        """Held by the flush loop while it flushes, so that `stop` cancels it only between flushes."""
+        self._flushes = Periodic(self.flush, interval, "keyproxy-redis-flush")
         self._moves = rekey or Rekey()
         """Where the configured keys' state under their unkeyed ids moves: done at start, or once Redis is back."""
         self._rekeyed = False
@@ -116,16 +113,10 @@ class RedisStore:
         await self._local.start(clock)
         await self._health.attempt(self._prepare)
         await self._health.attempt(self._rekey)
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="keyproxy-redis-flush")
+        self._flushes.start(clock)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            # Never inside a flush: besides abandoning its batch, a cancel there can be lost on Python 3.11
-            # (redis-py waits with asyncio.wait_for, python/cpython#86296) and the loop would run on for ever.
-            async with self._flushing:
-                task.cancel()
-            await asyncio.wait({task})
+        await self._flushes.stop()
         await self._outbox.close()
         await self.flush()
         await self._link.close()
@@ -154,12 +145,6 @@ class RedisStore:
         """Sums over every instance from Redis; while Redis is down, this instance's own history."""
         rows = await self._health.attempt(lambda: self._usage.query(provider, model, since, until))
         return await self._local.usage(provider, model, since, until) if rows is DOWN else rows
-
-    async def _loop(self) -> None:
-        while True:
-            await self._clock.sleep(self._interval)
-            async with self._flushing:
-                await self.flush()
 
     async def _prepare(self) -> None:
         """Reach Redis and load the scripts the outbox sends by hash (a pipeline would ask for them each time)."""

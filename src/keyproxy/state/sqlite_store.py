@@ -16,6 +16,7 @@ from keyproxy.events import AttemptEvent
 from keyproxy.state.base import CycleMarks, KeyReport, KeyStatus, Verdict
 from keyproxy.state.fingerprints import Rekey
 from keyproxy.state.memory import MemoryStore
+from keyproxy.state.periodic import Periodic
 from keyproxy.state.sqlite_journal import (
     BenchCleared,
     BenchSet,
@@ -56,7 +57,6 @@ class SqliteStore:
     ) -> None:
         self.path = path
         self._book = usage
-        self._interval = interval
         self._retention_days = retention_days
         self._grace_seconds = grace_seconds
         self._configured = frozenset(configured)
@@ -71,7 +71,7 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyproxy-sqlite")
         self._writer: SqliteWriter | None = None
         self._clock: Clock | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._flushes = Periodic(self._flush_and_prune, interval, "keyproxy-sqlite-flush")
         self._lock = asyncio.Lock()
         self._failing = False
         self._next_prune = 0.0
@@ -114,15 +114,10 @@ class SqliteStore:
                     marks = CycleMarks(cycle.start, dict(cycle.exhausted))
                     self._memory.put_cycle(cycle.provider, cycle.tracking, marks)
                 await self._prune()
-        self._task = asyncio.get_running_loop().create_task(self._flush_loop(clock), name="keyproxy-sqlite-flush")
+        self._flushes.start(clock)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            # Taking the lock first lets a write in progress finish instead of abandoning its batch.
-            async with self._lock:
-                task.cancel()
-            await asyncio.wait({task})
+        await self._flushes.stop()
         await self.flush()
         writer = self._writer
         if writer is not None:
@@ -176,12 +171,10 @@ class SqliteStore:
             return merge(pending)
         return merge(await self._call(partial(writer.usage, provider, model, since, until)), pending)
 
-    async def _flush_loop(self, clock: Clock) -> None:
-        while True:
-            await clock.sleep(self._interval)
-            await self.flush()
-            if clock.now() >= self._next_prune:
-                await self._prune()
+    async def _flush_and_prune(self) -> None:
+        await self.flush()
+        if self._clock is not None and self._clock.now() >= self._next_prune:
+            await self._prune()
 
     async def _prune(self) -> None:
         writer, clock = self._writer, self._clock
