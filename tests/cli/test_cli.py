@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -42,6 +45,30 @@ def wait_for_health(port: int) -> None:
             return
         except httpx.TransportError:
             time.sleep(0.05)
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    stderr: str = ""
+    """What it wrote to stderr, once stopped."""
+
+
+@contextlib.contextmanager
+def serving_demo(folder: Path, port: int, *flags: str) -> Iterator[Served]:
+    """`keyproxy serve --demo` started in `folder` (its .env as the test wrote it) and answering on `port`;
+    stopped by SIGTERM as the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyproxy", "serve", "--demo", *flags],
+        cwd=folder, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    served = Served(process)
+    try:
+        wait_for_health(port)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, served.stderr = process.communicate(timeout=15)
 
 
 def test_check_lists_providers_with_masked_keys_only(tmp_path: Path) -> None:
@@ -101,30 +128,15 @@ def test_serving_a_public_address_without_a_proxy_key_is_refused(tmp_path: Path)
 
 def test_serve_demo_answers_a_chat_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keyproxy", "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with serving_demo(tmp_path, port, "--port", str(port)) as served:
         reply = httpx.post(
-            url + "/v1/chat/completions",
+            f"http://127.0.0.1:{port}/v1/chat/completions",
             json={"model": "demo/fake-chat", "messages": [{"role": "user", "content": "ten seconds"}]},
         )
         assert reply.json()["choices"][0]["message"]["content"] == "Echo: ten seconds"
         assert (tmp_path / "data").is_dir()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0, stderr
-    assert "demo-key" not in stderr
+    assert served.process.returncode == 0, served.stderr
+    assert "demo-key" not in served.stderr
     assert "listening on" in (tmp_path / "data" / "keyproxy.log").read_text()
 
 
@@ -137,12 +149,7 @@ def test_the_command_describes_itself(flag: str, tmp_path: Path) -> None:
 def test_status_and_reset_key_talk_to_the_running_proxy(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / ".env").write_text(f"PROXY_API_KEY=proxy-key-0123456789\nKEYPROXY_PORT={port}\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keyproxy", "serve", "--demo"],
-        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_for_health(port)
+    with serving_demo(tmp_path, port):
         table = run("status", cwd=tmp_path)
         assert table.returncode == 0, table.stderr
         assert "demo" in table.stdout and "...0001" in table.stdout and " ok " in table.stdout
@@ -151,25 +158,15 @@ def test_status_and_reset_key_talk_to_the_running_proxy(tmp_path: Path) -> None:
         assert reset.returncode == 0 and "demo: lifted 0" in reset.stdout
         unknown = run("reset-key", "demo", "no-such-key", cwd=tmp_path)
         assert unknown.returncode == 1 and "404" in unknown.stderr
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=15)
 
 
 def test_serve_names_each_old_variable_it_does_not_apply_as_it_starts(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / ".env").write_text(f"KEYPROXY_PORT={port}\nTIMEOUT_WRITE=30\nMONTHLY_BUDGET_GEMINI=5\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keyproxy", "serve", "--demo"],
-        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_for_health(port)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    assert "TIMEOUT_WRITE is not applied: the upstream client has no write timeout" in stderr
-    assert "MONTHLY_BUDGET_*/RPD_* are not applied" in stderr
+    with serving_demo(tmp_path, port) as served:
+        pass
+    assert "TIMEOUT_WRITE is not applied: the upstream client has no write timeout" in served.stderr
+    assert "MONTHLY_BUDGET_*/RPD_* are not applied" in served.stderr
 
 
 def test_status_without_a_running_proxy_says_so(tmp_path: Path) -> None:
