@@ -96,12 +96,12 @@ class UsageMeter:
         """Look at one relayed chunk; a substring search or two unless usage is in or just before it."""
         tail = self._tail
         at = chunk.find(_MARK)
-        if self._follow > 0 or at >= 0 or _MARK in tail + chunk[:_EDGE]:
+        # A mark that begins in the tail (cut in two, or whole there) is found in the tail and the chunk's start.
+        seam = (tail + chunk[:_EDGE]).find(_MARK)
+        if self._follow > 0 or at >= 0 or seam >= 0:
             window = tail + chunk
             self._tail = window[-_TAIL:]
-            # A mark that begins in the tail is found there; one further on is where the chunk's search found it.
-            first = window.find(_MARK, 0, len(tail) + _EDGE)
-            self._scan(window, len(chunk), first if first >= 0 or at < 0 else len(tail) + at)
+            self._scan(window, len(chunk), seam if seam >= 0 or at < 0 else len(tail) + at)
         else:
             # Away from usage, only enough of the past is kept to find a mark cut in two.
             self._tail = chunk[-_EDGE:] if len(chunk) >= _EDGE else (tail + chunk)[-_EDGE:]
